@@ -1,0 +1,308 @@
+//! Bearer-token authentication: verifying `authorization: Bearer <JWT>` (Ed25519 or RSA, allow-listed
+//! algorithms, issuer, audience, expiry with a small skew), the [`Principal`] a request acts for, and minting
+//! tokens for service-to-service calls and for `portal token`.
+
+use std::{
+    collections::BTreeSet,
+    fs, io,
+    path::{Path, PathBuf},
+    time::{Duration, SystemTime, UNIX_EPOCH},
+};
+
+use ed25519_dalek::pkcs8::{EncodePrivateKey, EncodePublicKey, spki::der::pem::LineEnding};
+use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey, Header, Validation};
+use serde::{Deserialize, Serialize};
+use tonic::Status;
+
+use crate::error::{self, reason};
+
+/// Who a request acts for.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Principal {
+    /// A signed-in portal user; the business rules decide what they may do.
+    User { user_id: String },
+    /// Another system (`sub = svc:<name>`), limited to its scopes.
+    Service { name: String, scopes: BTreeSet<String> },
+}
+
+impl Principal {
+    /// True for a service principal holding `scope` (or the `internal` scope every service call carries).
+    pub fn has_scope(&self, scope: &str) -> bool {
+        matches!(self, Principal::Service { scopes, .. } if scopes.contains(scope))
+    }
+
+    pub fn user_id(&self) -> Option<&str> {
+        match self {
+            Principal::User { user_id } => Some(user_id),
+            Principal::Service { .. } => None,
+        }
+    }
+
+    /// How the audit log names this principal (`user:<id>` or `svc:<name>`).
+    pub fn actor(&self) -> String {
+        match self {
+            Principal::User { user_id } => format!("user:{user_id}"),
+            Principal::Service { name, .. } => format!("svc:{name}"),
+        }
+    }
+}
+
+/// The principal a request was authenticated as, or `UNAUTHENTICATED` if the gate did not run.
+pub fn principal<T>(request: &tonic::Request<T>) -> Result<Principal, Status> {
+    request
+        .extensions()
+        .get::<Principal>()
+        .cloned()
+        .ok_or_else(|| error::status(tonic::Code::Unauthenticated, reason::UNAUTHENTICATED, "no authenticated principal"))
+}
+
+/// JWT claims the suite issues and accepts.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Claims {
+    pub sub: String,
+    pub iss: String,
+    pub aud: String,
+    pub exp: u64,
+    pub iat: u64,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub scope: Option<String>,
+}
+
+/// Algorithms a token may be signed with; everything else (`none`, HS*, EC) is refused.
+const ALLOWED: &[Algorithm] = &[
+    Algorithm::EdDSA,
+    Algorithm::RS256,
+    Algorithm::RS384,
+    Algorithm::RS512,
+    Algorithm::PS256,
+    Algorithm::PS384,
+    Algorithm::PS512,
+];
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum KeyKind {
+    Ed25519,
+    Rsa,
+}
+
+impl KeyKind {
+    fn verifies(self, alg: Algorithm) -> bool {
+        match self {
+            KeyKind::Ed25519 => alg == Algorithm::EdDSA,
+            KeyKind::Rsa => alg != Algorithm::EdDSA,
+        }
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum KeyError {
+    #[error("{path}: {source}")]
+    Io { path: PathBuf, source: io::Error },
+    #[error("{path}: not an Ed25519 or RSA PEM key")]
+    Format { path: PathBuf },
+    #[error("generating the signing key: {0}")]
+    Generate(String),
+}
+
+/// Verifies bearer tokens against a fixed set of public keys.
+pub struct Verifier {
+    keys: Vec<(KeyKind, DecodingKey)>,
+    issuer: String,
+    audience: String,
+    leeway: u64,
+}
+
+impl std::fmt::Debug for Verifier {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Verifier").field("keys", &self.keys.len()).field("issuer", &self.issuer).finish()
+    }
+}
+
+impl Verifier {
+    pub fn from_files(files: &[PathBuf], issuer: &str, audience: &str, leeway: Duration) -> Result<Self, KeyError> {
+        let keys = files.iter().map(|f| read_public_key(f)).collect::<Result<_, _>>()?;
+        Ok(Self { keys, issuer: issuer.into(), audience: audience.into(), leeway: leeway.as_secs() })
+    }
+
+    /// Checks an `authorization` header value.
+    pub fn verify_header(&self, header: Option<&str>) -> Result<Principal, Status> {
+        let unauthenticated = |msg: &str| error::status(tonic::Code::Unauthenticated, reason::UNAUTHENTICATED, msg);
+        let header = header.ok_or_else(|| unauthenticated("missing authorization: Bearer <token>"))?;
+        let token = header
+            .strip_prefix("Bearer ")
+            .or_else(|| header.strip_prefix("bearer "))
+            .ok_or_else(|| unauthenticated("authorization must be `Bearer <token>`"))?;
+        let claims = self.verify(token.trim()).map_err(|e| unauthenticated(&format!("invalid token: {e}")))?;
+        principal_from(&claims).ok_or_else(|| unauthenticated("token subject must be a user id or svc:<name>"))
+    }
+
+    /// Verifies a JWT and returns its claims.
+    pub fn verify(&self, token: &str) -> Result<Claims, jsonwebtoken::errors::Error> {
+        use jsonwebtoken::errors::ErrorKind;
+        let header = jsonwebtoken::decode_header(token)?;
+        if !ALLOWED.contains(&header.alg) {
+            return Err(ErrorKind::InvalidAlgorithm.into());
+        }
+        let mut validation = Validation::new(header.alg);
+        validation.set_issuer(&[&self.issuer]);
+        validation.set_audience(&[&self.audience]);
+        validation.set_required_spec_claims(&["exp", "iss", "aud", "sub"]);
+        validation.leeway = self.leeway;
+        let mut last = ErrorKind::InvalidAlgorithm.into();
+        for (kind, key) in self.keys.iter().filter(|(kind, _)| kind.verifies(header.alg)) {
+            match jsonwebtoken::decode::<Claims>(token, key, &validation) {
+                Ok(data) => return Ok(data.claims),
+                Err(e) => {
+                    let _ = kind;
+                    last = e;
+                }
+            }
+        }
+        Err(last)
+    }
+}
+
+fn principal_from(claims: &Claims) -> Option<Principal> {
+    let sub = claims.sub.trim();
+    if sub.is_empty() {
+        return None;
+    }
+    Some(match sub.strip_prefix("svc:") {
+        Some("") => return None,
+        Some(name) => Principal::Service {
+            name: name.to_string(),
+            scopes: claims.scope.as_deref().unwrap_or("").split_whitespace().map(str::to_string).collect(),
+        },
+        None => Principal::User { user_id: sub.to_string() },
+    })
+}
+
+fn read_public_key(path: &Path) -> Result<(KeyKind, DecodingKey), KeyError> {
+    let pem = fs::read(path).map_err(|source| KeyError::Io { path: path.into(), source })?;
+    if let Ok(key) = DecodingKey::from_ed_pem(&pem) {
+        return Ok((KeyKind::Ed25519, key));
+    }
+    if let Ok(key) = DecodingKey::from_rsa_pem(&pem) {
+        return Ok((KeyKind::Rsa, key));
+    }
+    Err(KeyError::Format { path: path.into() })
+}
+
+/// Signs tokens with an Ed25519 private key.
+#[derive(Clone)]
+pub struct Minter {
+    key: EncodingKey,
+    issuer: String,
+    audience: String,
+}
+
+impl std::fmt::Debug for Minter {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Minter").field("issuer", &self.issuer).finish_non_exhaustive()
+    }
+}
+
+impl Minter {
+    pub fn from_file(path: &Path, issuer: &str, audience: &str) -> Result<Self, KeyError> {
+        let pem = fs::read(path).map_err(|source| KeyError::Io { path: path.into(), source })?;
+        let key = EncodingKey::from_ed_pem(&pem).map_err(|_| KeyError::Format { path: path.into() })?;
+        Ok(Self { key, issuer: issuer.into(), audience: audience.into() })
+    }
+
+    /// A token acting for portal user `user_id`.
+    pub fn user(&self, user_id: &str, ttl: Duration) -> String {
+        self.mint(user_id.to_string(), None, ttl)
+    }
+
+    /// A token for service principal `svc:<name>` with space-separated `scopes`.
+    pub fn service(&self, name: &str, scopes: &str, ttl: Duration) -> String {
+        self.mint(format!("svc:{name}"), Some(scopes.to_string()), ttl)
+    }
+
+    fn mint(&self, sub: String, scope: Option<String>, ttl: Duration) -> String {
+        let now = SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_secs()).unwrap_or_default();
+        let claims = Claims { sub, iss: self.issuer.clone(), aud: self.audience.clone(), iat: now, exp: now + ttl.as_secs(), scope };
+        // Signing with a key that parsed as Ed25519 cannot fail; an empty string would be refused downstream.
+        jsonwebtoken::encode(&Header::new(Algorithm::EdDSA), &claims, &self.key).unwrap_or_default()
+    }
+}
+
+/// Creates an Ed25519 key pair at `private` (mode 0600) and `<private stem>.pub.pem` unless `private` exists.
+/// Returns the public key's path.
+pub fn ensure_signing_key(private: &Path) -> Result<PathBuf, KeyError> {
+    let public = public_key_path(private);
+    if private.exists() {
+        return Ok(public);
+    }
+    let io = |source| KeyError::Io { path: private.into(), source };
+    if let Some(dir) = private.parent() {
+        fs::create_dir_all(dir).map_err(io)?;
+    }
+    let key = ed25519_dalek::SigningKey::generate(&mut rand::rngs::OsRng);
+    let private_pem = key.to_pkcs8_pem(LineEnding::LF).map_err(|e| KeyError::Generate(e.to_string()))?;
+    let public_pem = key.verifying_key().to_public_key_pem(LineEnding::LF).map_err(|e| KeyError::Generate(e.to_string()))?;
+    write_private(private, private_pem.as_bytes()).map_err(io)?;
+    fs::write(&public, public_pem).map_err(|source| KeyError::Io { path: public.clone(), source })?;
+    Ok(public)
+}
+
+/// `signing-key.pem` → `signing-key.pub.pem`.
+pub fn public_key_path(private: &Path) -> PathBuf {
+    let stem = private.file_stem().and_then(|s| s.to_str()).unwrap_or("signing-key");
+    private.with_file_name(format!("{stem}.pub.pem"))
+}
+
+#[cfg(unix)]
+fn write_private(path: &Path, bytes: &[u8]) -> io::Result<()> {
+    use std::{io::Write, os::unix::fs::OpenOptionsExt};
+    let mut file = fs::OpenOptions::new().write(true).create_new(true).mode(0o600).open(path)?;
+    file.write_all(bytes)
+}
+
+#[cfg(not(unix))]
+fn write_private(path: &Path, bytes: &[u8]) -> io::Result<()> {
+    fs::write(path, bytes)
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+    use super::*;
+
+    fn pair() -> (tempfile::TempDir, Minter, Verifier) {
+        let dir = tempfile::tempdir().unwrap();
+        let private = dir.path().join("k.pem");
+        let public = ensure_signing_key(&private).unwrap();
+        let minter = Minter::from_file(&private, "portal", "portal").unwrap();
+        let verifier = Verifier::from_files(&[public], "portal", "portal", Duration::from_secs(30)).unwrap();
+        (dir, minter, verifier)
+    }
+
+    #[test]
+    fn user_and_service_tokens_round_trip() {
+        let (_dir, minter, verifier) = pair();
+        let user = verifier.verify_header(Some(&format!("Bearer {}", minter.user("u1", Duration::from_secs(60))))).unwrap();
+        assert_eq!(user, Principal::User { user_id: "u1".into() });
+        let svc = verifier
+            .verify_header(Some(&format!("Bearer {}", minter.service("billing", "internal licensing.issue", Duration::from_secs(60)))))
+            .unwrap();
+        assert!(svc.has_scope("licensing.issue") && svc.has_scope("internal") && !svc.has_scope("identity.admin"));
+    }
+
+    #[test]
+    fn ensure_signing_key_keeps_an_existing_key() {
+        let dir = tempfile::tempdir().unwrap();
+        let private = dir.path().join("k.pem");
+        ensure_signing_key(&private).unwrap();
+        let first = fs::read(&private).unwrap();
+        ensure_signing_key(&private).unwrap();
+        assert_eq!(first, fs::read(&private).unwrap());
+    }
+
+    #[test]
+    fn a_bare_svc_subject_is_refused() {
+        let (_dir, minter, verifier) = pair();
+        let token = minter.mint("svc:".into(), None, Duration::from_secs(60));
+        assert!(verifier.verify_header(Some(&format!("Bearer {token}"))).is_err());
+    }
+}

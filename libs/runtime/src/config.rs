@@ -1,0 +1,341 @@
+//! Layered configuration: built-in defaults, then an optional file, then `PORTAL_*` environment variables
+//! (`__` nests: `PORTAL_DATABASE__URL`), then command-line flags. Parsed into typed structs and validated once.
+
+use std::{
+    net::SocketAddr,
+    path::{Path, PathBuf},
+    time::Duration,
+};
+
+use config::{Environment, File};
+use secrecy::{ExposeSecret, SecretString};
+use serde::Deserialize;
+
+/// Everything a portal process needs to know about its surroundings.
+/// Unknown top-level keys are tolerated because Kubernetes injects `PORTAL_*_SERVICE_HOST`-style variables;
+/// unknown keys inside a section are errors.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(default)]
+pub struct Settings {
+    /// Where the embedded default keeps its SQLite files, signing key and mail.
+    pub data_dir: PathBuf,
+    /// The gRPC address every service of this process answers on.
+    pub listen: SocketAddr,
+    /// Plain-HTTP admin address (`/metrics`); off when unset.
+    pub admin_listen: Option<SocketAddr>,
+    pub database: DatabaseSettings,
+    pub smtp: SmtpSettings,
+    pub auth: AuthSettings,
+    pub server: ServerSettings,
+    pub peers: PeerSettings,
+    pub telemetry: TelemetrySettings,
+}
+
+impl Default for Settings {
+    fn default() -> Self {
+        Self {
+            data_dir: PathBuf::from("portal-data"),
+            listen: SocketAddr::from(([127, 0, 0, 1], 50051)),
+            admin_listen: None,
+            database: DatabaseSettings::default(),
+            smtp: SmtpSettings::default(),
+            auth: AuthSettings::default(),
+            server: ServerSettings::default(),
+            peers: PeerSettings::default(),
+            telemetry: TelemetrySettings::default(),
+        }
+    }
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct DatabaseSettings {
+    /// `sqlite://…` or `postgres://…`; unset means one SQLite file per service in the data directory.
+    pub url: Option<SecretString>,
+    pub max_connections: u32,
+    /// Apply pending migrations when a service starts (the Kubernetes overlays run `portal migrate` instead).
+    pub auto_migrate: bool,
+}
+
+impl Default for DatabaseSettings {
+    fn default() -> Self {
+        Self { url: None, max_connections: 16, auto_migrate: true }
+    }
+}
+
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct SmtpSettings {
+    /// `smtp://[user:pass@]host:port` (STARTTLS when offered), `smtps://…` (implicit TLS); unset writes `.eml` files.
+    pub url: Option<SecretString>,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct AuthSettings {
+    pub issuer: String,
+    pub audience: String,
+    /// Allowed clock skew when checking `exp`/`nbf`.
+    pub leeway_secs: u64,
+    /// PEM public keys (Ed25519 or RSA) that verify bearer tokens; empty means the data directory's own key.
+    pub public_key_files: Vec<PathBuf>,
+    /// PEM Ed25519 private key used to mint this process's service tokens; default `<data_dir>/signing-key.pem`.
+    pub signing_key_file: Option<PathBuf>,
+    /// Lifetime of the service tokens this process mints for its own outbound calls.
+    pub service_token_ttl_secs: u64,
+}
+
+impl Default for AuthSettings {
+    fn default() -> Self {
+        Self {
+            issuer: "portal".into(),
+            audience: "portal".into(),
+            leeway_secs: 30,
+            public_key_files: Vec::new(),
+            signing_key_file: None,
+            service_token_ttl_secs: 300,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct ServerSettings {
+    /// Upper bound on one RPC (a shorter `grpc-timeout` from the client wins).
+    pub request_timeout_ms: u64,
+    /// RPCs served at once; beyond it callers get `RESOURCE_EXHAUSTED` at once.
+    pub concurrency_limit: usize,
+    /// Time between reporting NOT_SERVING and closing the listener, so load balancers notice.
+    pub shutdown_delay_ms: u64,
+    /// How long in-flight RPCs may run after shutdown starts.
+    pub drain_timeout_secs: u64,
+    /// Deadline on every call this process makes to another service.
+    pub client_timeout_ms: u64,
+}
+
+impl Default for ServerSettings {
+    fn default() -> Self {
+        Self {
+            request_timeout_ms: 30_000,
+            concurrency_limit: 512,
+            shutdown_delay_ms: 0,
+            drain_timeout_secs: 20,
+            client_timeout_ms: 5_000,
+        }
+    }
+}
+
+impl ServerSettings {
+    pub fn request_timeout(&self) -> Duration {
+        Duration::from_millis(self.request_timeout_ms)
+    }
+    pub fn shutdown_delay(&self) -> Duration {
+        Duration::from_millis(self.shutdown_delay_ms)
+    }
+    pub fn drain_timeout(&self) -> Duration {
+        Duration::from_secs(self.drain_timeout_secs)
+    }
+    pub fn client_timeout(&self) -> Duration {
+        Duration::from_millis(self.client_timeout_ms)
+    }
+}
+
+/// Where the other services are; unset means "in this process" (the address this process listens on).
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct PeerSettings {
+    pub identity: Option<String>,
+    pub licensing: Option<String>,
+    pub billing: Option<String>,
+    pub notification: Option<String>,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct TelemetrySettings {
+    /// `tracing_subscriber::EnvFilter` directives; `RUST_LOG` wins when set.
+    pub log_filter: String,
+    /// `json` (default) or `text`.
+    pub log_format: LogFormat,
+    /// OTLP/gRPC collector, e.g. `http://otel-collector:4317`; traces are not exported when unset.
+    pub otlp_endpoint: Option<String>,
+}
+
+impl Default for TelemetrySettings {
+    fn default() -> Self {
+        Self { log_filter: "info".into(), log_format: LogFormat::Json, otlp_endpoint: None }
+    }
+}
+
+#[derive(Debug, Clone, Copy, Deserialize, PartialEq, Eq)]
+#[serde(rename_all = "lowercase")]
+pub enum LogFormat {
+    Json,
+    Text,
+}
+
+/// Values given on the command line; they override every other layer.
+#[derive(Debug, Clone, Default)]
+pub struct Overrides {
+    pub data_dir: Option<PathBuf>,
+    pub listen: Option<String>,
+    pub database_url: Option<String>,
+    pub smtp_url: Option<String>,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    #[error("configuration: {0}")]
+    Load(#[from] config::ConfigError),
+    #[error("configuration key `{key}`: {reason}")]
+    Invalid { key: &'static str, reason: String },
+}
+
+impl Settings {
+    /// Reads every layer (the process environment included) and validates the result.
+    pub fn load(file: Option<&Path>, overrides: &Overrides) -> Result<Self, ConfigError> {
+        Self::load_from(file, overrides, None)
+    }
+
+    /// Like [`Settings::load`], with the environment given explicitly (tests pass a map, never `set_var`).
+    pub fn load_from(
+        file: Option<&Path>,
+        overrides: &Overrides,
+        env: Option<std::collections::HashMap<String, String>>,
+    ) -> Result<Self, ConfigError> {
+        let mut builder = config::Config::builder();
+        if let Some(file) = file {
+            builder = builder.add_source(File::from(file).required(true));
+        }
+        let environment = Environment::with_prefix("PORTAL")
+            .prefix_separator("_")
+            .separator("__")
+            .list_separator(",")
+            .with_list_parse_key("auth.public_key_files")
+            .try_parsing(true)
+            .source(env);
+        builder = builder
+            .add_source(environment)
+            .set_override_option("data_dir", overrides.data_dir.as_ref().map(|p| p.display().to_string()))?
+            .set_override_option("listen", overrides.listen.clone())?
+            .set_override_option("database.url", overrides.database_url.clone())?
+            .set_override_option("smtp.url", overrides.smtp_url.clone())?;
+        let settings: Settings = builder.build()?.try_deserialize()?;
+        settings.validate()?;
+        Ok(settings)
+    }
+
+    fn validate(&self) -> Result<(), ConfigError> {
+        let invalid = |key, reason: &str| Err(ConfigError::Invalid { key, reason: reason.into() });
+        if let Some(url) = &self.database.url {
+            let url = url.expose_secret();
+            if !(url.starts_with("sqlite:") || url.starts_with("postgres://") || url.starts_with("postgresql://")) {
+                return invalid("database.url", "must start with sqlite: or postgres://");
+            }
+        }
+        if let Some(url) = &self.smtp.url {
+            let url = url.expose_secret();
+            if !(url.starts_with("smtp://") || url.starts_with("smtps://")) {
+                return invalid("smtp.url", "must start with smtp:// or smtps://");
+            }
+        }
+        if self.database.max_connections == 0 {
+            return invalid("database.max_connections", "must be at least 1");
+        }
+        if self.server.concurrency_limit == 0 {
+            return invalid("server.concurrency_limit", "must be at least 1");
+        }
+        if self.server.request_timeout_ms == 0 || self.server.client_timeout_ms == 0 {
+            return invalid("server.request_timeout_ms", "timeouts must be positive");
+        }
+        if self.auth.issuer.is_empty() {
+            return invalid("auth.issuer", "must not be empty");
+        }
+        if self.auth.audience.is_empty() {
+            return invalid("auth.audience", "must not be empty");
+        }
+        if self.auth.service_token_ttl_secs < 60 {
+            return invalid("auth.service_token_ttl_secs", "must be at least 60");
+        }
+        Ok(())
+    }
+
+    /// The signing key this process mints tokens with.
+    pub fn signing_key_file(&self) -> PathBuf {
+        self.auth.signing_key_file.clone().unwrap_or_else(|| self.data_dir.join("signing-key.pem"))
+    }
+
+    /// The public keys bearer tokens are verified against.
+    pub fn public_key_files(&self) -> Vec<PathBuf> {
+        if self.auth.public_key_files.is_empty() {
+            vec![self.data_dir.join("signing-key.pub.pem")]
+        } else {
+            self.auth.public_key_files.clone()
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+    use super::*;
+    use std::collections::HashMap;
+
+    fn env(pairs: &[(&str, &str)]) -> Option<HashMap<String, String>> {
+        Some(pairs.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect())
+    }
+
+    #[test]
+    fn defaults_apply_without_any_layer() {
+        let s = Settings::load_from(None, &Overrides::default(), env(&[])).unwrap();
+        assert_eq!(s.listen.to_string(), "127.0.0.1:50051");
+        assert_eq!(s.data_dir, PathBuf::from("portal-data"));
+        assert!(s.database.url.is_none());
+    }
+
+    #[test]
+    fn file_then_env_then_flags_each_override_the_layer_before() {
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("portal.toml");
+        std::fs::write(
+            &file,
+            "listen = \"127.0.0.1:6000\"\ndata_dir = \"/from/file\"\n[server]\ndrain_timeout_secs = 7\nconcurrency_limit = 9\n",
+        )
+        .unwrap();
+        let s = Settings::load_from(
+            Some(&file),
+            &Overrides { listen: Some("127.0.0.1:7000".into()), ..Overrides::default() },
+            env(&[("PORTAL_LISTEN", "127.0.0.1:6500"), ("PORTAL_SERVER__DRAIN_TIMEOUT_SECS", "3"), ("PORTAL_DATA_DIR", "/from/env")]),
+        )
+        .unwrap();
+        assert_eq!(s.listen.to_string(), "127.0.0.1:7000", "flag beats env and file");
+        assert_eq!(s.server.drain_timeout_secs, 3, "env beats file");
+        assert_eq!(s.server.concurrency_limit, 9, "file beats default");
+        assert_eq!(s.data_dir, PathBuf::from("/from/env"));
+    }
+
+    #[test]
+    fn env_lists_split_on_commas() {
+        let s = Settings::load_from(None, &Overrides::default(), env(&[("PORTAL_AUTH__PUBLIC_KEY_FILES", "/a.pem,/b.pem")])).unwrap();
+        assert_eq!(s.auth.public_key_files, vec![PathBuf::from("/a.pem"), PathBuf::from("/b.pem")]);
+    }
+
+    #[test]
+    fn a_bad_value_names_its_key() {
+        let err = Settings::load_from(None, &Overrides::default(), env(&[("PORTAL_SERVER__DRAIN_TIMEOUT_SECS", "soon")])).unwrap_err();
+        assert!(err.to_string().contains("drain_timeout_secs"), "{err}");
+        let err = Settings::load_from(None, &Overrides { database_url: Some("mysql://x".into()), ..Overrides::default() }, env(&[])).unwrap_err();
+        assert!(err.to_string().contains("database.url"), "{err}");
+        let err = Settings::load_from(None, &Overrides { listen: Some("nowhere".into()), ..Overrides::default() }, env(&[])).unwrap_err();
+        assert!(err.to_string().contains("listen"), "{err}");
+    }
+
+    #[test]
+    fn an_unknown_key_in_a_file_is_an_error() {
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("portal.toml");
+        std::fs::write(&file, "[server]\ndrain_timeout = 7\n").unwrap();
+        let err = Settings::load_from(Some(&file), &Overrides::default(), env(&[])).unwrap_err();
+        assert!(err.to_string().contains("drain_timeout"), "{err}");
+    }
+}

@@ -1,0 +1,111 @@
+//! Storage: one sea-orm connection per service, from a URL. SQLite (the embedded default: a file per service,
+//! WAL, busy timeout) or PostgreSQL (one schema per service). The same sea-orm-migration migrations run on both.
+
+use std::{path::Path, time::Duration};
+
+use sea_orm::{
+    ConnectOptions, ConnectionTrait, Database, DatabaseConnection, DbBackend, DbErr,
+    sqlx::sqlite::{SqliteJournalMode, SqliteSynchronous},
+};
+use sea_orm_migration::MigratorTrait;
+use secrecy::ExposeSecret;
+
+use crate::config::Settings;
+
+/// The database URL a service uses: its own SQLite file, or the shared PostgreSQL database.
+pub fn service_url(settings: &Settings, service: &str) -> String {
+    match settings.database.url.as_ref().map(|u| u.expose_secret().to_string()) {
+        None => sqlite_file_url(&settings.data_dir.join(format!("{service}.db"))),
+        Some(url) if url.starts_with("sqlite:") => per_service_sqlite(&url, service),
+        Some(url) => url,
+    }
+}
+
+fn sqlite_file_url(path: &Path) -> String {
+    format!("sqlite://{}?mode=rwc", path.display())
+}
+
+/// `sqlite:///x/portal.db?mode=rwc` → `sqlite:///x/portal-identity.db?mode=rwc`, so services never share a file.
+fn per_service_sqlite(url: &str, service: &str) -> String {
+    let (path, query) = url.split_once('?').unwrap_or((url, "mode=rwc"));
+    let (stem, ext) = match path.rsplit_once('.') {
+        Some((stem, ext)) if !ext.contains('/') => (stem, format!(".{ext}")),
+        _ => (path, String::new()),
+    };
+    format!("{stem}-{service}{ext}?{query}")
+}
+
+/// Opens the service's database (creating its SQLite directory or PostgreSQL schema) and, when asked,
+/// applies its migrations.
+pub async fn connect<M: MigratorTrait>(settings: &Settings, service: &str, migrate: bool) -> Result<DatabaseConnection, DbErr> {
+    let url = service_url(settings, service);
+    let db = open(&url, service, settings.database.max_connections).await?;
+    if migrate {
+        M::up(&db, None).await?;
+    }
+    Ok(db)
+}
+
+/// Opens `url` for `service` without migrating.
+pub async fn open(url: &str, service: &str, max_connections: u32) -> Result<DatabaseConnection, DbErr> {
+    let mut options = ConnectOptions::new(url.to_string());
+    options
+        .max_connections(max_connections)
+        .min_connections(0)
+        .connect_timeout(Duration::from_secs(10))
+        .acquire_timeout(Duration::from_secs(10))
+        .sqlx_logging(false);
+    if url.starts_with("sqlite:") {
+        if let Some(dir) = url
+            .trim_start_matches("sqlite://")
+            .split('?')
+            .next()
+            .map(Path::new)
+            .and_then(Path::parent)
+            .filter(|d| !d.as_os_str().is_empty())
+        {
+            std::fs::create_dir_all(dir).map_err(|e| DbErr::Custom(format!("creating {}: {e}", dir.display())))?;
+        }
+        options.map_sqlx_sqlite_opts(|o| {
+            o.journal_mode(SqliteJournalMode::Wal)
+                .synchronous(SqliteSynchronous::Normal)
+                .busy_timeout(Duration::from_secs(10))
+                .foreign_keys(true)
+        });
+        return Database::connect(options).await;
+    }
+    let schema = schema_name(service)?;
+    let admin = Database::connect(ConnectOptions::new(url.to_string()).max_connections(1).sqlx_logging(false).to_owned()).await?;
+    admin.execute_unprepared(&format!("CREATE SCHEMA IF NOT EXISTS \"{schema}\"")).await?;
+    admin.close().await?;
+    options.set_schema_search_path(schema);
+    let db = Database::connect(options).await?;
+    debug_assert_eq!(db.get_database_backend(), DbBackend::Postgres);
+    Ok(db)
+}
+
+/// Schema names are interpolated into DDL, so only plain identifiers pass.
+fn schema_name(service: &str) -> Result<String, DbErr> {
+    if !service.is_empty() && service.chars().all(|c| c.is_ascii_lowercase() || c == '_') {
+        Ok(service.to_string())
+    } else {
+        Err(DbErr::Custom(format!("invalid service name for a schema: {service:?}")))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn sqlite_urls_get_one_file_per_service() {
+        assert_eq!(per_service_sqlite("sqlite:///d/portal.db?mode=rwc", "identity"), "sqlite:///d/portal-identity.db?mode=rwc");
+        assert_eq!(per_service_sqlite("sqlite://portal", "billing"), "sqlite://portal-billing?mode=rwc");
+    }
+
+    #[test]
+    fn schema_names_are_plain_identifiers() {
+        assert!(schema_name("identity").is_ok());
+        assert!(schema_name("x\"; drop").is_err());
+    }
+}

@@ -1,0 +1,91 @@
+//! The one way errors leave a service: `tonic::Status` with a `google.rpc.ErrorInfo` (domain `portal`, the
+//! reason codes of SPEC) and, for bad input, `BadRequest` field violations. Internals are logged, never sent.
+
+use tonic::{Code, Status};
+use tonic_types::{ErrorDetails, StatusExt};
+
+/// The `ErrorInfo.domain` of every error the suite returns.
+pub const DOMAIN: &str = "portal";
+
+/// Reason codes shared by every service; the rule-specific ones live with their service's error enum.
+pub mod reason {
+    pub const UNAUTHENTICATED: &str = "UNAUTHENTICATED";
+    pub const PERMISSION_DENIED: &str = "PERMISSION_DENIED";
+    pub const INVALID_ARGUMENT: &str = "INVALID_ARGUMENT";
+    pub const NOT_FOUND: &str = "NOT_FOUND";
+    pub const OVERLOADED: &str = "OVERLOADED";
+    pub const UNAVAILABLE: &str = "UNAVAILABLE";
+    pub const INTERNAL: &str = "INTERNAL";
+}
+
+/// One invalid field of a request: which field, and what is wrong with it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FieldViolation {
+    pub field: String,
+    pub description: String,
+}
+
+impl FieldViolation {
+    pub fn new(field: impl Into<String>, description: impl Into<String>) -> Self {
+        Self { field: field.into(), description: description.into() }
+    }
+}
+
+/// A status carrying `ErrorInfo { reason, domain: "portal" }`.
+pub fn status(code: Code, reason: &str, message: impl Into<String>) -> Status {
+    let details = ErrorDetails::with_error_info(reason, DOMAIN, std::collections::HashMap::new());
+    Status::with_error_details(code, message, details)
+}
+
+/// `INVALID_ARGUMENT` with `ErrorInfo` and one `BadRequest` violation per bad field.
+pub fn invalid(reason: &str, message: impl Into<String>, violations: &[FieldViolation]) -> Status {
+    let mut details = ErrorDetails::with_error_info(reason, DOMAIN, std::collections::HashMap::new());
+    for v in violations {
+        details.add_bad_request_violation(v.field.clone(), v.description.clone());
+    }
+    Status::with_error_details(Code::InvalidArgument, message, details)
+}
+
+/// `INTERNAL` for the caller, the real cause in the log only.
+pub fn internal(cause: &dyn std::fmt::Display) -> Status {
+    tracing::error!(error = %cause, "internal error");
+    status(Code::Internal, reason::INTERNAL, "internal error")
+}
+
+/// `UNAVAILABLE` naming the dependency that could not be reached.
+pub fn unavailable(dependency: &str, cause: &dyn std::fmt::Display) -> Status {
+    tracing::warn!(dependency, error = %cause, "dependency unavailable");
+    status(Code::Unavailable, reason::UNAVAILABLE, format!("{dependency} is unavailable; retry later"))
+}
+
+/// The `ErrorInfo.reason` of a status, if it carries one.
+pub fn reason_of(status: &Status) -> Option<String> {
+    status.get_details_error_info().map(|info| info.reason)
+}
+
+/// The `(field, description)` pairs of a status's `BadRequest`, if any.
+pub fn violations_of(status: &Status) -> Vec<FieldViolation> {
+    status
+        .get_details_bad_request()
+        .map(|b| b.field_violations.into_iter().map(|v| FieldViolation::new(v.field, v.description)).collect())
+        .unwrap_or_default()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn status_carries_reason_and_violations() {
+        let s = invalid("EMAIL_INVALID", "bad input", &[FieldViolation::new("email", "not an address")]);
+        assert_eq!(s.code(), Code::InvalidArgument);
+        assert_eq!(reason_of(&s).as_deref(), Some("EMAIL_INVALID"));
+        assert_eq!(violations_of(&s), vec![FieldViolation::new("email", "not an address")]);
+    }
+
+    #[test]
+    fn internal_hides_the_cause() {
+        let s = internal(&"SELECT * FROM secret failed");
+        assert_eq!(s.message(), "internal error");
+    }
+}

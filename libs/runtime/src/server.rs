@@ -1,0 +1,222 @@
+//! Server bootstrap: one listener serving any set of portal services plus `grpc.health.v1` and server reflection
+//! (v1 and v1alpha); every portal service sits behind the [`Gate`] (load shedding, authentication, trace context);
+//! shutdown reports NOT_SERVING, stops accepting and drains in-flight RPCs within a deadline.
+
+use std::{
+    convert::Infallible,
+    future::Future,
+    net::SocketAddr,
+    pin::Pin,
+    sync::Arc,
+    task::{Context, Poll},
+};
+
+use tokio::{net::TcpListener, sync::Semaphore};
+use tokio_stream::wrappers::TcpListenerStream;
+use tonic::{
+    Code,
+    body::Body,
+    server::NamedService,
+    service::{Routes, RoutesBuilder},
+    transport::Server,
+};
+use tonic_health::{ServingStatus, server::HealthReporter};
+use tower::Service;
+use tracing::Instrument;
+
+use crate::{
+    auth::Verifier,
+    config::ServerSettings,
+    error::{self, reason},
+    telemetry,
+};
+
+type BoxFuture<T> = Pin<Box<dyn Future<Output = T> + Send>>;
+
+/// A listener plus the services it will serve.
+pub struct Host {
+    listener: TcpListener,
+    address: SocketAddr,
+    routes: RoutesBuilder,
+    health: HealthReporter,
+    names: Vec<&'static str>,
+    settings: ServerSettings,
+    permits: Arc<Semaphore>,
+    verifier: Arc<Verifier>,
+}
+
+impl std::fmt::Debug for Host {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Host").field("address", &self.address).field("services", &self.names).finish()
+    }
+}
+
+impl Host {
+    /// Binds `address` (port 0 picks a free port; see [`Host::address`]).
+    pub async fn bind(address: SocketAddr, settings: ServerSettings, verifier: Arc<Verifier>) -> std::io::Result<Self> {
+        let listener = TcpListener::bind(address).await?;
+        let address = listener.local_addr()?;
+        let (health, health_service) = tonic_health::server::health_reporter();
+        let mut routes = Routes::builder();
+        routes.add_service(health_service);
+        routes.add_service(reflection_v1()?).add_service(reflection_v1alpha()?);
+        let permits = Arc::new(Semaphore::new(settings.concurrency_limit));
+        Ok(Self { listener, address, routes, health, names: Vec::new(), settings, permits, verifier })
+    }
+
+    pub fn address(&self) -> SocketAddr {
+        self.address
+    }
+
+    /// The health reporter, for services that want to flip their own status.
+    pub fn health(&self) -> HealthReporter {
+        self.health.clone()
+    }
+
+    /// Adds a portal service behind the gate; it reports SERVING once [`Host::serve`] runs.
+    pub fn add<S>(&mut self, service: S) -> &mut Self
+    where
+        S: Service<http::Request<Body>, Response = http::Response<Body>, Error = Infallible>
+            + NamedService
+            + Clone
+            + Send
+            + Sync
+            + 'static,
+        S::Future: Send + 'static,
+    {
+        self.names.push(S::NAME);
+        let gate = Gate { inner: service, permits: self.permits.clone(), verifier: self.verifier.clone() };
+        self.routes.add_service(gate);
+        self
+    }
+
+    /// Serves until `shutdown` resolves, then drains: NOT_SERVING, a short delay for load balancers, no new
+    /// connections or streams, and in-flight RPCs get until the drain deadline.
+    pub async fn serve(self, shutdown: impl Future<Output = ()>) -> Result<(), tonic::transport::Error> {
+        let Host { listener, routes, health, names, settings, .. } = self;
+        for name in &names {
+            health.set_service_status(*name, ServingStatus::Serving).await;
+        }
+        health.set_service_status("", ServingStatus::Serving).await;
+        let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+        let server = Server::builder()
+            .timeout(settings.request_timeout())
+            .tcp_nodelay(true)
+            .add_routes(routes.routes())
+            .serve_with_incoming_shutdown(TcpListenerStream::new(listener), async {
+                let _ = stopped.await;
+            });
+        tokio::pin!(server);
+        tokio::select! {
+            result = &mut server => return result,
+            () = shutdown => {}
+        }
+        tracing::info!("shutting down: reporting NOT_SERVING and draining");
+        health.set_service_status("", ServingStatus::NotServing).await;
+        for name in &names {
+            health.set_service_status(*name, ServingStatus::NotServing).await;
+        }
+        tokio::time::sleep(settings.shutdown_delay()).await;
+        let _ = stop.send(());
+        match tokio::time::timeout(settings.drain_timeout(), server).await {
+            Ok(result) => result,
+            Err(_) => {
+                tracing::warn!(deadline = ?settings.drain_timeout(), "drain deadline passed; abandoning in-flight RPCs");
+                Ok(())
+            }
+        }
+    }
+}
+
+fn reflection_v1() -> std::io::Result<tonic_reflection::server::v1::ServerReflectionServer<impl tonic_reflection::server::v1::ServerReflection>> {
+    reflection_builder().build_v1().map_err(std::io::Error::other)
+}
+
+fn reflection_v1alpha()
+-> std::io::Result<tonic_reflection::server::v1alpha::ServerReflectionServer<impl tonic_reflection::server::v1alpha::ServerReflection>> {
+    reflection_builder().build_v1alpha().map_err(std::io::Error::other)
+}
+
+fn reflection_builder() -> tonic_reflection::server::Builder<'static> {
+    tonic_reflection::server::Builder::configure()
+        .register_encoded_file_descriptor_set(portal_proto::FILE_DESCRIPTOR_SET)
+        .register_encoded_file_descriptor_set(tonic_health::pb::FILE_DESCRIPTOR_SET)
+}
+
+/// Resolves on SIGTERM or SIGINT.
+pub async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let term = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let term = std::future::pending::<()>();
+    tokio::select! {
+        () = ctrl_c => {},
+        () = term => {},
+    }
+}
+
+/// What stands in front of every portal service: sheds load beyond the concurrency limit with
+/// `RESOURCE_EXHAUSTED` at once, authenticates the bearer token, and adopts the caller's trace context.
+#[derive(Clone)]
+pub struct Gate<S> {
+    inner: S,
+    permits: Arc<Semaphore>,
+    verifier: Arc<Verifier>,
+}
+
+impl<S: NamedService> NamedService for Gate<S> {
+    const NAME: &'static str = S::NAME;
+}
+
+impl<S> Service<http::Request<Body>> for Gate<S>
+where
+    S: Service<http::Request<Body>, Response = http::Response<Body>, Error = Infallible> + Clone + Send + 'static,
+    S::Future: Send + 'static,
+{
+    type Response = http::Response<Body>;
+    type Error = Infallible;
+    type Future = BoxFuture<Result<Self::Response, Infallible>>;
+
+    fn poll_ready(&mut self, _cx: &mut Context<'_>) -> Poll<Result<(), Self::Error>> {
+        // Readiness is decided per call (the permit below), so a full server answers fast instead of queueing.
+        Poll::Ready(Ok(()))
+    }
+
+    fn call(&mut self, mut request: http::Request<Body>) -> Self::Future {
+        let Ok(permit) = self.permits.clone().try_acquire_owned() else {
+            let status = error::status(Code::ResourceExhausted, reason::OVERLOADED, "server is at its concurrency limit; retry with backoff");
+            return Box::pin(async move { Ok(status.into_http()) });
+        };
+        let authorization = request.headers().get(http::header::AUTHORIZATION).and_then(|v| v.to_str().ok());
+        match self.verifier.verify_header(authorization) {
+            Ok(principal) => {
+                request.extensions_mut().insert(principal);
+            }
+            Err(status) => return Box::pin(async move { Ok(status.into_http()) }),
+        }
+        let span = tracing::info_span!("rpc", otel.kind = "server", rpc.method = %request.uri().path(), trace_id = tracing::field::Empty);
+        telemetry::adopt_remote_parent(&span, request.headers());
+        span.record("trace_id", telemetry::trace_id(&span));
+        // The clone that was polled ready is the one that must be called.
+        let clone = self.inner.clone();
+        let mut inner = std::mem::replace(&mut self.inner, clone);
+        Box::pin(
+            async move {
+                let response = inner.call(request).await;
+                drop(permit);
+                response
+            }
+            .instrument(span),
+        )
+    }
+}
