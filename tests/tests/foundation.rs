@@ -122,7 +122,7 @@ async fn a_minted_token_authenticates() {
 #[tokio::test]
 async fn a_call_without_a_token_is_unauthenticated() {
     let app = TestApp::spawn(Backend::Sqlite).await;
-    assert_eq!(call_with(&app, None).await, (Code::Unauthenticated, Some("UNAUTHENTICATED".into())));
+    assert_eq!(call_with(&app, None).await, (Code::Unauthenticated, Some("TOKEN_INVALID".into())));
     assert_eq!(call_with(&app, Some("not-a-jwt")).await.0, Code::Unauthenticated);
 }
 

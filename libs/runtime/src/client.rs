@@ -26,11 +26,12 @@ impl Caller {
         Self { minter, service: service.into(), scopes: scopes.into(), deadline }
     }
 
-    /// A channel to `url` that connects on first use, so services may start in any order.
-    pub fn channel(&self, url: &str) -> Result<Channel, tonic::transport::Error> {
+    /// A channel to `url` that connects on first use, so services may start in any order; every call on it is
+    /// bounded by `deadline`.
+    pub fn channel_to(url: &str, deadline: Duration) -> Result<Channel, tonic::transport::Error> {
         Ok(Endpoint::from_shared(url.to_string())?
-            .connect_timeout(self.deadline)
-            .timeout(self.deadline)
+            .connect_timeout(deadline)
+            .timeout(deadline)
             .tcp_nodelay(true)
             .connect_lazy())
     }
@@ -50,4 +51,10 @@ impl Interceptor for Caller {
         telemetry::inject_current(request.metadata_mut());
         Ok(request)
     }
+}
+
+/// True when a failed call to another service means "try again later" rather than "you asked wrongly".
+pub fn is_unavailable(status: &Status) -> bool {
+    use tonic::Code::*;
+    matches!(status.code(), Unavailable | DeadlineExceeded | Unimplemented | ResourceExhausted | Cancelled | Unknown | Aborted)
 }

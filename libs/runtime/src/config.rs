@@ -29,6 +29,7 @@ pub struct Settings {
     pub server: ServerSettings,
     pub peers: PeerSettings,
     pub telemetry: TelemetrySettings,
+    pub licensing: LicensingSettings,
 }
 
 impl Default for Settings {
@@ -43,7 +44,21 @@ impl Default for Settings {
             server: ServerSettings::default(),
             peers: PeerSettings::default(),
             telemetry: TelemetrySettings::default(),
+            licensing: LicensingSettings::default(),
         }
+    }
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct LicensingSettings {
+    /// How often term keys past their period end are marked EXPIRED (L7).
+    pub expiry_sweep_secs: u64,
+}
+
+impl Default for LicensingSettings {
+    fn default() -> Self {
+        Self { expiry_sweep_secs: 60 }
     }
 }
 
@@ -253,6 +268,9 @@ impl Settings {
         }
         if self.auth.audience.is_empty() {
             return invalid("auth.audience", "must not be empty");
+        }
+        if self.licensing.expiry_sweep_secs == 0 {
+            return invalid("licensing.expiry_sweep_secs", "must be at least 1");
         }
         if self.auth.service_token_ttl_secs < 60 {
             return invalid("auth.service_token_ttl_secs", "must be at least 60");

@@ -9,12 +9,12 @@ pub const DOMAIN: &str = "portal";
 
 /// Reason codes shared by every service; the rule-specific ones live with their service's error enum.
 pub mod reason {
-    pub const UNAUTHENTICATED: &str = "UNAUTHENTICATED";
-    pub const PERMISSION_DENIED: &str = "PERMISSION_DENIED";
-    pub const INVALID_ARGUMENT: &str = "INVALID_ARGUMENT";
-    pub const NOT_FOUND: &str = "NOT_FOUND";
+    pub const UNAUTHENTICATED: &str = "TOKEN_INVALID";
+    pub const PERMISSION_DENIED: &str = "ACCESS_DENIED";
+    pub const INVALID_ARGUMENT: &str = "INVALID_FIELD";
+    pub const REQUEST_ID_REUSED: &str = "REQUEST_ID_REUSED";
     pub const OVERLOADED: &str = "OVERLOADED";
-    pub const UNAVAILABLE: &str = "UNAVAILABLE";
+    pub const UNAVAILABLE: &str = "DEPENDENCY_UNAVAILABLE";
     pub const INTERNAL: &str = "INTERNAL";
 }
 
@@ -87,5 +87,31 @@ mod tests {
     fn internal_hides_the_cause() {
         let s = internal(&"SELECT * FROM secret failed");
         assert_eq!(s.message(), "internal error");
+    }
+}
+
+/// Collects every invalid field of a request before failing, so a caller fixes them all at once.
+#[derive(Debug, Default)]
+pub struct Violations(Vec<FieldViolation>);
+
+impl Violations {
+    /// Keeps the parsed value, or records why it is invalid.
+    pub fn check<T>(&mut self, parsed: Result<T, FieldViolation>) -> Option<T> {
+        parsed.map_err(|v| self.0.push(v)).ok()
+    }
+
+    pub fn require(&mut self, field: &str, value: &str) {
+        if value.trim().is_empty() {
+            self.0.push(FieldViolation::new(field, "must not be empty"));
+        }
+    }
+
+    pub fn add(&mut self, field: &str, description: impl Into<String>) {
+        self.0.push(FieldViolation::new(field, description));
+    }
+
+    /// `Err` with every violation, if there was any.
+    pub fn finish(self) -> Result<(), Vec<FieldViolation>> {
+        if self.0.is_empty() { Ok(()) } else { Err(self.0) }
     }
 }

@@ -2,14 +2,25 @@
 //! reflection, load shedding, drain), bearer-token [`auth`], the one [`error`] mapping, [`db`] connections and
 //! shared [`migration`]s, and the [`client`] side of service-to-service calls.
 
+pub mod audit;
 pub mod auth;
 pub mod client;
 pub mod config;
+pub mod context;
 pub mod db;
 pub mod error;
+pub mod idempotency;
 pub mod migration;
+pub mod paging;
 pub mod server;
 pub mod telemetry;
+pub mod time;
 
 pub use auth::Principal;
+pub use context::CallContext;
 pub use config::Settings;
+
+/// A new resource id: `<prefix>-<UUIDv7>`, so ids sort by creation time (stable paging order).
+pub fn new_id(prefix: &str) -> String {
+    format!("{prefix}-{}", uuid::Uuid::now_v7().simple())
+}

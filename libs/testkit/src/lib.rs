@@ -3,7 +3,9 @@
 //! `TEST_LOG=1` shows the services' logs. `TEST_POSTGRES_URL` overrides the PostgreSQL server
 //! (default `postgres://postgres@127.0.0.1:5432/postgres`).
 
+pub mod clients;
 pub mod database;
+pub mod fixtures;
 
 use std::{net::SocketAddr, sync::Arc, time::Duration};
 
@@ -132,6 +134,34 @@ impl TestApp {
     /// The signing key's path (tests that forge tokens read it).
     pub fn signing_key_file(&self) -> std::path::PathBuf {
         self.settings.signing_key_file()
+    }
+
+    /// An IdentityService client acting with `token`.
+    pub async fn identity(&self, token: &str) -> clients::Identity {
+        clients::identity(self.channel().await, token)
+    }
+
+    /// A LicensingService client acting with `token`.
+    pub async fn licensing(&self, token: &str) -> clients::Licensing {
+        clients::licensing(self.channel().await, token)
+    }
+
+    /// A BillingService client acting with `token`.
+    pub async fn billing(&self, token: &str) -> clients::Billing {
+        clients::billing(self.channel().await, token)
+    }
+
+    /// A NotificationService client acting with `token`.
+    pub async fn notification(&self, token: &str) -> clients::Notification {
+        clients::notification(self.channel().await, token)
+    }
+
+    /// A service principal holding every scope of the suite (the vendor's operators).
+    pub fn operator_token(&self) -> String {
+        self.service_token(
+            "ops",
+            "identity.admin licensing.issue licensing.activate billing.payments billing.catalog notification.publish",
+        )
     }
 
     /// Stops gracefully and waits for the drain to finish.

@@ -7,6 +7,6 @@ pub struct Migrator;
 #[async_trait::async_trait]
 impl MigratorTrait for Migrator {
     fn migrations() -> Vec<Box<dyn MigrationTrait>> {
-        vec![Box::new(portal_runtime::migration::CreateIdempotencyKeys)]
+        vec![Box::new(portal_runtime::migration::CreateIdempotencyKeys), Box::new(portal_runtime::migration::CreateAuditEvents)]
     }
 }

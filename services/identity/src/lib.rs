@@ -1,21 +1,32 @@
-//! The identity service. Its RPCs are registered, healthy and reflected; those not built yet answer
-//! `UNIMPLEMENTED` honestly (the generated default stubs).
+//! The identity service: accounts, portal users, roles and permissions, derived personas, access decisions,
+//! support eligibility and the audit log (SPEC I1–I12).
+//!
+//! `domain` holds the rules without I/O, `store` the sea-orm persistence, `rpc` the tonic handlers, and
+//! `licensing` the client for the key facts identity needs from licensing.
 
+mod authz;
+mod convert;
+pub mod domain;
+pub mod error;
+mod licensing;
 pub mod migration;
+mod rpc;
+mod store;
 
-use portal_proto::identity::identity_service_server::{IdentityService, IdentityServiceServer};
+pub use licensing::Licensing;
+use portal_proto::identity::identity_service_server::IdentityServiceServer;
 use sea_orm::DatabaseConnection;
 
 /// Everything the identity handlers need.
 #[derive(Debug, Clone)]
 pub struct IdentityApi {
-    #[allow(dead_code)]
     db: DatabaseConnection,
+    licensing: Licensing,
 }
 
 impl IdentityApi {
-    pub fn new(db: DatabaseConnection) -> Self {
-        Self { db }
+    pub fn new(db: DatabaseConnection, licensing: Licensing) -> Self {
+        Self { db, licensing }
     }
 
     /// The tonic service to mount on a [`portal_runtime::server::Host`].
@@ -23,6 +34,3 @@ impl IdentityApi {
         IdentityServiceServer::new(self)
     }
 }
-
-#[tonic::async_trait]
-impl IdentityService for IdentityApi {}

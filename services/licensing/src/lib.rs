@@ -1,28 +1,56 @@
-//! The licensing service. Its RPCs are registered, healthy and reflected; those not built yet answer
-//! `UNIMPLEMENTED` honestly (the generated default stubs).
+//! The licensing service: product keys, owners and assignments, fulfillment pools, deployments, and the key
+//! facts identity derives personas from (SPEC L1–L12).
+//!
+//! `domain` holds the rules without I/O, `store` the sea-orm persistence, `rpc` the tonic handlers, and
+//! `identity` the client for who is who.
 
+mod authz;
+mod convert;
+pub mod domain;
+pub mod error;
+mod identity;
 pub mod migration;
+mod rpc;
+mod store;
 
-use portal_proto::licensing::licensing_service_server::{LicensingService, LicensingServiceServer};
+use std::time::Duration;
+
+pub use identity::Identity;
+use portal_proto::licensing::licensing_service_server::LicensingServiceServer;
 use sea_orm::DatabaseConnection;
 
 /// Everything the licensing handlers need.
 #[derive(Debug, Clone)]
 pub struct LicensingApi {
-    #[allow(dead_code)]
     db: DatabaseConnection,
+    identity: Identity,
 }
 
 impl LicensingApi {
-    pub fn new(db: DatabaseConnection) -> Self {
-        Self { db }
+    pub fn new(db: DatabaseConnection, identity: Identity) -> Self {
+        Self { db, identity }
     }
 
     /// The tonic service to mount on a [`portal_runtime::server::Host`].
     pub fn into_server(self) -> LicensingServiceServer<Self> {
         LicensingServiceServer::new(self)
     }
-}
 
-#[tonic::async_trait]
-impl LicensingService for LicensingApi {}
+    /// L7: marks term keys past their period end `EXPIRED` every `every`, until the process ends. Each run is
+    /// one idempotent statement, so several replicas may run it at once.
+    pub fn spawn_expiry_sweep(&self, every: Duration) -> tokio::task::JoinHandle<()> {
+        let db = self.db.clone();
+        tokio::spawn(async move {
+            let mut ticks = tokio::time::interval(every);
+            ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+            loop {
+                ticks.tick().await;
+                match store::expire_due_keys(&db, chrono::Utc::now()).await {
+                    Ok(0) => {}
+                    Ok(n) => tracing::info!(expired = n, "expiry sweep"),
+                    Err(e) => tracing::warn!(error = %e, "expiry sweep failed; retrying next tick"),
+                }
+            }
+        })
+    }
+}

@@ -1,12 +1,232 @@
 //! The licensing service's schema, applied by sea-orm-migration on SQLite and PostgreSQL alike.
 
-use sea_orm_migration::prelude::*;
+use sea_orm_migration::{prelude::*, schema::*};
 
 pub struct Migrator;
 
 #[async_trait::async_trait]
 impl MigratorTrait for Migrator {
     fn migrations() -> Vec<Box<dyn MigrationTrait>> {
-        vec![Box::new(portal_runtime::migration::CreateIdempotencyKeys)]
+        vec![
+            Box::new(portal_runtime::migration::CreateIdempotencyKeys),
+            Box::new(portal_runtime::migration::CreateAuditEvents),
+            Box::new(CreateKeys),
+        ]
+    }
+}
+
+#[derive(DeriveIden)]
+enum Keys {
+    Table,
+    KeyId,
+    Key,
+    AccountId,
+    Family,
+    Seats,
+    LicenseType,
+    PeriodEnd,
+    MaintenanceEnd,
+    State,
+    OwnerUserId,
+    LblmEnabled,
+    DeploymentId,
+    PurchaseId,
+    BatchId,
+    Revision,
+    CreateTime,
+    UpdateTime,
+}
+
+#[derive(DeriveIden)]
+enum Assignments {
+    Table,
+    KeyId,
+    AccountId,
+    EmailKey,
+    Email,
+    CreateTime,
+}
+
+#[derive(DeriveIden)]
+enum Activations {
+    Table,
+    ActivationId,
+    KeyId,
+    AccountId,
+    Product,
+    MachineFingerprint,
+    Hostname,
+    Version,
+    UserEmail,
+    State,
+    CreateTime,
+    LastUseTime,
+    DeactivateTime,
+}
+
+#[derive(DeriveIden)]
+enum Deployments {
+    Table,
+    DeploymentId,
+    AccountId,
+    Kind,
+    Name,
+    State,
+    LblmEnabled,
+    CreatorSeats,
+    KeyId,
+    Revision,
+    CreateTime,
+    UpdateTime,
+}
+
+struct CreateKeys;
+
+impl MigrationName for CreateKeys {
+    fn name(&self) -> &str {
+        "m20261128_000200_create_keys"
+    }
+}
+
+#[async_trait::async_trait]
+impl MigrationTrait for CreateKeys {
+    async fn up(&self, manager: &SchemaManager) -> Result<(), DbErr> {
+        manager
+            .create_table(
+                Table::create()
+                    .table(Keys::Table)
+                    .if_not_exists()
+                    .col(string(Keys::KeyId).primary_key())
+                    .col(string(Keys::Key).unique_key())
+                    .col(string(Keys::AccountId))
+                    .col(string(Keys::Family))
+                    .col(big_integer(Keys::Seats))
+                    .col(string(Keys::LicenseType))
+                    .col(timestamp_with_time_zone_null(Keys::PeriodEnd))
+                    .col(timestamp_with_time_zone(Keys::MaintenanceEnd))
+                    .col(string(Keys::State))
+                    .col(string_null(Keys::OwnerUserId))
+                    .col(boolean(Keys::LblmEnabled))
+                    .col(string_null(Keys::DeploymentId))
+                    .col(string_null(Keys::PurchaseId))
+                    .col(string(Keys::BatchId))
+                    // Bumped first in every mutation of the key: serialises seat and pool checks (L5, L6).
+                    .col(big_integer(Keys::Revision).default(0))
+                    .col(timestamp_with_time_zone(Keys::CreateTime))
+                    .col(timestamp_with_time_zone(Keys::UpdateTime))
+                    .to_owned(),
+            )
+            .await?;
+        for (name, cols) in [
+            ("keys_by_account", vec![Keys::AccountId, Keys::KeyId]),
+            ("keys_by_batch", vec![Keys::BatchId]),
+            ("keys_by_expiry", vec![Keys::State, Keys::PeriodEnd]),
+        ] {
+            let mut index = Index::create().if_not_exists().name(name).table(Keys::Table).to_owned();
+            for col in cols {
+                index.col(col);
+            }
+            manager.create_index(index).await?;
+        }
+        manager
+            .create_table(
+                Table::create()
+                    .table(Assignments::Table)
+                    .if_not_exists()
+                    .col(string(Assignments::KeyId))
+                    .col(string(Assignments::AccountId))
+                    .col(string(Assignments::EmailKey))
+                    .col(string(Assignments::Email))
+                    .col(timestamp_with_time_zone(Assignments::CreateTime))
+                    .primary_key(Index::create().col(Assignments::KeyId).col(Assignments::EmailKey))
+                    .to_owned(),
+            )
+            .await?;
+        manager
+            .create_index(
+                Index::create()
+                    .if_not_exists()
+                    .name("assignments_by_person")
+                    .table(Assignments::Table)
+                    .col(Assignments::AccountId)
+                    .col(Assignments::EmailKey)
+                    .to_owned(),
+            )
+            .await?;
+        manager
+            .create_table(
+                Table::create()
+                    .table(Activations::Table)
+                    .if_not_exists()
+                    .col(string(Activations::ActivationId).primary_key())
+                    .col(string(Activations::KeyId))
+                    .col(string(Activations::AccountId))
+                    .col(string(Activations::Product))
+                    .col(string(Activations::MachineFingerprint))
+                    .col(string(Activations::Hostname))
+                    .col(string(Activations::Version))
+                    .col(string(Activations::UserEmail))
+                    .col(string(Activations::State))
+                    .col(timestamp_with_time_zone(Activations::CreateTime))
+                    .col(timestamp_with_time_zone(Activations::LastUseTime))
+                    .col(timestamp_with_time_zone_null(Activations::DeactivateTime))
+                    .to_owned(),
+            )
+            .await?;
+        // L6: one active fulfillment per machine, product and key; the pool count relies on it.
+        manager
+            .get_connection()
+            .execute_unprepared(
+                "CREATE UNIQUE INDEX IF NOT EXISTS activations_active_machine ON activations (key_id, product, machine_fingerprint) WHERE state = 'ACTIVE'",
+            )
+            .await?;
+        manager
+            .create_index(
+                Index::create()
+                    .if_not_exists()
+                    .name("activations_by_account")
+                    .table(Activations::Table)
+                    .col(Activations::AccountId)
+                    .col(Activations::ActivationId)
+                    .to_owned(),
+            )
+            .await?;
+        manager
+            .create_table(
+                Table::create()
+                    .table(Deployments::Table)
+                    .if_not_exists()
+                    .col(string(Deployments::DeploymentId).primary_key())
+                    .col(string(Deployments::AccountId))
+                    .col(string(Deployments::Kind))
+                    .col(string(Deployments::Name))
+                    .col(string(Deployments::State))
+                    .col(boolean(Deployments::LblmEnabled))
+                    .col(big_integer(Deployments::CreatorSeats))
+                    .col(string_null(Deployments::KeyId))
+                    .col(big_integer(Deployments::Revision).default(0))
+                    .col(timestamp_with_time_zone(Deployments::CreateTime))
+                    .col(timestamp_with_time_zone(Deployments::UpdateTime))
+                    .to_owned(),
+            )
+            .await?;
+        manager
+            .create_index(
+                Index::create()
+                    .if_not_exists()
+                    .name("deployments_by_account")
+                    .table(Deployments::Table)
+                    .col(Deployments::AccountId)
+                    .col(Deployments::DeploymentId)
+                    .to_owned(),
+            )
+            .await
+    }
+
+    async fn down(&self, manager: &SchemaManager) -> Result<(), DbErr> {
+        for table in ["deployments", "activations", "assignments", "keys"] {
+            manager.drop_table(Table::drop().table(Alias::new(table)).to_owned()).await?;
+        }
+        Ok(())
     }
 }

@@ -63,6 +63,8 @@ pub enum AppError {
     Bind { address: SocketAddr, source: std::io::Error },
     #[error("database of {service}: {source}")]
     Database { service: &'static str, source: sea_orm::DbErr },
+    #[error("peer {url}: {reason}")]
+    Peer { url: String, reason: String },
     #[error("server: {0}")]
     Serve(#[from] tonic::transport::Error),
 }
@@ -93,33 +95,81 @@ pub async fn migrate(settings: &Settings, services: &[ServiceKind]) -> Result<()
     Ok(())
 }
 
+/// How this process reaches the other services: configured URLs, or itself when they run in-process.
+struct Peers<'a> {
+    settings: &'a Settings,
+    local: SocketAddr,
+    minter: Arc<Minter>,
+}
+
+impl Peers<'_> {
+    fn url(&self, kind: ServiceKind) -> String {
+        let configured = match kind {
+            ServiceKind::Identity => &self.settings.peers.identity,
+            ServiceKind::Licensing => &self.settings.peers.licensing,
+            ServiceKind::Billing => &self.settings.peers.billing,
+            ServiceKind::Notification => &self.settings.peers.notification,
+        };
+        configured.clone().unwrap_or_else(|| {
+            // A wildcard listen address is not something to connect to; loopback reaches the same listener.
+            let mut local = self.local;
+            if local.ip().is_unspecified() {
+                local.set_ip(std::net::Ipv4Addr::LOCALHOST.into());
+            }
+            format!("http://{local}")
+        })
+    }
+
+    fn channel(&self, kind: ServiceKind) -> Result<tonic::transport::Channel, AppError> {
+        let url = self.url(kind);
+        portal_runtime::client::Caller::channel_to(&url, self.settings.server.client_timeout()).map_err(|e| AppError::Peer { url, reason: e.to_string() })
+    }
+
+    /// `svc:<kind>` with scope `internal`, a fresh token per call, and the configured deadline.
+    fn caller(&self, kind: ServiceKind) -> portal_runtime::client::Caller {
+        portal_runtime::client::Caller::new(self.minter.clone(), kind.name(), "internal", self.settings.server.client_timeout())
+    }
+}
+
 /// A bound, ready-to-serve process.
 #[derive(Debug)]
 pub struct App {
     host: Host,
     services: Vec<ServiceKind>,
+    /// Background loops (sweeps, delivery workers), stopped after the drain.
+    background: Vec<tokio::task::JoinHandle<()>>,
 }
 
 impl App {
     /// Binds the listener, opens each service's database (migrating when configured) and mounts the services.
     pub async fn build(settings: &Settings, services: &[ServiceKind]) -> Result<Self, AppError> {
-        let (_minter, verifier) = keys(settings)?;
+        let (minter, verifier) = keys(settings)?;
         let mut host = Host::bind(settings.listen, settings.server.clone(), verifier)
             .await
             .map_err(|source| AppError::Bind { address: settings.listen, source })?;
+        let peers = Peers { settings, local: host.address(), minter };
+        let mut background = Vec::new();
         for &kind in services {
             let db = kind
                 .connect(settings, settings.database.auto_migrate)
                 .await
                 .map_err(|source| AppError::Database { service: kind.name(), source })?;
             match kind {
-                ServiceKind::Identity => host.add(portal_identity::IdentityApi::new(db).into_server()),
-                ServiceKind::Licensing => host.add(portal_licensing::LicensingApi::new(db).into_server()),
+                ServiceKind::Identity => {
+                    let licensing = portal_identity::Licensing::new(peers.channel(ServiceKind::Licensing)?, peers.caller(kind));
+                    host.add(portal_identity::IdentityApi::new(db, licensing).into_server())
+                }
+                ServiceKind::Licensing => {
+                    let identity = portal_licensing::Identity::new(peers.channel(ServiceKind::Identity)?, peers.caller(kind));
+                    let api = portal_licensing::LicensingApi::new(db, identity);
+                    background.push(api.spawn_expiry_sweep(Duration::from_secs(settings.licensing.expiry_sweep_secs)));
+                    host.add(api.into_server())
+                }
                 ServiceKind::Billing => host.add(portal_billing::BillingApi::new(db).into_server()),
                 ServiceKind::Notification => host.add(portal_notification::NotificationApi::new(db).into_server()),
             };
         }
-        Ok(Self { host, services: services.to_vec() })
+        Ok(Self { host, services: services.to_vec(), background })
     }
 
     /// The address actually bound (useful with port 0).
@@ -133,7 +183,11 @@ impl App {
 
     /// Serves until `shutdown` resolves, then drains (see [`Host::serve`]).
     pub async fn run_until(self, shutdown: impl Future<Output = ()>) -> Result<(), AppError> {
-        Ok(self.host.serve(shutdown).await?)
+        let served = self.host.serve(shutdown).await;
+        for task in &self.background {
+            task.abort();
+        }
+        Ok(served?)
     }
 }
 

@@ -1,0 +1,122 @@
+//! The LicensingService handlers: proto in, authorization and domain rules, store, proto out.
+
+mod accounts;
+mod activations;
+mod deployments;
+mod keys;
+
+use portal_proto::licensing::{self as pb, licensing_service_server::LicensingService};
+use portal_runtime::CallContext;
+use tonic::{Request, Response, Status};
+
+use crate::{LicensingApi, authz::Caller, convert, error::Result, store};
+
+fn respond<T>(result: Result<T>) -> Result<Response<T>, Status> {
+    result.map(Response::new).map_err(Status::from)
+}
+
+impl LicensingApi {
+    async fn caller(&self, context: &CallContext) -> Result<Caller> {
+        Caller::resolve(&self.identity, context.principal.clone()).await
+    }
+
+    /// Keys as the contract shows them, with assignees and pool usage, in two queries for the whole page.
+    async fn keys_to_proto(&self, rows: &[store::key::Model]) -> Result<Vec<pb::ProductKey>> {
+        let ids: Vec<String> = rows.iter().map(|k| k.key_id.clone()).collect();
+        let mut assignees = store::assignees(&self.db, &ids).await?;
+        let usage = store::pool_usage(&self.db, &ids).await?;
+        Ok(rows.iter().map(|row| convert::key(row, assignees.remove(&row.key_id).unwrap_or_default(), &usage)).collect())
+    }
+
+    async fn key_to_proto(&self, row: &store::key::Model) -> Result<pb::ProductKey> {
+        let mut keys = self.keys_to_proto(std::slice::from_ref(row)).await?;
+        keys.pop().ok_or_else(|| crate::error::Error::Internal("key vanished".into()))
+    }
+}
+
+#[tonic::async_trait]
+impl LicensingService for LicensingApi {
+    async fn issue_keys(&self, request: Request<pb::IssueKeysRequest>) -> Result<Response<pb::IssueKeysResponse>, Status> {
+        let context = CallContext::of(&request, &request.get_ref().request_id)?;
+        respond(LicensingApi::issue_keys(self, context, request.into_inner()).await)
+    }
+
+    async fn get_key(&self, request: Request<pb::GetKeyRequest>) -> Result<Response<pb::ProductKey>, Status> {
+        let context = CallContext::of(&request, "")?;
+        respond(LicensingApi::get_key(self, context, request.into_inner()).await)
+    }
+
+    async fn list_keys(&self, request: Request<pb::ListKeysRequest>) -> Result<Response<pb::ListKeysResponse>, Status> {
+        let context = CallContext::of(&request, "")?;
+        respond(LicensingApi::list_keys(self, context, request.into_inner()).await)
+    }
+
+    async fn set_key_owner(&self, request: Request<pb::SetKeyOwnerRequest>) -> Result<Response<pb::ProductKey>, Status> {
+        let context = CallContext::of(&request, "")?;
+        respond(LicensingApi::set_key_owner(self, context, request.into_inner()).await)
+    }
+
+    async fn assign_key(&self, request: Request<pb::AssignKeyRequest>) -> Result<Response<pb::ProductKey>, Status> {
+        let context = CallContext::of(&request, "")?;
+        respond(LicensingApi::assign_key(self, context, request.into_inner()).await)
+    }
+
+    async fn unassign_key(&self, request: Request<pb::UnassignKeyRequest>) -> Result<Response<pb::ProductKey>, Status> {
+        let context = CallContext::of(&request, "")?;
+        respond(LicensingApi::unassign_key(self, context, request.into_inner()).await)
+    }
+
+    async fn activate_key(&self, request: Request<pb::ActivateKeyRequest>) -> Result<Response<pb::Activation>, Status> {
+        let context = CallContext::of(&request, "")?;
+        respond(LicensingApi::activate_key(self, context, request.into_inner()).await)
+    }
+
+    async fn deactivate_key(&self, request: Request<pb::DeactivateKeyRequest>) -> Result<Response<pb::DeactivateKeyResponse>, Status> {
+        let context = CallContext::of(&request, "")?;
+        respond(LicensingApi::deactivate_key(self, context, request.into_inner()).await)
+    }
+
+    async fn refresh_key(&self, request: Request<pb::RefreshKeyRequest>) -> Result<Response<pb::ProductKey>, Status> {
+        let context = CallContext::of(&request, "")?;
+        respond(LicensingApi::refresh_key(self, context, request.into_inner()).await)
+    }
+
+    async fn get_holdings(&self, request: Request<pb::GetHoldingsRequest>) -> Result<Response<pb::GetHoldingsResponse>, Status> {
+        let context = CallContext::of(&request, "")?;
+        respond(LicensingApi::get_holdings(self, context, request.into_inner()).await)
+    }
+
+    async fn release_holdings(&self, request: Request<pb::ReleaseHoldingsRequest>) -> Result<Response<pb::ReleaseHoldingsResponse>, Status> {
+        let context = CallContext::of(&request, "")?;
+        respond(LicensingApi::release_holdings(self, context, request.into_inner()).await)
+    }
+
+    async fn list_activations(&self, request: Request<pb::ListActivationsRequest>) -> Result<Response<pb::ListActivationsResponse>, Status> {
+        let context = CallContext::of(&request, "")?;
+        respond(LicensingApi::list_activations(self, context, request.into_inner()).await)
+    }
+
+    async fn register_deployment(&self, request: Request<pb::RegisterDeploymentRequest>) -> Result<Response<pb::Deployment>, Status> {
+        let context = CallContext::of(&request, &request.get_ref().request_id)?;
+        respond(LicensingApi::register_deployment(self, context, request.into_inner()).await)
+    }
+
+    async fn update_deployment(&self, request: Request<pb::UpdateDeploymentRequest>) -> Result<Response<pb::Deployment>, Status> {
+        let context = CallContext::of(&request, "")?;
+        respond(LicensingApi::update_deployment(self, context, request.into_inner()).await)
+    }
+
+    async fn list_deployments(&self, request: Request<pb::ListDeploymentsRequest>) -> Result<Response<pb::ListDeploymentsResponse>, Status> {
+        let context = CallContext::of(&request, "")?;
+        respond(LicensingApi::list_deployments(self, context, request.into_inner()).await)
+    }
+
+
+    async fn list_accounts_with_products(
+        &self,
+        request: Request<pb::ListAccountsWithProductsRequest>,
+    ) -> Result<Response<accounts::AccountStream>, Status> {
+        let context = CallContext::of(&request, "")?;
+        respond(LicensingApi::list_accounts_with_products(self, context, request.into_inner()).await)
+    }
+}

@@ -1,0 +1,261 @@
+//! Persistence of keys, assignments, activations and deployments. "No row" becomes the domain's not-found
+//! here, where it happens.
+
+pub mod entity;
+
+use std::collections::HashMap;
+
+use sea_orm::{
+    ColumnTrait, ConnectionTrait, EntityTrait, FromQueryResult, PaginatorTrait, QueryFilter, QueryOrder, QuerySelect,
+    sea_query::{Expr, ExprTrait},
+};
+
+pub use entity::{activation, assignment, deployment, key};
+
+use crate::{
+    domain::{Family, KeyState, Product},
+    error::{Error, Result},
+};
+
+pub const ACTIVE: &str = "ACTIVE";
+pub const DEACTIVATED: &str = "DEACTIVATED";
+
+pub async fn find_key<C: ConnectionTrait>(db: &C, key_id: &str) -> Result<key::Model> {
+    key::Entity::find_by_id(key_id.to_string()).one(db).await?.ok_or(Error::KeyNotFound)
+}
+
+pub async fn find_key_by_string<C: ConnectionTrait>(db: &C, key: &str) -> Result<key::Model> {
+    key::Entity::find().filter(key::Column::Key.eq(key)).one(db).await?.ok_or(Error::KeyNotFound)
+}
+
+/// Serialises mutations of one key: the transaction's first write takes the key row's lock (PostgreSQL row
+/// lock, SQLite write lock), so seat and pool checks cannot interleave (L5, L6).
+pub async fn lock_key<C: ConnectionTrait>(db: &C, key_id: &str) -> Result<()> {
+    let updated = key::Entity::update_many()
+        .col_expr(key::Column::Revision, Expr::col(key::Column::Revision).add(1))
+        .filter(key::Column::KeyId.eq(key_id))
+        .exec(db)
+        .await?;
+    if updated.rows_affected == 0 { Err(Error::KeyNotFound) } else { Ok(()) }
+}
+
+pub async fn lock_deployment<C: ConnectionTrait>(db: &C, deployment_id: &str) -> Result<()> {
+    let updated = deployment::Entity::update_many()
+        .col_expr(deployment::Column::Revision, Expr::col(deployment::Column::Revision).add(1))
+        .filter(deployment::Column::DeploymentId.eq(deployment_id))
+        .exec(db)
+        .await?;
+    if updated.rows_affected == 0 { Err(Error::DeploymentNotFound) } else { Ok(()) }
+}
+
+pub async fn find_deployment<C: ConnectionTrait>(db: &C, deployment_id: &str) -> Result<deployment::Model> {
+    deployment::Entity::find_by_id(deployment_id.to_string()).one(db).await?.ok_or(Error::DeploymentNotFound)
+}
+
+/// The e-mail addresses each of `key_ids` is assigned to.
+pub async fn assignees<C: ConnectionTrait>(db: &C, key_ids: &[String]) -> Result<HashMap<String, Vec<String>>> {
+    let rows = assignment::Entity::find()
+        .filter(assignment::Column::KeyId.is_in(key_ids.iter().cloned()))
+        .order_by_asc(assignment::Column::CreateTime)
+        .all(db)
+        .await?;
+    let mut map: HashMap<String, Vec<String>> = HashMap::new();
+    for row in rows {
+        map.entry(row.key_id).or_default().push(row.email);
+    }
+    Ok(map)
+}
+
+#[derive(Debug, FromQueryResult)]
+struct PoolCount {
+    key_id: String,
+    product: String,
+    used: i64,
+}
+
+/// Active fulfillments per key and product.
+pub async fn pool_usage<C: ConnectionTrait>(db: &C, key_ids: &[String]) -> Result<HashMap<(String, Product), u64>> {
+    let rows = activation::Entity::find()
+        .select_only()
+        .column(activation::Column::KeyId)
+        .column(activation::Column::Product)
+        .column_as(activation::Column::ActivationId.count(), "used")
+        .filter(activation::Column::KeyId.is_in(key_ids.iter().cloned()))
+        .filter(activation::Column::State.eq(ACTIVE))
+        .group_by(activation::Column::KeyId)
+        .group_by(activation::Column::Product)
+        .into_model::<PoolCount>()
+        .all(db)
+        .await?;
+    Ok(rows
+        .into_iter()
+        .filter_map(|r| Some(((r.key_id, Product::parse(&r.product)?), u64::try_from(r.used).unwrap_or(0))))
+        .collect())
+}
+
+pub async fn count_assignments<C: ConnectionTrait>(db: &C, key_id: &str) -> Result<u64> {
+    Ok(assignment::Entity::find().filter(assignment::Column::KeyId.eq(key_id)).count(db).await?)
+}
+
+pub async fn find_assignment<C: ConnectionTrait>(db: &C, key_id: &str, email_key: &str) -> Result<Option<assignment::Model>> {
+    Ok(assignment::Entity::find_by_id((key_id.to_string(), email_key.to_string())).one(db).await?)
+}
+
+pub async fn active_activation<C: ConnectionTrait>(
+    db: &C,
+    key_id: &str,
+    product: Product,
+    fingerprint: &str,
+) -> Result<Option<activation::Model>> {
+    Ok(activation::Entity::find()
+        .filter(activation::Column::KeyId.eq(key_id))
+        .filter(activation::Column::Product.eq(product.as_str()))
+        .filter(activation::Column::MachineFingerprint.eq(fingerprint))
+        .filter(activation::Column::State.eq(ACTIVE))
+        .one(db)
+        .await?)
+}
+
+pub async fn count_active<C: ConnectionTrait>(db: &C, key_id: &str, product: Product) -> Result<u64> {
+    Ok(activation::Entity::find()
+        .filter(activation::Column::KeyId.eq(key_id))
+        .filter(activation::Column::Product.eq(product.as_str()))
+        .filter(activation::Column::State.eq(ACTIVE))
+        .count(db)
+        .await?)
+}
+
+/// Releases active fulfillments (matching `filter`) with a deactivation time; returns how many.
+pub async fn deactivate_where<C: ConnectionTrait>(db: &C, filter: sea_orm::Condition) -> Result<u64> {
+    let now = chrono::Utc::now();
+    let result = activation::Entity::update_many()
+        .col_expr(activation::Column::State, Expr::value(DEACTIVATED))
+        .col_expr(activation::Column::DeactivateTime, Expr::value(Some(now)))
+        .filter(activation::Column::State.eq(ACTIVE))
+        .filter(filter)
+        .exec(db)
+        .await?;
+    Ok(result.rows_affected)
+}
+
+/// Which keys of an account a listing shows.
+#[derive(Debug, Clone)]
+pub enum KeyScope {
+    All,
+    /// Owned by this user id, or assigned to this e-mail key.
+    Holder { user_id: String, email_key: String },
+}
+
+pub async fn list_keys<C: ConnectionTrait>(db: &C, account_id: &str, scope: &KeyScope, after: Option<&str>, limit: u64) -> Result<Vec<key::Model>> {
+    let mut query = key::Entity::find().filter(key::Column::AccountId.eq(account_id));
+    if let KeyScope::Holder { user_id, email_key } = scope {
+        let assigned: Vec<String> = assignment::Entity::find()
+            .select_only()
+            .column(assignment::Column::KeyId)
+            .filter(assignment::Column::AccountId.eq(account_id))
+            .filter(assignment::Column::EmailKey.eq(email_key.as_str()))
+            .into_tuple()
+            .all(db)
+            .await?;
+        query = query.filter(sea_orm::Condition::any().add(key::Column::OwnerUserId.eq(user_id.as_str())).add(key::Column::KeyId.is_in(assigned)));
+    }
+    if let Some(after) = after {
+        query = query.filter(key::Column::KeyId.gt(after));
+    }
+    Ok(query.order_by_asc(key::Column::KeyId).limit(limit).all(db).await?)
+}
+
+/// (owned, assigned) counts of a person in an account; revoked keys do not count.
+pub async fn holdings<C: ConnectionTrait>(db: &C, account_id: &str, user_id: &str, email_key: &str) -> Result<(u64, u64)> {
+    let owned = key::Entity::find()
+        .filter(key::Column::AccountId.eq(account_id))
+        .filter(key::Column::OwnerUserId.eq(user_id))
+        .filter(key::Column::State.ne(KeyState::Revoked.as_str()))
+        .count(db)
+        .await?;
+    let assigned = assignment::Entity::find()
+        .filter(assignment::Column::AccountId.eq(account_id))
+        .filter(assignment::Column::EmailKey.eq(email_key))
+        .count(db)
+        .await?;
+    Ok((owned, assigned))
+}
+
+/// Marks active term keys past their period end `EXPIRED` (L7). One statement: idempotent and safe to run
+/// from several replicas at once.
+pub async fn expire_due_keys<C: ConnectionTrait>(db: &C, now: chrono::DateTime<chrono::Utc>) -> Result<u64> {
+    let result = key::Entity::update_many()
+        .col_expr(key::Column::State, Expr::value(KeyState::Expired.as_str()))
+        .col_expr(key::Column::UpdateTime, Expr::value(now))
+        .filter(key::Column::State.eq(KeyState::Active.as_str()))
+        .filter(key::Column::LicenseType.eq("TERM"))
+        .filter(key::Column::PeriodEnd.lte(now))
+        .exec(db)
+        .await?;
+    Ok(result.rows_affected)
+}
+
+/// The next `limit` account ids after `after`, in order, holding an active key of one of `families` or (when
+/// `deployments` is set) an active deployment; with the families each holds and whether it has a deployment.
+pub async fn accounts_holding<C: ConnectionTrait>(
+    db: &C,
+    families: &[Family],
+    deployments: bool,
+    after: Option<&str>,
+    limit: u64,
+) -> Result<Vec<(String, Vec<Family>, bool)>> {
+    let prefixes: Vec<&str> = families.iter().map(|f| f.prefix()).collect();
+    let mut keys = key::Entity::find()
+        .select_only()
+        .column(key::Column::AccountId)
+        .distinct()
+        .filter(key::Column::State.eq(KeyState::Active.as_str()))
+        .filter(key::Column::Family.is_in(prefixes.clone()));
+    if let Some(after) = after {
+        keys = keys.filter(key::Column::AccountId.gt(after));
+    }
+    let key_accounts: Vec<String> = keys.order_by_asc(key::Column::AccountId).limit(limit).into_tuple().all(db).await?;
+    let mut site_accounts: Vec<String> = Vec::new();
+    if deployments {
+        let mut query = deployment::Entity::find()
+            .select_only()
+            .column(deployment::Column::AccountId)
+            .distinct()
+            .filter(deployment::Column::State.eq(ACTIVE));
+        if let Some(after) = after {
+            query = query.filter(deployment::Column::AccountId.gt(after));
+        }
+        site_accounts = query.order_by_asc(deployment::Column::AccountId).limit(limit).into_tuple().all(db).await?;
+    }
+    // Each list is complete up to its last id only if it was cut by the limit.
+    let horizon = |v: &Vec<String>| if v.len() as u64 >= limit { v.last().cloned() } else { None };
+    let cut = [horizon(&key_accounts), horizon(&site_accounts)].into_iter().flatten().min();
+    let mut accounts: Vec<String> = key_accounts.iter().chain(site_accounts.iter()).cloned().collect();
+    accounts.sort();
+    accounts.dedup();
+    accounts.retain(|a| cut.as_ref().is_none_or(|c| a <= c));
+    accounts.truncate(limit as usize);
+    let pairs: Vec<(String, String)> = key::Entity::find()
+        .select_only()
+        .column(key::Column::AccountId)
+        .column(key::Column::Family)
+        .distinct()
+        .filter(key::Column::State.eq(KeyState::Active.as_str()))
+        .filter(key::Column::Family.is_in(prefixes))
+        .filter(key::Column::AccountId.is_in(accounts.clone()))
+        .into_tuple()
+        .all(db)
+        .await?;
+    let mut held: HashMap<String, Vec<Family>> = HashMap::new();
+    for (account, family) in pairs {
+        held.entry(account).or_default().extend(Family::parse(&family));
+    }
+    Ok(accounts
+        .into_iter()
+        .map(|account| {
+            let site = site_accounts.binary_search(&account).is_ok();
+            let families = held.remove(&account).unwrap_or_default();
+            (account, families, site)
+        })
+        .collect())
+}
