@@ -226,7 +226,7 @@ storage_test!(l6_pools_take_once_per_machine_and_refuse_when_empty, |backend| as
     assert_eq!(reason(admin.activate_key(activate(&tc.key, Product::Desktop, "m9")).await).0, Code::PermissionDenied);
     let listed = admin.list_activations(pb::ListActivationsRequest { account_id: a.clone(), ..Default::default() }).await.unwrap().into_inner();
     assert_eq!(listed.activations.len(), 3);
-    assert!(listed.activations.iter().all(|x| x.key_last_group == &tc.key[tc.key.len() - 4..]));
+    assert!(listed.activations.iter().all(|x| x.key_last_group == tc.key[tc.key.len() - 4..]));
 });
 
 storage_test!(l6_concurrent_activations_never_oversubscribe_the_pool, |backend| async move {
@@ -375,4 +375,133 @@ storage_test!(accounts_with_products_stream_for_advisory_targeting, |backend| as
     assert_eq!(accounts(vec![Product::Desktop, Product::Server]).await.len(), 3);
     let mut user = app.licensing(&app.user_token("usr-x")).await;
     assert_eq!(reason(user.list_accounts_with_products(pb::ListAccountsWithProductsRequest { products: vec![1] }).await.map(|_| ())).0, Code::PermissionDenied);
+});
+
+storage_test!(l9_creator_seats_and_grants_verifiable_offline, |backend| async move {
+    use ed25519_dalek::{Signature, Verifier, VerifyingKey, pkcs8::DecodePublicKey};
+    use prost::Message;
+    let app = TestApp::spawn(backend).await;
+    let (a, _, admin_token) = app.account_with_admin("Acme").await;
+    let creator = app.new_user(&a, "creator@acme.example", Role::DownloadOnly, &[]).await;
+    let viewer = app.new_user(&a, "viewer@acme.example", Role::DownloadOnly, &[]).await;
+    let mut admin = app.licensing(&admin_token).await;
+    let site = admin
+        .register_deployment(pb::RegisterDeploymentRequest {
+            account_id: a.clone(),
+            kind: DeploymentKind::CloudSite as i32,
+            name: "Cloud".into(),
+            lblm_enabled: true,
+            creator_seats: 1,
+            ..Default::default()
+        })
+        .await
+        .unwrap()
+        .into_inner();
+    let plain = admin
+        .register_deployment(pb::RegisterDeploymentRequest { account_id: a.clone(), kind: DeploymentKind::OnPremise as i32, name: "Old".into(), ..Default::default() })
+        .await
+        .unwrap()
+        .into_inner();
+    let role = |deployment: &str, email: &str, role: pb::SiteRole| pb::SetSiteRoleRequest { deployment_id: deployment.into(), email: email.into(), site_role: role as i32 };
+    admin.set_site_role(role(&site.deployment_id, &creator.email, pb::SiteRole::Creator)).await.unwrap();
+    assert_eq!(reason(admin.set_site_role(role(&site.deployment_id, &viewer.email, pb::SiteRole::Creator)).await), (Code::FailedPrecondition, "SEATS_EXHAUSTED".into()));
+    admin.set_site_role(role(&site.deployment_id, &viewer.email, pb::SiteRole::Viewer)).await.unwrap();
+    assert_eq!(reason(admin.set_site_role(role(&plain.deployment_id, &viewer.email, pb::SiteRole::Viewer)).await), (Code::FailedPrecondition, "LBLM_NOT_ENABLED".into()));
+    assert_eq!(reason(admin.set_site_role(role(&site.deployment_id, "ghost@acme.example", pb::SiteRole::Viewer)).await), (Code::FailedPrecondition, "USER_NOT_IN_ACCOUNT".into()));
+
+    let run = |email: &str, product: Product| pb::AuthorizeToRunRequest {
+        deployment_id: site.deployment_id.clone(),
+        email: email.into(),
+        product: product as i32,
+        machine_fingerprint: "mac-1".into(),
+        hostname: "studio".into(),
+        version: "2026.3".into(),
+    };
+    let mut as_viewer = app.licensing(&app.user_token(&viewer.user_id)).await;
+    assert_eq!(reason(as_viewer.authorize_to_run(run(&viewer.email, Product::Desktop)).await), (Code::FailedPrecondition, "NOT_A_CREATOR".into()));
+    assert_eq!(reason(as_viewer.authorize_to_run(run(&creator.email, Product::Desktop)).await).0, Code::PermissionDenied, "only for oneself");
+    let mut as_creator = app.licensing(&app.user_token(&creator.user_id)).await;
+    let granted = as_creator.authorize_to_run(run(&creator.email, Product::PrepBuilder)).await.unwrap().into_inner();
+
+    // Verify with the public key alone, as the desktop app does offline.
+    let public_pem = std::fs::read_to_string(app.settings.data_dir.join("grant-signing-key.pub.pem")).unwrap();
+    let public = VerifyingKey::from_public_key_pem(&public_pem).unwrap();
+    let signature = Signature::from_slice(&granted.signature).unwrap();
+    assert!(public.verify(&granted.grant, &signature).is_ok());
+    let grant = pb::RunGrant::decode(granted.grant.as_slice()).unwrap();
+    assert_eq!((grant.user_id.as_str(), grant.product(), grant.machine_fingerprint.as_str()), (creator.user_id.as_str(), Product::PrepBuilder, "mac-1"));
+    assert!(grant.expire_time.unwrap().seconds > Utc::now().timestamp());
+    let mut tampered = granted.grant.clone();
+    let last = tampered.len() - 1;
+    tampered[last] ^= 1;
+    assert!(public.verify(&tampered, &signature).is_err());
+
+    let usage = admin.get_license_usage(pb::GetLicenseUsageRequest { account_id: a.clone() }).await.unwrap().into_inner();
+    let seats = usage.seat_usage.iter().find(|s| s.deployment_id == site.deployment_id).unwrap();
+    assert_eq!((seats.creator_seats, seats.creator_seats_used, seats.creator_seats_unused), (1, 1, 0));
+    let used = usage.rows.iter().find(|r| r.email == creator.email).unwrap();
+    assert_eq!((used.machine_fingerprint.as_str(), used.version.as_str(), used.product()), ("mac-1", "2026.3", Product::PrepBuilder));
+    assert!(used.last_use_time.is_some());
+    assert!(usage.rows.iter().any(|r| r.email == viewer.email && r.last_use_time.is_none()));
+    assert_eq!(reason(as_creator.get_license_usage(pb::GetLicenseUsageRequest { account_id: a.clone() }).await).0, Code::PermissionDenied);
+});
+
+storage_test!(l10_activation_report_once_a_day_as_csv, |backend| async move {
+    let app = TestApp::spawn(backend).await;
+    let (a, _, admin_token) = app.account_with_admin("Acme").await;
+    let key = one_key(&app, &a, KeyFamily::Td, 2).await;
+    let mut activator = app.licensing(&app.service_token("activation", "licensing.activate")).await;
+    let mut request = activate(&key.key, Product::Desktop, "pc,with \"quotes\"");
+    request.user_email = "admin@acme.example".into();
+    activator.activate_key(request).await.unwrap();
+    let mut admin = app.licensing(&admin_token).await;
+    let ask = |request_id: &str| pb::RequestActivationReportRequest { account_id: a.clone(), request_id: request_id.into() };
+    let report = admin.request_activation_report(ask("r1")).await.unwrap().into_inner();
+    let mut reader = csv::Reader::from_reader(report.csv.as_slice());
+    assert_eq!(reader.headers().unwrap().iter().collect::<Vec<_>>(), ["key", "product", "user", "machine", "hostname", "version", "status", "last_activity"]);
+    let rows: Vec<csv::StringRecord> = reader.records().map(Result::unwrap).collect();
+    assert_eq!(rows.len(), 1);
+    assert_eq!((&rows[0][0], &rows[0][3]), (&key.key[key.key.len() - 4..], "pc,with \"quotes\""));
+    assert!(!String::from_utf8_lossy(&report.csv).contains(&key.key[..10]), "never the whole key");
+    // The same request replayed is the same report; a new one within 24 h is refused.
+    assert_eq!(admin.request_activation_report(ask("r1")).await.unwrap().into_inner().report_id, report.report_id);
+    assert_eq!(reason(admin.request_activation_report(ask("r2")).await), (Code::ResourceExhausted, "REPORT_RATE_LIMITED".into()));
+    let downloaded = admin.get_activation_report(pb::GetActivationReportRequest { report_id: report.report_id.clone() }).await.unwrap().into_inner();
+    assert_eq!(downloaded.csv, report.csv);
+    // Racing requests for another account: exactly one report.
+    let (b, _, admin_b) = app.account_with_admin("Beta").await;
+    let client = app.licensing(&admin_b).await;
+    let calls = (0..6).map(|i| {
+        let mut client = client.clone();
+        let request = pb::RequestActivationReportRequest { account_id: b.clone(), request_id: format!("race-{i}") };
+        async move { client.request_activation_report(request).await }
+    });
+    let results = futures::future::join_all(calls).await;
+    assert_eq!(results.iter().filter(|r| r.is_ok()).count(), 1, "{results:?}");
+    assert!(results.iter().filter_map(|r| r.as_ref().err()).all(|s| reason_of(s).as_deref() == Some("REPORT_RATE_LIMITED")));
+    let member = app.new_user(&a, "dl@acme.example", Role::DownloadOnly, &[]).await;
+    let mut as_member = app.licensing(&app.user_token(&member.user_id)).await;
+    assert_eq!(reason(as_member.request_activation_report(ask("r3")).await).0, Code::PermissionDenied);
+});
+
+storage_test!(l11_elearning_codes_list_who_redeemed_them, |backend| async move {
+    let app = TestApp::spawn(backend).await;
+    let (a, _, admin_token) = app.account_with_admin("Acme").await;
+    let mut issuer = app.licensing(&app.service_token("billing", "internal")).await;
+    let request = pb::IssueElearningCodesRequest { account_id: a.clone(), count: 3, request_id: "el-1".into(), purchase_id: "pur-1".into() };
+    let codes = issuer.issue_elearning_codes(request.clone()).await.unwrap().into_inner().codes;
+    assert_eq!(codes.len(), 3);
+    assert_eq!(issuer.issue_elearning_codes(request).await.unwrap().into_inner().codes.len(), 3, "idempotent");
+    let mut redeemer = app.licensing(&app.service_token("elearning", "licensing.activate")).await;
+    let redeemed = redeemer.redeem_elearning_code(pb::RedeemElearningCodeRequest { code: codes[0].code.to_lowercase(), email: "learner@acme.example".into() }).await.unwrap().into_inner();
+    assert_eq!(redeemed.redeemed_by_email, "learner@acme.example");
+    let again = redeemer.redeem_elearning_code(pb::RedeemElearningCodeRequest { code: codes[0].code.clone(), email: "other@acme.example".into() }).await;
+    assert_eq!(reason(again), (Code::FailedPrecondition, "CODE_ALREADY_REDEEMED".into()));
+    let unknown = redeemer.redeem_elearning_code(pb::RedeemElearningCodeRequest { code: "ELRN-0000-0000-0000".into(), email: "x@acme.example".into() }).await;
+    assert_eq!(reason(unknown).0, Code::NotFound);
+    let mut admin = app.licensing(&admin_token).await;
+    let listed = admin.list_elearning_codes(pb::ListElearningCodesRequest { account_id: a.clone(), ..Default::default() }).await.unwrap().into_inner().codes;
+    assert_eq!(listed.len(), 3);
+    assert_eq!(listed.iter().filter(|c| !c.redeemed_by_email.is_empty()).count(), 1);
+    assert!(listed.iter().all(|c| c.purchase_id == "pur-1"));
 });

@@ -54,11 +54,16 @@ impl Default for Settings {
 pub struct LicensingSettings {
     /// How often term keys past their period end are marked EXPIRED (L7).
     pub expiry_sweep_secs: u64,
+    /// PEM Ed25519 private key that signs authorizations to run (L9); default
+    /// `<data_dir>/grant-signing-key.pem`, created on first start.
+    pub grant_signing_key_file: Option<PathBuf>,
+    /// How long an authorization to run is valid before the desktop app must check in again.
+    pub grant_ttl_hours: u64,
 }
 
 impl Default for LicensingSettings {
     fn default() -> Self {
-        Self { expiry_sweep_secs: 60 }
+        Self { expiry_sweep_secs: 60, grant_signing_key_file: None, grant_ttl_hours: 72 }
     }
 }
 
@@ -268,6 +273,9 @@ impl Settings {
         }
         if self.auth.audience.is_empty() {
             return invalid("auth.audience", "must not be empty");
+        }
+        if self.licensing.grant_ttl_hours == 0 || self.licensing.grant_ttl_hours > 24 * 90 {
+            return invalid("licensing.grant_ttl_hours", "must be between 1 and 2160");
         }
         if self.licensing.expiry_sweep_secs == 0 {
             return invalid("licensing.expiry_sweep_secs", "must be at least 1");

@@ -13,8 +13,9 @@ pub mod migration;
 mod rpc;
 mod store;
 
-use std::time::Duration;
+use std::{sync::Arc, time::Duration};
 
+pub use domain::GrantSigner;
 pub use identity::Identity;
 use portal_proto::licensing::licensing_service_server::LicensingServiceServer;
 use sea_orm::DatabaseConnection;
@@ -24,11 +25,14 @@ use sea_orm::DatabaseConnection;
 pub struct LicensingApi {
     db: DatabaseConnection,
     identity: Identity,
+    grants: Arc<GrantSigner>,
+    grant_ttl: chrono::Duration,
 }
 
 impl LicensingApi {
-    pub fn new(db: DatabaseConnection, identity: Identity) -> Self {
-        Self { db, identity }
+    pub fn new(db: DatabaseConnection, identity: Identity, grants: Arc<GrantSigner>, grant_ttl: Duration) -> Self {
+        let grant_ttl = chrono::Duration::from_std(grant_ttl).unwrap_or(chrono::Duration::hours(72));
+        Self { db, identity, grants, grant_ttl }
     }
 
     /// The tonic service to mount on a [`portal_runtime::server::Host`].

@@ -11,6 +11,7 @@ impl MigratorTrait for Migrator {
             Box::new(portal_runtime::migration::CreateIdempotencyKeys),
             Box::new(portal_runtime::migration::CreateAuditEvents),
             Box::new(CreateKeys),
+            Box::new(CreateLblmReportsCodes),
         ]
     }
 }
@@ -225,6 +226,176 @@ impl MigrationTrait for CreateKeys {
 
     async fn down(&self, manager: &SchemaManager) -> Result<(), DbErr> {
         for table in ["deployments", "activations", "assignments", "keys"] {
+            manager.drop_table(Table::drop().table(Alias::new(table)).to_owned()).await?;
+        }
+        Ok(())
+    }
+}
+
+/// Login-based licensing (L9), activation reports (L10) and eLearning codes (L11).
+struct CreateLblmReportsCodes;
+
+impl MigrationName for CreateLblmReportsCodes {
+    fn name(&self) -> &str {
+        "m20261128_000201_create_lblm_reports_codes"
+    }
+}
+
+#[derive(DeriveIden)]
+enum SiteMemberships {
+    Table,
+    DeploymentId,
+    EmailKey,
+    Email,
+    UserId,
+    AccountId,
+    SiteRole,
+    CreateTime,
+    UpdateTime,
+}
+
+#[derive(DeriveIden)]
+enum RunUsage {
+    Table,
+    DeploymentId,
+    EmailKey,
+    Product,
+    MachineFingerprint,
+    AccountId,
+    Hostname,
+    Version,
+    LastUseTime,
+    ExpireTime,
+}
+
+#[derive(DeriveIden)]
+enum ReportQuota {
+    Table,
+    AccountId,
+    LastTime,
+}
+
+#[derive(DeriveIden)]
+enum ActivationReports {
+    Table,
+    ReportId,
+    AccountId,
+    RequesterUserId,
+    RowCount,
+    Csv,
+    CreateTime,
+}
+
+#[derive(DeriveIden)]
+enum ElearningCodes {
+    Table,
+    Code,
+    AccountId,
+    PurchaseId,
+    BatchId,
+    RedeemedByEmail,
+    RedeemTime,
+    CreateTime,
+}
+
+#[async_trait::async_trait]
+impl MigrationTrait for CreateLblmReportsCodes {
+    async fn up(&self, manager: &SchemaManager) -> Result<(), DbErr> {
+        manager
+            .create_table(
+                Table::create()
+                    .table(SiteMemberships::Table)
+                    .if_not_exists()
+                    .col(string(SiteMemberships::DeploymentId))
+                    .col(string(SiteMemberships::EmailKey))
+                    .col(string(SiteMemberships::Email))
+                    .col(string(SiteMemberships::UserId))
+                    .col(string(SiteMemberships::AccountId))
+                    .col(string(SiteMemberships::SiteRole))
+                    .col(timestamp_with_time_zone(SiteMemberships::CreateTime))
+                    .col(timestamp_with_time_zone(SiteMemberships::UpdateTime))
+                    .primary_key(Index::create().col(SiteMemberships::DeploymentId).col(SiteMemberships::EmailKey))
+                    .to_owned(),
+            )
+            .await?;
+        manager
+            .create_table(
+                Table::create()
+                    .table(RunUsage::Table)
+                    .if_not_exists()
+                    .col(string(RunUsage::DeploymentId))
+                    .col(string(RunUsage::EmailKey))
+                    .col(string(RunUsage::Product))
+                    .col(string(RunUsage::MachineFingerprint))
+                    .col(string(RunUsage::AccountId))
+                    .col(string(RunUsage::Hostname))
+                    .col(string(RunUsage::Version))
+                    .col(timestamp_with_time_zone(RunUsage::LastUseTime))
+                    .col(timestamp_with_time_zone(RunUsage::ExpireTime))
+                    .primary_key(
+                        Index::create()
+                            .col(RunUsage::DeploymentId)
+                            .col(RunUsage::EmailKey)
+                            .col(RunUsage::Product)
+                            .col(RunUsage::MachineFingerprint),
+                    )
+                    .to_owned(),
+            )
+            .await?;
+        manager
+            .create_table(
+                Table::create()
+                    .table(ReportQuota::Table)
+                    .if_not_exists()
+                    .col(string(ReportQuota::AccountId).primary_key())
+                    .col(timestamp_with_time_zone(ReportQuota::LastTime))
+                    .to_owned(),
+            )
+            .await?;
+        manager
+            .create_table(
+                Table::create()
+                    .table(ActivationReports::Table)
+                    .if_not_exists()
+                    .col(string(ActivationReports::ReportId).primary_key())
+                    .col(string(ActivationReports::AccountId))
+                    .col(string(ActivationReports::RequesterUserId))
+                    .col(big_integer(ActivationReports::RowCount))
+                    .col(text(ActivationReports::Csv))
+                    .col(timestamp_with_time_zone(ActivationReports::CreateTime))
+                    .to_owned(),
+            )
+            .await?;
+        manager
+            .create_table(
+                Table::create()
+                    .table(ElearningCodes::Table)
+                    .if_not_exists()
+                    .col(string(ElearningCodes::Code).primary_key())
+                    .col(string(ElearningCodes::AccountId))
+                    .col(string_null(ElearningCodes::PurchaseId))
+                    .col(string(ElearningCodes::BatchId))
+                    .col(string_null(ElearningCodes::RedeemedByEmail))
+                    .col(timestamp_with_time_zone_null(ElearningCodes::RedeemTime))
+                    .col(timestamp_with_time_zone(ElearningCodes::CreateTime))
+                    .to_owned(),
+            )
+            .await?;
+        manager
+            .create_index(
+                Index::create()
+                    .if_not_exists()
+                    .name("elearning_codes_by_account")
+                    .table(ElearningCodes::Table)
+                    .col(ElearningCodes::AccountId)
+                    .col(ElearningCodes::Code)
+                    .to_owned(),
+            )
+            .await
+    }
+
+    async fn down(&self, manager: &SchemaManager) -> Result<(), DbErr> {
+        for table in ["elearning_codes", "activation_reports", "report_quota", "run_usage", "site_memberships"] {
             manager.drop_table(Table::drop().table(Alias::new(table)).to_owned()).await?;
         }
         Ok(())

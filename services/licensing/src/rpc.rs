@@ -4,6 +4,8 @@ mod accounts;
 mod activations;
 mod deployments;
 mod keys;
+mod lblm;
+mod reports;
 
 use portal_proto::licensing::{self as pb, licensing_service_server::LicensingService};
 use portal_runtime::CallContext;
@@ -111,6 +113,46 @@ impl LicensingService for LicensingApi {
         respond(LicensingApi::list_deployments(self, context, request.into_inner()).await)
     }
 
+
+    async fn set_site_role(&self, request: Request<pb::SetSiteRoleRequest>) -> Result<Response<pb::SiteMembership>, Status> {
+        let context = CallContext::of(&request, "")?;
+        respond(LicensingApi::set_site_role(self, context, request.into_inner()).await)
+    }
+
+    async fn authorize_to_run(&self, request: Request<pb::AuthorizeToRunRequest>) -> Result<Response<pb::AuthorizeToRunResponse>, Status> {
+        let context = CallContext::of(&request, "")?;
+        respond(LicensingApi::authorize_to_run(self, context, request.into_inner()).await)
+    }
+
+    async fn get_license_usage(&self, request: Request<pb::GetLicenseUsageRequest>) -> Result<Response<pb::GetLicenseUsageResponse>, Status> {
+        let context = CallContext::of(&request, "")?;
+        respond(LicensingApi::get_license_usage(self, context, request.into_inner()).await)
+    }
+
+    async fn request_activation_report(&self, request: Request<pb::RequestActivationReportRequest>) -> Result<Response<pb::RequestActivationReportResponse>, Status> {
+        let context = CallContext::of(&request, &request.get_ref().request_id)?;
+        respond(LicensingApi::request_activation_report(self, context, request.into_inner()).await)
+    }
+
+    async fn get_activation_report(&self, request: Request<pb::GetActivationReportRequest>) -> Result<Response<pb::ActivationReport>, Status> {
+        let context = CallContext::of(&request, "")?;
+        respond(LicensingApi::get_activation_report(self, context, request.into_inner()).await)
+    }
+
+    async fn issue_elearning_codes(&self, request: Request<pb::IssueElearningCodesRequest>) -> Result<Response<pb::IssueElearningCodesResponse>, Status> {
+        let context = CallContext::of(&request, &request.get_ref().request_id)?;
+        respond(LicensingApi::issue_elearning_codes(self, context, request.into_inner()).await)
+    }
+
+    async fn list_elearning_codes(&self, request: Request<pb::ListElearningCodesRequest>) -> Result<Response<pb::ListElearningCodesResponse>, Status> {
+        let context = CallContext::of(&request, "")?;
+        respond(LicensingApi::list_elearning_codes(self, context, request.into_inner()).await)
+    }
+
+    async fn redeem_elearning_code(&self, request: Request<pb::RedeemElearningCodeRequest>) -> Result<Response<pb::ElearningCode>, Status> {
+        let context = CallContext::of(&request, "")?;
+        respond(LicensingApi::redeem_elearning_code(self, context, request.into_inner()).await)
+    }
 
     async fn list_accounts_with_products(
         &self,

@@ -10,7 +10,7 @@ use sea_orm::{
     sea_query::{Expr, ExprTrait},
 };
 
-pub use entity::{activation, assignment, deployment, key};
+pub use entity::{activation, assignment, deployment, elearning_code, key, membership, report, report_quota, run_usage};
 
 use crate::{
     domain::{Family, KeyState, Product},

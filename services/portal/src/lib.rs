@@ -161,7 +161,13 @@ impl App {
                 }
                 ServiceKind::Licensing => {
                     let identity = portal_licensing::Identity::new(peers.channel(ServiceKind::Identity)?, peers.caller(kind));
-                    let api = portal_licensing::LicensingApi::new(db, identity);
+                    let key_file = settings.licensing.grant_signing_key_file.clone();
+                    let grants = portal_licensing::GrantSigner::load(
+                        &key_file.clone().unwrap_or_else(|| settings.data_dir.join("grant-signing-key.pem")),
+                        key_file.is_none(),
+                    )?;
+                    let ttl = Duration::from_secs(settings.licensing.grant_ttl_hours * 3600);
+                    let api = portal_licensing::LicensingApi::new(db, identity, Arc::new(grants), ttl);
                     background.push(api.spawn_expiry_sweep(Duration::from_secs(settings.licensing.expiry_sweep_secs)));
                     host.add(api.into_server())
                 }

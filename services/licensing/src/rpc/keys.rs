@@ -354,14 +354,21 @@ impl LicensingApi {
             .exec(&txn)
             .await?
             .rows_affected;
-        let after = json!({ "released_assignments": assignments, "cleared_ownerships": ownerships, "released_activations": activations });
+        // I8: a removed user's Creator (and other) seats end with them.
+        let site_roles = store::membership::Entity::delete_many()
+            .filter(store::membership::Column::AccountId.eq(r.account_id.as_str()))
+            .filter(store::membership::Column::EmailKey.eq(email_key.as_str()))
+            .exec(&txn)
+            .await?
+            .rows_affected;
+        let after = json!({ "released_assignments": assignments, "cleared_ownerships": ownerships, "released_activations": activations, "ended_site_roles": site_roles });
         audit::record(&txn, &context, Change { account_id: &r.account_id, action: "ReleaseHoldings", resource_type: "user", resource_id: &r.user_id, before: None, after: Some(after) }).await?;
         txn.commit().await?;
         let clamp = |n: u64| i32::try_from(n).unwrap_or(i32::MAX);
         Ok(pb::ReleaseHoldingsResponse {
             released_assignment_count: clamp(assignments),
             cleared_ownership_count: clamp(ownerships),
-            ended_site_role_count: 0,
+            ended_site_role_count: clamp(site_roles),
             released_activation_count: clamp(activations),
         })
     }

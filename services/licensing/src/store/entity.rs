@@ -105,3 +105,114 @@ pub mod deployment {
 
     impl ActiveModelBehavior for ActiveModel {}
 }
+
+pub mod membership {
+    use sea_orm::entity::prelude::*;
+
+    #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
+    #[sea_orm(table_name = "site_memberships")]
+    pub struct Model {
+        #[sea_orm(primary_key, auto_increment = false)]
+        pub deployment_id: String,
+        #[sea_orm(primary_key, auto_increment = false)]
+        pub email_key: String,
+        pub email: String,
+        pub user_id: String,
+        pub account_id: String,
+        pub site_role: String,
+        pub create_time: DateTimeUtc,
+        pub update_time: DateTimeUtc,
+    }
+
+    #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
+    pub enum Relation {}
+
+    impl ActiveModelBehavior for ActiveModel {}
+}
+
+pub mod run_usage {
+    use sea_orm::entity::prelude::*;
+
+    #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
+    #[sea_orm(table_name = "run_usage")]
+    pub struct Model {
+        #[sea_orm(primary_key, auto_increment = false)]
+        pub deployment_id: String,
+        #[sea_orm(primary_key, auto_increment = false)]
+        pub email_key: String,
+        #[sea_orm(primary_key, auto_increment = false)]
+        pub product: String,
+        #[sea_orm(primary_key, auto_increment = false)]
+        pub machine_fingerprint: String,
+        pub account_id: String,
+        pub hostname: String,
+        pub version: String,
+        pub last_use_time: DateTimeUtc,
+        pub expire_time: DateTimeUtc,
+    }
+
+    #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
+    pub enum Relation {}
+
+    impl ActiveModelBehavior for ActiveModel {}
+}
+
+pub mod report {
+    use sea_orm::entity::prelude::*;
+
+    #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
+    #[sea_orm(table_name = "activation_reports")]
+    pub struct Model {
+        #[sea_orm(primary_key, auto_increment = false)]
+        pub report_id: String,
+        pub account_id: String,
+        pub requester_user_id: String,
+        pub row_count: i64,
+        pub csv: String,
+        pub create_time: DateTimeUtc,
+    }
+
+    #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
+    pub enum Relation {}
+
+    impl ActiveModelBehavior for ActiveModel {}
+}
+
+pub mod report_quota {
+    use sea_orm::entity::prelude::*;
+
+    #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
+    #[sea_orm(table_name = "report_quota")]
+    pub struct Model {
+        #[sea_orm(primary_key, auto_increment = false)]
+        pub account_id: String,
+        pub last_time: DateTimeUtc,
+    }
+
+    #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
+    pub enum Relation {}
+
+    impl ActiveModelBehavior for ActiveModel {}
+}
+
+pub mod elearning_code {
+    use sea_orm::entity::prelude::*;
+
+    #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
+    #[sea_orm(table_name = "elearning_codes")]
+    pub struct Model {
+        #[sea_orm(primary_key, auto_increment = false)]
+        pub code: String,
+        pub account_id: String,
+        pub purchase_id: Option<String>,
+        pub batch_id: String,
+        pub redeemed_by_email: Option<String>,
+        pub redeem_time: Option<DateTimeUtc>,
+        pub create_time: DateTimeUtc,
+    }
+
+    #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
+    pub enum Relation {}
+
+    impl ActiveModelBehavior for ActiveModel {}
+}
