@@ -52,8 +52,9 @@ pub struct TestApp {
     minter: Arc<Minter>,
     stop: Option<oneshot::Sender<()>>,
     task: Option<JoinHandle<()>>,
-    _database: TestDatabase,
-    _data_dir: tempfile::TempDir,
+    /// Owned by the app that created them; apps made with [`TestApp::spawn_sharing`] borrow them.
+    _database: Option<TestDatabase>,
+    _data_dir: Option<tempfile::TempDir>,
 }
 
 impl std::fmt::Debug for TestApp {
@@ -94,6 +95,22 @@ impl TestApp {
         let mut settings = settings_for(data_dir.path());
         settings.database.url = Some(SecretString::from(database.url().to_string()));
         configure(&mut settings);
+        let mut app = Self::start(settings, services).await;
+        app._database = Some(database);
+        app._data_dir = Some(data_dir);
+        app
+    }
+
+    /// Another process of the same deployment: the same data directory (keys) and database, other services
+    /// or another replica. Keep `self` alive as long as this one runs.
+    pub async fn spawn_sharing(&self, services: &[ServiceKind], configure: impl FnOnce(&mut Settings)) -> Self {
+        let mut settings = self.settings.clone();
+        settings.listen = SocketAddr::from(([127, 0, 0, 1], 0));
+        configure(&mut settings);
+        Self::start(settings, services).await
+    }
+
+    async fn start(settings: Settings, services: &[ServiceKind]) -> Self {
         let app = portal_app::App::build(&settings, services).await.unwrap_or_else(|e| panic!("building the app: {e}"));
         let (minter, _) = portal_app::keys(&settings).unwrap_or_else(|e| panic!("keys: {e}"));
         let address = app.address();
@@ -108,7 +125,7 @@ impl TestApp {
                 panic!("app failed: {e}");
             }
         });
-        Self { address, settings, minter, stop: Some(stop), task: Some(task), _database: database, _data_dir: data_dir }
+        Self { address, settings, minter, stop: Some(stop), task: Some(task), _database: None, _data_dir: None }
     }
 
     /// A fresh channel to the app.
@@ -162,6 +179,16 @@ impl TestApp {
             "ops",
             "identity.admin licensing.issue licensing.activate billing.payments billing.catalog notification.publish",
         )
+    }
+
+    /// Stops gracefully and waits for the drain to finish, keeping the database and data directory.
+    pub async fn shutdown(&mut self) {
+        if let Some(stop) = self.stop.take() {
+            let _ = stop.send(());
+        }
+        if let Some(task) = self.task.take() {
+            let _ = task.await;
+        }
     }
 
     /// Stops gracefully and waits for the drain to finish.

@@ -1,0 +1,28 @@
+//! Typed clients the services use to ask each other things. Each call goes over tonic as `svc:<caller>` with
+//! scope `internal`, a deadline and trace context (see [`portal_runtime::client::Caller`]); failures come back
+//! as [`ClientError`], which says whether retrying later may help.
+
+pub mod identity;
+
+pub use identity::{Directory, Member};
+
+/// Why a call to another service failed.
+#[derive(Debug, Clone, thiserror::Error)]
+pub enum ClientError {
+    /// Down, overloaded or too slow: the caller should answer `UNAVAILABLE` (or retry in the background).
+    #[error("{service} is unavailable: {message}")]
+    Unavailable { service: &'static str, message: String },
+    /// The callee answered with an error that retrying will not fix.
+    #[error("{service} answered {code:?}: {message}")]
+    Failed { service: &'static str, code: tonic::Code, message: String },
+}
+
+impl ClientError {
+    pub fn from_status(service: &'static str, status: tonic::Status) -> Self {
+        if portal_runtime::client::is_unavailable(&status) {
+            ClientError::Unavailable { service, message: status.message().to_string() }
+        } else {
+            ClientError::Failed { service, code: status.code(), message: status.message().to_string() }
+        }
+    }
+}
