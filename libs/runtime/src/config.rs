@@ -83,11 +83,44 @@ impl Default for DatabaseSettings {
     }
 }
 
-#[derive(Debug, Clone, Default, Deserialize)]
+#[derive(Debug, Clone, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct SmtpSettings {
-    /// `smtp://[user:pass@]host:port` (STARTTLS when offered), `smtps://…` (implicit TLS); unset writes `.eml` files.
+    /// `smtp://[user:pass@]host:port` (add `?tls=required` for STARTTLS), `smtps://…` (implicit TLS); unset
+    /// writes `.eml` files to `<data_dir>/mail`.
     pub url: Option<SecretString>,
+    /// The sender of every mail; its domain also names Message-IDs.
+    pub from: String,
+    /// SMTP connections kept in the pool.
+    pub pool_size: u32,
+    /// Deliveries claimed per batch, and sent concurrently within it.
+    pub batch_size: u64,
+    /// How long a claimed batch is reserved for its worker; a crashed worker's rows are picked up after it.
+    pub lease_secs: u64,
+    /// Attempts before a delivery is DEAD (N3).
+    pub max_attempts: u32,
+    /// Delay before the first retry; it doubles (with jitter) per attempt.
+    pub retry_first_ms: u64,
+    /// Bound on the delay between retries.
+    pub retry_max_ms: u64,
+    /// How often an idle worker looks for due deliveries.
+    pub poll_ms: u64,
+}
+
+impl Default for SmtpSettings {
+    fn default() -> Self {
+        Self {
+            url: None,
+            from: "Customer Portal <noreply@portal.invalid>".into(),
+            pool_size: 8,
+            batch_size: 100,
+            lease_secs: 60,
+            max_attempts: 8,
+            retry_first_ms: 2_000,
+            retry_max_ms: 600_000,
+            poll_ms: 500,
+        }
+    }
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -273,6 +306,12 @@ impl Settings {
         }
         if self.auth.audience.is_empty() {
             return invalid("auth.audience", "must not be empty");
+        }
+        if self.smtp.batch_size == 0 || self.smtp.batch_size > 10_000 {
+            return invalid("smtp.batch_size", "must be between 1 and 10000");
+        }
+        if self.smtp.pool_size == 0 || self.smtp.max_attempts == 0 || self.smtp.lease_secs == 0 || self.smtp.poll_ms == 0 {
+            return invalid("smtp", "pool_size, max_attempts, lease_secs and poll_ms must be positive");
         }
         if self.licensing.grant_ttl_hours == 0 || self.licensing.grant_ttl_hours > 24 * 90 {
             return invalid("licensing.grant_ttl_hours", "must be between 1 and 2160");

@@ -112,3 +112,15 @@ pub async fn begin(db: &DatabaseConnection, operation: &str, request_id: &str, h
         Err(e) => Err(e),
     }
 }
+
+/// Names the resource of a claimed request id once it is known (e.g. a number allocated in the transaction).
+pub async fn set_resource<C: ConnectionTrait>(db: &C, operation: &str, request_id: &str, resource_id: &str) -> Result<(), DbErr> {
+    use sea_orm::{ColumnTrait, QueryFilter, sea_query::Expr};
+    entity::Entity::update_many()
+        .col_expr(entity::Column::ResourceId, Expr::value(resource_id))
+        .filter(entity::Column::Operation.eq(operation))
+        .filter(entity::Column::RequestId.eq(request_id))
+        .exec(db)
+        .await
+        .map(|_| ())
+}

@@ -10,6 +10,7 @@ pub mod context;
 pub mod db;
 pub mod error;
 pub mod idempotency;
+pub mod metrics;
 pub mod migration;
 pub mod paging;
 pub mod server;

@@ -28,7 +28,7 @@ use crate::{
     auth::Verifier,
     config::ServerSettings,
     error::{self, reason},
-    telemetry,
+    metrics, telemetry,
 };
 
 type BoxFuture<T> = Pin<Box<dyn Future<Output = T> + Send>>;
@@ -195,6 +195,7 @@ where
     fn call(&mut self, mut request: http::Request<Body>) -> Self::Future {
         let Ok(permit) = self.permits.clone().try_acquire_owned() else {
             let status = error::status(Code::ResourceExhausted, reason::OVERLOADED, "server is at its concurrency limit; retry with backoff");
+            metrics::rpc(request.uri().path(), "8", 0.0);
             return Box::pin(async move { Ok(status.into_http()) });
         };
         let authorization = request.headers().get(http::header::AUTHORIZATION).and_then(|v| v.to_str().ok());
@@ -204,7 +205,8 @@ where
             }
             Err(status) => return Box::pin(async move { Ok(status.into_http()) }),
         }
-        let span = tracing::info_span!("rpc", otel.kind = "server", rpc.method = %request.uri().path(), trace_id = tracing::field::Empty);
+        let method = request.uri().path().to_string();
+        let span = tracing::info_span!("rpc", otel.kind = "server", rpc.method = %method, trace_id = tracing::field::Empty);
         telemetry::adopt_remote_parent(&span, request.headers());
         span.record("trace_id", telemetry::trace_id(&span));
         // The clone that was polled ready is the one that must be called.
@@ -212,8 +214,15 @@ where
         let mut inner = std::mem::replace(&mut self.inner, clone);
         Box::pin(
             async move {
+                let started = std::time::Instant::now();
                 let response = inner.call(request).await;
                 drop(permit);
+                // An error answered at once carries grpc-status in the headers; success comes in the trailers.
+                let code = match &response {
+                    Ok(r) => r.headers().get("grpc-status").and_then(|v| v.to_str().ok()).unwrap_or("0").to_string(),
+                    Err(_) => "2".to_string(),
+                };
+                metrics::rpc(&method, &code, started.elapsed().as_secs_f64());
                 response
             }
             .instrument(span),

@@ -1,12 +1,160 @@
 //! The notification service's schema, applied by sea-orm-migration on SQLite and PostgreSQL alike.
 
-use sea_orm_migration::prelude::*;
+use sea_orm_migration::{prelude::*, schema::*};
 
 pub struct Migrator;
 
 #[async_trait::async_trait]
 impl MigratorTrait for Migrator {
     fn migrations() -> Vec<Box<dyn MigrationTrait>> {
-        vec![Box::new(portal_runtime::migration::CreateIdempotencyKeys), Box::new(portal_runtime::migration::CreateAuditEvents)]
+        vec![
+            Box::new(portal_runtime::migration::CreateIdempotencyKeys),
+            Box::new(portal_runtime::migration::CreateAuditEvents),
+            Box::new(CreateAdvisoriesAndDeliveries),
+        ]
+    }
+}
+
+#[derive(DeriveIden)]
+enum Advisories {
+    Table,
+    AdvisoryId,
+    Ordinal,
+    Kind,
+    Severity,
+    Title,
+    Body,
+    Target,
+    State,
+    AccountsTargeted,
+    FallbackAccounts,
+    UnreachableAccounts,
+    ResolverLeaseUntil,
+    CreateTime,
+    ResolveTime,
+}
+
+#[derive(DeriveIden)]
+enum AdvisoryCounters {
+    Table,
+    Year,
+    Last,
+}
+
+#[derive(DeriveIden)]
+enum Deliveries {
+    Table,
+    DeliveryId,
+    AdvisoryId,
+    NoticeKind,
+    AccountId,
+    AccountName,
+    UserId,
+    Email,
+    EmailKey,
+    DisplayName,
+    Fallback,
+    Payload,
+    State,
+    Attempts,
+    LastError,
+    NextAttemptTime,
+    LeaseOwner,
+    LeaseUntil,
+    SentTime,
+    CreateTime,
+    UpdateTime,
+}
+
+struct CreateAdvisoriesAndDeliveries;
+
+impl MigrationName for CreateAdvisoriesAndDeliveries {
+    fn name(&self) -> &str {
+        "m20261128_000400_create_advisories_and_deliveries"
+    }
+}
+
+#[async_trait::async_trait]
+impl MigrationTrait for CreateAdvisoriesAndDeliveries {
+    async fn up(&self, manager: &SchemaManager) -> Result<(), DbErr> {
+        manager
+            .create_table(
+                Table::create()
+                    .table(Advisories::Table)
+                    .if_not_exists()
+                    .col(string(Advisories::AdvisoryId).primary_key())
+                    // year × 10⁹ + sequence: sorts advisories by id even past ADV-YYYY-999.
+                    .col(big_integer(Advisories::Ordinal).unique_key())
+                    .col(string(Advisories::Kind))
+                    .col(string(Advisories::Severity))
+                    .col(string(Advisories::Title))
+                    // The advisory's content (summary, impact, products, conditions, resolution, CVEs) as JSON.
+                    .col(text(Advisories::Body))
+                    .col(text(Advisories::Target))
+                    .col(string(Advisories::State))
+                    .col(big_integer(Advisories::AccountsTargeted).default(0))
+                    .col(text(Advisories::FallbackAccounts))
+                    .col(text(Advisories::UnreachableAccounts))
+                    .col(timestamp_with_time_zone_null(Advisories::ResolverLeaseUntil))
+                    .col(timestamp_with_time_zone(Advisories::CreateTime))
+                    .col(timestamp_with_time_zone_null(Advisories::ResolveTime))
+                    .to_owned(),
+            )
+            .await?;
+        manager
+            .create_table(
+                Table::create()
+                    .table(AdvisoryCounters::Table)
+                    .if_not_exists()
+                    .col(integer(AdvisoryCounters::Year).primary_key())
+                    .col(big_integer(AdvisoryCounters::Last))
+                    .to_owned(),
+            )
+            .await?;
+        manager
+            .create_table(
+                Table::create()
+                    .table(Deliveries::Table)
+                    .if_not_exists()
+                    .col(string(Deliveries::DeliveryId).primary_key())
+                    .col(string_null(Deliveries::AdvisoryId))
+                    .col(string_null(Deliveries::NoticeKind))
+                    .col(string(Deliveries::AccountId))
+                    .col(string(Deliveries::AccountName))
+                    .col(string(Deliveries::UserId))
+                    .col(string(Deliveries::Email))
+                    .col(string(Deliveries::EmailKey))
+                    .col(string(Deliveries::DisplayName))
+                    .col(boolean(Deliveries::Fallback))
+                    .col(text_null(Deliveries::Payload))
+                    .col(string(Deliveries::State))
+                    .col(integer(Deliveries::Attempts).default(0))
+                    .col(text(Deliveries::LastError))
+                    .col(timestamp_with_time_zone(Deliveries::NextAttemptTime))
+                    .col(string_null(Deliveries::LeaseOwner))
+                    .col(timestamp_with_time_zone_null(Deliveries::LeaseUntil))
+                    .col(timestamp_with_time_zone_null(Deliveries::SentTime))
+                    .col(timestamp_with_time_zone(Deliveries::CreateTime))
+                    .col(timestamp_with_time_zone(Deliveries::UpdateTime))
+                    .to_owned(),
+            )
+            .await?;
+        let db = manager.get_connection();
+        // N3: one ledger row per (advisory, account, recipient); resolution may run again after a crash.
+        db.execute_unprepared(
+            "CREATE UNIQUE INDEX IF NOT EXISTS deliveries_recipient ON deliveries (advisory_id, account_id, email_key) WHERE advisory_id IS NOT NULL",
+        )
+        .await?;
+        // Workers claim due rows by state and time.
+        db.execute_unprepared("CREATE INDEX IF NOT EXISTS deliveries_due ON deliveries (state, next_attempt_time)").await?;
+        db.execute_unprepared("CREATE INDEX IF NOT EXISTS deliveries_by_advisory ON deliveries (advisory_id, state, delivery_id)").await?;
+        Ok(())
+    }
+
+    async fn down(&self, manager: &SchemaManager) -> Result<(), DbErr> {
+        for table in ["deliveries", "advisory_counters", "advisories"] {
+            manager.drop_table(Table::drop().table(Alias::new(table)).to_owned()).await?;
+        }
+        Ok(())
     }
 }

@@ -10,6 +10,7 @@ use portal_runtime::{
     server::Host,
 };
 use sea_orm::DatabaseConnection;
+use secrecy::ExposeSecret;
 
 /// A service this binary can run.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, clap::ValueEnum)]
@@ -65,6 +66,8 @@ pub enum AppError {
     Database { service: &'static str, source: sea_orm::DbErr },
     #[error("peer {url}: {reason}")]
     Peer { url: String, reason: String },
+    #[error("mail: {0}")]
+    Mail(String),
     #[error("server: {0}")]
     Serve(#[from] tonic::transport::Error),
 }
@@ -84,6 +87,21 @@ pub fn keys(settings: &Settings) -> Result<(Arc<Minter>, Arc<Verifier>), AppErro
         Duration::from_secs(settings.auth.leeway_secs),
     )?;
     Ok((Arc::new(minter), Arc::new(verifier)))
+}
+
+/// Reports the pool's size at every scrape.
+fn watch_pool(service: &'static str, db: &DatabaseConnection) {
+    let db = db.clone();
+    portal_runtime::metrics::register_collector(move || match db.get_database_backend() {
+        sea_orm::DbBackend::Postgres => {
+            let pool = db.get_postgres_connection_pool();
+            portal_runtime::metrics::pool(service, pool.size(), pool.num_idle());
+        }
+        _ => {
+            let pool = db.get_sqlite_connection_pool();
+            portal_runtime::metrics::pool(service, pool.size(), pool.num_idle());
+        }
+    });
 }
 
 /// Applies every service's migrations.
@@ -136,8 +154,13 @@ impl Peers<'_> {
 pub struct App {
     host: Host,
     services: Vec<ServiceKind>,
-    /// Background loops (sweeps, delivery workers), stopped after the drain.
+    /// Background loops (sweeps, the admin listener), aborted after the drain.
     background: Vec<tokio::task::JoinHandle<()>>,
+    /// Loops that finish their work when told to stop (delivery workers), awaited after the drain.
+    graceful: Vec<tokio::task::JoinHandle<()>>,
+    /// Tells the background loops to finish (delivery workers then release what they hold).
+    stop: tokio::sync::watch::Sender<bool>,
+    admin: Option<SocketAddr>,
 }
 
 impl App {
@@ -149,11 +172,24 @@ impl App {
             .map_err(|source| AppError::Bind { address: settings.listen, source })?;
         let peers = Peers { settings, local: host.address(), minter };
         let mut background = Vec::new();
+        let mut graceful = Vec::new();
+        let (stop, stop_rx) = tokio::sync::watch::channel(false);
+        portal_runtime::metrics::install();
+        let admin = match settings.admin_listen {
+            Some(address) => {
+                let (listener, local) =
+                    portal_runtime::metrics::bind_admin(address).await.map_err(|source| AppError::Bind { address, source })?;
+                background.push(tokio::spawn(portal_runtime::metrics::serve_admin(listener)));
+                Some(local)
+            }
+            None => None,
+        };
         for &kind in services {
             let db = kind
                 .connect(settings, settings.database.auto_migrate)
                 .await
                 .map_err(|source| AppError::Database { service: kind.name(), source })?;
+            watch_pool(kind.name(), &db);
             match kind {
                 ServiceKind::Identity => {
                     let licensing = portal_identity::Licensing::new(peers.channel(ServiceKind::Licensing)?, peers.caller(kind));
@@ -172,10 +208,37 @@ impl App {
                     host.add(api.into_server())
                 }
                 ServiceKind::Billing => host.add(portal_billing::BillingApi::new(db).into_server()),
-                ServiceKind::Notification => host.add(portal_notification::NotificationApi::new(db).into_server()),
+                ServiceKind::Notification => {
+                    let upstream = portal_notification::Upstream::new(
+                        (peers.channel(ServiceKind::Identity)?, peers.caller(kind)),
+                        (peers.channel(ServiceKind::Licensing)?, peers.caller(kind)),
+                    );
+                    let smtp = &settings.smtp;
+                    let mailer = portal_notification::Mailer::new(
+                        smtp.url.as_ref().map(|u| u.expose_secret()),
+                        settings.data_dir.join("mail"),
+                        &smtp.from,
+                        smtp.pool_size,
+                    )
+                    .map_err(|e| AppError::Mail(e.to_string()))?;
+                    let api = portal_notification::NotificationApi::new(db, upstream, Arc::new(mailer));
+                    let worker = portal_notification::WorkerSettings {
+                        batch: smtp.batch_size,
+                        concurrency: smtp.pool_size as usize,
+                        lease: Duration::from_secs(smtp.lease_secs),
+                        poll: Duration::from_millis(smtp.poll_ms),
+                        policy: portal_notification::domain::RetryPolicy {
+                            first_delay: Duration::from_millis(smtp.retry_first_ms),
+                            max_delay: Duration::from_millis(smtp.retry_max_ms),
+                            max_attempts: smtp.max_attempts,
+                        },
+                    };
+                    graceful.extend(api.spawn_workers(worker, stop_rx.clone()));
+                    host.add(api.into_server())
+                }
             };
         }
-        Ok(Self { host, services: services.to_vec(), background })
+        Ok(Self { host, services: services.to_vec(), background, graceful, stop, admin })
     }
 
     /// The address actually bound (useful with port 0).
@@ -190,10 +253,22 @@ impl App {
     /// Serves until `shutdown` resolves, then drains (see [`Host::serve`]).
     pub async fn run_until(self, shutdown: impl Future<Output = ()>) -> Result<(), AppError> {
         let served = self.host.serve(shutdown).await;
+        let _ = self.stop.send(true);
         for task in &self.background {
             task.abort();
         }
+        let deadline = tokio::time::Instant::now() + tokio::time::Duration::from_secs(10);
+        for mut task in self.graceful {
+            if tokio::time::timeout_at(deadline, &mut task).await.is_err() {
+                task.abort();
+            }
+        }
         Ok(served?)
+    }
+
+    /// The admin (metrics) address, when one is configured.
+    pub fn admin_address(&self) -> Option<SocketAddr> {
+        self.admin
     }
 }
 

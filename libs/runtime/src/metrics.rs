@@ -1,0 +1,115 @@
+//! Prometheus metrics: one process-wide registry (the `metrics` facade with the Prometheus exporter), helpers
+//! the services record through, collectors that refresh gauges at scrape time (database pools), and the plain
+//! HTTP admin listener that serves `/metrics`.
+
+use std::{
+    convert::Infallible,
+    net::SocketAddr,
+    sync::{Mutex, OnceLock},
+};
+
+use bytes::Bytes;
+use http_body_util::Full;
+use hyper::{Request, Response, StatusCode, body::Incoming, server::conn::http1, service::service_fn};
+use hyper_util::rt::TokioIo;
+use metrics_exporter_prometheus::{PrometheusBuilder, PrometheusHandle};
+use tokio::net::TcpListener;
+
+type Collector = Box<dyn Fn() + Send + Sync>;
+
+static HANDLE: OnceLock<Option<PrometheusHandle>> = OnceLock::new();
+static COLLECTORS: Mutex<Vec<Collector>> = Mutex::new(Vec::new());
+
+/// Seconds buckets for RPC and send latencies.
+const BUCKETS: &[f64] = &[0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0];
+
+/// Installs the Prometheus recorder once per process (later calls return the same handle).
+pub fn install() -> Option<&'static PrometheusHandle> {
+    HANDLE
+        .get_or_init(|| {
+            let recorder = PrometheusBuilder::new().set_buckets(BUCKETS).ok()?.build_recorder();
+            let handle = recorder.handle();
+            metrics::set_global_recorder(recorder).ok()?;
+            Some(handle)
+        })
+        .as_ref()
+}
+
+/// Runs `collector` before every scrape (e.g. to read a connection pool's size into a gauge).
+pub fn register_collector(collector: impl Fn() + Send + Sync + 'static) {
+    if let Ok(mut collectors) = COLLECTORS.lock() {
+        collectors.push(Box::new(collector));
+    }
+}
+
+/// The exposition text of every metric.
+pub fn render() -> String {
+    if let Ok(collectors) = COLLECTORS.lock() {
+        for collect in collectors.iter() {
+            collect();
+        }
+    }
+    install().map(PrometheusHandle::render).unwrap_or_default()
+}
+
+pub fn counter(name: &'static str, help: &'static str) {
+    metrics::describe_counter!(name, help);
+    metrics::counter!(name).increment(1);
+}
+
+pub fn gauge(name: &'static str, help: &'static str, value: f64) {
+    metrics::describe_gauge!(name, help);
+    metrics::gauge!(name).set(value);
+}
+
+pub fn histogram(name: &'static str, help: &'static str, value: f64) {
+    metrics::describe_histogram!(name, help);
+    metrics::histogram!(name).record(value);
+}
+
+/// One finished RPC: rate, errors (by gRPC status code) and latency per method.
+pub fn rpc(method: &str, code: &str, seconds: f64) {
+    metrics::describe_counter!("portal_rpc_requests_total", "RPCs served, by method and gRPC status code");
+    metrics::describe_histogram!("portal_rpc_duration_seconds", "RPC latency until the response headers, by method");
+    metrics::counter!("portal_rpc_requests_total", "method" => method.to_string(), "code" => code.to_string()).increment(1);
+    metrics::histogram!("portal_rpc_duration_seconds", "method" => method.to_string()).record(seconds);
+}
+
+/// Database pool gauges of one service.
+pub fn pool(service: &'static str, size: u32, idle: usize) {
+    metrics::describe_gauge!("portal_db_pool_connections", "Database pool connections, by service and state");
+    let idle = idle as f64;
+    metrics::gauge!("portal_db_pool_connections", "service" => service, "state" => "idle").set(idle);
+    metrics::gauge!("portal_db_pool_connections", "service" => service, "state" => "in_use").set((f64::from(size) - idle).max(0.0));
+}
+
+/// Serves `GET /metrics` (and `/healthz`) on `listener` until the task is dropped.
+pub async fn serve_admin(listener: TcpListener) {
+    install();
+    loop {
+        let Ok((stream, _)) = listener.accept().await else { continue };
+        tokio::spawn(async move {
+            let service = service_fn(|request: Request<Incoming>| async move {
+                let (status, body) = match request.uri().path() {
+                    "/metrics" => (StatusCode::OK, render()),
+                    "/healthz" => (StatusCode::OK, "ok\n".to_string()),
+                    _ => (StatusCode::NOT_FOUND, "not found\n".to_string()),
+                };
+                let mut response = Response::new(Full::new(Bytes::from(body)));
+                *response.status_mut() = status;
+                if status == StatusCode::OK {
+                    response.headers_mut().insert(http::header::CONTENT_TYPE, http::HeaderValue::from_static("text/plain; version=0.0.4"));
+                }
+                Ok::<_, Infallible>(response)
+            });
+            let _ = http1::Builder::new().serve_connection(TokioIo::new(stream), service).await;
+        });
+    }
+}
+
+/// Binds the admin listener; its address is known before serving (port 0 in tests).
+pub async fn bind_admin(address: SocketAddr) -> std::io::Result<(TcpListener, SocketAddr)> {
+    let listener = TcpListener::bind(address).await?;
+    let local = listener.local_addr()?;
+    Ok((listener, local))
+}

@@ -1,0 +1,82 @@
+//! sea-orm entities of the notification schema.
+
+pub mod advisory {
+    use sea_orm::entity::prelude::*;
+
+    #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
+    #[sea_orm(table_name = "advisories")]
+    pub struct Model {
+        #[sea_orm(primary_key, auto_increment = false)]
+        pub advisory_id: String,
+        pub ordinal: i64,
+        pub kind: String,
+        pub severity: String,
+        pub title: String,
+        pub body: String,
+        pub target: String,
+        pub state: String,
+        pub accounts_targeted: i64,
+        pub fallback_accounts: String,
+        pub unreachable_accounts: String,
+        pub resolver_lease_until: Option<DateTimeUtc>,
+        pub create_time: DateTimeUtc,
+        pub resolve_time: Option<DateTimeUtc>,
+    }
+
+    #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
+    pub enum Relation {}
+
+    impl ActiveModelBehavior for ActiveModel {}
+}
+
+pub mod counter {
+    use sea_orm::entity::prelude::*;
+
+    #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
+    #[sea_orm(table_name = "advisory_counters")]
+    pub struct Model {
+        #[sea_orm(primary_key, auto_increment = false)]
+        pub year: i32,
+        pub last: i64,
+    }
+
+    #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
+    pub enum Relation {}
+
+    impl ActiveModelBehavior for ActiveModel {}
+}
+
+pub mod delivery {
+    use sea_orm::entity::prelude::*;
+
+    #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
+    #[sea_orm(table_name = "deliveries")]
+    pub struct Model {
+        #[sea_orm(primary_key, auto_increment = false)]
+        pub delivery_id: String,
+        pub advisory_id: Option<String>,
+        pub notice_kind: Option<String>,
+        pub account_id: String,
+        pub account_name: String,
+        pub user_id: String,
+        pub email: String,
+        pub email_key: String,
+        pub display_name: String,
+        pub fallback: bool,
+        pub payload: Option<String>,
+        pub state: String,
+        pub attempts: i32,
+        pub last_error: String,
+        pub next_attempt_time: DateTimeUtc,
+        pub lease_owner: Option<String>,
+        pub lease_until: Option<DateTimeUtc>,
+        pub sent_time: Option<DateTimeUtc>,
+        pub create_time: DateTimeUtc,
+        pub update_time: DateTimeUtc,
+    }
+
+    #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
+    pub enum Relation {}
+
+    impl ActiveModelBehavior for ActiveModel {}
+}

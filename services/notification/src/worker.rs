@@ -1,0 +1,198 @@
+//! N3: delivery workers. Each claims a batch of due ledger rows under a lease, sends them concurrently through
+//! the mailer, and records SENT, FAILED (with the next attempt time) or DEAD. On shutdown it stops claiming,
+//! finishes what it holds and gives back any row it still holds.
+
+use std::{collections::HashMap, sync::Arc, time::Duration};
+
+use base64::{Engine, engine::general_purpose::STANDARD};
+use chrono::Utc;
+use futures::StreamExt;
+use sea_orm::DatabaseConnection;
+use serde::{Deserialize, Serialize};
+use tokio::sync::{Mutex, watch};
+
+use crate::{
+    domain::{
+        AdvisoryContent, RetryPolicy, message_id,
+        delivery::AfterFailure,
+    },
+    mail::{Mailer, SendFailure, View},
+    metrics::Metrics,
+    store::{self, advisory, delivery},
+};
+
+/// How a worker paces itself.
+#[derive(Debug, Clone, Copy)]
+pub struct WorkerSettings {
+    pub batch: u64,
+    pub concurrency: usize,
+    pub lease: Duration,
+    pub poll: Duration,
+    pub policy: RetryPolicy,
+}
+
+/// What a transactional notice (N6) carries in its ledger row.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct NoticePayload {
+    pub kind: String,
+    pub fields: std::collections::BTreeMap<String, String>,
+    pub attachments: Vec<StoredAttachment>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct StoredAttachment {
+    pub filename: String,
+    pub content_type: String,
+    pub base64: String,
+}
+
+#[derive(Serialize)]
+struct AdvisoryView<'a> {
+    advisory_id: &'a str,
+    kind: &'a str,
+    severity: &'a str,
+    title: &'a str,
+    #[serde(flatten)]
+    content: &'a AdvisoryContent,
+}
+
+#[derive(Serialize)]
+struct NoticeView<'a> {
+    kind: &'a str,
+    fields: &'a std::collections::BTreeMap<String, String>,
+}
+
+pub struct Worker {
+    db: DatabaseConnection,
+    mailer: Arc<Mailer>,
+    owner: String,
+    settings: WorkerSettings,
+    metrics: Metrics,
+    advisories: Mutex<HashMap<String, Arc<(advisory::Model, AdvisoryContent)>>>,
+}
+
+impl Worker {
+    pub fn new(db: DatabaseConnection, mailer: Arc<Mailer>, settings: WorkerSettings, metrics: Metrics) -> Self {
+        // A fresh owner per process: leases of a crashed predecessor are never mistaken for ours.
+        let owner = portal_runtime::new_id("wrk");
+        Self { db, mailer, owner, settings, metrics, advisories: Mutex::new(HashMap::new()) }
+    }
+
+    pub async fn run(self, mut stop: watch::Receiver<bool>) {
+        tracing::info!(owner = %self.owner, "delivery worker started");
+        while !*stop.borrow() {
+            let now = Utc::now();
+            let lease_until = now + chrono::Duration::from_std(self.settings.lease).unwrap_or_default();
+            let batch = match store::claim_batch(&self.db, &self.owner, now, lease_until, self.settings.batch).await {
+                Ok(batch) => batch,
+                Err(e) => {
+                    tracing::warn!(error = %e, "claiming deliveries failed");
+                    Vec::new()
+                }
+            };
+            if batch.is_empty() {
+                if let Ok(depth) = store::queue_depth(&self.db).await {
+                    self.metrics.queue_depth(depth);
+                }
+                tokio::select! {
+                    () = tokio::time::sleep(self.settings.poll) => {}
+                    _ = stop.changed() => {}
+                }
+                continue;
+            }
+            futures::stream::iter(batch).for_each_concurrent(self.settings.concurrency, |row| self.deliver(row)).await;
+        }
+        match store::release(&self.db, &self.owner).await {
+            Ok(released) => tracing::info!(owner = %self.owner, released, "delivery worker stopped"),
+            Err(e) => tracing::warn!(error = %e, "releasing claimed deliveries failed; their leases will expire"),
+        }
+    }
+
+    async fn deliver(&self, row: delivery::Model) {
+        let started = std::time::Instant::now();
+        let outcome = match self.compose(&row).await {
+            Ok(message) => self.mailer.send(message).await,
+            Err(failure) => Err(failure),
+        };
+        let now = Utc::now();
+        let result = match outcome {
+            Ok(()) => {
+                self.metrics.sent(started.elapsed());
+                store::mark_sent(&self.db, &row.delivery_id, &self.owner, now).await.map(|_| ())
+            }
+            Err(failure) => {
+                let attempts = u32::try_from(row.attempts).unwrap_or(0) + 1;
+                let next = match self.settings.policy.after_failure(attempts, failure.permanent, now) {
+                    AfterFailure::RetryAt(at) => {
+                        self.metrics.failed();
+                        Some(at)
+                    }
+                    AfterFailure::Dead => {
+                        self.metrics.dead();
+                        None
+                    }
+                };
+                tracing::warn!(delivery_id = %row.delivery_id, attempts, permanent = failure.permanent, error = %failure.message, "delivery failed");
+                store::mark_failed(&self.db, &row.delivery_id, &self.owner, &failure.message, next, now).await
+            }
+        };
+        if let Err(e) = result {
+            // The lease expires and the row is sent again with the same Message-ID (at least once, N3).
+            tracing::warn!(delivery_id = %row.delivery_id, error = %e, "recording a delivery outcome failed");
+        }
+    }
+
+    async fn advisory(&self, advisory_id: &str) -> Result<Arc<(advisory::Model, AdvisoryContent)>, SendFailure> {
+        let mut cache = self.advisories.lock().await;
+        if let Some(found) = cache.get(advisory_id) {
+            return Ok(found.clone());
+        }
+        let transient = |message: String| SendFailure { permanent: false, message };
+        let row = store::find_advisory(&self.db, advisory_id).await.map_err(|e| transient(e.to_string()))?;
+        let content: AdvisoryContent = serde_json::from_str(&row.body).map_err(|e| SendFailure { permanent: true, message: e.to_string() })?;
+        let entry = Arc::new((row, content));
+        cache.insert(advisory_id.to_string(), entry.clone());
+        Ok(entry)
+    }
+
+    async fn compose(&self, row: &delivery::Model) -> Result<lettre::Message, SendFailure> {
+        let id = message_id(&row.delivery_id, self.mailer.domain());
+        let to = (row.display_name.as_str(), row.email.as_str());
+        if let Some(advisory_id) = &row.advisory_id {
+            let entry = self.advisory(advisory_id).await?;
+            let (advisory, content) = (&entry.0, &entry.1);
+            let subject = format!("[{}] {}: {}", advisory.severity, advisory.advisory_id, advisory.title);
+            let view = View {
+                recipient_name: &row.display_name,
+                account_id: &row.account_id,
+                account_name: &row.account_name,
+                fallback: row.fallback,
+                content: AdvisoryView { advisory_id: &advisory.advisory_id, kind: &advisory.kind, severity: &advisory.severity, title: &advisory.title, content },
+            };
+            return self.mailer.compose("advisory", &subject, to, &id, &view, &[]);
+        }
+        let payload: NoticePayload = row
+            .payload
+            .as_deref()
+            .and_then(|p| serde_json::from_str(p).ok())
+            .ok_or_else(|| SendFailure { permanent: true, message: "notice without payload".into() })?;
+        let subject = match payload.kind.as_str() {
+            "USER_ADDED" => "You have been added to a customer portal account".to_string(),
+            "KEY_ASSIGNED" => format!("A product key ending in {} was assigned to you", payload.fields.get("key_last_group").map_or("", String::as_str)),
+            _ => "Your activation summary report is ready".to_string(),
+        };
+        let attachments: Vec<(String, String, Vec<u8>)> = payload
+            .attachments
+            .iter()
+            .filter_map(|a| Some((a.filename.clone(), a.content_type.clone(), STANDARD.decode(&a.base64).ok()?)))
+            .collect();
+        let view = View {
+            recipient_name: &row.display_name,
+            account_id: &row.account_id,
+            account_name: &row.account_name,
+            fallback: false,
+            content: NoticeView { kind: &payload.kind, fields: &payload.fields },
+        };
+        self.mailer.compose("notice", &subject, to, &id, &view, &attachments)
+    }
+}
