@@ -6,6 +6,7 @@
 pub mod clients;
 pub mod database;
 pub mod fixtures;
+pub mod smtp;
 
 use std::{net::SocketAddr, sync::Arc, time::Duration};
 

@@ -1,28 +1,62 @@
-//! The billing service. Its RPCs are registered, healthy and reflected; those not built yet answer
-//! `UNIMPLEMENTED` honestly (the generated default stubs).
+//! The billing service: the catalog and its prices, purchases of additional products, invoices, payments,
+//! renewals and auto-renew (SPEC B1–B8).
+//!
+//! `domain` holds the rules without I/O, `store` the sea-orm persistence, `rpc` the tonic handlers, `fulfil`
+//! what happens after a purchase or a renewal payment commits (licensing issues and refreshes keys), `pdf` the
+//! printable invoice, and `identity` / `licensing` the clients of the other services.
 
+mod authz;
+mod convert;
+pub mod domain;
+pub mod error;
+mod fulfil;
+mod identity;
+mod licensing;
 pub mod migration;
+mod pdf;
+mod rpc;
+mod store;
 
-use portal_proto::billing::billing_service_server::{BillingService, BillingServiceServer};
+use std::{sync::Arc, time::Duration};
+
+pub use identity::Identity;
+pub use licensing::Licensing;
+use portal_proto::billing::billing_service_server::BillingServiceServer;
 use sea_orm::DatabaseConnection;
+use tokio::sync::OnceCell;
 
 /// Everything the billing handlers need.
 #[derive(Debug, Clone)]
 pub struct BillingApi {
-    #[allow(dead_code)]
     db: DatabaseConnection,
+    identity: Identity,
+    licensing: Licensing,
+    /// Set once the shipped catalog has been seeded into this database (B2).
+    seeded: Arc<OnceCell<()>>,
 }
 
 impl BillingApi {
-    pub fn new(db: DatabaseConnection) -> Self {
-        Self { db }
+    pub fn new(db: DatabaseConnection, identity: Identity, licensing: Licensing) -> Self {
+        Self { db, identity, licensing, seeded: Arc::new(OnceCell::new()) }
     }
 
     /// The tonic service to mount on a [`portal_runtime::server::Host`].
     pub fn into_server(self) -> BillingServiceServer<Self> {
         BillingServiceServer::new(self)
     }
-}
 
-#[tonic::async_trait]
-impl BillingService for BillingApi {}
+    /// B3/B8: every `every`, until the process ends, completes the purchases left `PENDING` and the renewal
+    /// refreshes left pending while licensing was unavailable. Each completion is a conditional update, so
+    /// several replicas may run it at once and each purchase is marked fulfilled exactly once.
+    pub fn spawn_fulfillment_retry(&self, every: Duration) -> tokio::task::JoinHandle<()> {
+        let api = self.clone();
+        tokio::spawn(async move {
+            let mut ticks = tokio::time::interval(every);
+            ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+            loop {
+                ticks.tick().await;
+                api.retry_pending().await;
+            }
+        })
+    }
+}

@@ -1,12 +1,325 @@
-//! The billing service's schema, applied by sea-orm-migration on SQLite and PostgreSQL alike.
+//! The billing service's schema, applied by sea-orm-migration on SQLite and PostgreSQL alike. Money columns are
+//! BIGINT minor units (B1): no floating point in the schema.
 
-use sea_orm_migration::prelude::*;
+use sea_orm_migration::{prelude::*, schema::*};
 
 pub struct Migrator;
 
 #[async_trait::async_trait]
 impl MigratorTrait for Migrator {
     fn migrations() -> Vec<Box<dyn MigrationTrait>> {
-        vec![Box::new(portal_runtime::migration::CreateIdempotencyKeys), Box::new(portal_runtime::migration::CreateAuditEvents)]
+        vec![
+            Box::new(portal_runtime::migration::CreateIdempotencyKeys),
+            Box::new(portal_runtime::migration::CreateAuditEvents),
+            Box::new(CreateBilling),
+        ]
+    }
+}
+
+#[derive(DeriveIden)]
+enum Skus {
+    Table,
+    Sku,
+    Description,
+    UnitPriceMinor,
+    Currency,
+    Product,
+    Family,
+    Seats,
+    LicenseType,
+    TermMonths,
+    MaintenanceMonths,
+    LblmEnabled,
+    Active,
+    Revision,
+    CreateTime,
+    UpdateTime,
+}
+
+#[derive(DeriveIden)]
+enum Purchases {
+    Table,
+    PurchaseId,
+    AccountId,
+    State,
+    InvoiceId,
+    KeyIds,
+    ElearningCodes,
+    FailureReason,
+    Attempts,
+    CreateTime,
+    UpdateTime,
+}
+
+#[derive(DeriveIden)]
+enum Invoices {
+    Table,
+    InvoiceId,
+    Number,
+    AccountId,
+    State,
+    Currency,
+    SubtotalMinor,
+    TaxMinor,
+    TotalMinor,
+    PaidMinor,
+    PurchaseId,
+    RenewalId,
+    IssueTime,
+    DueTime,
+    PaidTime,
+    VoidTime,
+    VoidReason,
+    Revision,
+    UpdateTime,
+}
+
+#[derive(DeriveIden)]
+enum InvoiceLines {
+    Table,
+    InvoiceId,
+    LineNo,
+    Sku,
+    Description,
+    Quantity,
+    UnitPriceMinor,
+    AmountMinor,
+    GrantJson,
+}
+
+#[derive(DeriveIden)]
+enum Payments {
+    Table,
+    PaymentId,
+    InvoiceId,
+    AmountMinor,
+    Reference,
+    CreateTime,
+}
+
+#[derive(DeriveIden)]
+enum InvoiceCounters {
+    Table,
+    Year,
+    LastNumber,
+}
+
+#[derive(DeriveIden)]
+enum Renewals {
+    Table,
+    RenewalId,
+    AccountId,
+    KeyIds,
+    RenewalDate,
+    TermMonths,
+    AutoRenew,
+    InvoiceId,
+    State,
+    RefreshPending,
+    RefreshError,
+    SortKey,
+    Revision,
+    CreateTime,
+    UpdateTime,
+}
+
+/// The catalog (B2), purchases (B3), invoices with their lines, payments and per-year counters (B4, B5), and
+/// renewals (B8).
+struct CreateBilling;
+
+impl MigrationName for CreateBilling {
+    fn name(&self) -> &str {
+        "m20261128_000300_create_billing"
+    }
+}
+
+#[async_trait::async_trait]
+impl MigrationTrait for CreateBilling {
+    async fn up(&self, manager: &SchemaManager) -> Result<(), DbErr> {
+        manager
+            .create_table(
+                Table::create()
+                    .table(Skus::Table)
+                    .if_not_exists()
+                    .col(string(Skus::Sku).primary_key())
+                    .col(string(Skus::Description))
+                    .col(big_integer(Skus::UnitPriceMinor))
+                    .col(string(Skus::Currency))
+                    .col(string(Skus::Product))
+                    .col(string_null(Skus::Family))
+                    .col(integer(Skus::Seats))
+                    .col(string_null(Skus::LicenseType))
+                    .col(integer(Skus::TermMonths))
+                    .col(integer(Skus::MaintenanceMonths))
+                    .col(boolean(Skus::LblmEnabled))
+                    .col(boolean(Skus::Active))
+                    // Bumped first in every change of the SKU: the change's first write takes its lock.
+                    .col(big_integer(Skus::Revision).default(0))
+                    .col(timestamp_with_time_zone(Skus::CreateTime))
+                    .col(timestamp_with_time_zone(Skus::UpdateTime))
+                    .to_owned(),
+            )
+            .await?;
+        manager
+            .create_table(
+                Table::create()
+                    .table(Purchases::Table)
+                    .if_not_exists()
+                    .col(string(Purchases::PurchaseId).primary_key())
+                    .col(string(Purchases::AccountId))
+                    .col(string(Purchases::State))
+                    .col(string(Purchases::InvoiceId))
+                    // JSON arrays of the key ids and eLearning codes licensing issued; empty while pending.
+                    .col(text(Purchases::KeyIds))
+                    .col(text(Purchases::ElearningCodes))
+                    .col(text(Purchases::FailureReason))
+                    .col(integer(Purchases::Attempts).default(0))
+                    .col(timestamp_with_time_zone(Purchases::CreateTime))
+                    .col(timestamp_with_time_zone(Purchases::UpdateTime))
+                    .to_owned(),
+            )
+            .await?;
+        // The retry loop looks for pending purchases, oldest first (B3).
+        manager
+            .create_index(
+                Index::create()
+                    .if_not_exists()
+                    .name("purchases_by_state")
+                    .table(Purchases::Table)
+                    .col(Purchases::State)
+                    .col(Purchases::PurchaseId)
+                    .to_owned(),
+            )
+            .await?;
+        manager
+            .create_table(
+                Table::create()
+                    .table(Invoices::Table)
+                    .if_not_exists()
+                    .col(string(Invoices::InvoiceId).primary_key())
+                    .col(string(Invoices::Number).unique_key())
+                    .col(string(Invoices::AccountId))
+                    .col(string(Invoices::State))
+                    .col(string(Invoices::Currency))
+                    .col(big_integer(Invoices::SubtotalMinor))
+                    .col(big_integer(Invoices::TaxMinor))
+                    .col(big_integer(Invoices::TotalMinor))
+                    .col(big_integer(Invoices::PaidMinor))
+                    .col(string_null(Invoices::PurchaseId))
+                    .col(string_null(Invoices::RenewalId))
+                    .col(timestamp_with_time_zone(Invoices::IssueTime))
+                    .col(timestamp_with_time_zone(Invoices::DueTime))
+                    .col(timestamp_with_time_zone_null(Invoices::PaidTime))
+                    .col(timestamp_with_time_zone_null(Invoices::VoidTime))
+                    .col(text(Invoices::VoidReason))
+                    // Bumped first in every payment or void: serialises the balance checks of B5.
+                    .col(big_integer(Invoices::Revision).default(0))
+                    .col(timestamp_with_time_zone(Invoices::UpdateTime))
+                    .to_owned(),
+            )
+            .await?;
+        manager
+            .create_index(
+                Index::create()
+                    .if_not_exists()
+                    .name("invoices_by_account")
+                    .table(Invoices::Table)
+                    .col(Invoices::AccountId)
+                    .col(Invoices::InvoiceId)
+                    .to_owned(),
+            )
+            .await?;
+        manager
+            .create_table(
+                Table::create()
+                    .table(InvoiceLines::Table)
+                    .if_not_exists()
+                    .col(string(InvoiceLines::InvoiceId))
+                    .col(integer(InvoiceLines::LineNo))
+                    .col(string(InvoiceLines::Sku))
+                    .col(string(InvoiceLines::Description))
+                    .col(integer(InvoiceLines::Quantity))
+                    .col(big_integer(InvoiceLines::UnitPriceMinor))
+                    .col(big_integer(InvoiceLines::AmountMinor))
+                    // What the line grants, as sold (B2): fulfilment never rereads the catalog.
+                    .col(text(InvoiceLines::GrantJson))
+                    .primary_key(Index::create().col(InvoiceLines::InvoiceId).col(InvoiceLines::LineNo))
+                    .to_owned(),
+            )
+            .await?;
+        manager
+            .create_table(
+                Table::create()
+                    .table(Payments::Table)
+                    .if_not_exists()
+                    .col(string(Payments::PaymentId).primary_key())
+                    .col(string(Payments::InvoiceId))
+                    .col(big_integer(Payments::AmountMinor))
+                    .col(string(Payments::Reference))
+                    .col(timestamp_with_time_zone(Payments::CreateTime))
+                    .to_owned(),
+            )
+            .await?;
+        manager
+            .create_index(
+                Index::create()
+                    .if_not_exists()
+                    .name("payments_by_invoice")
+                    .table(Payments::Table)
+                    .col(Payments::InvoiceId)
+                    .col(Payments::PaymentId)
+                    .to_owned(),
+            )
+            .await?;
+        // B4: the last invoice number handed out per year, advanced inside the issuing transaction.
+        manager
+            .create_table(
+                Table::create()
+                    .table(InvoiceCounters::Table)
+                    .if_not_exists()
+                    .col(integer(InvoiceCounters::Year).primary_key())
+                    .col(big_integer(InvoiceCounters::LastNumber))
+                    .to_owned(),
+            )
+            .await?;
+        manager
+            .create_table(
+                Table::create()
+                    .table(Renewals::Table)
+                    .if_not_exists()
+                    .col(string(Renewals::RenewalId).primary_key())
+                    .col(string(Renewals::AccountId))
+                    .col(text(Renewals::KeyIds))
+                    .col(timestamp_with_time_zone(Renewals::RenewalDate))
+                    .col(integer(Renewals::TermMonths))
+                    .col(boolean(Renewals::AutoRenew))
+                    .col(string(Renewals::InvoiceId))
+                    .col(string(Renewals::State))
+                    // Set when the renewal is paid; cleared once licensing has refreshed the keys (B8).
+                    .col(boolean(Renewals::RefreshPending))
+                    .col(text_null(Renewals::RefreshError))
+                    // `<renewal date as zero-padded seconds>|<renewal id>`: a unique key in "soonest first" order.
+                    .col(string(Renewals::SortKey))
+                    .col(big_integer(Renewals::Revision).default(0))
+                    .col(timestamp_with_time_zone(Renewals::CreateTime))
+                    .col(timestamp_with_time_zone(Renewals::UpdateTime))
+                    .to_owned(),
+            )
+            .await?;
+        for (name, cols) in [("renewals_by_account", vec![Renewals::AccountId, Renewals::SortKey]), ("renewals_to_refresh", vec![Renewals::RefreshPending])] {
+            let mut index = Index::create().if_not_exists().name(name).table(Renewals::Table).to_owned();
+            for col in cols {
+                index.col(col);
+            }
+            manager.create_index(index).await?;
+        }
+        Ok(())
+    }
+
+    async fn down(&self, manager: &SchemaManager) -> Result<(), DbErr> {
+        for table in ["renewals", "invoice_counters", "payments", "invoice_lines", "invoices", "purchases", "skus"] {
+            manager.drop_table(Table::drop().table(Alias::new(table)).to_owned()).await?;
+        }
+        Ok(())
     }
 }

@@ -140,11 +140,9 @@ impl MigrationTrait for CreateAdvisoriesAndDeliveries {
             )
             .await?;
         let db = manager.get_connection();
-        // N3: one ledger row per (advisory, account, recipient); resolution may run again after a crash.
-        db.execute_unprepared(
-            "CREATE UNIQUE INDEX IF NOT EXISTS deliveries_recipient ON deliveries (advisory_id, account_id, email_key) WHERE advisory_id IS NOT NULL",
-        )
-        .await?;
+        // N3: one ledger row per (advisory, account, recipient); resolution may run again after a crash. Notices
+        // have no advisory, and NULLs never collide in a unique index.
+        db.execute_unprepared("CREATE UNIQUE INDEX IF NOT EXISTS deliveries_recipient ON deliveries (advisory_id, account_id, email_key)").await?;
         // Workers claim due rows by state and time.
         db.execute_unprepared("CREATE INDEX IF NOT EXISTS deliveries_due ON deliveries (state, next_attempt_time)").await?;
         db.execute_unprepared("CREATE INDEX IF NOT EXISTS deliveries_by_advisory ON deliveries (advisory_id, state, delivery_id)").await?;

@@ -118,7 +118,7 @@ pub async fn claim_batch<C: ConnectionTrait>(db: &C, owner: &str, now: DateTime<
     let backend = db.get_database_backend();
     let (skip_locked, p) = match backend {
         DbBackend::Postgres => (" FOR UPDATE SKIP LOCKED", ["$1", "$2", "$3", "$4"]),
-        _ => ("", ["?", "?", "?", "?"]),
+        _ => ("", ["?1", "?2", "?3", "?4"]),
     };
     let sql = format!(
         "UPDATE deliveries SET lease_owner = {owner}, lease_until = {until}, update_time = {now} \

@@ -207,7 +207,14 @@ impl App {
                     background.push(api.spawn_expiry_sweep(Duration::from_secs(settings.licensing.expiry_sweep_secs)));
                     host.add(api.into_server())
                 }
-                ServiceKind::Billing => host.add(portal_billing::BillingApi::new(db).into_server()),
+                ServiceKind::Billing => {
+                    let identity = portal_billing::Identity::new(peers.channel(ServiceKind::Identity)?, peers.caller(kind));
+                    let licensing = portal_billing::Licensing::new(peers.channel(ServiceKind::Licensing)?, peers.caller(kind));
+                    let api = portal_billing::BillingApi::new(db, identity, licensing);
+                    // B3/B8: completes purchases (and renewal refreshes) left pending while licensing was down.
+                    background.push(api.spawn_fulfillment_retry(Duration::from_secs(2)));
+                    host.add(api.into_server())
+                }
                 ServiceKind::Notification => {
                     let upstream = portal_notification::Upstream::new(
                         (peers.channel(ServiceKind::Identity)?, peers.caller(kind)),

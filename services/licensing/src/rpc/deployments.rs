@@ -70,7 +70,7 @@ impl LicensingApi {
                 return Err(Error::KeyNotFound);
             }
         }
-        if caller.member().is_none() && !self.identity.account(&r.account_id).await?.is_some() {
+        if caller.member().is_none() && self.identity.account(&r.account_id).await?.is_none() {
             return Err(Error::AccountNotFound);
         }
         let hash = fingerprint(&pb::RegisterDeploymentRequest { request_id: String::new(), ..r.clone() }.encode_to_vec());

@@ -76,7 +76,7 @@ impl LicensingApi {
         let (Some(family), Some(license_type), Some(maintenance_end)) = (family, license_type, maintenance_end) else {
             return Err(Error::invalid("request", "incomplete"));
         };
-        if !self.identity.account(&r.account_id).await?.is_some() {
+        if self.identity.account(&r.account_id).await?.is_none() {
             return Err(Error::AccountNotFound);
         }
         let hash = fingerprint(&pb::IssueKeysRequest { request_id: String::new(), ..r.clone() }.encode_to_vec());

@@ -146,7 +146,7 @@ impl LicensingApi {
             v.add("count", format!("must be between 1 and {MAX_CODES}"));
         }
         v.finish().map_err(Error::Invalid)?;
-        if !self.identity.account(&r.account_id).await?.is_some() {
+        if self.identity.account(&r.account_id).await?.is_none() {
             return Err(Error::AccountNotFound);
         }
         let hash = fingerprint(&pb::IssueElearningCodesRequest { request_id: String::new(), ..r.clone() }.encode_to_vec());

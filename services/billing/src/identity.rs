@@ -1,0 +1,15 @@
+//! What billing asks identity: who a portal user is, and whether an account exists (the shared
+//! [`portal_clients::Directory`]).
+
+pub use portal_clients::{Directory as Identity, Member};
+
+use crate::error::Error;
+
+impl From<portal_clients::ClientError> for Error {
+    fn from(err: portal_clients::ClientError) -> Self {
+        match err {
+            portal_clients::ClientError::Unavailable { service, message } => Error::Unavailable(service, message),
+            failed @ portal_clients::ClientError::Failed { .. } => Error::Internal(failed.to_string()),
+        }
+    }
+}
