@@ -12,6 +12,7 @@ pub mod error;
 pub mod idempotency;
 pub mod metrics;
 pub mod migration;
+pub mod outbox;
 pub mod paging;
 pub mod server;
 pub mod telemetry;

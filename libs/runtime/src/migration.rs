@@ -110,3 +110,46 @@ impl MigrationTrait for CreateAuditEvents {
         manager.drop_table(Table::drop().table(AuditEvents::Table).to_owned()).await
     }
 }
+
+/// `outbox`: messages for other services written in the same transaction as the change that causes them,
+/// relayed afterwards (so a notice is never lost when the receiver is down, nor sent for a rolled-back change).
+pub struct CreateOutbox;
+
+impl MigrationName for CreateOutbox {
+    fn name(&self) -> &str {
+        "m20261128_000003_create_outbox"
+    }
+}
+
+#[derive(DeriveIden)]
+enum Outbox {
+    Table,
+    OutboxId,
+    Payload,
+    Attempts,
+    NextAttemptTime,
+    CreateTime,
+}
+
+#[async_trait::async_trait]
+impl MigrationTrait for CreateOutbox {
+    async fn up(&self, manager: &SchemaManager) -> Result<(), DbErr> {
+        manager
+            .create_table(
+                Table::create()
+                    .table(Outbox::Table)
+                    .if_not_exists()
+                    .col(string(Outbox::OutboxId).primary_key())
+                    .col(text(Outbox::Payload))
+                    .col(integer(Outbox::Attempts).default(0))
+                    .col(timestamp_with_time_zone(Outbox::NextAttemptTime))
+                    .col(timestamp_with_time_zone(Outbox::CreateTime))
+                    .to_owned(),
+            )
+            .await
+    }
+
+    async fn down(&self, manager: &SchemaManager) -> Result<(), DbErr> {
+        manager.drop_table(Table::drop().table(Outbox::Table).to_owned()).await
+    }
+}

@@ -49,10 +49,15 @@ enum Outcome<T> {
     Refused(String),
 }
 
+/// Only an answer about the request itself is final; anything else (down, overloaded, an internal error on
+/// the other side) is worth trying again, since a wrongly failed purchase would void a customer's order.
 fn classify<T>(err: ClientError) -> Outcome<T> {
+    use tonic::Code::*;
     match err {
-        ClientError::Unavailable { message, .. } => Outcome::Later(message),
-        failed @ ClientError::Failed { .. } => Outcome::Refused(failed.to_string()),
+        failed @ ClientError::Failed { code: InvalidArgument | FailedPrecondition | NotFound | PermissionDenied | OutOfRange, .. } => {
+            Outcome::Refused(failed.to_string())
+        }
+        other => Outcome::Later(other.to_string()),
     }
 }
 

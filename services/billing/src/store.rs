@@ -269,7 +269,8 @@ pub async fn insert_invoice<C: ConnectionTrait>(db: &C, new: NewInvoice<'_>) -> 
         invoice_id: Set(new.invoice_id.to_string()),
         number: Set(domain::invoice::number(year, sequence)),
         account_id: Set(new.account_id.to_string()),
-        state: Set(InvoiceState::Open.as_str().to_string()),
+        // Nothing to pay is paid (a free line must not leave an invoice open forever).
+        state: Set(if totals.total.minor == 0 { InvoiceState::Paid } else { InvoiceState::Open }.as_str().to_string()),
         currency: Set(new.priced.currency.as_str().to_string()),
         subtotal_minor: Set(totals.subtotal.minor),
         tax_minor: Set(totals.tax.minor),

@@ -10,6 +10,7 @@ impl MigratorTrait for Migrator {
         vec![
             Box::new(portal_runtime::migration::CreateIdempotencyKeys),
             Box::new(portal_runtime::migration::CreateAuditEvents),
+            Box::new(portal_runtime::migration::CreateOutbox),
             Box::new(CreateAccountsAndUsers),
         ]
     }

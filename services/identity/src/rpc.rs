@@ -10,8 +10,9 @@ use portal_runtime::{
     audit::{self, Change},
     error::Violations,
     idempotency::{self, Begun, fingerprint},
-    new_id, paging,
+    new_id, outbox, paging,
 };
+use portal_proto::notification::{NoticeKind, SendNoticeRequest as NoticeRequest};
 use prost::Message;
 use sea_orm::{ActiveModelTrait, IntoActiveModel, Set, TransactionTrait};
 use serde_json::json;
@@ -105,7 +106,7 @@ impl IdentityApi {
 
         let hash = fingerprint(&pb::CreateUserRequest { request_id: String::new(), ..r.clone() }.encode_to_vec());
         let user_id = new_id("usr");
-        let txn = match idempotency::begin(&self.db, "CreateUser", &r.request_id, &hash, &user_id).await? {
+        let txn = match idempotency::begin(&self.db, &format!("CreateUser:{}", r.account_id), &r.request_id, &hash, &user_id).await? {
             Begun::Fresh(txn) => txn,
             Begun::Replay(id) => {
                 let row = store::find_user(&self.db, &id).await?;
@@ -139,6 +140,19 @@ impl IdentityApi {
         .insert(&txn)
         .await?;
         audit::record(&txn, &context, Change { account_id: &row.account_id, action: "CreateUser", resource_type: "user", resource_id: &row.user_id, before: None, after: Some(convert::snapshot(&row)) }).await?;
+        // N6: "you were added" goes out through notification's ledger, queued with the change itself.
+        let notice = NoticeRequest {
+            kind: NoticeKind::UserAdded as i32,
+            account_id: row.account_id.clone(),
+            email: row.email.clone(),
+            display_name: row.display_name.clone(),
+            fields: [("account_name", account.name.as_str()), ("role", store::role_str(role)), ("user_id", row.user_id.as_str())]
+                .into_iter()
+                .map(|(k, v)| (k.to_string(), v.to_string()))
+                .collect(),
+            ..Default::default()
+        };
+        outbox::enqueue(&txn, notice).await?;
         txn.commit().await?;
         // A new user id owns nothing, and assignments by e-mail end when a user is removed (I8), so the persona
         // of a fresh user follows from the role alone.

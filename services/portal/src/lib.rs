@@ -143,6 +143,12 @@ impl Peers<'_> {
         portal_runtime::client::Caller::channel_to(&url, self.settings.server.client_timeout()).map_err(|e| AppError::Peer { url, reason: e.to_string() })
     }
 
+    /// A notification client acting as `svc:<kind>` (for the outbox relay).
+    fn notification(&self, kind: ServiceKind) -> Result<portal_runtime::outbox::NotificationClient, AppError> {
+        let channel = self.channel(ServiceKind::Notification)?;
+        Ok(portal_proto::notification::notification_service_client::NotificationServiceClient::with_interceptor(channel, self.caller(kind)))
+    }
+
     /// `svc:<kind>` with scope `internal`, a fresh token per call, and the configured deadline.
     fn caller(&self, kind: ServiceKind) -> portal_runtime::client::Caller {
         portal_runtime::client::Caller::new(self.minter.clone(), kind.name(), "internal", self.settings.server.client_timeout())
@@ -193,10 +199,12 @@ impl App {
             match kind {
                 ServiceKind::Identity => {
                     let licensing = portal_identity::Licensing::new(peers.channel(ServiceKind::Licensing)?, peers.caller(kind));
+                    background.push(tokio::spawn(portal_runtime::outbox::relay(db.clone(), peers.notification(kind)?)));
                     host.add(portal_identity::IdentityApi::new(db, licensing).into_server())
                 }
                 ServiceKind::Licensing => {
                     let identity = portal_licensing::Identity::new(peers.channel(ServiceKind::Identity)?, peers.caller(kind));
+                    background.push(tokio::spawn(portal_runtime::outbox::relay(db.clone(), peers.notification(kind)?)));
                     let key_file = settings.licensing.grant_signing_key_file.clone();
                     let grants = portal_licensing::GrantSigner::load(
                         &key_file.clone().unwrap_or_else(|| settings.data_dir.join("grant-signing-key.pem")),

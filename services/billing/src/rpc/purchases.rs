@@ -52,7 +52,7 @@ impl BillingApi {
         self.catalog_ready().await?;
         let hash = fingerprint(&pb::CreatePurchaseRequest { request_id: String::new(), ..r.clone() }.encode_to_vec());
         let purchase_id = new_id("pur");
-        let txn = match idempotency::begin(&self.db, "CreatePurchase", &r.request_id, &hash, &purchase_id).await? {
+        let txn = match idempotency::begin(&self.db, &format!("CreatePurchase:{}", r.account_id), &r.request_id, &hash, &purchase_id).await? {
             Begun::Fresh(txn) => txn,
             Begun::Replay(id) => {
                 // The same order again (perhaps racing the first): the purchase as it is now, never a second one.

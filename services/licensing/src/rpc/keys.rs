@@ -11,6 +11,7 @@ use portal_runtime::{
     new_id, paging,
     time::from_proto,
 };
+use portal_proto::notification::{NoticeKind, SendNoticeRequest as NoticeRequest};
 use prost::Message;
 use sea_orm::{ActiveModelTrait, ColumnTrait, Condition, EntityTrait, IntoActiveModel, QueryFilter, Set, TransactionTrait};
 use serde_json::json;
@@ -225,6 +226,20 @@ impl LicensingApi {
             .await?;
             let change = Change { account_id: &row.account_id, action: "AssignKey", resource_type: "key", resource_id: &row.key_id, before: None, after: Some(json!({ "email": member.email })) };
             audit::record(&txn, &context, change).await?;
+            // N6: the person hears about it through notification's ledger, queued with the assignment.
+            let products: Vec<&str> = domain::Family::parse(&row.family).map(|f| f.products().iter().map(|p| p.as_str()).collect()).unwrap_or_default();
+            let notice = NoticeRequest {
+                kind: NoticeKind::KeyAssigned as i32,
+                account_id: row.account_id.clone(),
+                email: member.email.clone(),
+                display_name: member.display_name.clone(),
+                fields: [("key_last_group", &row.key[row.key.len() - 4..]), ("product", products.join(" + ").as_str()), ("user_id", member.user_id.as_str())]
+                    .into_iter()
+                    .map(|(k, v)| (k.to_string(), v.to_string()))
+                    .collect(),
+                ..Default::default()
+            };
+            portal_runtime::outbox::enqueue(&txn, notice).await?;
         }
         txn.commit().await?;
         self.key_to_proto(&row).await

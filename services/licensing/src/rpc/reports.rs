@@ -10,6 +10,7 @@ use portal_runtime::{
     new_id, paging,
     time::to_proto,
 };
+use portal_proto::notification::{Attachment, NoticeKind, SendNoticeRequest as NoticeRequest};
 use prost::Message;
 use sea_orm::{ActiveModelTrait, ColumnTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect, Set, TransactionTrait, sea_query::Expr};
 use serde_json::json;
@@ -124,6 +125,19 @@ impl LicensingApi {
         .insert(&txn)
         .await?;
         audit::record(&txn, &context, Change { account_id: &r.account_id, action: "RequestActivationReport", resource_type: "report", resource_id: &report_id, before: None, after: Some(json!({ "rows": rows.len() })) }).await?;
+        // L10: e-mailed to the requester (with the CSV) through notification's ledger, queued with the report.
+        if let Some(member) = caller.member() {
+            let notice = NoticeRequest {
+                kind: NoticeKind::ActivationReportReady as i32,
+                account_id: r.account_id.clone(),
+                email: member.email.clone(),
+                display_name: member.display_name.clone(),
+                fields: [("report_id".to_string(), report_id.clone()), ("user_id".to_string(), member.user_id.clone())].into_iter().collect(),
+                attachments: vec![Attachment { filename: "activation-report.csv".into(), content_type: "text/csv".into(), content: csv.clone().into_bytes() }],
+                ..Default::default()
+            };
+            portal_runtime::outbox::enqueue(&txn, notice).await?;
+        }
         txn.commit().await?;
         Ok(pb::RequestActivationReportResponse { report_id: row.report_id, csv: csv.into_bytes(), create_time: Some(to_proto(now)) })
     }
