@@ -122,6 +122,7 @@ impl MigrationName for CreateOutbox {
 }
 
 #[derive(DeriveIden)]
+#[allow(clippy::enum_variant_names)] // the column names
 enum Outbox {
     Table,
     OutboxId,
