@@ -206,7 +206,7 @@ where
             Err(status) => return Box::pin(async move { Ok(status.into_http()) }),
         }
         let method = request.uri().path().to_string();
-        let span = tracing::info_span!("rpc", otel.kind = "server", rpc.method = %method, trace_id = tracing::field::Empty);
+        let span = tracing::info_span!("rpc", otel.name = %method, otel.kind = "server", rpc.method = %method, trace_id = tracing::field::Empty);
         telemetry::adopt_remote_parent(&span, request.headers());
         span.record("trace_id", telemetry::trace_id(&span));
         // The clone that was polled ready is the one that must be called.

@@ -49,6 +49,8 @@ macro_rules! storage_test {
 /// A running app for one test; stops (and drops its database) when dropped.
 pub struct TestApp {
     pub address: SocketAddr,
+    /// The metrics listener, when `admin_listen` was set.
+    pub admin: Option<SocketAddr>,
     pub settings: Settings,
     minter: Arc<Minter>,
     stop: Option<oneshot::Sender<()>>,
@@ -115,6 +117,7 @@ impl TestApp {
         let app = portal_app::App::build(&settings, services).await.unwrap_or_else(|e| panic!("building the app: {e}"));
         let (minter, _) = portal_app::keys(&settings).unwrap_or_else(|e| panic!("keys: {e}"));
         let address = app.address();
+        let admin = app.admin_address();
         let (stop, stopped) = oneshot::channel::<()>();
         let task = tokio::spawn(async move {
             if let Err(e) = app
@@ -126,7 +129,7 @@ impl TestApp {
                 panic!("app failed: {e}");
             }
         });
-        Self { address, settings, minter, stop: Some(stop), task: Some(task), _database: None, _data_dir: None }
+        Self { address, admin, settings, minter, stop: Some(stop), task: Some(task), _database: None, _data_dir: None }
     }
 
     /// A fresh channel to the app.
