@@ -252,7 +252,7 @@ storage_test!(l6_l7_expired_and_refreshed_keys, |backend| async move {
     let app = TestApp::spawn_with(backend, &portal_testkit::ServiceKind::ALL, |s| s.licensing.expiry_sweep_secs = 1).await;
     let (a, _, admin_token) = app.account_with_admin("Acme").await;
     let mut issuer = app.licensing(&app.service_token("issuer", "licensing.issue")).await;
-    let soon = pb::IssueKeysRequest { period_end: Some(to_proto(Utc::now() + Duration::milliseconds(1500))), ..issue(&a, KeyFamily::Td, 1) };
+    let soon = pb::IssueKeysRequest { period_end: Some(to_proto(Utc::now() + Duration::milliseconds(3000))), ..issue(&a, KeyFamily::Td, 1) };
     let short = issuer.issue_keys(soon).await.unwrap().into_inner().keys.remove(0);
     let mut activator = app.licensing(&app.service_token("activation", "licensing.activate")).await;
     activator.activate_key(activate(&short.key, Product::Desktop, "m1")).await.unwrap();

@@ -87,12 +87,23 @@ async fn shutdown_finishes_in_flight_rpcs_and_refuses_new_ones() {
     rig.started.recv().await.unwrap();
     let _ = rig.stop.take().unwrap().send(());
 
-    // Readiness flips first: a watcher on the existing connection sees NOT_SERVING, or the connection is
-    // already going away — either way no one is told SERVING any more.
-    let status = health.check(HealthCheckRequest { service: "portal.identity.v1.IdentityService".into() }).await;
-    if let Ok(response) = status {
-        assert_eq!(response.into_inner().status(), ServingStatus::NotServing);
+    // Readiness flips first, while the in-flight RPC is still running: a watcher on the existing connection sees
+    // NOT_SERVING (or the connection already going away) well before the RPC completes.
+    let deadline = tokio::time::Instant::now() + Duration::from_millis(500);
+    loop {
+        match health.check(HealthCheckRequest { service: "portal.identity.v1.IdentityService".into() }).await {
+            Ok(response) if response.get_ref().status() == ServingStatus::Serving => {
+                assert!(tokio::time::Instant::now() < deadline, "still SERVING 500 ms after shutdown began");
+                tokio::time::sleep(Duration::from_millis(10)).await;
+            }
+            Ok(response) => {
+                assert_eq!(response.into_inner().status(), ServingStatus::NotServing);
+                break;
+            }
+            Err(_) => break,
+        }
     }
+    assert!(!in_flight.is_finished(), "readiness must drop before the in-flight RPC finishes");
 
     let done = in_flight.await.unwrap().expect("the in-flight RPC completes during the drain");
     assert_eq!(done.into_inner().account_id, "a");
