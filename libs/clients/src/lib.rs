@@ -2,8 +2,10 @@
 //! scope `internal`, a deadline and trace context (see [`portal_runtime::client::Caller`]); failures come back
 //! as [`ClientError`], which says whether retrying later may help.
 
+pub mod caller;
 pub mod identity;
 
+pub use caller::{Caller, CallerError};
 pub use identity::{Directory, Member};
 
 /// Why a call to another service failed.

@@ -23,7 +23,7 @@ fn respond<T>(result: Result<T>) -> Result<Response<T>, Status> {
 
 impl BillingApi {
     async fn caller(&self, context: &CallContext) -> Result<Caller> {
-        Caller::resolve(&self.identity, context.principal.clone()).await
+        Ok(Caller::resolve(&self.identity, context.principal.clone()).await?)
     }
 
     /// B2: the shipped catalog is in the database before anything reads it; seeded once per process (a failure

@@ -19,7 +19,7 @@ fn respond<T>(result: Result<T>) -> Result<Response<T>, Status> {
 
 impl LicensingApi {
     async fn caller(&self, context: &CallContext) -> Result<Caller> {
-        Caller::resolve(&self.identity, context.principal.clone()).await
+        Ok(Caller::resolve(&self.identity, context.principal.clone()).await?)
     }
 
     /// Keys as the contract shows them, with assignees and pool usage, in two queries for the whole page.

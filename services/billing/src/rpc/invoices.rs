@@ -93,12 +93,12 @@ impl BillingApi {
         v.finish().map_err(Error::Invalid)?;
         let caller = self.caller(&context).await?;
         let row = self.visible_invoice(&caller, &r.invoice_id).await?;
-        caller.require(&row.account_id, Action::ViewInvoices, &[PAYMENTS, INTERNAL])?;
+        caller.require_action(&row.account_id, Action::ViewInvoices, &[PAYMENTS, INTERNAL])?;
         self.invoice_to_proto(&row).await
     }
 
     pub(super) async fn list_invoices(&self, context: CallContext, r: pb::ListInvoicesRequest) -> Result<pb::ListInvoicesResponse> {
-        self.caller(&context).await?.require(&r.account_id, Action::ViewInvoices, &[PAYMENTS, INTERNAL])?;
+        self.caller(&context).await?.require_action(&r.account_id, Action::ViewInvoices, &[PAYMENTS, INTERNAL])?;
         let mut v = Violations::default();
         v.require("account_id", &r.account_id);
         let page = v.check(paging::parse(r.page_size, &r.page_token, &r.account_id));
@@ -260,7 +260,7 @@ impl BillingApi {
         v.finish().map_err(Error::Invalid)?;
         let caller = self.caller(&context).await?;
         let row = self.visible_invoice(&caller, &r.invoice_id).await?;
-        caller.require(&row.account_id, Action::ViewInvoices, &[PAYMENTS, INTERNAL])?;
+        caller.require_action(&row.account_id, Action::ViewInvoices, &[PAYMENTS, INTERNAL])?;
         let account = match self.identity.account(&row.account_id).await? {
             Some(account) => format!("{} ({})", account.name, row.account_id),
             None => row.account_id.clone(),

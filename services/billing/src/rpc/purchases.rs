@@ -39,7 +39,7 @@ pub(super) fn items(v: &mut Violations, raw: &[pb::PurchaseItem]) -> Vec<Item> {
 impl BillingApi {
     pub(super) async fn create_purchase(&self, context: CallContext, r: pb::CreatePurchaseRequest) -> Result<pb::Purchase> {
         let caller = self.caller(&context).await?;
-        caller.require(&r.account_id, Action::MakePurchase, &[PAYMENTS, INTERNAL])?;
+        caller.require_action(&r.account_id, Action::MakePurchase, &[PAYMENTS, INTERNAL])?;
         let mut v = Violations::default();
         v.require("account_id", &r.account_id);
         v.require("request_id", &r.request_id);
@@ -127,7 +127,7 @@ impl BillingApi {
             Err(Error::PurchaseNotFound) if caller.member().is_some() => return Err(Error::denied("no such purchase visible to you")),
             other => other?,
         };
-        caller.require(&row.account_id, Action::ViewInvoices, &[PAYMENTS, INTERNAL])?;
+        caller.require_action(&row.account_id, Action::ViewInvoices, &[PAYMENTS, INTERNAL])?;
         self.purchase_to_proto(&row).await
     }
 }

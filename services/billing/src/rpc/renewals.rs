@@ -153,7 +153,7 @@ impl BillingApi {
             Err(Error::RenewalNotFound) if caller.member().is_some() => return Err(Error::denied("no such renewal visible to you")),
             other => other?,
         };
-        caller.require(&current.account_id, Action::MakePurchase, &[PAYMENTS])?;
+        caller.require_action(&current.account_id, Action::MakePurchase, &[PAYMENTS])?;
         let now = Utc::now();
         let txn = self.db.begin().await?;
         store::lock_renewal(&txn, &current.renewal_id).await?;
@@ -181,7 +181,7 @@ impl BillingApi {
     }
 
     pub(super) async fn list_renewals(&self, context: CallContext, r: pb::ListRenewalsRequest) -> Result<pb::ListRenewalsResponse> {
-        self.caller(&context).await?.require(&r.account_id, Action::ViewInvoices, &[PAYMENTS, INTERNAL])?;
+        self.caller(&context).await?.require_action(&r.account_id, Action::ViewInvoices, &[PAYMENTS, INTERNAL])?;
         let mut v = Violations::default();
         v.require("account_id", &r.account_id);
         let page = v.check(paging::parse(r.page_size, &r.page_token, &r.account_id));

@@ -18,7 +18,7 @@ use serde_json::json;
 
 use crate::{
     LicensingApi,
-    authz::{INTERNAL, ISSUE},
+    authz::{INTERNAL, ISSUE, KeyAccess},
     convert,
     domain::{self, KeyState, KeyString, LicenseType},
     error::{Error, Result},
