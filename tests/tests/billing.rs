@@ -235,6 +235,10 @@ storage_test!(b3_purchases_made_while_licensing_is_down_complete_when_it_returns
     assert_eq!(invoice(&mut admin, &pending.invoice_id).await.state(), InvoiceState::Open, "invoiced all the same");
     let replay = admin.create_purchase(request.clone()).await.unwrap().into_inner();
     assert_eq!(replay.purchase_id, pending.purchase_id);
+    // A second order is cancelled (its invoice voided) while it waits: it must never be fulfilled.
+    let cancelled = admin.create_purchase(order(&a, vec![item("SERVER-TERM-1Y", 1)], "cancelled")).await.unwrap().into_inner();
+    let mut payments = billing.billing(&billing.service_token("finance", "billing.payments")).await;
+    payments.void_invoice(pb::VoidInvoiceRequest { invoice_id: cancelled.invoice_id.clone(), reason: "customer cancelled".into() }).await.unwrap();
 
     let back = core
         .spawn_sharing(&[ServiceKind::Licensing], |s| {
@@ -244,6 +248,8 @@ storage_test!(b3_purchases_made_while_licensing_is_down_complete_when_it_returns
         .await;
     let done = settled(&mut admin, &pending.purchase_id).await;
     assert_eq!((done.state(), done.key_ids.len()), (PurchaseState::Fulfilled, 2));
+    let refused = settled(&mut admin, &cancelled.purchase_id).await;
+    assert_eq!((refused.state(), refused.key_ids.len()), (PurchaseState::Failed, 0), "nothing is issued against a void invoice");
     let mut internal = back.licensing(&back.service_token("support", "internal")).await;
     let keys = keys_of(&mut internal, &a).await;
     assert_eq!(keys.len(), 2, "exactly one set of keys");

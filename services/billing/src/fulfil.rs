@@ -94,6 +94,11 @@ impl BillingApi {
         if PurchaseState::parse(&row.state) != PurchaseState::Pending {
             return Ok(row);
         }
+        // An invoice voided while the purchase waited cancels it: nothing is issued against a void invoice.
+        if store::find_invoice(&self.db, &row.invoice_id).await?.state == crate::domain::invoice::InvoiceState::Void.as_str() {
+            self.fail(context, &row, "the invoice was voided before fulfilment").await?;
+            return store::find_purchase(&self.db, purchase_id).await;
+        }
         let lines = store::lines_of(&self.db, std::slice::from_ref(&row.invoice_id)).await?.remove(&row.invoice_id).unwrap_or_default();
         match self.issue(&row, &lines).await {
             Outcome::Done((keys, codes)) => self.complete(context, &row, &keys, &codes).await?,

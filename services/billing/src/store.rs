@@ -133,7 +133,8 @@ pub async fn find_purchase<C: ConnectionTrait>(db: &C, purchase_id: &str) -> Res
 pub async fn pending_purchases<C: ConnectionTrait>(db: &C, limit: u64) -> Result<Vec<purchase::Model>> {
     Ok(purchase::Entity::find()
         .filter(purchase::Column::State.eq(PurchaseState::Pending.as_str()))
-        .order_by_asc(purchase::Column::PurchaseId)
+        // Least recently tried first (every attempt touches update_time): a backlog is served round-robin.
+        .order_by_asc(purchase::Column::UpdateTime)
         .limit(limit)
         .all(db)
         .await?)
