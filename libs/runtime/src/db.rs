@@ -4,7 +4,8 @@
 use std::{path::Path, time::Duration};
 
 use sea_orm::{
-    ConnectOptions, ConnectionTrait, Database, DatabaseConnection, DbBackend, DbErr,
+    ConnectOptions, ConnectionTrait, Database, DatabaseConnection, DatabaseTransaction, DbBackend, DbErr, SqliteTransactionMode,
+    TransactionOptions, TransactionTrait,
     sqlx::sqlite::{SqliteJournalMode, SqliteSynchronous},
 };
 use sea_orm_migration::MigratorTrait;
@@ -82,6 +83,14 @@ pub async fn open(url: &str, service: &str, max_connections: u32) -> Result<Data
     let db = Database::connect(options).await?;
     debug_assert_eq!(db.get_database_backend(), DbBackend::Postgres);
     Ok(db)
+}
+
+/// Starts a transaction that will write. On SQLite it is `BEGIN IMMEDIATE`: the write lock is taken (waiting up
+/// to the busy timeout) before anything is read, so a read-then-write transaction can never fail to upgrade
+/// under concurrency. On PostgreSQL it is a plain `BEGIN`; row locks do the serialising there.
+pub async fn begin_write(db: &DatabaseConnection) -> Result<DatabaseTransaction, DbErr> {
+    let options = TransactionOptions { sqlite_transaction_mode: Some(SqliteTransactionMode::Immediate), ..TransactionOptions::default() };
+    db.begin_with_options(options).await
 }
 
 /// Schema names are interpolated into DDL, so only plain identifiers pass.

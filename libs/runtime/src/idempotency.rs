@@ -4,7 +4,6 @@
 use chrono::Utc;
 use sea_orm::{
     ActiveModelTrait, ConnectionTrait, DatabaseConnection, DatabaseTransaction, DbErr, EntityTrait, Set, SqlErr,
-    TransactionTrait,
 };
 use sha2::{Digest, Sha256};
 
@@ -90,14 +89,14 @@ pub enum Begun {
 /// read-then-write upgrade under concurrency.
 pub async fn begin(db: &DatabaseConnection, operation: &str, request_id: &str, hash: &str, resource_id: &str) -> Result<Begun, DbErr> {
     if request_id.is_empty() {
-        return Ok(Begun::Fresh(db.begin().await?));
+        return Ok(Begun::Fresh(crate::db::begin_write(db).await?));
     }
     match lookup(db, operation, request_id, hash).await? {
         Prior::Replay(id) => return Ok(Begun::Replay(id)),
         Prior::Reused => return Ok(Begun::Reused),
         Prior::None => {}
     }
-    let txn = db.begin().await?;
+    let txn = crate::db::begin_write(db).await?;
     match record(&txn, operation, request_id, hash, resource_id).await {
         Ok(()) => Ok(Begun::Fresh(txn)),
         Err(e) if is_conflict(&e) => {

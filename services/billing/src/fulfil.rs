@@ -14,7 +14,6 @@ use portal_runtime::{
     audit::{self, Change},
     time::to_proto,
 };
-use sea_orm::TransactionTrait;
 use serde_json::json;
 
 use crate::{
@@ -153,7 +152,7 @@ impl BillingApi {
     }
 
     async fn complete(&self, context: &CallContext, row: &purchase::Model, keys: &[String], codes: &[String]) -> Result<()> {
-        let txn = self.db.begin().await?;
+        let txn = portal_runtime::db::begin_write(&self.db).await?;
         if store::complete_purchase(&txn, &row.purchase_id, keys, codes, Utc::now()).await? {
             let change = Change {
                 account_id: &row.account_id,
@@ -173,7 +172,7 @@ impl BillingApi {
     async fn fail(&self, context: &CallContext, row: &purchase::Model, why: &str) -> Result<()> {
         tracing::warn!(purchase_id = %row.purchase_id, why = %why, "licensing refused the purchase; it fails and its invoice is voided");
         let now = Utc::now();
-        let txn = self.db.begin().await?;
+        let txn = portal_runtime::db::begin_write(&self.db).await?;
         if store::fail_purchase(&txn, &row.purchase_id, why, now).await? {
             let change = Change {
                 account_id: &row.account_id,
@@ -225,7 +224,7 @@ impl BillingApi {
             tracing::warn!(renewal_id, refused = ?refused, "licensing refused to refresh keys of a paid renewal");
         }
         let error = (!refused.is_empty()).then(|| refused.join("; "));
-        let txn = self.db.begin().await?;
+        let txn = portal_runtime::db::begin_write(&self.db).await?;
         if store::finish_refresh(&txn, renewal_id, error, Utc::now()).await? {
             let change = Change {
                 account_id: &row.account_id,

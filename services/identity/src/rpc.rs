@@ -14,7 +14,7 @@ use portal_runtime::{
 };
 use portal_proto::notification::{NoticeKind, SendNoticeRequest as NoticeRequest};
 use prost::Message;
-use sea_orm::{ActiveModelTrait, IntoActiveModel, Set, TransactionTrait};
+use sea_orm::{ActiveModelTrait, IntoActiveModel, Set};
 use serde_json::json;
 use tonic::{Request, Response, Status};
 
@@ -219,7 +219,7 @@ impl IdentityApi {
             .flatten();
         v.finish().map_err(Error::Invalid)?;
 
-        let txn = self.db.begin().await?;
+        let txn = portal_runtime::db::begin_write(&self.db).await?;
         store::lock_account(&txn, &current.account_id).await?;
         let before = store::find_user(&txn, &current.user_id).await?;
         if !store::is_active(&before) {
@@ -267,7 +267,7 @@ impl IdentityApi {
         // I8: release first, so a licensing outage leaves the user fully in place (the call is idempotent).
         self.licensing.release(&current.account_id, &current.user_id, &current.email).await?;
 
-        let txn = self.db.begin().await?;
+        let txn = portal_runtime::db::begin_write(&self.db).await?;
         store::lock_account(&txn, &current.account_id).await?;
         let before = store::find_user(&txn, &current.user_id).await?;
         if !store::is_active(&before) {

@@ -8,7 +8,7 @@ use std::{collections::HashSet, time::Duration};
 use chrono::Utc;
 use portal_proto::identity::PointOfContact;
 use portal_runtime::new_id;
-use sea_orm::{ColumnTrait, DatabaseConnection, EntityTrait, QueryFilter, Set, TransactionTrait, sea_query::Expr};
+use sea_orm::{ColumnTrait, DatabaseConnection, EntityTrait, QueryFilter, Set, sea_query::Expr};
 use tokio_stream::{Stream, StreamExt};
 
 use crate::{
@@ -138,7 +138,7 @@ pub async fn resolve(db: &DatabaseConnection, upstream: &Upstream, advisory_id: 
         }
     }
     ledger.flush().await?;
-    let txn = db.begin().await?;
+    let txn = portal_runtime::db::begin_write(db).await?;
     delivery::Entity::update_many()
         .col_expr(delivery::Column::State, Expr::value(DeliveryState::Pending.as_str()))
         .filter(delivery::Column::AdvisoryId.eq(advisory_id))

@@ -256,6 +256,7 @@ impl NotificationApi {
         v.require("advisory_id", &r.advisory_id);
         v.finish().map_err(Error::Invalid)?;
         store::find_advisory(&self.db, &r.advisory_id).await?;
+        let txn = portal_runtime::db::begin_write(&self.db).await?;
         let mut update = delivery::Entity::update_many()
             .col_expr(delivery::Column::State, Expr::value(DeliveryState::Pending.as_str()))
             .col_expr(delivery::Column::Attempts, Expr::value(0))
@@ -266,8 +267,9 @@ impl NotificationApi {
         if !r.delivery_ids.is_empty() {
             update = update.filter(delivery::Column::DeliveryId.is_in(r.delivery_ids.clone()));
         }
-        let requeued = update.exec(&self.db).await?.rows_affected;
-        audit::record(&self.db, &context, Change { account_id: "", action: "RetryDeliveries", resource_type: "advisory", resource_id: &r.advisory_id, before: None, after: Some(json!({ "requeued": requeued })) }).await?;
+        let requeued = update.exec(&txn).await?.rows_affected;
+        audit::record(&txn, &context, Change { account_id: "", action: "RetryDeliveries", resource_type: "advisory", resource_id: &r.advisory_id, before: None, after: Some(json!({ "requeued": requeued })) }).await?;
+        txn.commit().await?;
         Ok(pb::RetryDeliveriesResponse { requeued: i32::try_from(requeued).unwrap_or(i32::MAX) })
     }
 

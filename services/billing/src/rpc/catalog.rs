@@ -7,7 +7,7 @@ use portal_runtime::{
     audit::{self, Change},
     error::Violations,
 };
-use sea_orm::{ActiveModelTrait, TransactionTrait};
+use sea_orm::ActiveModelTrait;
 use serde_json::json;
 
 use crate::{
@@ -98,7 +98,7 @@ impl BillingApi {
         v.finish().map_err(Error::Invalid)?;
         self.catalog_ready().await?;
         let now = Utc::now();
-        let txn = self.db.begin().await?;
+        let txn = portal_runtime::db::begin_write(&self.db).await?;
         if !store::lock_sku(&txn, &patch.sku).await? {
             if !r.allow_missing {
                 return Err(Error::SkuNotFound);

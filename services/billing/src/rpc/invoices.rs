@@ -12,7 +12,7 @@ use portal_runtime::{
     new_id, paging,
 };
 use prost::Message;
-use sea_orm::{ActiveModelTrait, IntoActiveModel, Set, TransactionTrait};
+use sea_orm::{ActiveModelTrait, IntoActiveModel, Set};
 use serde_json::json;
 
 use crate::{
@@ -206,7 +206,7 @@ impl BillingApi {
         v.require("invoice_id", &r.invoice_id);
         check_text(&mut v, "reason", &r.reason, MAX_REASON);
         v.finish().map_err(Error::Invalid)?;
-        let txn = self.db.begin().await?;
+        let txn = portal_runtime::db::begin_write(&self.db).await?;
         store::lock_invoice(&txn, &r.invoice_id).await?;
         let before = store::find_invoice(&txn, &r.invoice_id).await?;
         let currency = currency_of(&before)?;

@@ -12,7 +12,7 @@ use portal_runtime::{
     time::from_proto,
 };
 use prost::Message;
-use sea_orm::{ActiveModelTrait, IntoActiveModel, Set, TransactionTrait};
+use sea_orm::{ActiveModelTrait, IntoActiveModel, Set};
 use serde_json::json;
 
 use crate::{
@@ -155,7 +155,7 @@ impl BillingApi {
         };
         caller.require_action(&current.account_id, Action::MakePurchase, &[PAYMENTS])?;
         let now = Utc::now();
-        let txn = self.db.begin().await?;
+        let txn = portal_runtime::db::begin_write(&self.db).await?;
         store::lock_renewal(&txn, &current.renewal_id).await?;
         let before = store::find_renewal(&txn, &current.renewal_id).await?;
         let changed = renewal_rules::set_auto_renew(RenewalState::parse(&before.state), before.auto_renew, r.auto_renew, before.renewal_date, now)?;

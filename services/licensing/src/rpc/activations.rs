@@ -9,7 +9,7 @@ use portal_runtime::{
     error::{FieldViolation, Violations},
     new_id, paging,
 };
-use sea_orm::{ActiveModelTrait, ColumnTrait, Condition, EntityTrait, IntoActiveModel, QueryFilter, QueryOrder, QuerySelect, Set, TransactionTrait};
+use sea_orm::{ActiveModelTrait, ColumnTrait, Condition, EntityTrait, IntoActiveModel, QueryFilter, QueryOrder, QuerySelect, Set};
 use serde_json::json;
 
 use crate::{
@@ -52,7 +52,7 @@ impl LicensingApi {
         };
         let found = store::find_key_by_string(&self.db, key.as_str()).await?;
         let family = Family::parse(&found.family).unwrap_or(key.family());
-        let txn = self.db.begin().await?;
+        let txn = portal_runtime::db::begin_write(&self.db).await?;
         store::lock_key(&txn, &found.key_id).await?;
         let row = store::find_key(&txn, &found.key_id).await?;
         let now = Utc::now();
@@ -108,7 +108,7 @@ impl LicensingApi {
             return Err(Error::invalid("request", "incomplete"));
         };
         let row = store::find_key_by_string(&self.db, key.as_str()).await?;
-        let txn = self.db.begin().await?;
+        let txn = portal_runtime::db::begin_write(&self.db).await?;
         store::lock_key(&txn, &row.key_id).await?;
         let mut filter = Condition::all().add(activation::Column::KeyId.eq(row.key_id.as_str())).add(activation::Column::MachineFingerprint.eq(fingerprint.as_str()));
         if let Some(product) = product {

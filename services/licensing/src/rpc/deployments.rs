@@ -11,7 +11,7 @@ use portal_runtime::{
     new_id,
 };
 use prost::Message;
-use sea_orm::{ActiveModelTrait, ColumnTrait, EntityTrait, IntoActiveModel, QueryFilter, QueryOrder, Set, TransactionTrait};
+use sea_orm::{ActiveModelTrait, ColumnTrait, EntityTrait, IntoActiveModel, QueryFilter, QueryOrder, Set};
 use serde_json::json;
 
 use crate::{
@@ -140,7 +140,7 @@ impl LicensingApi {
         }
         check_seats(&mut v, "deployment.creator_seats", seats, lblm);
         v.finish().map_err(Error::Invalid)?;
-        let txn = self.db.begin().await?;
+        let txn = portal_runtime::db::begin_write(&self.db).await?;
         store::lock_deployment(&txn, &current.deployment_id).await?;
         row.update_time = Set(Utc::now());
         row.revision = Set(current.revision + 1);

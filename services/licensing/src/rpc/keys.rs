@@ -13,7 +13,7 @@ use portal_runtime::{
 };
 use portal_proto::notification::{NoticeKind, SendNoticeRequest as NoticeRequest};
 use prost::Message;
-use sea_orm::{ActiveModelTrait, ColumnTrait, Condition, EntityTrait, IntoActiveModel, QueryFilter, Set, TransactionTrait};
+use sea_orm::{ActiveModelTrait, ColumnTrait, Condition, EntityTrait, IntoActiveModel, QueryFilter, Set};
 use serde_json::json;
 
 use crate::{
@@ -175,7 +175,7 @@ impl LicensingApi {
                 _ => return Err(Error::UserNotInAccount),
             }
         };
-        let txn = self.db.begin().await?;
+        let txn = portal_runtime::db::begin_write(&self.db).await?;
         store::lock_key(&txn, &current.key_id).await?;
         let before = store::find_key(&txn, &current.key_id).await?;
         let mut row = before.clone().into_active_model();
@@ -209,7 +209,7 @@ impl LicensingApi {
         let Some(member) = self.identity.member_by_email(&current.account_id, &email).await? else {
             return Err(Error::UserNotInAccount);
         };
-        let txn = self.db.begin().await?;
+        let txn = portal_runtime::db::begin_write(&self.db).await?;
         store::lock_key(&txn, &current.key_id).await?;
         let row = store::find_key(&txn, &current.key_id).await?;
         if store::find_assignment(&txn, &row.key_id, &member.email_key()).await?.is_none() {
@@ -257,7 +257,7 @@ impl LicensingApi {
             return Err(Error::denied("Administrators unassign any key, owners the keys they own, nobody else"));
         }
         let email_key = email.to_lowercase();
-        let txn = self.db.begin().await?;
+        let txn = portal_runtime::db::begin_write(&self.db).await?;
         store::lock_key(&txn, &current.key_id).await?;
         let removed = assignment::Entity::delete_many()
             .filter(assignment::Column::KeyId.eq(current.key_id.as_str()))
@@ -296,7 +296,7 @@ impl LicensingApi {
         let maintenance_end = r.maintenance_end.as_ref().map(|t| from_proto(t).ok_or_else(|| FieldViolation::new("maintenance_end", "out of range")));
         let maintenance_end = maintenance_end.and_then(|m| v.check(m));
         v.finish().map_err(Error::Invalid)?;
-        let txn = self.db.begin().await?;
+        let txn = portal_runtime::db::begin_write(&self.db).await?;
         store::lock_key(&txn, &r.key_id).await?;
         let before = store::find_key(&txn, &r.key_id).await?;
         let current = domain::key::Refreshed { period_end: before.period_end, maintenance_end: before.maintenance_end };
@@ -350,7 +350,7 @@ impl LicensingApi {
         v.require("email", &r.email);
         v.finish().map_err(Error::Invalid)?;
         let email_key = r.email.to_lowercase();
-        let txn = self.db.begin().await?;
+        let txn = portal_runtime::db::begin_write(&self.db).await?;
         let assignments = assignment::Entity::delete_many()
             .filter(assignment::Column::AccountId.eq(r.account_id.as_str()))
             .filter(assignment::Column::EmailKey.eq(email_key.as_str()))

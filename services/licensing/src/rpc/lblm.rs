@@ -11,7 +11,7 @@ use portal_runtime::{
     time::to_proto,
 };
 use prost::Message;
-use sea_orm::{ActiveModelTrait, ColumnTrait, EntityTrait, PaginatorTrait, QueryFilter, QueryOrder, Set, TransactionTrait};
+use sea_orm::{ActiveModelTrait, ColumnTrait, EntityTrait, PaginatorTrait, QueryFilter, QueryOrder, Set};
 use serde_json::json;
 
 use crate::{
@@ -83,7 +83,7 @@ impl LicensingApi {
         let Some(member) = self.identity.member_by_email(&current.account_id, &email).await? else {
             return Err(Error::UserNotInAccount);
         };
-        let txn = self.db.begin().await?;
+        let txn = portal_runtime::db::begin_write(&self.db).await?;
         store::lock_deployment(&txn, &current.deployment_id).await?;
         let deployment = store::find_deployment(&txn, &current.deployment_id).await?;
         let creators = membership::Entity::find()

@@ -12,7 +12,7 @@ use portal_runtime::{
 };
 use portal_proto::notification::{Attachment, NoticeKind, SendNoticeRequest as NoticeRequest};
 use prost::Message;
-use sea_orm::{ActiveModelTrait, ColumnTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect, Set, TransactionTrait, sea_query::Expr};
+use sea_orm::{ActiveModelTrait, ColumnTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect, Set, sea_query::Expr};
 use serde_json::json;
 
 use crate::{
@@ -224,7 +224,7 @@ impl LicensingApi {
         v.finish().map_err(Error::Invalid)?;
         let Some(email) = email else { return Err(Error::invalid("email", "required")) };
         let code = r.code.trim().to_ascii_uppercase();
-        let txn = self.db.begin().await?;
+        let txn = portal_runtime::db::begin_write(&self.db).await?;
         // Conditional update: only an unredeemed code changes, so two redemptions cannot both win.
         let redeemed = elearning_code::Entity::update_many()
             .col_expr(elearning_code::Column::RedeemedByEmail, Expr::value(Some(email.clone())))
