@@ -28,3 +28,39 @@ impl ClientError {
         }
     }
 }
+
+impl From<ClientError> for portal_runtime::error::Common {
+    fn from(err: ClientError) -> Self {
+        match err {
+            ClientError::Unavailable { service, message } => Self::Unavailable(service, message),
+            failed @ ClientError::Failed { .. } => Self::Internal(failed.to_string()),
+        }
+    }
+}
+
+impl From<CallerError> for portal_runtime::error::Common {
+    fn from(err: CallerError) -> Self {
+        match err {
+            CallerError::Denied(why) => Self::Denied(why),
+            CallerError::Client(e) => e.into(),
+        }
+    }
+}
+
+/// `?` from the clients' errors into a service's error enum (which wraps [`portal_runtime::error::Common`]).
+#[macro_export]
+macro_rules! client_errors {
+    ($error:ident) => {
+        impl From<$crate::ClientError> for $error {
+            fn from(err: $crate::ClientError) -> Self {
+                $error::Common(err.into())
+            }
+        }
+
+        impl From<$crate::CallerError> for $error {
+            fn from(err: $crate::CallerError) -> Self {
+                $error::Common(err.into())
+            }
+        }
+    };
+}

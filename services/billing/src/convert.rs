@@ -155,7 +155,7 @@ pub fn purchase(row: &purchase::Model, lines: &[line::Model]) -> pb::Purchase {
 
 /// An invoice with its lines and payments; the balance is computed (B4).
 pub fn invoice(row: &invoice::Model, lines: &[line::Model], payments: &[payment::Model]) -> Result<pb::Invoice> {
-    let currency = domain::Currency::parse("currency", &row.currency).map_err(|_| Error::Internal(format!("invoice {} has a bad currency", row.invoice_id)))?;
+    let currency = domain::Currency::parse("currency", &row.currency).map_err(|_| Error::internal(format!("invoice {} has a bad currency", row.invoice_id)))?;
     let state = InvoiceState::parse(&row.state);
     let balance = domain::invoice::balance(state, Money::new(row.total_minor, currency), Money::new(row.paid_minor, currency))?;
     Ok(pb::Invoice {

@@ -1,16 +1,12 @@
 //! The billing service's failures, and their one mapping to `tonic::Status`.
 
-use portal_runtime::error::{self, FieldViolation, reason};
+use portal_runtime::error::{self, Common, FieldViolation, reason};
 use tonic::{Code, Status};
 
 use crate::domain::Money;
 
 #[derive(Debug, thiserror::Error)]
 pub enum Error {
-    #[error("invalid request")]
-    Invalid(Vec<FieldViolation>),
-    #[error("request_id was already used for a different request")]
-    RequestIdReused,
     #[error("a SKU is not in the catalog")]
     UnknownSku(Vec<FieldViolation>),
     #[error("amounts in different currencies cannot be combined")]
@@ -43,52 +39,23 @@ pub enum Error {
     InvoiceNotFound,
     #[error("renewal not found")]
     RenewalNotFound,
-    #[error("permission denied: {0}")]
-    Denied(String),
-    #[error("{0} is unavailable")]
-    Unavailable(&'static str, String),
-    #[error("internal: {0}")]
-    Internal(String),
+    #[error(transparent)]
+    Common(#[from] Common),
 }
 
-impl Error {
-    pub fn invalid(field: &str, description: impl Into<String>) -> Self {
-        Error::Invalid(vec![FieldViolation::new(field, description)])
-    }
-
-    pub fn denied(why: impl Into<String>) -> Self {
-        Error::Denied(why.into())
-    }
-}
-
-impl From<sea_orm::DbErr> for Error {
-    fn from(err: sea_orm::DbErr) -> Self {
-        Error::Internal(err.to_string())
-    }
-}
-
-impl From<FieldViolation> for Error {
-    fn from(v: FieldViolation) -> Self {
-        Error::Invalid(vec![v])
-    }
-}
+portal_runtime::common_errors!(Error);
 
 impl From<Error> for Status {
     fn from(err: Error) -> Status {
         use Code::*;
         let message = err.to_string();
         let (code, reason) = match err {
-            Error::Invalid(violations) => return error::invalid(reason::INVALID_ARGUMENT, message, &violations),
-            Error::RequestIdReused => {
-                return error::invalid(reason::REQUEST_ID_REUSED, message, &[FieldViolation::new("request_id", "already used")]);
-            }
+            Error::Common(common) => return common.into(),
             Error::UnknownSku(violations) => return error::invalid("UNKNOWN_SKU", message, &violations),
             Error::CurrencyMismatch(violations) => return error::invalid("CURRENCY_MISMATCH", message, &violations),
             Error::AmountOverflow => {
                 return error::invalid(reason::INVALID_ARGUMENT, message, &[FieldViolation::new("amount_minor", "too large")]);
             }
-            Error::Unavailable(dependency, cause) => return error::unavailable(dependency, &cause),
-            Error::Internal(cause) => return error::internal(&cause),
             Error::SkuInactive(_) => (FailedPrecondition, "SKU_INACTIVE"),
             Error::KeyNotInAccount(_) => (FailedPrecondition, "KEY_NOT_IN_ACCOUNT"),
             Error::InvoiceNotOpen => (FailedPrecondition, "INVOICE_NOT_OPEN"),
@@ -102,7 +69,6 @@ impl From<Error> for Status {
             Error::PurchaseNotFound => (NotFound, "PURCHASE_NOT_FOUND"),
             Error::InvoiceNotFound => (NotFound, "INVOICE_NOT_FOUND"),
             Error::RenewalNotFound => (NotFound, "RENEWAL_NOT_FOUND"),
-            Error::Denied(_) => (PermissionDenied, reason::PERMISSION_DENIED),
         };
         error::status(code, reason, message)
     }

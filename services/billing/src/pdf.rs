@@ -182,7 +182,7 @@ fn lay_out(invoice: &PrintedInvoice) -> Vec<Vec<Operation>> {
 
 /// B7: the invoice as a PDF document.
 pub fn render(invoice: &PrintedInvoice) -> Result<Vec<u8>> {
-    let failed = |e: lopdf::Error| Error::Internal(format!("rendering invoice {}: {e}", invoice.number));
+    let failed = |e: lopdf::Error| Error::internal(format!("rendering invoice {}: {e}", invoice.number));
     let mut doc = Document::with_version("1.7");
     let pages_id = doc.new_object_id();
     let regular = doc.add_object(dictionary! {
@@ -225,7 +225,7 @@ pub fn render(invoice: &PrintedInvoice) -> Result<Vec<u8>> {
     doc.trailer.set("Info", info_id);
     doc.compress();
     let mut bytes = Vec::new();
-    doc.save_to(&mut bytes).map_err(|e| Error::Internal(format!("rendering invoice {}: {e}", invoice.number)))?;
+    doc.save_to(&mut bytes).map_err(|e| Error::internal(format!("rendering invoice {}: {e}", invoice.number)))?;
     Ok(bytes)
 }
 

@@ -58,7 +58,7 @@ impl BillingApi {
 
     async fn invoice_to_proto(&self, row: &store::invoice::Model) -> Result<pb::Invoice> {
         let mut invoices = self.invoices_to_proto(std::slice::from_ref(row)).await?;
-        invoices.pop().ok_or_else(|| Error::Internal("invoice vanished".into()))
+        invoices.pop().ok_or_else(|| Error::internal("invoice vanished"))
     }
 
     async fn purchase_to_proto(&self, row: &store::purchase::Model) -> Result<pb::Purchase> {

@@ -54,7 +54,7 @@ pub fn sku_row(sku: &Sku, now: DateTime<Utc>) -> sku::ActiveModel {
 
 /// The domain SKU of a stored row.
 pub fn sku_of(row: &sku::Model) -> Result<Sku> {
-    let corrupt = |what: &str| Error::Internal(format!("stored SKU {} has a bad {what}", row.sku));
+    let corrupt = |what: &str| Error::internal(format!("stored SKU {} has a bad {what}", row.sku));
     let currency = Currency::parse("currency", &row.currency).map_err(|_| corrupt("currency"))?;
     let product = Product::parse(&row.product).ok_or_else(|| corrupt("product"))?;
     let family = row.family.as_deref().map(|f| Family::parse(f).ok_or_else(|| corrupt("family"))).transpose()?;
@@ -229,7 +229,7 @@ pub async fn next_invoice_number<C: ConnectionTrait>(db: &C, year: i32) -> Resul
         )
         .exec_without_returning(db)
         .await?;
-    let counter = invoice_counter::Entity::find_by_id(year).one(db).await?.ok_or_else(|| Error::Internal("invoice counter vanished".into()))?;
+    let counter = invoice_counter::Entity::find_by_id(year).one(db).await?.ok_or_else(|| Error::internal("invoice counter vanished"))?;
     Ok(counter.last_number)
 }
 
@@ -249,7 +249,7 @@ pub struct NewInvoice<'a> {
 /// takes the year's next number and writes the invoice, so only the numbering is serialised.
 pub async fn insert_invoice<C: ConnectionTrait>(db: &C, new: NewInvoice<'_>) -> Result<invoice::Model> {
     for (i, l) in new.priced.lines.iter().enumerate() {
-        let grant_json = serde_json::to_string(&l.grant).map_err(|e| Error::Internal(format!("grant: {e}")))?;
+        let grant_json = serde_json::to_string(&l.grant).map_err(|e| Error::internal(format!("grant: {e}")))?;
         line::ActiveModel {
             invoice_id: Set(new.invoice_id.to_string()),
             line_no: Set(i32::try_from(i).unwrap_or(i32::MAX)),
@@ -318,7 +318,7 @@ pub async fn lines_of<C: ConnectionTrait>(db: &C, invoice_ids: &[String]) -> Res
 
 /// What a stored line grants, as sold.
 pub fn grant_of(row: &line::Model) -> Result<Grant> {
-    serde_json::from_str(&row.grant_json).map_err(|e| Error::Internal(format!("line {} of {}: {e}", row.line_no, row.invoice_id)))
+    serde_json::from_str(&row.grant_json).map_err(|e| Error::internal(format!("line {} of {}: {e}", row.line_no, row.invoice_id)))
 }
 
 /// The payments of each invoice, oldest first (payment ids sort by creation time).

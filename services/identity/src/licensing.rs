@@ -21,9 +21,9 @@ pub struct Licensing {
 
 fn failed(status: Status) -> Error {
     if is_unavailable(&status) {
-        Error::Unavailable("licensing", status.message().to_string())
+        Error::unavailable("licensing", status.message().to_string())
     } else {
-        Error::Internal(format!("licensing answered {:?}: {}", status.code(), status.message()))
+        Error::internal(format!("licensing answered {:?}: {}", status.code(), status.message()))
     }
 }
 

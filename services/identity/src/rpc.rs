@@ -67,7 +67,7 @@ impl IdentityApi {
         let txn = match idempotency::begin(&self.db, "CreateAccount", &r.request_id, &hash, &account_id).await? {
             Begun::Fresh(txn) => txn,
             Begun::Replay(id) => return Ok(convert::account(&store::find_account(&self.db, &id).await?)),
-            Begun::Reused => return Err(Error::RequestIdReused),
+            Begun::Reused => return Err(Error::request_id_reused()),
         };
         let row = store::insert_account(&txn, &account_id, name.as_str(), r.academic).await?;
         let after = json!({ "name": row.name, "academic": row.academic });
@@ -83,7 +83,7 @@ impl IdentityApi {
         }
         let mut v = Violations::default();
         v.require("account_id", &r.account_id);
-        v.finish().map_err(Error::Invalid)?;
+        v.finish().map_err(Error::invalid_fields)?;
         Ok(convert::account(&store::find_account(&self.db, &r.account_id).await?))
     }
 
@@ -99,7 +99,7 @@ impl IdentityApi {
         };
         let role = v.check(convert::role("role", r.role));
         let permissions = v.check(convert::permissions("additional_permissions", &r.additional_permissions));
-        v.finish().map_err(Error::Invalid)?;
+        v.finish().map_err(Error::invalid_fields)?;
         let (Some(email), Some(display_name), Some(role), Some(permissions)) = (email, display_name, role, permissions) else {
             return Err(Error::invalid("request", "incomplete"));
         };
@@ -113,7 +113,7 @@ impl IdentityApi {
                 let persona = self.persona(&row).await?;
                 return Ok(convert::user(&row, persona));
             }
-            Begun::Reused => return Err(Error::RequestIdReused),
+            Begun::Reused => return Err(Error::request_id_reused()),
         };
         store::lock_account(&txn, &r.account_id).await?;
         let account = store::find_account(&txn, &r.account_id).await?;
@@ -163,7 +163,7 @@ impl IdentityApi {
     async fn get_user(&self, context: CallContext, r: pb::GetUserRequest) -> Result<pb::User> {
         let mut v = Violations::default();
         v.require("user_id", &r.user_id);
-        v.finish().map_err(Error::Invalid)?;
+        v.finish().map_err(Error::invalid_fields)?;
         let caller = self.caller(&context).await?;
         let row = self.visible_user(&caller, &r.user_id).await?;
         if !(caller.has_scope(&[ADMIN, INTERNAL]) || caller.is_user(&row.user_id) || caller.is_admin_of(&row.account_id)) {
@@ -181,7 +181,7 @@ impl IdentityApi {
         let email = if r.email.is_empty() { None } else { v.check(Email::parse("email", &r.email)) };
         let scope = format!("{}|{}|{}|{}", r.account_id, r.email.to_lowercase(), r.show_removed, r.without_persona);
         let page = v.check(paging::parse(r.page_size, &r.page_token, &scope));
-        v.finish().map_err(Error::Invalid)?;
+        v.finish().map_err(Error::invalid_fields)?;
         let Some(page) = page else { return Err(Error::invalid("page_token", "invalid")) };
         store::find_account(&self.db, &r.account_id).await?;
         let rows = store::list_users(&self.db, &r.account_id, email.as_ref().map(Email::key), r.show_removed, page.after.as_deref(), page.size).await?;
@@ -199,7 +199,7 @@ impl IdentityApi {
         let Some(patch) = r.user else { return Err(Error::invalid("user", "required")) };
         let mut v = Violations::default();
         v.require("user.user_id", &patch.user_id);
-        v.finish().map_err(Error::Invalid)?;
+        v.finish().map_err(Error::invalid_fields)?;
         let caller = self.caller(&context).await?;
         let current = self.visible_user(&caller, &patch.user_id).await?;
         caller.require_admin_of(&current.account_id, &[ADMIN])?;
@@ -217,7 +217,7 @@ impl IdentityApi {
             .contains(&UpdateField::AdditionalPermissions)
             .then(|| v.check(convert::permissions("user.additional_permissions", &patch.additional_permissions)))
             .flatten();
-        v.finish().map_err(Error::Invalid)?;
+        v.finish().map_err(Error::invalid_fields)?;
 
         let txn = portal_runtime::db::begin_write(&self.db).await?;
         store::lock_account(&txn, &current.account_id).await?;
@@ -252,7 +252,7 @@ impl IdentityApi {
     async fn remove_user(&self, context: CallContext, r: pb::RemoveUserRequest) -> Result<pb::RemoveUserResponse> {
         let mut v = Violations::default();
         v.require("user_id", &r.user_id);
-        v.finish().map_err(Error::Invalid)?;
+        v.finish().map_err(Error::invalid_fields)?;
         let caller = self.caller(&context).await?;
         let current = self.visible_user(&caller, &r.user_id).await?;
         caller.require_admin_of(&current.account_id, &[ADMIN])?;
@@ -296,7 +296,7 @@ impl IdentityApi {
         v.require("user_id", &r.user_id);
         v.require("account_id", &r.account_id);
         let action = v.check(convert::action(r.action));
-        v.finish().map_err(Error::Invalid)?;
+        v.finish().map_err(Error::invalid_fields)?;
         let Some(action) = action else { return Err(Error::invalid("action", "required")) };
         let row = match store::find_user(&self.db, &r.user_id).await {
             Ok(row) if row.account_id == r.account_id && store::is_active(&row) => row,
@@ -328,7 +328,7 @@ impl IdentityApi {
         let mut v = Violations::default();
         v.require("account_id", &r.account_id);
         let email = v.check(Email::parse("email", &r.email));
-        v.finish().map_err(Error::Invalid)?;
+        v.finish().map_err(Error::invalid_fields)?;
         let Some(email) = email else { return Err(Error::invalid("email", "required")) };
         let asks_for_self = caller.user().is_some_and(|u| u.email_key == email.key());
         let oversees = caller.user().is_some_and(|u| {
@@ -350,7 +350,7 @@ impl IdentityApi {
         let mut v = Violations::default();
         v.require("account_id", &r.account_id);
         let page = v.check(paging::parse(r.page_size, &r.page_token, &r.account_id));
-        v.finish().map_err(Error::Invalid)?;
+        v.finish().map_err(Error::invalid_fields)?;
         let Some(page) = page else { return Err(Error::invalid("page_token", "invalid")) };
         store::find_account(&self.db, &r.account_id).await?;
         let rows = audit::list(&self.db, &r.account_id, page.after.as_deref(), page.size).await?;

@@ -1,14 +1,10 @@
 //! The licensing service's failures, and their one mapping to `tonic::Status`.
 
-use portal_runtime::error::{self, FieldViolation, reason};
+use portal_runtime::error::{self, Common, FieldViolation};
 use tonic::{Code, Status};
 
 #[derive(Debug, thiserror::Error)]
 pub enum Error {
-    #[error("invalid request")]
-    Invalid(Vec<FieldViolation>),
-    #[error("request_id was already used for a different request")]
-    RequestIdReused,
     #[error("the key's family does not include this product")]
     ProductNotInFamily,
     #[error("the person is not an active user of the key's account")]
@@ -47,50 +43,21 @@ pub enum Error {
     CodeNotFound,
     #[error("the eLearning code is already redeemed")]
     CodeAlreadyRedeemed,
-    #[error("permission denied: {0}")]
-    Denied(String),
-    #[error("{0} is unavailable")]
-    Unavailable(&'static str, String),
-    #[error("internal: {0}")]
-    Internal(String),
+    #[error(transparent)]
+    Common(#[from] Common),
 }
 
-impl Error {
-    pub fn invalid(field: &str, description: impl Into<String>) -> Self {
-        Error::Invalid(vec![FieldViolation::new(field, description)])
-    }
-
-    pub fn denied(why: impl Into<String>) -> Self {
-        Error::Denied(why.into())
-    }
-}
-
-impl From<sea_orm::DbErr> for Error {
-    fn from(err: sea_orm::DbErr) -> Self {
-        Error::Internal(err.to_string())
-    }
-}
-
-impl From<FieldViolation> for Error {
-    fn from(v: FieldViolation) -> Self {
-        Error::Invalid(vec![v])
-    }
-}
+portal_runtime::common_errors!(Error);
 
 impl From<Error> for Status {
     fn from(err: Error) -> Status {
         use Code::*;
         let message = err.to_string();
         let (code, reason) = match err {
-            Error::Invalid(violations) => return error::invalid(reason::INVALID_ARGUMENT, message, &violations),
-            Error::RequestIdReused => {
-                return error::invalid(reason::REQUEST_ID_REUSED, message, &[FieldViolation::new("request_id", "already used")]);
-            }
+            Error::Common(common) => return common.into(),
             Error::ProductNotInFamily => {
                 return error::invalid("PRODUCT_NOT_IN_FAMILY", message, &[FieldViolation::new("product", "not in the key's family")]);
             }
-            Error::Unavailable(dependency, cause) => return error::unavailable(dependency, &cause),
-            Error::Internal(cause) => return error::internal(&cause),
             Error::UserNotInAccount => (FailedPrecondition, "USER_NOT_IN_ACCOUNT"),
             Error::SeatsExhausted | Error::CreatorSeatsExhausted => (FailedPrecondition, "SEATS_EXHAUSTED"),
             Error::KeyExpired => (FailedPrecondition, "KEY_EXPIRED"),
@@ -108,7 +75,6 @@ impl From<Error> for Status {
             Error::ReportNotFound => (NotFound, "REPORT_NOT_FOUND"),
             Error::UserNotFound => (NotFound, "USER_NOT_FOUND"),
             Error::CodeNotFound => (NotFound, "ELEARNING_CODE_NOT_FOUND"),
-            Error::Denied(_) => (PermissionDenied, reason::PERMISSION_DENIED),
         };
         error::status(code, reason, message)
     }

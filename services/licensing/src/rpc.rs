@@ -32,7 +32,7 @@ impl LicensingApi {
 
     async fn key_to_proto(&self, row: &store::key::Model) -> Result<pb::ProductKey> {
         let mut keys = self.keys_to_proto(std::slice::from_ref(row)).await?;
-        keys.pop().ok_or_else(|| crate::error::Error::Internal("key vanished".into()))
+        keys.pop().ok_or_else(|| crate::error::Error::internal("key vanished"))
     }
 }
 

@@ -102,7 +102,7 @@ pub async fn resolve(db: &DatabaseConnection, upstream: &Upstream, advisory_id: 
         return Ok(());
     }
     let row = store::find_advisory(db, advisory_id).await?;
-    let target: Target = serde_json::from_str(&row.target).map_err(|e| crate::error::Error::Internal(format!("stored target: {e}")))?;
+    let target: Target = serde_json::from_str(&row.target).map_err(|e| crate::error::Error::internal(format!("stored target: {e}")))?;
     let security = Kind::parse(&row.kind) == Kind::Security;
     let mut ledger = Ledger { db, advisory_id, rows: Vec::new(), accounts: 0, unreachable: Vec::new() };
     match target {

@@ -46,7 +46,7 @@ fn require(principal: &Principal, scopes: &[&str]) -> Result<()> {
     if scopes.iter().any(|s| principal.has_scope(s)) {
         Ok(())
     } else {
-        Err(Error::Denied(format!("requires a service principal with scope {}", scopes.join(" or "))))
+        Err(Error::denied(format!("requires a service principal with scope {}", scopes.join(" or "))))
     }
 }
 
@@ -119,7 +119,7 @@ impl NotificationApi {
             _ => 0,
         };
         rules::check_lists(&mut v, affected.len(), cve_ids.len(), account_count);
-        v.finish().map_err(Error::Invalid)?;
+        v.finish().map_err(Error::invalid_fields)?;
         let (Some(kind), Some(severity), Some(target)) = (kind, severity, target) else {
             return Err(Error::invalid("request", "incomplete"));
         };
@@ -140,7 +140,7 @@ impl NotificationApi {
                 let stats = self.stats(&row).await?;
                 return Ok(convert::advisory(&row, stats));
             }
-            Begun::Reused => return Err(Error::RequestIdReused),
+            Begun::Reused => return Err(Error::request_id_reused()),
         };
         let now = Utc::now();
         let year = now.year();
@@ -155,8 +155,8 @@ impl NotificationApi {
             kind: Set(kind.as_str().into()),
             severity: Set(severity.as_str().into()),
             title: Set(r.title.trim().into()),
-            body: Set(serde_json::to_string(&content).map_err(|e| Error::Internal(e.to_string()))?),
-            target: Set(serde_json::to_string(&target).map_err(|e| Error::Internal(e.to_string()))?),
+            body: Set(serde_json::to_string(&content).map_err(|e| Error::internal(e.to_string()))?),
+            target: Set(serde_json::to_string(&target).map_err(|e| Error::internal(e.to_string()))?),
             state: Set(store::RESOLVING.into()),
             accounts_targeted: Set(0),
             fallback_accounts: Set("[]".into()),
@@ -234,7 +234,7 @@ impl NotificationApi {
         };
         let scope = format!("{}|{}", r.advisory_id, r.state);
         let page = v.check(paging::parse(r.page_size, &r.page_token, &scope));
-        v.finish().map_err(Error::Invalid)?;
+        v.finish().map_err(Error::invalid_fields)?;
         let Some(page) = page else { return Err(Error::invalid("page_token", "invalid")) };
         store::find_advisory(&self.db, &r.advisory_id).await?;
         let mut query = delivery::Entity::find().filter(delivery::Column::AdvisoryId.eq(r.advisory_id.as_str()));
@@ -254,7 +254,7 @@ impl NotificationApi {
         require(&context.principal, &[PUBLISH])?;
         let mut v = Violations::default();
         v.require("advisory_id", &r.advisory_id);
-        v.finish().map_err(Error::Invalid)?;
+        v.finish().map_err(Error::invalid_fields)?;
         store::find_advisory(&self.db, &r.advisory_id).await?;
         let txn = portal_runtime::db::begin_write(&self.db).await?;
         let mut update = delivery::Entity::update_many()
@@ -275,7 +275,7 @@ impl NotificationApi {
 
     async fn list_advisories(&self, context: CallContext, r: pb::ListAdvisoriesRequest) -> Result<pb::ListAdvisoriesResponse> {
         require(&context.principal, &[PUBLISH, INTERNAL])?;
-        let page = paging::parse(r.page_size, &r.page_token, "advisories").map_err(|v| Error::Invalid(vec![v]))?;
+        let page = paging::parse(r.page_size, &r.page_token, "advisories").map_err(|v| Error::invalid_fields(vec![v]))?;
         let mut query = advisory::Entity::find();
         if let Some(after) = &page.after {
             let after: i64 = after.parse().map_err(|_| Error::invalid("page_token", "invalid"))?;
@@ -314,14 +314,14 @@ impl NotificationApi {
         if r.fields.len() > 50 || r.fields.iter().any(|(k, v)| k.len() > 100 || v.len() > 2000) {
             v.add("fields", "at most 50 fields of at most 2000 characters");
         }
-        v.finish().map_err(Error::Invalid)?;
+        v.finish().map_err(Error::invalid_fields)?;
         let Some(kind) = kind else { return Err(Error::invalid("kind", "required")) };
         let hash = fingerprint(&pb::SendNoticeRequest { request_id: String::new(), ..r.clone() }.encode_to_vec());
         let delivery_id = new_id("dlv");
         let txn = match idempotency::begin(&self.db, "SendNotice", &r.request_id, &hash, &delivery_id).await? {
             Begun::Fresh(txn) => txn,
             Begun::Replay(id) => return Ok(pb::SendNoticeResponse { delivery_id: id }),
-            Begun::Reused => return Err(Error::RequestIdReused),
+            Begun::Reused => return Err(Error::request_id_reused()),
         };
         let payload = NoticePayload {
             kind: kind.clone(),
@@ -344,7 +344,7 @@ impl NotificationApi {
             email: Set(email.to_string()),
             display_name: Set(if r.display_name.trim().is_empty() { email.to_string() } else { r.display_name.trim().to_string() }),
             fallback: Set(false),
-            payload: Set(Some(serde_json::to_string(&payload).map_err(|e| Error::Internal(e.to_string()))?)),
+            payload: Set(Some(serde_json::to_string(&payload).map_err(|e| Error::internal(e.to_string()))?)),
             state: Set(DeliveryState::Pending.as_str().into()),
             attempts: Set(0),
             last_error: Set(String::new()),

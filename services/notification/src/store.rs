@@ -23,7 +23,7 @@ pub async fn next_advisory_number<C: ConnectionTrait>(db: &C, year: i32) -> Resu
         .filter(entity::counter::Column::Year.eq(year))
         .exec(db)
         .await?;
-    let row = entity::counter::Entity::find_by_id(year).one(db).await?.ok_or_else(|| Error::Internal("advisory counter vanished".into()))?;
+    let row = entity::counter::Entity::find_by_id(year).one(db).await?.ok_or_else(|| Error::internal("advisory counter vanished"))?;
     Ok(row.last)
 }
 

@@ -252,11 +252,11 @@ struct CatalogFile {
 
 /// Parses and checks a catalog file; every SKU must be valid and appear once.
 pub fn parse_catalog(text: &str) -> Result<Vec<Sku>> {
-    let file: CatalogFile = toml::from_str(text).map_err(|e| Error::Internal(format!("catalog file: {e}")))?;
+    let file: CatalogFile = toml::from_str(text).map_err(|e| Error::internal(format!("catalog file: {e}")))?;
     let mut skus: Vec<Sku> = Vec::new();
     for (i, entry) in file.sku.into_iter().enumerate() {
         let prefix = format!("sku[{i}]");
-        let bad = |what: &str| Error::Internal(format!("catalog file: {prefix}: {what}"));
+        let bad = |what: &str| Error::internal(format!("catalog file: {prefix}: {what}"));
         let currency = Currency::parse("currency", &entry.currency).map_err(|v| bad(&v.description))?;
         let product = Product::parse(&entry.product).ok_or_else(|| bad("unknown product"))?;
         let family = entry.family.as_deref().map(|f| Family::parse(f).ok_or_else(|| bad("unknown family"))).transpose()?;

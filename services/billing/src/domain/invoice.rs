@@ -128,7 +128,7 @@ pub fn price(items: &[Item], catalog: &HashMap<String, Sku>) -> Result<Priced> {
         });
     }
     if !too_many.is_empty() {
-        return Err(Error::Invalid(too_many));
+        return Err(Error::invalid_fields(too_many));
     }
     let totals = Totals::of(currency, &lines).map_err(|_| Error::invalid("items", "the order total is too large"))?;
     Ok(Priced { currency, lines, totals })
@@ -243,8 +243,8 @@ mod tests {
     #[test]
     fn b4_amounts_that_overflow_are_refused_not_wrapped() {
         let skus = catalog(vec![sku("BIG", i64::MAX / 2, "USD"), sku("BIG2", i64::MAX / 2, "USD")]);
-        assert!(matches!(price(&[item("BIG", 3)], &skus), Err(Error::Invalid(_))));
-        assert!(matches!(price(&[item("BIG", 2), item("BIG2", 2)], &skus), Err(Error::Invalid(_))));
+        assert!(matches!(price(&[item("BIG", 3)], &skus), Err(Error::Common(portal_runtime::error::Common::Invalid(_)))));
+        assert!(matches!(price(&[item("BIG", 2), item("BIG2", 2)], &skus), Err(Error::Common(portal_runtime::error::Common::Invalid(_)))));
     }
 
     #[test]
@@ -260,8 +260,8 @@ mod tests {
         assert!(matches!(apply_payment(InvoiceState::Open, usd(1000), usd(400), usd(601)), Err(Error::Overpayment { balance }) if balance == usd(600)));
         assert!(matches!(apply_payment(InvoiceState::Paid, usd(1000), usd(1000), usd(1)), Err(Error::InvoiceNotOpen)));
         assert!(matches!(apply_payment(InvoiceState::Void, usd(1000), usd(0), usd(1)), Err(Error::InvoiceNotOpen)));
-        assert!(matches!(apply_payment(InvoiceState::Open, usd(1000), usd(0), usd(0)), Err(Error::Invalid(_))));
-        assert!(matches!(apply_payment(InvoiceState::Open, usd(1000), usd(0), usd(-5)), Err(Error::Invalid(_))));
+        assert!(matches!(apply_payment(InvoiceState::Open, usd(1000), usd(0), usd(0)), Err(Error::Common(portal_runtime::error::Common::Invalid(_)))));
+        assert!(matches!(apply_payment(InvoiceState::Open, usd(1000), usd(0), usd(-5)), Err(Error::Common(portal_runtime::error::Common::Invalid(_)))));
     }
 
     #[test]

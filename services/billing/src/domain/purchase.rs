@@ -90,19 +90,19 @@ pub fn whole_seconds(time: DateTime<Utc>) -> DateTime<Utc> {
 }
 
 fn months_after(base: DateTime<Utc>, months: i32) -> Result<DateTime<Utc>> {
-    let months = u32::try_from(months).map_err(|_| Error::Internal("negative months in a grant".into()))?;
-    base.checked_add_months(Months::new(months)).ok_or_else(|| Error::Internal("date out of range".into()))
+    let months = u32::try_from(months).map_err(|_| Error::internal("negative months in a grant"))?;
+    base.checked_add_months(Months::new(months)).ok_or_else(|| Error::internal("date out of range"))
 }
 
 /// B2/B3: what `quantity` units of `grant` issue, with dates counted from `base` (the purchase's fulfilment base
 /// time, fixed when the purchase is made, so every retry sends licensing the same request).
 pub fn issue_for(grant: &Grant, quantity: i32, base: DateTime<Utc>) -> Result<Issue> {
-    let units = grant.units(quantity).ok_or_else(|| Error::Internal("line quantity out of range".into()))?;
+    let units = grant.units(quantity).ok_or_else(|| Error::internal("line quantity out of range"))?;
     if grant.product == Product::Elearning {
         return Ok(Issue::ElearningCodes { count: units });
     }
     let (Some(family), Some(license_type)) = (grant.family, grant.license_type) else {
-        return Err(Error::Internal("a key grant without family or license type".into()));
+        return Err(Error::internal("a key grant without family or license type"));
     };
     let period_end = match license_type {
         LicenseType::Term => Some(months_after(base, grant.term_months)?),

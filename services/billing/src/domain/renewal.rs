@@ -78,8 +78,8 @@ pub fn set_auto_renew(state: RenewalState, current: bool, wanted: bool, renewal_
 
 /// B8/L7: where a paid renewal moves the covered keys: `renewal_date` plus `term_months`.
 pub fn extended_until(renewal_date: DateTime<Utc>, term_months: i32) -> Result<DateTime<Utc>> {
-    let months = u32::try_from(term_months).map_err(|_| Error::Internal("negative renewal term".into()))?;
-    renewal_date.checked_add_months(Months::new(months)).ok_or_else(|| Error::Internal("renewal date out of range".into()))
+    let months = u32::try_from(term_months).map_err(|_| Error::internal("negative renewal term"))?;
+    renewal_date.checked_add_months(Months::new(months)).ok_or_else(|| Error::internal("renewal date out of range"))
 }
 
 /// New dates to send licensing for one key.

@@ -95,7 +95,7 @@ impl BillingApi {
                 }
             }
         }
-        v.finish().map_err(Error::Invalid)?;
+        v.finish().map_err(Error::invalid_fields)?;
         self.catalog_ready().await?;
         let now = Utc::now();
         let txn = portal_runtime::db::begin_write(&self.db).await?;
@@ -111,7 +111,7 @@ impl BillingApi {
                     v.add(&problem.field, problem.description);
                 }
             }
-            v.finish().map_err(Error::Invalid)?;
+            v.finish().map_err(Error::invalid_fields)?;
             let Some(sku) = created else { return Err(Error::invalid("sku", "incomplete")) };
             let row = store::sku_row(&sku, now).insert(&txn).await?;
             let change = Change { account_id: "", action: "CreateSku", resource_type: "sku", resource_id: &sku.code, before: None, after: Some(snapshot(&sku)) };
@@ -144,7 +144,7 @@ impl BillingApi {
         for problem in next.problems("sku") {
             v.add(&problem.field, problem.description);
         }
-        v.finish().map_err(Error::Invalid)?;
+        v.finish().map_err(Error::invalid_fields)?;
         // B4: invoices keep the description, price and grant of their lines; only future sales see the change.
         let mut row = store::sku_row(&next, now);
         row.create_time = sea_orm::Set(current.create_time);

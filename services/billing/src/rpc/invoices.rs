@@ -39,7 +39,7 @@ fn check_text(v: &mut Violations, field: &str, value: &str, max: usize) {
 }
 
 fn currency_of(row: &invoice::Model) -> Result<Currency> {
-    Currency::parse("currency", &row.currency).map_err(|_| Error::Internal(format!("invoice {} has a bad currency", row.invoice_id)))
+    Currency::parse("currency", &row.currency).map_err(|_| Error::internal(format!("invoice {} has a bad currency", row.invoice_id)))
 }
 
 fn day(time: DateTime<Utc>) -> String {
@@ -90,7 +90,7 @@ impl BillingApi {
     pub(super) async fn get_invoice(&self, context: CallContext, r: pb::GetInvoiceRequest) -> Result<pb::Invoice> {
         let mut v = Violations::default();
         v.require("invoice_id", &r.invoice_id);
-        v.finish().map_err(Error::Invalid)?;
+        v.finish().map_err(Error::invalid_fields)?;
         let caller = self.caller(&context).await?;
         let row = self.visible_invoice(&caller, &r.invoice_id).await?;
         caller.require_action(&row.account_id, Action::ViewInvoices, &[PAYMENTS, INTERNAL])?;
@@ -102,7 +102,7 @@ impl BillingApi {
         let mut v = Violations::default();
         v.require("account_id", &r.account_id);
         let page = v.check(paging::parse(r.page_size, &r.page_token, &r.account_id));
-        v.finish().map_err(Error::Invalid)?;
+        v.finish().map_err(Error::invalid_fields)?;
         let Some(page) = page else { return Err(Error::invalid("page_token", "invalid")) };
         let rows = store::list_invoices(&self.db, &r.account_id, page.after.as_deref(), page.size).await?;
         let next_page_token = paging::next_token(&r.account_id, rows.last().map(|i| i.invoice_id.as_str()), rows.len(), page.size);
@@ -118,14 +118,14 @@ impl BillingApi {
             v.add("amount_minor", "must be greater than 0 (minor units of the invoice's currency)");
         }
         check_text(&mut v, "reference", &r.reference, MAX_REFERENCE);
-        v.finish().map_err(Error::Invalid)?;
+        v.finish().map_err(Error::invalid_fields)?;
         let hash = fingerprint(&pb::RecordPaymentRequest { request_id: String::new(), ..r.clone() }.encode_to_vec());
         let payment_id = new_id("pay");
         let txn = match idempotency::begin(&self.db, "RecordPayment", &r.request_id, &hash, &payment_id).await? {
             Begun::Fresh(txn) => txn,
             // A replay records nothing and returns the invoice as it is now.
             Begun::Replay(_) => return self.invoice_to_proto(&store::find_invoice(&self.db, &r.invoice_id).await?).await,
-            Begun::Reused => return Err(Error::RequestIdReused),
+            Begun::Reused => return Err(Error::request_id_reused()),
         };
         store::lock_invoice(&txn, &r.invoice_id).await?;
         let before = store::find_invoice(&txn, &r.invoice_id).await?;
@@ -205,7 +205,7 @@ impl BillingApi {
         let mut v = Violations::default();
         v.require("invoice_id", &r.invoice_id);
         check_text(&mut v, "reason", &r.reason, MAX_REASON);
-        v.finish().map_err(Error::Invalid)?;
+        v.finish().map_err(Error::invalid_fields)?;
         let txn = portal_runtime::db::begin_write(&self.db).await?;
         store::lock_invoice(&txn, &r.invoice_id).await?;
         let before = store::find_invoice(&txn, &r.invoice_id).await?;
@@ -257,7 +257,7 @@ impl BillingApi {
     pub(super) async fn render_invoice_pdf(&self, context: CallContext, r: pb::RenderInvoicePdfRequest) -> Result<pb::RenderInvoicePdfResponse> {
         let mut v = Violations::default();
         v.require("invoice_id", &r.invoice_id);
-        v.finish().map_err(Error::Invalid)?;
+        v.finish().map_err(Error::invalid_fields)?;
         let caller = self.caller(&context).await?;
         let row = self.visible_invoice(&caller, &r.invoice_id).await?;
         caller.require_action(&row.account_id, Action::ViewInvoices, &[PAYMENTS, INTERNAL])?;

@@ -44,7 +44,7 @@ impl BillingApi {
         v.require("account_id", &r.account_id);
         v.require("request_id", &r.request_id);
         let items = items(&mut v, &r.items);
-        v.finish().map_err(Error::Invalid)?;
+        v.finish().map_err(Error::invalid_fields)?;
         // A portal user was found in the account already; a service principal may name any account.
         if caller.member().is_none() && self.identity.account(&r.account_id).await?.is_none() {
             return Err(Error::AccountNotFound);
@@ -59,7 +59,7 @@ impl BillingApi {
                 let row = store::find_purchase(&self.db, &id).await?;
                 return self.purchase_to_proto(&row).await;
             }
-            Begun::Reused => return Err(Error::RequestIdReused),
+            Begun::Reused => return Err(Error::request_id_reused()),
         };
         // Priced inside the transaction (after the claim, its first write): what is billed is what was sold.
         let codes: Vec<String> = items.iter().map(|i| i.sku.clone()).collect();
@@ -121,7 +121,7 @@ impl BillingApi {
     pub(super) async fn get_purchase(&self, context: CallContext, r: pb::GetPurchaseRequest) -> Result<pb::Purchase> {
         let mut v = Violations::default();
         v.require("purchase_id", &r.purchase_id);
-        v.finish().map_err(Error::Invalid)?;
+        v.finish().map_err(Error::invalid_fields)?;
         let caller = self.caller(&context).await?;
         let row = match store::find_purchase(&self.db, &r.purchase_id).await {
             Err(Error::PurchaseNotFound) if caller.member().is_some() => return Err(Error::denied("no such purchase visible to you")),

@@ -74,7 +74,7 @@ impl BillingApi {
         if !(1..=MAX_TERM_MONTHS).contains(&term_months) {
             v.add("term_months", format!("must be between 1 and {MAX_TERM_MONTHS} (0 means {DEFAULT_TERM_MONTHS})"));
         }
-        v.finish().map_err(Error::Invalid)?;
+        v.finish().map_err(Error::invalid_fields)?;
         let Some(renewal_date) = renewal_date else { return Err(Error::invalid("renewal_date", "required")) };
         if self.identity.account(&r.account_id).await?.is_none() {
             return Err(Error::AccountNotFound);
@@ -91,7 +91,7 @@ impl BillingApi {
         let txn = match idempotency::begin(&self.db, "CreateRenewalInvoice", &r.request_id, &hash, &renewal_id).await? {
             Begun::Fresh(txn) => txn,
             Begun::Replay(id) => return Ok(convert::renewal(&store::find_renewal(&self.db, &id).await?, Utc::now())),
-            Begun::Reused => return Err(Error::RequestIdReused),
+            Begun::Reused => return Err(Error::request_id_reused()),
         };
         let codes: Vec<String> = items.iter().map(|i| i.sku.clone()).collect();
         let catalog = store::skus_by_code(&txn, &codes).await?;
@@ -147,7 +147,7 @@ impl BillingApi {
     pub(super) async fn set_auto_renew(&self, context: CallContext, r: pb::SetAutoRenewRequest) -> Result<pb::Renewal> {
         let mut v = Violations::default();
         v.require("renewal_id", &r.renewal_id);
-        v.finish().map_err(Error::Invalid)?;
+        v.finish().map_err(Error::invalid_fields)?;
         let caller = self.caller(&context).await?;
         let current = match store::find_renewal(&self.db, &r.renewal_id).await {
             Err(Error::RenewalNotFound) if caller.member().is_some() => return Err(Error::denied("no such renewal visible to you")),
@@ -185,7 +185,7 @@ impl BillingApi {
         let mut v = Violations::default();
         v.require("account_id", &r.account_id);
         let page = v.check(paging::parse(r.page_size, &r.page_token, &r.account_id));
-        v.finish().map_err(Error::Invalid)?;
+        v.finish().map_err(Error::invalid_fields)?;
         let Some(page) = page else { return Err(Error::invalid("page_token", "invalid")) };
         let rows = store::list_renewals(&self.db, &r.account_id, page.after.as_deref(), page.size).await?;
         let next_page_token = paging::next_token(&r.account_id, rows.last().map(|x| x.sort_key.as_str()), rows.len(), page.size);

@@ -155,7 +155,7 @@ pub fn parse_update_mask(paths: &[String], email_given: Option<&str>, current_em
             other => violations.push(FieldViolation::new("update_mask", format!("`{other}` cannot be updated"))),
         }
     }
-    if violations.is_empty() { Ok(fields) } else { Err(Error::Invalid(violations)) }
+    if violations.is_empty() { Ok(fields) } else { Err(Error::invalid_fields(violations)) }
 }
 
 #[cfg(test)]
@@ -187,7 +187,7 @@ mod tests {
         assert!(matches!(parse_update_mask(&[], Some("b@x.io"), "a@x.io"), Err(Error::EmailImmutable)));
         assert_eq!(parse_update_mask(&[], Some("A@X.io"), "a@x.io").unwrap().len(), 3);
         assert_eq!(parse_update_mask(&["role".into()], None, "a@x.io").unwrap(), vec![UpdateField::Role]);
-        assert!(matches!(parse_update_mask(&["state".into()], None, "a@x.io"), Err(Error::Invalid(_))));
+        assert!(matches!(parse_update_mask(&["state".into()], None, "a@x.io"), Err(Error::Common(portal_runtime::error::Common::Invalid(_)))));
     }
 
     #[test]

@@ -111,7 +111,7 @@ mod tests {
         assert!(ensure_may_run(Some(SiteRole::Creator), Product::PrepBuilder).is_ok());
         assert!(matches!(ensure_may_run(Some(SiteRole::Explorer), Product::Desktop), Err(Error::NotACreator)));
         assert!(matches!(ensure_may_run(None, Product::Desktop), Err(Error::NotACreator)));
-        assert!(matches!(ensure_may_run(Some(SiteRole::Creator), Product::Server), Err(Error::Invalid(_))));
+        assert!(matches!(ensure_may_run(Some(SiteRole::Creator), Product::Server), Err(Error::Common(portal_runtime::error::Common::Invalid(_)))));
     }
 
     #[test]

@@ -34,7 +34,7 @@ pub const REPORT_HEADER: [&str; 8] = ["key", "product", "user", "machine", "host
 /// Renders rows as RFC 4180 CSV (quoting by the csv crate, so commas, quotes and newlines survive).
 pub fn to_csv(rows: &[ReportRow]) -> Result<String> {
     let mut writer = csv::Writer::from_writer(Vec::new());
-    let fail = |e: csv::Error| Error::Internal(format!("writing the report: {e}"));
+    let fail = |e: csv::Error| Error::internal(format!("writing the report: {e}"));
     writer.write_record(REPORT_HEADER).map_err(fail)?;
     for r in rows {
         let last = r.last_activity.to_rfc3339();
@@ -42,8 +42,8 @@ pub fn to_csv(rows: &[ReportRow]) -> Result<String> {
             .write_record([&r.key_last_group, &r.product, &r.user, &r.machine, &r.hostname, &r.version, &r.status, &last])
             .map_err(fail)?;
     }
-    let bytes = writer.into_inner().map_err(|e| Error::Internal(format!("writing the report: {e}")))?;
-    String::from_utf8(bytes).map_err(|e| Error::Internal(e.to_string()))
+    let bytes = writer.into_inner().map_err(|e| Error::internal(format!("writing the report: {e}")))?;
+    String::from_utf8(bytes).map_err(|e| Error::internal(e.to_string()))
 }
 
 /// L11: an eLearning access code, `ELRN-XXXX-XXXX-XXXX`, from the OS CSPRNG.

@@ -44,7 +44,7 @@ impl LicensingApi {
         let hostname = v.check(text("hostname", &r.hostname, false));
         let version = v.check(text("version", &r.version, false));
         let user_email = if r.user_email.is_empty() { Some(String::new()) } else { v.check(super::keys::email("user_email", &r.user_email)) };
-        v.finish().map_err(Error::Invalid)?;
+        v.finish().map_err(Error::invalid_fields)?;
         let (Some(key), Some(product), Some(fingerprint), Some(hostname), Some(version), Some(user_email)) =
             (key, product, fingerprint, hostname, version, user_email)
         else {
@@ -103,7 +103,7 @@ impl LicensingApi {
         let key = v.check(KeyString::parse("key", &r.key));
         let fingerprint = v.check(text("machine_fingerprint", &r.machine_fingerprint, true));
         let product = if r.product == 0 { Some(None) } else { v.check(convert::product("product", r.product)).map(Some) };
-        v.finish().map_err(Error::Invalid)?;
+        v.finish().map_err(Error::invalid_fields)?;
         let (Some(key), Some(fingerprint), Some(product)) = (key, fingerprint, product) else {
             return Err(Error::invalid("request", "incomplete"));
         };
@@ -131,7 +131,7 @@ impl LicensingApi {
         v.require("account_id", &r.account_id);
         let scope = format!("{}|{}|{}", r.account_id, r.key_id, r.show_deactivated);
         let page = v.check(paging::parse(r.page_size, &r.page_token, &scope));
-        v.finish().map_err(Error::Invalid)?;
+        v.finish().map_err(Error::invalid_fields)?;
         let Some(page) = page else { return Err(Error::invalid("page_token", "invalid")) };
         let mut query = activation::Entity::find().filter(activation::Column::AccountId.eq(r.account_id.as_str()));
         if !r.key_id.is_empty() {

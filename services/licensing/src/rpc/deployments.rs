@@ -62,7 +62,7 @@ impl LicensingApi {
         }
         check_name(&mut v, "name", &r.name);
         check_seats(&mut v, "creator_seats", r.creator_seats, r.lblm_enabled);
-        v.finish().map_err(Error::Invalid)?;
+        v.finish().map_err(Error::invalid_fields)?;
         let Some(kind) = kind else { return Err(Error::invalid("kind", "required")) };
         if !r.key_id.is_empty() {
             let key = store::find_key(&self.db, &r.key_id).await?;
@@ -78,7 +78,7 @@ impl LicensingApi {
         let txn = match idempotency::begin(&self.db, "RegisterDeployment", &r.request_id, &hash, &deployment_id).await? {
             Begun::Fresh(txn) => txn,
             Begun::Replay(id) => return Ok(convert::deployment(&store::find_deployment(&self.db, &id).await?)),
-            Begun::Reused => return Err(Error::RequestIdReused),
+            Begun::Reused => return Err(Error::request_id_reused()),
         };
         let now = Utc::now();
         let row = deployment::ActiveModel {
@@ -139,7 +139,7 @@ impl LicensingApi {
             }
         }
         check_seats(&mut v, "deployment.creator_seats", seats, lblm);
-        v.finish().map_err(Error::Invalid)?;
+        v.finish().map_err(Error::invalid_fields)?;
         let txn = portal_runtime::db::begin_write(&self.db).await?;
         store::lock_deployment(&txn, &current.deployment_id).await?;
         row.update_time = Set(Utc::now());
@@ -163,7 +163,7 @@ impl LicensingApi {
         caller.require_admin_of(&r.account_id, &[INTERNAL, ISSUE])?;
         let mut v = Violations::default();
         v.require("account_id", &r.account_id);
-        v.finish().map_err(Error::Invalid)?;
+        v.finish().map_err(Error::invalid_fields)?;
         let rows = deployment::Entity::find()
             .filter(deployment::Column::AccountId.eq(r.account_id.as_str()))
             .order_by_asc(deployment::Column::DeploymentId)

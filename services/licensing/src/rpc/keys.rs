@@ -73,7 +73,7 @@ impl LicensingApi {
         if maintenance_end.is_none() {
             v.add("maintenance_end", "required");
         }
-        v.finish().map_err(Error::Invalid)?;
+        v.finish().map_err(Error::invalid_fields)?;
         let (Some(family), Some(license_type), Some(maintenance_end)) = (family, license_type, maintenance_end) else {
             return Err(Error::invalid("request", "incomplete"));
         };
@@ -88,7 +88,7 @@ impl LicensingApi {
                 let rows = key::Entity::find().filter(key::Column::BatchId.eq(batch)).all(&self.db).await?;
                 return Ok(pb::IssueKeysResponse { keys: self.keys_to_proto(&rows).await? });
             }
-            Begun::Reused => return Err(Error::RequestIdReused),
+            Begun::Reused => return Err(Error::request_id_reused()),
         };
         let mut rows = Vec::new();
         for _ in 0..r.count.max(1) {
@@ -131,7 +131,7 @@ impl LicensingApi {
     pub(super) async fn get_key(&self, context: CallContext, r: pb::GetKeyRequest) -> Result<pb::ProductKey> {
         let mut v = Violations::default();
         v.require("key_id", &r.key_id);
-        v.finish().map_err(Error::Invalid)?;
+        v.finish().map_err(Error::invalid_fields)?;
         let caller = self.caller(&context).await?;
         let row = self.visible_key(&caller, &r.key_id).await?;
         let key = self.key_to_proto(&row).await?;
@@ -153,7 +153,7 @@ impl LicensingApi {
         let mut v = Violations::default();
         v.require("account_id", &r.account_id);
         let page = v.check(paging::parse(r.page_size, &r.page_token, &r.account_id));
-        v.finish().map_err(Error::Invalid)?;
+        v.finish().map_err(Error::invalid_fields)?;
         let Some(page) = page else { return Err(Error::invalid("page_token", "invalid")) };
         let rows = store::list_keys(&self.db, &r.account_id, &scope, page.after.as_deref(), page.size).await?;
         let next_page_token = paging::next_token(&r.account_id, rows.last().map(|k| k.key_id.as_str()), rows.len(), page.size);
@@ -163,7 +163,7 @@ impl LicensingApi {
     pub(super) async fn set_key_owner(&self, context: CallContext, r: pb::SetKeyOwnerRequest) -> Result<pb::ProductKey> {
         let mut v = Violations::default();
         v.require("key_id", &r.key_id);
-        v.finish().map_err(Error::Invalid)?;
+        v.finish().map_err(Error::invalid_fields)?;
         let caller = self.caller(&context).await?;
         let current = self.visible_key(&caller, &r.key_id).await?;
         caller.require_admin_of(&current.account_id, &[INTERNAL])?;
@@ -199,7 +199,7 @@ impl LicensingApi {
         let mut v = Violations::default();
         v.require("key_id", &r.key_id);
         let email = v.check(email("email", &r.email));
-        v.finish().map_err(Error::Invalid)?;
+        v.finish().map_err(Error::invalid_fields)?;
         let Some(email) = email else { return Err(Error::invalid("email", "required")) };
         let caller = self.caller(&context).await?;
         let current = self.visible_key(&caller, &r.key_id).await?;
@@ -249,7 +249,7 @@ impl LicensingApi {
         let mut v = Violations::default();
         v.require("key_id", &r.key_id);
         let email = v.check(email("email", &r.email));
-        v.finish().map_err(Error::Invalid)?;
+        v.finish().map_err(Error::invalid_fields)?;
         let Some(email) = email else { return Err(Error::invalid("email", "required")) };
         let caller = self.caller(&context).await?;
         let current = self.visible_key(&caller, &r.key_id).await?;
@@ -295,7 +295,7 @@ impl LicensingApi {
         let period_end = period_end.and_then(|p| v.check(p));
         let maintenance_end = r.maintenance_end.as_ref().map(|t| from_proto(t).ok_or_else(|| FieldViolation::new("maintenance_end", "out of range")));
         let maintenance_end = maintenance_end.and_then(|m| v.check(m));
-        v.finish().map_err(Error::Invalid)?;
+        v.finish().map_err(Error::invalid_fields)?;
         let txn = portal_runtime::db::begin_write(&self.db).await?;
         store::lock_key(&txn, &r.key_id).await?;
         let before = store::find_key(&txn, &r.key_id).await?;
@@ -328,7 +328,7 @@ impl LicensingApi {
         let mut v = Violations::default();
         v.require("account_id", &r.account_id);
         v.require("user_id", &r.user_id);
-        v.finish().map_err(Error::Invalid)?;
+        v.finish().map_err(Error::invalid_fields)?;
         let email = if r.email.is_empty() {
             match self.identity.user(&r.user_id).await? {
                 Some(m) => m.email,
@@ -348,7 +348,7 @@ impl LicensingApi {
         v.require("account_id", &r.account_id);
         v.require("user_id", &r.user_id);
         v.require("email", &r.email);
-        v.finish().map_err(Error::Invalid)?;
+        v.finish().map_err(Error::invalid_fields)?;
         let email_key = r.email.to_lowercase();
         let txn = portal_runtime::db::begin_write(&self.db).await?;
         let assignments = assignment::Entity::delete_many()

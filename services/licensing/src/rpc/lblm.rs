@@ -71,7 +71,7 @@ impl LicensingApi {
         if role.is_none() {
             v.add("site_role", "must be SITE_ROLE_CREATOR, SITE_ROLE_EXPLORER or SITE_ROLE_VIEWER");
         }
-        v.finish().map_err(Error::Invalid)?;
+        v.finish().map_err(Error::invalid_fields)?;
         let (Some(email), Some(role)) = (email, role) else { return Err(Error::invalid("request", "incomplete")) };
         let caller = self.caller(&context).await?;
         let current = match store::find_deployment(&self.db, &r.deployment_id).await {
@@ -142,7 +142,7 @@ impl LicensingApi {
                 v.add(field, "must be at most 256 bytes");
             }
         }
-        v.finish().map_err(Error::Invalid)?;
+        v.finish().map_err(Error::invalid_fields)?;
         let (Some(email), Some(product)) = (email, product) else { return Err(Error::invalid("request", "incomplete")) };
         let caller = self.caller(&context).await?;
         let is_self = caller.member().is_some_and(|m| m.email.eq_ignore_ascii_case(&email));
@@ -207,7 +207,7 @@ impl LicensingApi {
         caller.require_admin_of(&r.account_id, &[INTERNAL])?;
         let mut v = Violations::default();
         v.require("account_id", &r.account_id);
-        v.finish().map_err(Error::Invalid)?;
+        v.finish().map_err(Error::invalid_fields)?;
         let deployments = deployment::Entity::find()
             .filter(deployment::Column::AccountId.eq(r.account_id.as_str()))
             .filter(deployment::Column::LblmEnabled.eq(true))

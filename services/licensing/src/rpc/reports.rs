@@ -66,7 +66,7 @@ impl LicensingApi {
                 let row = store::report::Entity::find_by_id(id).one(&self.db).await?.ok_or(Error::ReportNotFound)?;
                 return Ok(pb::RequestActivationReportResponse { report_id: row.report_id.clone(), csv: row.csv.into_bytes(), create_time: Some(to_proto(row.create_time)) });
             }
-            Begun::Reused => return Err(Error::RequestIdReused),
+            Begun::Reused => return Err(Error::request_id_reused()),
         };
         // L10: claim the account's 24-hour slot atomically: the update succeeds only when the last report is old
         // enough; the insert only for an account's first report. Two racing requests cannot both pass.
@@ -159,7 +159,7 @@ impl LicensingApi {
         if !(1..=MAX_CODES).contains(&r.count) {
             v.add("count", format!("must be between 1 and {MAX_CODES}"));
         }
-        v.finish().map_err(Error::Invalid)?;
+        v.finish().map_err(Error::invalid_fields)?;
         if self.identity.account(&r.account_id).await?.is_none() {
             return Err(Error::AccountNotFound);
         }
@@ -171,7 +171,7 @@ impl LicensingApi {
                 let rows = elearning_code::Entity::find().filter(elearning_code::Column::BatchId.eq(batch)).all(&self.db).await?;
                 return Ok(pb::IssueElearningCodesResponse { codes: rows.iter().map(code_to_proto).collect() });
             }
-            Begun::Reused => return Err(Error::RequestIdReused),
+            Begun::Reused => return Err(Error::request_id_reused()),
         };
         let now = Utc::now();
         let mut rows = Vec::new();
@@ -205,7 +205,7 @@ impl LicensingApi {
         let mut v = Violations::default();
         v.require("account_id", &r.account_id);
         let page = v.check(paging::parse(r.page_size, &r.page_token, &r.account_id));
-        v.finish().map_err(Error::Invalid)?;
+        v.finish().map_err(Error::invalid_fields)?;
         let Some(page) = page else { return Err(Error::invalid("page_token", "invalid")) };
         let mut query = elearning_code::Entity::find().filter(elearning_code::Column::AccountId.eq(r.account_id.as_str()));
         if let Some(after) = &page.after {
@@ -221,7 +221,7 @@ impl LicensingApi {
         let mut v = Violations::default();
         v.require("code", &r.code);
         let email = v.check(super::keys::email("email", &r.email));
-        v.finish().map_err(Error::Invalid)?;
+        v.finish().map_err(Error::invalid_fields)?;
         let Some(email) = email else { return Err(Error::invalid("email", "required")) };
         let code = r.code.trim().to_ascii_uppercase();
         let txn = portal_runtime::db::begin_write(&self.db).await?;
