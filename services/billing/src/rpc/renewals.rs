@@ -7,7 +7,7 @@ use portal_runtime::{
     CallContext,
     audit::{self, Change},
     error::Violations,
-    idempotency::{self, Begun, fingerprint},
+    idempotency::{self, Begun, Prior, fingerprint},
     new_id, paging,
     time::from_proto,
 };
@@ -35,6 +35,14 @@ const MAX_KEYS: usize = 1000;
 impl BillingApi {
     pub(super) async fn create_renewal_invoice(&self, context: CallContext, r: pb::CreateRenewalInvoiceRequest) -> Result<pb::Renewal> {
         self.caller(&context).await?.require_scope(&[PAYMENTS, INTERNAL])?;
+        // A replay returns the first result before anything else is judged: by then the renewal date may have
+        // passed or licensing may be down, and neither changes what was created.
+        let hash = fingerprint(&pb::CreateRenewalInvoiceRequest { request_id: String::new(), ..r.clone() }.encode_to_vec());
+        match idempotency::lookup(&self.db, "CreateRenewalInvoice", &r.request_id, &hash).await? {
+            Prior::Replay(id) => return Ok(convert::renewal(&store::find_renewal(&self.db, &id).await?, Utc::now())),
+            Prior::Reused => return Err(Error::request_id_reused()),
+            Prior::None => {}
+        }
         let now = Utc::now();
         let mut v = Violations::default();
         v.require("account_id", &r.account_id);
@@ -86,7 +94,6 @@ impl BillingApi {
             }
         }
         self.catalog_ready().await?;
-        let hash = fingerprint(&pb::CreateRenewalInvoiceRequest { request_id: String::new(), ..r.clone() }.encode_to_vec());
         let renewal_id = new_id("ren");
         let txn = match idempotency::begin(&self.db, "CreateRenewalInvoice", &r.request_id, &hash, &renewal_id).await? {
             Begun::Fresh(txn) => txn,
