@@ -149,13 +149,10 @@ impl Verifier {
         validation.set_required_spec_claims(&["exp", "iss", "aud", "sub"]);
         validation.leeway = self.leeway;
         let mut last = ErrorKind::InvalidAlgorithm.into();
-        for (kind, key) in self.keys.iter().filter(|(kind, _)| kind.verifies(header.alg)) {
+        for (_, key) in self.keys.iter().filter(|(kind, _)| kind.verifies(header.alg)) {
             match jsonwebtoken::decode::<Claims>(token, key, &validation) {
                 Ok(data) => return Ok(data.claims),
-                Err(e) => {
-                    let _ = kind;
-                    last = e;
-                }
+                Err(e) => last = e,
             }
         }
         Err(last)
