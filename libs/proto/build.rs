@@ -18,7 +18,10 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let files: Vec<PathBuf> = FILES.iter().map(|f| root.join(f)).collect();
     let descriptors = protox::compile(&files, [&root])?;
     let out = PathBuf::from(env::var("OUT_DIR")?);
-    fs::write(out.join("portal_descriptor.bin"), descriptors.encode_to_vec())?;
+    fs::write(
+        out.join("portal_descriptor.bin"),
+        descriptors.encode_to_vec(),
+    )?;
     tonic_prost_build::configure()
         .generate_default_stubs(true)
         .compile_fds(descriptors)?;

@@ -18,7 +18,9 @@ const CALLS: usize = 2000;
 
 fn percentiles(mut samples: Vec<Duration>) -> (f64, f64) {
     samples.sort();
-    let at = |q: f64| samples[((samples.len() as f64 * q) as usize).min(samples.len() - 1)].as_secs_f64() * 1e6;
+    let at = |q: f64| {
+        samples[((samples.len() as f64 * q) as usize).min(samples.len() - 1)].as_secs_f64() * 1e6
+    };
     (at(0.5), at(0.99))
 }
 
@@ -41,7 +43,11 @@ where
 
 #[tokio::main(flavor = "multi_thread", worker_threads = 2)]
 async fn main() {
-    let backend = if std::env::args().any(|a| a == "postgres") { Backend::Postgres } else { Backend::Sqlite };
+    let backend = if std::env::args().any(|a| a == "postgres") {
+        Backend::Postgres
+    } else {
+        Backend::Sqlite
+    };
     let sink = SmtpSink::start().await;
     let url = sink.url();
     let app = TestApp::spawn_with(backend, &ServiceKind::ALL, |s| {
@@ -50,7 +56,9 @@ async fn main() {
     })
     .await;
     let (a, admin, _) = app.account_with_admin("Bench").await;
-    let member = app.new_user(&a, "dl@bench.example", Role::DownloadOnly, &[]).await;
+    let member = app
+        .new_user(&a, "dl@bench.example", Role::DownloadOnly, &[])
+        .await;
     let internal = app.service_token("billing", "internal");
     let identity = app.identity(&internal).await;
     let health = HealthClient::new(app.channel().await);
@@ -58,13 +66,21 @@ async fn main() {
     let baseline = time(|| {
         let mut h = health.clone();
         async move {
-            h.check(HealthCheckRequest { service: String::new() }).await.unwrap();
+            h.check(HealthCheckRequest {
+                service: String::new(),
+            })
+            .await
+            .unwrap();
         }
     })
     .await;
     let check_admin = time(|| {
         let mut c = identity.clone();
-        let r = CheckAccessRequest { user_id: admin.user_id.clone(), account_id: a.clone(), action: Action::ViewInvoices as i32 };
+        let r = CheckAccessRequest {
+            user_id: admin.user_id.clone(),
+            account_id: a.clone(),
+            action: Action::ViewInvoices as i32,
+        };
         async move {
             c.check_access(r).await.unwrap();
         }
@@ -72,7 +88,11 @@ async fn main() {
     .await;
     let check_member = time(|| {
         let mut c = identity.clone();
-        let r = CheckAccessRequest { user_id: member.user_id.clone(), account_id: a.clone(), action: Action::DownloadProducts as i32 };
+        let r = CheckAccessRequest {
+            user_id: member.user_id.clone(),
+            account_id: a.clone(),
+            action: Action::DownloadProducts as i32,
+        };
         async move {
             c.check_access(r).await.unwrap();
         }
@@ -80,20 +100,34 @@ async fn main() {
     .await;
     let get_member = time(|| {
         let mut c = identity.clone();
-        let r = GetUserRequest { user_id: member.user_id.clone(), without_persona: false };
+        let r = GetUserRequest {
+            user_id: member.user_id.clone(),
+            without_persona: false,
+        };
         async move {
             c.get_user(r).await.unwrap();
         }
     })
     .await;
-    println!("backend: {backend:?}, {CALLS} sequential calls each, p50 / p99 in µs and as a multiple of the health-check p50");
+    println!(
+        "backend: {backend:?}, {CALLS} sequential calls each, p50 / p99 in µs and as a multiple of the health-check p50"
+    );
     for (name, (p50, p99)) in [
         ("health check (baseline)", baseline),
         ("CheckAccess, Administrator", check_admin),
-        ("CheckAccess, Download Only (+ licensing GetHoldings)", check_member),
-        ("GetUser, Download Only (+ licensing GetHoldings)", get_member),
+        (
+            "CheckAccess, Download Only (+ licensing GetHoldings)",
+            check_member,
+        ),
+        (
+            "GetUser, Download Only (+ licensing GetHoldings)",
+            get_member,
+        ),
     ] {
-        println!("  {name:55} p50 {p50:8.0}  p99 {p99:8.0}  ({:.1}x)", p50 / baseline.0);
+        println!(
+            "  {name:55} p50 {p50:8.0}  p99 {p99:8.0}  ({:.1}x)",
+            p50 / baseline.0
+        );
     }
 
     // Fan-out: 50 accounts × 40 security contacts.
@@ -101,14 +135,22 @@ async fn main() {
     for i in 0..50 {
         let account = app.new_account(&format!("Fan{i}"), false).await;
         for u in 0..40 {
-            app.new_user(&account, &format!("s{u}@fan{i}.example"), Role::DownloadOnly, &[Permission::SecurityPointOfContact]).await;
+            app.new_user(
+                &account,
+                &format!("s{u}@fan{i}.example"),
+                Role::DownloadOnly,
+                &[Permission::SecurityPointOfContact],
+            )
+            .await;
         }
         accounts.push(account);
     }
     let recipients = 2000;
     tokio::time::sleep(Duration::from_secs(2)).await; // let the "user added" notices drain first
     let before = sink.count();
-    let mut publisher = app.notification(&app.service_token("secops", "notification.publish")).await;
+    let mut publisher = app
+        .notification(&app.service_token("secops", "notification.publish"))
+        .await;
     let started = Instant::now();
     let advisory = publisher
         .publish_advisory(pb::PublishAdvisoryRequest {
@@ -116,7 +158,11 @@ async fn main() {
             severity: pb::Severity::High as i32,
             title: "Throughput".into(),
             summary: "Measuring.".into(),
-            target: Some(pb::publish_advisory_request::Target::AccountIds(pb::AccountList { account_ids: accounts })),
+            target: Some(pb::publish_advisory_request::Target::AccountIds(
+                pb::AccountList {
+                    account_ids: accounts,
+                },
+            )),
             ..Default::default()
         })
         .await
@@ -124,8 +170,19 @@ async fn main() {
         .into_inner();
     let mut written = None;
     loop {
-        let stats = publisher.get_advisory(pb::GetAdvisoryRequest { advisory_id: advisory.advisory_id.clone() }).await.unwrap().into_inner().stats.unwrap();
-        if written.is_none() && stats.total as usize == recipients && stats.pending + stats.sent + stats.failed == stats.total {
+        let stats = publisher
+            .get_advisory(pb::GetAdvisoryRequest {
+                advisory_id: advisory.advisory_id.clone(),
+            })
+            .await
+            .unwrap()
+            .into_inner()
+            .stats
+            .unwrap();
+        if written.is_none()
+            && stats.total as usize == recipients
+            && stats.pending + stats.sent + stats.failed == stats.total
+        {
             written = Some(started.elapsed());
         }
         if stats.settled {

@@ -10,7 +10,9 @@ use portal_proto::identity::{GetAccountRequest, identity_service_client::Identit
 use portal_runtime::error::reason_of;
 use portal_testkit::{Backend, ServiceKind, TestApp, authed, storage_test};
 use tonic::Code;
-use tonic_health::pb::{HealthCheckRequest, health_check_response::ServingStatus, health_client::HealthClient};
+use tonic_health::pb::{
+    HealthCheckRequest, health_check_response::ServingStatus, health_client::HealthClient,
+};
 
 const ALL: [&str; 4] = [
     "portal.identity.v1.IdentityService",
@@ -23,19 +25,39 @@ storage_test!(health_is_serving_for_every_service, |backend| async move {
     let app = TestApp::spawn(backend).await;
     let mut health = HealthClient::new(app.channel().await);
     for name in ALL.iter().chain([""].iter()) {
-        let response = health.check(HealthCheckRequest { service: name.to_string() }).await.unwrap().into_inner();
+        let response = health
+            .check(HealthCheckRequest {
+                service: name.to_string(),
+            })
+            .await
+            .unwrap()
+            .into_inner();
         assert_eq!(response.status(), ServingStatus::Serving, "{name}");
     }
 });
 
-storage_test!(a_single_service_process_reports_only_itself, |backend| async move {
-    let app = TestApp::spawn_with(backend, &[ServiceKind::Billing], |_| {}).await;
-    let mut health = HealthClient::new(app.channel().await);
-    let billing = health.check(HealthCheckRequest { service: ALL[2].into() }).await.unwrap().into_inner();
-    assert_eq!(billing.status(), ServingStatus::Serving);
-    let identity = health.check(HealthCheckRequest { service: ALL[0].into() }).await.unwrap_err();
-    assert_eq!(identity.code(), Code::NotFound);
-});
+storage_test!(
+    a_single_service_process_reports_only_itself,
+    |backend| async move {
+        let app = TestApp::spawn_with(backend, &[ServiceKind::Billing], |_| {}).await;
+        let mut health = HealthClient::new(app.channel().await);
+        let billing = health
+            .check(HealthCheckRequest {
+                service: ALL[2].into(),
+            })
+            .await
+            .unwrap()
+            .into_inner();
+        assert_eq!(billing.status(), ServingStatus::Serving);
+        let identity = health
+            .check(HealthCheckRequest {
+                service: ALL[0].into(),
+            })
+            .await
+            .unwrap_err();
+        assert_eq!(identity.code(), Code::NotFound);
+    }
+);
 
 #[tokio::test]
 async fn reflection_v1_and_v1alpha_list_every_service() {
@@ -46,11 +68,18 @@ async fn reflection_v1_and_v1alpha_list_every_service() {
     let mut v1 = r1::server_reflection_client::ServerReflectionClient::new(app.channel().await);
     let request = r1::ServerReflectionRequest {
         host: String::new(),
-        message_request: Some(r1::server_reflection_request::MessageRequest::ListServices(String::new())),
+        message_request: Some(r1::server_reflection_request::MessageRequest::ListServices(
+            String::new(),
+        )),
     };
-    let mut stream = v1.server_reflection_info(tokio_stream::once(request)).await.unwrap().into_inner();
+    let mut stream = v1
+        .server_reflection_info(tokio_stream::once(request))
+        .await
+        .unwrap()
+        .into_inner();
     let Some(Ok(r1::ServerReflectionResponse {
-        message_response: Some(r1::server_reflection_response::MessageResponse::ListServicesResponse(list)),
+        message_response:
+            Some(r1::server_reflection_response::MessageResponse::ListServicesResponse(list)),
         ..
     })) = stream.next().await
     else {
@@ -58,20 +87,30 @@ async fn reflection_v1_and_v1alpha_list_every_service() {
     };
     let names: Vec<String> = list.service.into_iter().map(|s| s.name).collect();
     for name in ALL.iter().chain(["grpc.health.v1.Health"].iter()) {
-        assert!(names.iter().any(|n| n == name), "v1 reflection lacks {name}: {names:?}");
+        assert!(
+            names.iter().any(|n| n == name),
+            "v1 reflection lacks {name}: {names:?}"
+        );
     }
 
     use tonic_reflection::pb::v1alpha as ra;
     let mut alpha = ra::server_reflection_client::ServerReflectionClient::new(app.channel().await);
     let request = ra::ServerReflectionRequest {
         host: String::new(),
-        message_request: Some(ra::server_reflection_request::MessageRequest::FileContainingSymbol(
-            "portal.identity.v1.IdentityService".into(),
-        )),
+        message_request: Some(
+            ra::server_reflection_request::MessageRequest::FileContainingSymbol(
+                "portal.identity.v1.IdentityService".into(),
+            ),
+        ),
     };
-    let mut stream = alpha.server_reflection_info(tokio_stream::once(request)).await.unwrap().into_inner();
+    let mut stream = alpha
+        .server_reflection_info(tokio_stream::once(request))
+        .await
+        .unwrap()
+        .into_inner();
     let Some(Ok(ra::ServerReflectionResponse {
-        message_response: Some(ra::server_reflection_response::MessageResponse::FileDescriptorResponse(files)),
+        message_response:
+            Some(ra::server_reflection_response::MessageResponse::FileDescriptorResponse(files)),
         ..
     })) = stream.next().await
     else {
@@ -83,7 +122,9 @@ async fn reflection_v1_and_v1alpha_list_every_service() {
 /// Calls a gated RPC with `token` and returns the status code and ErrorInfo reason.
 async fn call_with(app: &TestApp, token: Option<&str>) -> (Code, Option<String>) {
     let mut client = IdentityServiceClient::new(app.channel().await);
-    let message = GetAccountRequest { account_id: "acc-1".into() };
+    let message = GetAccountRequest {
+        account_id: "acc-1".into(),
+    };
     let request = match token {
         Some(token) => authed(message, token),
         None => tonic::Request::new(message),
@@ -95,7 +136,10 @@ async fn call_with(app: &TestApp, token: Option<&str>) -> (Code, Option<String>)
 }
 
 fn now() -> u64 {
-    SystemTime::now().duration_since(UNIX_EPOCH).unwrap().as_secs()
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .unwrap()
+        .as_secs()
 }
 
 fn claims(aud: &str, exp: u64) -> serde_json::Value {
@@ -122,8 +166,14 @@ async fn a_minted_token_authenticates() {
 #[tokio::test]
 async fn a_call_without_a_token_is_unauthenticated() {
     let app = TestApp::spawn(Backend::Sqlite).await;
-    assert_eq!(call_with(&app, None).await, (Code::Unauthenticated, Some("TOKEN_INVALID".into())));
-    assert_eq!(call_with(&app, Some("not-a-jwt")).await.0, Code::Unauthenticated);
+    assert_eq!(
+        call_with(&app, None).await,
+        (Code::Unauthenticated, Some("TOKEN_INVALID".into()))
+    );
+    assert_eq!(
+        call_with(&app, Some("not-a-jwt")).await.0,
+        Code::Unauthenticated
+    );
 }
 
 #[tokio::test]
@@ -132,8 +182,15 @@ async fn alg_none_is_unauthenticated() {
     let app = TestApp::spawn(Backend::Sqlite).await;
     let header = b64::encode(br#"{"alg":"none","typ":"JWT"}"#);
     let payload = b64::encode(claims("portal", now() + 600).to_string().as_bytes());
-    for token in [format!("{header}.{payload}."), format!("{header}.{payload}")] {
-        assert_eq!(call_with(&app, Some(&token)).await.0, Code::Unauthenticated, "{token}");
+    for token in [
+        format!("{header}.{payload}."),
+        format!("{header}.{payload}"),
+    ] {
+        assert_eq!(
+            call_with(&app, Some(&token)).await.0,
+            Code::Unauthenticated,
+            "{token}"
+        );
     }
 }
 
@@ -141,16 +198,32 @@ async fn alg_none_is_unauthenticated() {
 async fn an_expired_token_is_unauthenticated() {
     let app = TestApp::spawn(Backend::Sqlite).await;
     // Past the 30 s leeway.
-    let token = sign(Algorithm::EdDSA, &own_key(&app), &claims("portal", now() - 120));
+    let token = sign(
+        Algorithm::EdDSA,
+        &own_key(&app),
+        &claims("portal", now() - 120),
+    );
     assert_eq!(call_with(&app, Some(&token)).await.0, Code::Unauthenticated);
-    let fresh = sign(Algorithm::EdDSA, &own_key(&app), &claims("portal", now() + 120));
-    assert_ne!(call_with(&app, Some(&fresh)).await.0, Code::Unauthenticated, "control: the same key and claims, unexpired");
+    let fresh = sign(
+        Algorithm::EdDSA,
+        &own_key(&app),
+        &claims("portal", now() + 120),
+    );
+    assert_ne!(
+        call_with(&app, Some(&fresh)).await.0,
+        Code::Unauthenticated,
+        "control: the same key and claims, unexpired"
+    );
 }
 
 #[tokio::test]
 async fn a_wrong_audience_or_issuer_is_unauthenticated() {
     let app = TestApp::spawn(Backend::Sqlite).await;
-    let token = sign(Algorithm::EdDSA, &own_key(&app), &claims("someone-else", now() + 600));
+    let token = sign(
+        Algorithm::EdDSA,
+        &own_key(&app),
+        &claims("someone-else", now() + 600),
+    );
     assert_eq!(call_with(&app, Some(&token)).await.0, Code::Unauthenticated);
     let mut wrong_issuer = claims("portal", now() + 600);
     wrong_issuer["iss"] = "evil".into();
@@ -163,7 +236,11 @@ async fn a_foreign_key_is_unauthenticated() {
     let app = TestApp::spawn(Backend::Sqlite).await;
     let foreign = ed25519_dalek::SigningKey::generate(&mut rand::rngs::OsRng);
     let pem = foreign.to_pkcs8_pem(LineEnding::LF).unwrap();
-    let token = sign(Algorithm::EdDSA, &EncodingKey::from_ed_pem(pem.as_bytes()).unwrap(), &claims("portal", now() + 600));
+    let token = sign(
+        Algorithm::EdDSA,
+        &EncodingKey::from_ed_pem(pem.as_bytes()).unwrap(),
+        &claims("portal", now() + 600),
+    );
     assert_eq!(call_with(&app, Some(&token)).await.0, Code::Unauthenticated);
 }
 
@@ -171,8 +248,15 @@ async fn a_foreign_key_is_unauthenticated() {
 async fn hmac_signed_with_the_public_key_is_unauthenticated() {
     let app = TestApp::spawn(Backend::Sqlite).await;
     // The classic algorithm confusion: HS256 keyed with the verifier's own public key.
-    let public = std::fs::read(portal_runtime::auth::public_key_path(&app.signing_key_file())).unwrap();
-    let token = sign(Algorithm::HS256, &EncodingKey::from_secret(&public), &claims("portal", now() + 600));
+    let public = std::fs::read(portal_runtime::auth::public_key_path(
+        &app.signing_key_file(),
+    ))
+    .unwrap();
+    let token = sign(
+        Algorithm::HS256,
+        &EncodingKey::from_secret(&public),
+        &claims("portal", now() + 600),
+    );
     assert_eq!(call_with(&app, Some(&token)).await.0, Code::Unauthenticated);
 }
 
@@ -182,7 +266,14 @@ async fn rsa_tokens_verify_against_a_configured_rsa_key() {
     let dir = tempfile::tempdir().unwrap();
     let rsa_key = rsa::RsaPrivateKey::new(&mut rand::rngs::OsRng, 2048).unwrap();
     let rsa_public = dir.path().join("idp.pub.pem");
-    std::fs::write(&rsa_public, rsa_key.to_public_key().to_public_key_pem(rsa::pkcs8::LineEnding::LF).unwrap()).unwrap();
+    std::fs::write(
+        &rsa_public,
+        rsa_key
+            .to_public_key()
+            .to_public_key_pem(rsa::pkcs8::LineEnding::LF)
+            .unwrap(),
+    )
+    .unwrap();
     let rsa_private = rsa_key.to_pkcs8_pem(rsa::pkcs8::LineEnding::LF).unwrap();
     let rsa_encoding = EncodingKey::from_rsa_pem(rsa_private.as_bytes()).unwrap();
 
@@ -191,11 +282,21 @@ async fn rsa_tokens_verify_against_a_configured_rsa_key() {
         s.auth.public_key_files = vec![own, rsa_public.clone()];
     })
     .await;
-    let token = sign(Algorithm::RS256, &rsa_encoding, &claims("portal", now() + 600));
+    let token = sign(
+        Algorithm::RS256,
+        &rsa_encoding,
+        &claims("portal", now() + 600),
+    );
     assert_ne!(call_with(&app, Some(&token)).await.0, Code::Unauthenticated);
     // An RSA key must not verify an EdDSA token, nor the Ed25519 key an RS256 one signed elsewhere.
     let other = rsa::RsaPrivateKey::new(&mut rand::rngs::OsRng, 2048).unwrap();
-    let other = EncodingKey::from_rsa_pem(other.to_pkcs8_pem(rsa::pkcs8::LineEnding::LF).unwrap().as_bytes()).unwrap();
+    let other = EncodingKey::from_rsa_pem(
+        other
+            .to_pkcs8_pem(rsa::pkcs8::LineEnding::LF)
+            .unwrap()
+            .as_bytes(),
+    )
+    .unwrap();
     let token = sign(Algorithm::RS256, &other, &claims("portal", now() + 600));
     assert_eq!(call_with(&app, Some(&token)).await.0, Code::Unauthenticated);
 }
@@ -204,5 +305,12 @@ async fn rsa_tokens_verify_against_a_configured_rsa_key() {
 async fn health_needs_no_token() {
     let app = TestApp::spawn(Backend::Sqlite).await;
     let mut health = HealthClient::new(app.channel().await);
-    assert!(health.check(HealthCheckRequest { service: String::new() }).await.is_ok());
+    assert!(
+        health
+            .check(HealthCheckRequest {
+                service: String::new()
+            })
+            .await
+            .is_ok()
+    );
 }

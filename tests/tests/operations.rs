@@ -15,7 +15,10 @@ use tonic::Code;
 
 async fn scrape(admin: SocketAddr) -> String {
     let mut stream = tokio::net::TcpStream::connect(admin).await.unwrap();
-    stream.write_all(b"GET /metrics HTTP/1.1\r\nHost: portal\r\nConnection: close\r\n\r\n").await.unwrap();
+    stream
+        .write_all(b"GET /metrics HTTP/1.1\r\nHost: portal\r\nConnection: close\r\n\r\n")
+        .await
+        .unwrap();
     let mut response = String::new();
     stream.read_to_string(&mut response).await.unwrap();
     let (head, body) = response.split_once("\r\n\r\n").unwrap();
@@ -23,58 +26,124 @@ async fn scrape(admin: SocketAddr) -> String {
     body.to_string()
 }
 
-storage_test!(metrics_are_scraped_and_parse_as_prometheus_exposition, |backend| async move {
-    let app = TestApp::spawn_with(backend, &ServiceKind::ALL, |s| s.admin_listen = Some("127.0.0.1:0".parse().unwrap())).await;
-    let (a, _, token) = app.account_with_admin("Acme").await;
-    let mut identity = app.identity(&token).await;
-    identity.list_users(portal_proto::identity::ListUsersRequest { account_id: a, ..Default::default() }).await.unwrap();
-    let denied = identity.create_account(portal_proto::identity::CreateAccountRequest { name: "X".into(), ..Default::default() }).await.unwrap_err();
-    assert_eq!(denied.code(), Code::PermissionDenied);
-    tokio::time::sleep(Duration::from_millis(700)).await; // a worker poll, for the queue-depth gauge
+storage_test!(
+    metrics_are_scraped_and_parse_as_prometheus_exposition,
+    |backend| async move {
+        let app = TestApp::spawn_with(backend, &ServiceKind::ALL, |s| {
+            s.admin_listen = Some("127.0.0.1:0".parse().unwrap())
+        })
+        .await;
+        let (a, _, token) = app.account_with_admin("Acme").await;
+        let mut identity = app.identity(&token).await;
+        identity
+            .list_users(portal_proto::identity::ListUsersRequest {
+                account_id: a,
+                ..Default::default()
+            })
+            .await
+            .unwrap();
+        let denied = identity
+            .create_account(portal_proto::identity::CreateAccountRequest {
+                name: "X".into(),
+                ..Default::default()
+            })
+            .await
+            .unwrap_err();
+        assert_eq!(denied.code(), Code::PermissionDenied);
+        tokio::time::sleep(Duration::from_millis(700)).await; // a worker poll, for the queue-depth gauge
 
-    let body = scrape(app.admin.unwrap()).await;
-    let lines = body.lines().map(|l| Ok(l.to_string()));
-    let scrape = prometheus_parse::Scrape::parse(lines).expect("valid exposition format");
-    let find = |name: &str| scrape.samples.iter().filter(|s| s.metric == name).collect::<Vec<_>>();
-    let ok = find("portal_rpc_requests_total");
-    assert!(
-        ok.iter().any(|s| s.labels.get("method") == Some("/portal.identity.v1.IdentityService/ListUsers") && s.labels.get("code") == Some("0")),
-        "{body}"
-    );
-    assert!(ok.iter().any(|s| s.labels.get("method") == Some("/portal.identity.v1.IdentityService/CreateAccount") && s.labels.get("code") == Some("7")));
-    assert!(!find("portal_rpc_duration_seconds").is_empty() || !find("portal_rpc_duration_seconds_count").is_empty(), "latency histogram: {body}");
-    let pools = find("portal_db_pool_connections");
-    for service in ["identity", "licensing", "billing", "notification"] {
-        assert!(pools.iter().any(|s| s.labels.get("service") == Some(service)), "pool gauge for {service}");
+        let body = scrape(app.admin.unwrap()).await;
+        let lines = body.lines().map(|l| Ok(l.to_string()));
+        let scrape = prometheus_parse::Scrape::parse(lines).expect("valid exposition format");
+        let find = |name: &str| {
+            scrape
+                .samples
+                .iter()
+                .filter(|s| s.metric == name)
+                .collect::<Vec<_>>()
+        };
+        let ok = find("portal_rpc_requests_total");
+        assert!(
+            ok.iter().any(|s| s.labels.get("method")
+                == Some("/portal.identity.v1.IdentityService/ListUsers")
+                && s.labels.get("code") == Some("0")),
+            "{body}"
+        );
+        assert!(ok.iter().any(|s| s.labels.get("method")
+            == Some("/portal.identity.v1.IdentityService/CreateAccount")
+            && s.labels.get("code") == Some("7")));
+        assert!(
+            !find("portal_rpc_duration_seconds").is_empty()
+                || !find("portal_rpc_duration_seconds_count").is_empty(),
+            "latency histogram: {body}"
+        );
+        let pools = find("portal_db_pool_connections");
+        for service in ["identity", "licensing", "billing", "notification"] {
+            assert!(
+                pools
+                    .iter()
+                    .any(|s| s.labels.get("service") == Some(service)),
+                "pool gauge for {service}"
+            );
+        }
+        assert!(!find("portal_delivery_queue_depth").is_empty(), "{body}");
     }
-    assert!(!find("portal_delivery_queue_depth").is_empty(), "{body}");
-});
+);
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn one_trace_spans_get_user_and_the_licensing_call_it_makes() {
     // This test owns its process (nextest runs each test alone), so it may install the global tracer.
     let exporter = InMemorySpanExporter::default();
-    let provider = SdkTracerProvider::builder().with_simple_exporter(exporter.clone()).build();
+    let provider = SdkTracerProvider::builder()
+        .with_simple_exporter(exporter.clone())
+        .build();
     portal_runtime::telemetry::install(provider.clone(), "info", LogFormat::Text, false).unwrap();
 
     let app = TestApp::spawn(Backend::Sqlite).await;
     let (a, _, token) = app.account_with_admin("Acme").await;
-    let member = app.new_user(&a, "dl@acme.example", Role::DownloadOnly, &[]).await;
+    let member = app
+        .new_user(&a, "dl@acme.example", Role::DownloadOnly, &[])
+        .await;
     exporter.reset();
     let mut identity = app.identity(&token).await;
-    let user = identity.get_user(portal_proto::identity::GetUserRequest { user_id: member.user_id.clone(), without_persona: false }).await.unwrap().into_inner();
+    let user = identity
+        .get_user(portal_proto::identity::GetUserRequest {
+            user_id: member.user_id.clone(),
+            without_persona: false,
+        })
+        .await
+        .unwrap()
+        .into_inner();
     assert_eq!(user.persona(), portal_proto::identity::Persona::SupportOnly);
     provider.force_flush().unwrap();
 
     let spans = exporter.get_finished_spans().unwrap();
-    let named = |name: &str| spans.iter().filter(|s| s.name == name && s.span_kind == SpanKind::Server).collect::<Vec<_>>();
+    let named = |name: &str| {
+        spans
+            .iter()
+            .filter(|s| s.name == name && s.span_kind == SpanKind::Server)
+            .collect::<Vec<_>>()
+    };
     let get_user = named("/portal.identity.v1.IdentityService/GetUser");
     let holdings = named("/portal.licensing.v1.LicensingService/GetHoldings");
-    assert_eq!((get_user.len(), holdings.len()), (1, 1), "{:?}", spans.iter().map(|s| s.name.to_string()).collect::<Vec<_>>());
+    assert_eq!(
+        (get_user.len(), holdings.len()),
+        (1, 1),
+        "{:?}",
+        spans.iter().map(|s| s.name.to_string()).collect::<Vec<_>>()
+    );
     let trace = get_user[0].span_context.trace_id();
     assert_ne!(trace, TraceId::INVALID);
-    assert_eq!(holdings[0].span_context.trace_id(), trace, "licensing's span is in the caller's trace");
-    assert_eq!(holdings[0].parent_span_id, get_user[0].span_context.span_id(), "and its parent is the GetUser span");
+    assert_eq!(
+        holdings[0].span_context.trace_id(),
+        trace,
+        "licensing's span is in the caller's trace"
+    );
+    assert_eq!(
+        holdings[0].parent_span_id,
+        get_user[0].span_context.span_id(),
+        "and its parent is the GetUser span"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -82,15 +151,21 @@ async fn a_retrying_client_sees_no_failure_while_a_service_restarts() {
     let core = TestApp::spawn(Backend::Postgres).await;
     let (a, _, _) = core.account_with_admin("Acme").await;
     // Licensing alone on a fixed port, so a restart comes back at the same address.
-    let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap();
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap();
     let peers = |s: &mut portal_runtime::Settings| {
         s.listen = port;
         s.peers.identity = Some(format!("http://{}", core.address));
         s.server.drain_timeout_secs = 5;
     };
     let mut licensing = core.spawn_sharing(&[ServiceKind::Licensing], peers).await;
-    let channel = tonic::transport::Endpoint::from_shared(format!("http://{port}")).unwrap().connect_lazy();
-    let client = portal_testkit::clients::licensing(channel, &core.service_token("ops", "internal"));
+    let channel = tonic::transport::Endpoint::from_shared(format!("http://{port}"))
+        .unwrap()
+        .connect_lazy();
+    let client =
+        portal_testkit::clients::licensing(channel, &core.service_token("ops", "internal"));
 
     let calls = tokio::spawn({
         let a = a.clone();
@@ -99,7 +174,12 @@ async fn a_retrying_client_sees_no_failure_while_a_service_restarts() {
             for _ in 0..200 {
                 let mut attempt = 0;
                 loop {
-                    let result = client.clone().list_deployments(lic::ListDeploymentsRequest { account_id: a.clone() }).await;
+                    let result = client
+                        .clone()
+                        .list_deployments(lic::ListDeploymentsRequest {
+                            account_id: a.clone(),
+                        })
+                        .await;
                     match result {
                         Ok(_) => break,
                         Err(s) if s.code() == Code::Unavailable && attempt < 100 => {
@@ -120,7 +200,13 @@ async fn a_retrying_client_sees_no_failure_while_a_service_restarts() {
     licensing.shutdown().await;
     tokio::time::sleep(Duration::from_millis(200)).await;
     let _restarted = core.spawn_sharing(&[ServiceKind::Licensing], peers).await;
-    let (ok, retries) = tokio::time::timeout(Duration::from_secs(60), calls).await.unwrap().unwrap();
+    let (ok, retries) = tokio::time::timeout(Duration::from_secs(60), calls)
+        .await
+        .unwrap()
+        .unwrap();
     assert_eq!(ok, 200, "every call eventually succeeded");
-    assert!(retries > 0, "the restart was noticed (and retried), so the test exercised it");
+    assert!(
+        retries > 0,
+        "the restart was noticed (and retried), so the test exercised it"
+    );
 }

@@ -18,7 +18,9 @@ use portal_runtime::{
 use portal_testkit::authed;
 use tokio::sync::{mpsc, oneshot};
 use tonic::{Code, Request, Response, Status, transport::Endpoint};
-use tonic_health::pb::{HealthCheckRequest, health_check_response::ServingStatus, health_client::HealthClient};
+use tonic_health::pb::{
+    HealthCheckRequest, health_check_response::ServingStatus, health_client::HealthClient,
+};
 
 /// GetAccount takes `delay` and tells the test when it has started.
 struct Slow {
@@ -28,10 +30,16 @@ struct Slow {
 
 #[tonic::async_trait]
 impl IdentityService for Slow {
-    async fn get_account(&self, request: Request<GetAccountRequest>) -> Result<Response<Account>, Status> {
+    async fn get_account(
+        &self,
+        request: Request<GetAccountRequest>,
+    ) -> Result<Response<Account>, Status> {
         let _ = self.started.send(());
         tokio::time::sleep(self.delay).await;
-        Ok(Response::new(Account { account_id: request.into_inner().account_id, ..Account::default() }))
+        Ok(Response::new(Account {
+            account_id: request.into_inner().account_id,
+            ..Account::default()
+        }))
     }
 }
 
@@ -49,36 +57,67 @@ async fn rig(settings: ServerSettings, delay: Duration) -> Rig {
     let dir = tempfile::tempdir().unwrap();
     let private = dir.path().join("k.pem");
     let public = ensure_signing_key(&private).unwrap();
-    let verifier = Verifier::from_files(&[public], "portal", "portal", Duration::from_secs(30)).unwrap();
-    let token = Minter::from_file(&private, "portal", "portal").unwrap().user("u1", Duration::from_secs(600));
+    let verifier =
+        Verifier::from_files(&[public], "portal", "portal", Duration::from_secs(30)).unwrap();
+    let token = Minter::from_file(&private, "portal", "portal")
+        .unwrap()
+        .user("u1", Duration::from_secs(600));
     let (tx, started) = mpsc::unbounded_channel();
-    let mut host = Host::bind("127.0.0.1:0".parse().unwrap(), settings, Arc::new(verifier)).await.unwrap();
+    let mut host = Host::bind("127.0.0.1:0".parse().unwrap(), settings, Arc::new(verifier))
+        .await
+        .unwrap();
     host.add(IdentityServiceServer::new(Slow { delay, started: tx }));
     let address = host.address();
     let (stop, stopped) = oneshot::channel::<()>();
     let served = tokio::spawn(host.serve(async {
         let _ = stopped.await;
     }));
-    Rig { address, token, started, stop: Some(stop), served, _dir: dir }
+    Rig {
+        address,
+        token,
+        started,
+        stop: Some(stop),
+        served,
+        _dir: dir,
+    }
 }
 
 impl Rig {
-    async fn client(&self) -> Result<IdentityServiceClient<tonic::transport::Channel>, tonic::transport::Error> {
-        let channel = Endpoint::from_shared(format!("http://{}", self.address)).unwrap().connect().await?;
+    async fn client(
+        &self,
+    ) -> Result<IdentityServiceClient<tonic::transport::Channel>, tonic::transport::Error> {
+        let channel = Endpoint::from_shared(format!("http://{}", self.address))
+            .unwrap()
+            .connect()
+            .await?;
         Ok(IdentityServiceClient::new(channel))
     }
 
     fn request(&self) -> Request<GetAccountRequest> {
-        authed(GetAccountRequest { account_id: "a".into() }, &self.token)
+        authed(
+            GetAccountRequest {
+                account_id: "a".into(),
+            },
+            &self.token,
+        )
     }
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn shutdown_finishes_in_flight_rpcs_and_refuses_new_ones() {
-    let settings = ServerSettings { drain_timeout_secs: 10, ..ServerSettings::default() };
+    let settings = ServerSettings {
+        drain_timeout_secs: 10,
+        ..ServerSettings::default()
+    };
     let mut rig = rig(settings, Duration::from_millis(800)).await;
     let mut client = rig.client().await.unwrap();
-    let mut health = HealthClient::new(Endpoint::from_shared(format!("http://{}", rig.address)).unwrap().connect().await.unwrap());
+    let mut health = HealthClient::new(
+        Endpoint::from_shared(format!("http://{}", rig.address))
+            .unwrap()
+            .connect()
+            .await
+            .unwrap(),
+    );
 
     let in_flight = tokio::spawn({
         let request = rig.request();
@@ -91,9 +130,17 @@ async fn shutdown_finishes_in_flight_rpcs_and_refuses_new_ones() {
     // NOT_SERVING (or the connection already going away) well before the RPC completes.
     let deadline = tokio::time::Instant::now() + Duration::from_millis(500);
     loop {
-        match health.check(HealthCheckRequest { service: "portal.identity.v1.IdentityService".into() }).await {
+        match health
+            .check(HealthCheckRequest {
+                service: "portal.identity.v1.IdentityService".into(),
+            })
+            .await
+        {
             Ok(response) if response.get_ref().status() == ServingStatus::Serving => {
-                assert!(tokio::time::Instant::now() < deadline, "still SERVING 500 ms after shutdown began");
+                assert!(
+                    tokio::time::Instant::now() < deadline,
+                    "still SERVING 500 ms after shutdown began"
+                );
                 tokio::time::sleep(Duration::from_millis(10)).await;
             }
             Ok(response) => {
@@ -103,9 +150,15 @@ async fn shutdown_finishes_in_flight_rpcs_and_refuses_new_ones() {
             Err(_) => break,
         }
     }
-    assert!(!in_flight.is_finished(), "readiness must drop before the in-flight RPC finishes");
+    assert!(
+        !in_flight.is_finished(),
+        "readiness must drop before the in-flight RPC finishes"
+    );
 
-    let done = in_flight.await.unwrap().expect("the in-flight RPC completes during the drain");
+    let done = in_flight
+        .await
+        .unwrap()
+        .expect("the in-flight RPC completes during the drain");
     assert_eq!(done.into_inner().account_id, "a");
 
     // The listener is closed: a new connection (or a new call) is refused.
@@ -122,25 +175,37 @@ async fn shutdown_finishes_in_flight_rpcs_and_refuses_new_ones() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_drain_deadline_bounds_shutdown() {
-    let settings = ServerSettings { drain_timeout_secs: 1, ..ServerSettings::default() };
+    let settings = ServerSettings {
+        drain_timeout_secs: 1,
+        ..ServerSettings::default()
+    };
     let mut rig = rig(settings, Duration::from_secs(60)).await;
     let mut client = rig.client().await.unwrap();
     let request = rig.request();
     let _stuck = tokio::spawn(async move { client.get_account(request).await });
     rig.started.recv().await.unwrap();
     let _ = rig.stop.take().unwrap().send(());
-    tokio::time::timeout(Duration::from_secs(10), rig.served).await.expect("shutdown ends at the drain deadline").unwrap().unwrap();
+    tokio::time::timeout(Duration::from_secs(10), rig.served)
+        .await
+        .expect("shutdown ends at the drain deadline")
+        .unwrap()
+        .unwrap();
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn beyond_the_concurrency_limit_calls_are_shed_with_resource_exhausted() {
-    let settings = ServerSettings { concurrency_limit: 2, ..ServerSettings::default() };
+    let settings = ServerSettings {
+        concurrency_limit: 2,
+        ..ServerSettings::default()
+    };
     let mut rig = rig(settings, Duration::from_secs(2)).await;
     let mut busy = Vec::new();
     for _ in 0..2 {
         let mut client = rig.client().await.unwrap();
         let request = rig.request();
-        busy.push(tokio::spawn(async move { client.get_account(request).await }));
+        busy.push(tokio::spawn(
+            async move { client.get_account(request).await },
+        ));
         rig.started.recv().await.unwrap();
     }
     let mut client = rig.client().await.unwrap();
@@ -149,13 +214,35 @@ async fn beyond_the_concurrency_limit_calls_are_shed_with_resource_exhausted() {
     assert_eq!(reason_of(&shed).as_deref(), Some("OVERLOADED"));
 
     // Health stays answerable under load, and the shed calls did not disturb the admitted ones.
-    let mut health = HealthClient::new(Endpoint::from_shared(format!("http://{}", rig.address)).unwrap().connect().await.unwrap());
-    assert!(health.check(HealthCheckRequest { service: String::new() }).await.is_ok());
+    let mut health = HealthClient::new(
+        Endpoint::from_shared(format!("http://{}", rig.address))
+            .unwrap()
+            .connect()
+            .await
+            .unwrap(),
+    );
+    assert!(
+        health
+            .check(HealthCheckRequest {
+                service: String::new()
+            })
+            .await
+            .is_ok()
+    );
     for call in busy {
         assert!(call.await.unwrap().is_ok());
     }
     // Capacity is back once the admitted calls finished.
     let mut client = rig.client().await.unwrap();
-    let ok = tokio::spawn(async move { client.get_account(authed(GetAccountRequest { account_id: "b".into() }, &rig.token)).await });
+    let ok = tokio::spawn(async move {
+        client
+            .get_account(authed(
+                GetAccountRequest {
+                    account_id: "b".into(),
+                },
+                &rig.token,
+            ))
+            .await
+    });
     assert!(ok.await.unwrap().is_ok());
 }

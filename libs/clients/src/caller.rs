@@ -51,34 +51,62 @@ impl Caller {
     }
 
     pub fn is_admin_of(&self, account_id: &str) -> bool {
-        self.member().is_some_and(|m| m.account_id == account_id && m.role == Role::Administrator)
+        self.member()
+            .is_some_and(|m| m.account_id == account_id && m.role == Role::Administrator)
     }
 
     /// Only service principals with one of `scopes`.
     pub fn require_scope(&self, scopes: &[&str]) -> Result<(), CallerError> {
-        if self.has_scope(scopes) { Ok(()) } else { Err(denied(format!("requires a service principal with scope {}", scopes.join(" or ")))) }
+        if self.has_scope(scopes) {
+            Ok(())
+        } else {
+            Err(denied(format!(
+                "requires a service principal with scope {}",
+                scopes.join(" or ")
+            )))
+        }
     }
 
     /// An Administrator of `account_id`, or a service principal with one of `scopes`.
     pub fn require_admin_of(&self, account_id: &str, scopes: &[&str]) -> Result<(), CallerError> {
-        if self.has_scope(scopes) || self.is_admin_of(account_id) { Ok(()) } else { Err(denied("only an Administrator of the account may do this")) }
+        if self.has_scope(scopes) || self.is_admin_of(account_id) {
+            Ok(())
+        } else {
+            Err(denied("only an Administrator of the account may do this"))
+        }
     }
 
     /// A user of `account_id` whom the shared policy allows `action`, or a service principal with one of
     /// `scopes`. For actions decided by the role alone (invoices, purchases, payments, users); actions that
     /// depend on key facts are decided where those facts live.
-    pub fn require_action(&self, account_id: &str, action: Action, scopes: &[&str]) -> Result<(), CallerError> {
+    pub fn require_action(
+        &self,
+        account_id: &str,
+        action: Action,
+        scopes: &[&str],
+    ) -> Result<(), CallerError> {
         if self.has_scope(scopes) {
             return Ok(());
         }
         match self.member() {
             Some(m) if m.account_id == account_id => {
-                let subject = Subject { role: m.role, holdings: Holdings::default(), case_administrator: m.case_administrator };
+                let subject = Subject {
+                    role: m.role,
+                    holdings: Holdings::default(),
+                    case_administrator: m.case_administrator,
+                };
                 let decision = decide(subject, action);
-                if decision.allowed { Ok(()) } else { Err(denied(decision.reason)) }
+                if decision.allowed {
+                    Ok(())
+                } else {
+                    Err(denied(decision.reason))
+                }
             }
             Some(_) => Err(denied("only users of the account may do this")),
-            None => Err(denied(format!("requires a user of the account or a service principal with scope {}", scopes.join(" or ")))),
+            None => Err(denied(format!(
+                "requires a user of the account or a service principal with scope {}",
+                scopes.join(" or ")
+            ))),
         }
     }
 }

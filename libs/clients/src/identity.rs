@@ -35,7 +35,9 @@ fn member(user: pb::User) -> Option<Member> {
         _ => Role::DownloadOnly,
     };
     Some(Member {
-        case_administrator: user.additional_permissions.contains(&(pb::Permission::CaseAdministrator as i32)),
+        case_administrator: user
+            .additional_permissions
+            .contains(&(pb::Permission::CaseAdministrator as i32)),
         user_id: user.user_id,
         account_id: user.account_id,
         email: user.email,
@@ -54,21 +56,32 @@ const SERVICE: &str = "identity";
 
 impl Directory {
     pub fn new(channel: Channel, caller: Caller) -> Self {
-        Self { client: IdentityServiceClient::with_interceptor(channel, caller) }
+        Self {
+            client: IdentityServiceClient::with_interceptor(channel, caller),
+        }
     }
 
     /// The active user `user_id`, or `None` if unknown or removed.
     pub async fn user(&self, user_id: &str) -> Result<Option<Member>, ClientError> {
-        let request = pb::GetUserRequest { user_id: user_id.into(), without_persona: true };
+        let request = pb::GetUserRequest {
+            user_id: user_id.into(),
+            without_persona: true,
+        };
         match self.client.clone().get_user(request).await {
             Ok(response) => Ok(member(response.into_inner())),
-            Err(status) if matches!(status.code(), Code::NotFound | Code::InvalidArgument) => Ok(None),
+            Err(status) if matches!(status.code(), Code::NotFound | Code::InvalidArgument) => {
+                Ok(None)
+            }
             Err(status) => Err(ClientError::from_status(SERVICE, status)),
         }
     }
 
     /// The active user of `account_id` with e-mail `email` (case-insensitive), if any.
-    pub async fn member_by_email(&self, account_id: &str, email: &str) -> Result<Option<Member>, ClientError> {
+    pub async fn member_by_email(
+        &self,
+        account_id: &str,
+        email: &str,
+    ) -> Result<Option<Member>, ClientError> {
         let request = pb::ListUsersRequest {
             account_id: account_id.into(),
             email: email.into(),
@@ -78,17 +91,23 @@ impl Directory {
         };
         match self.client.clone().list_users(request).await {
             Ok(response) => Ok(response.into_inner().users.into_iter().find_map(member)),
-            Err(status) if matches!(status.code(), Code::NotFound | Code::InvalidArgument) => Ok(None),
+            Err(status) if matches!(status.code(), Code::NotFound | Code::InvalidArgument) => {
+                Ok(None)
+            }
             Err(status) => Err(ClientError::from_status(SERVICE, status)),
         }
     }
 
     /// The account, or `None` if it does not exist.
     pub async fn account(&self, account_id: &str) -> Result<Option<pb::Account>, ClientError> {
-        let request = pb::GetAccountRequest { account_id: account_id.into() };
+        let request = pb::GetAccountRequest {
+            account_id: account_id.into(),
+        };
         match self.client.clone().get_account(request).await {
             Ok(response) => Ok(Some(response.into_inner())),
-            Err(status) if matches!(status.code(), Code::NotFound | Code::InvalidArgument) => Ok(None),
+            Err(status) if matches!(status.code(), Code::NotFound | Code::InvalidArgument) => {
+                Ok(None)
+            }
             Err(status) => Err(ClientError::from_status(SERVICE, status)),
         }
     }

@@ -13,18 +13,32 @@ pub use identity::{Directory, Member};
 pub enum ClientError {
     /// Down, overloaded or too slow: the caller should answer `UNAVAILABLE` (or retry in the background).
     #[error("{service} is unavailable: {message}")]
-    Unavailable { service: &'static str, message: String },
+    Unavailable {
+        service: &'static str,
+        message: String,
+    },
     /// The callee answered with an error that retrying will not fix.
     #[error("{service} answered {code:?}: {message}")]
-    Failed { service: &'static str, code: tonic::Code, message: String },
+    Failed {
+        service: &'static str,
+        code: tonic::Code,
+        message: String,
+    },
 }
 
 impl ClientError {
     pub fn from_status(service: &'static str, status: tonic::Status) -> Self {
         if portal_runtime::client::is_unavailable(&status) {
-            ClientError::Unavailable { service, message: status.message().to_string() }
+            ClientError::Unavailable {
+                service,
+                message: status.message().to_string(),
+            }
         } else {
-            ClientError::Failed { service, code: status.code(), message: status.message().to_string() }
+            ClientError::Failed {
+                service,
+                code: status.code(),
+                message: status.message().to_string(),
+            }
         }
     }
 }

@@ -151,7 +151,11 @@ pub fn decide(subject: Subject, action: Action) -> Decision {
     let persona = Persona::derive(subject.role, subject.holdings);
     let (allowed, why) = rule(persona, subject, action);
     let verdict = if allowed { "may" } else { "may not" };
-    Decision { allowed, persona, reason: format!("{persona} {verdict} {}: {why}", action.name()) }
+    Decision {
+        allowed,
+        persona,
+        reason: format!("{persona} {verdict} {}: {why}", action.name()),
+    }
 }
 
 fn rule(persona: Persona, subject: Subject, action: Action) -> (bool, &'static str) {
@@ -159,21 +163,40 @@ fn rule(persona: Persona, subject: Subject, action: Action) -> (bool, &'static s
     use Persona::*;
     match (action, persona) {
         // Case Administrator is a permission, not a persona: it alone opens the account's eligibility.
-        (ViewSupportEligibility, _) if subject.case_administrator => (true, "holds CASE_ADMINISTRATOR"),
-        (ViewSupportEligibility, PortalAdministrator) => (true, "Portal Administrators manage the whole account"),
+        (ViewSupportEligibility, _) if subject.case_administrator => {
+            (true, "holds CASE_ADMINISTRATOR")
+        }
+        (ViewSupportEligibility, PortalAdministrator) => {
+            (true, "Portal Administrators manage the whole account")
+        }
         (ViewSupportEligibility, _) => (false, "needs the CASE_ADMINISTRATOR permission"),
         (CreateSupportCase, _) => (true, "every persona may create support cases"),
         (_, PortalAdministrator) => (true, "Portal Administrators manage the whole account"),
-        (ManageOwnedKeys | ViewOwnedKeys, GroupManager) => (true, "Group Managers see and manage the keys they own"),
-        (ViewAssignedKeys, GroupManager | Individual) => (true, "keys assigned to the user are visible to them"),
-        (DownloadProducts, GroupManager | Individual) => (true, "key holders may download"),
-        (DownloadProducts, SupportOnly) => (false, "Support Only users hold no key to download for"),
-        (ManageUsers | ViewAuditLog, _) => (false, "only Portal Administrators manage users and read the audit log"),
-        (ViewInvoices | MakePurchase | PayInvoice, _) => (false, "only Portal Administrators see invoices, purchase and pay"),
-        (ViewActivations | ViewLicenseUsage | RequestActivationReport, _) => {
-            (false, "only Portal Administrators see activations and license usage")
+        (ManageOwnedKeys | ViewOwnedKeys, GroupManager) => {
+            (true, "Group Managers see and manage the keys they own")
         }
-        (ViewAllKeys | ManageAllKeys | SetKeyOwner | AssignAnyKey, _) => (false, "only Portal Administrators manage all keys"),
+        (ViewAssignedKeys, GroupManager | Individual) => {
+            (true, "keys assigned to the user are visible to them")
+        }
+        (DownloadProducts, GroupManager | Individual) => (true, "key holders may download"),
+        (DownloadProducts, SupportOnly) => {
+            (false, "Support Only users hold no key to download for")
+        }
+        (ManageUsers | ViewAuditLog, _) => (
+            false,
+            "only Portal Administrators manage users and read the audit log",
+        ),
+        (ViewInvoices | MakePurchase | PayInvoice, _) => (
+            false,
+            "only Portal Administrators see invoices, purchase and pay",
+        ),
+        (ViewActivations | ViewLicenseUsage | RequestActivationReport, _) => (
+            false,
+            "only Portal Administrators see activations and license usage",
+        ),
+        (ViewAllKeys | ManageAllKeys | SetKeyOwner | AssignAnyKey, _) => {
+            (false, "only Portal Administrators manage all keys")
+        }
         (ManageOwnedKeys | ViewOwnedKeys, _) => (false, "the user owns no key"),
         (ViewAssignedKeys, _) => (false, "no key is assigned to the user"),
     }
@@ -184,16 +207,56 @@ mod tests {
     use super::*;
 
     fn subject(role: Role, owned: u64, assigned: u64) -> Subject {
-        Subject { role, holdings: Holdings { owned_keys: owned, assigned_keys: assigned }, case_administrator: false }
+        Subject {
+            role,
+            holdings: Holdings {
+                owned_keys: owned,
+                assigned_keys: assigned,
+            },
+            case_administrator: false,
+        }
     }
 
     #[test]
     fn i9_persona_is_derived_from_role_and_key_facts() {
-        assert_eq!(Persona::derive(Role::Administrator, Holdings::default()), Persona::PortalAdministrator);
-        assert_eq!(Persona::derive(Role::Administrator, Holdings { owned_keys: 3, assigned_keys: 1 }), Persona::PortalAdministrator);
-        assert_eq!(Persona::derive(Role::DownloadOnly, Holdings { owned_keys: 1, assigned_keys: 5 }), Persona::GroupManager);
-        assert_eq!(Persona::derive(Role::DownloadOnly, Holdings { owned_keys: 0, assigned_keys: 1 }), Persona::Individual);
-        assert_eq!(Persona::derive(Role::DownloadOnly, Holdings::default()), Persona::SupportOnly);
+        assert_eq!(
+            Persona::derive(Role::Administrator, Holdings::default()),
+            Persona::PortalAdministrator
+        );
+        assert_eq!(
+            Persona::derive(
+                Role::Administrator,
+                Holdings {
+                    owned_keys: 3,
+                    assigned_keys: 1
+                }
+            ),
+            Persona::PortalAdministrator
+        );
+        assert_eq!(
+            Persona::derive(
+                Role::DownloadOnly,
+                Holdings {
+                    owned_keys: 1,
+                    assigned_keys: 5
+                }
+            ),
+            Persona::GroupManager
+        );
+        assert_eq!(
+            Persona::derive(
+                Role::DownloadOnly,
+                Holdings {
+                    owned_keys: 0,
+                    assigned_keys: 1
+                }
+            ),
+            Persona::Individual
+        );
+        assert_eq!(
+            Persona::derive(Role::DownloadOnly, Holdings::default()),
+            Persona::SupportOnly
+        );
     }
 
     #[test]
@@ -217,35 +280,69 @@ mod tests {
     #[test]
     fn i10_group_manager_manages_owned_keys_only() {
         let gm = subject(Role::DownloadOnly, 2, 0);
-        let allowed: Vec<Action> = Action::ALL.into_iter().filter(|a| decide(gm, *a).allowed).collect();
+        let allowed: Vec<Action> = Action::ALL
+            .into_iter()
+            .filter(|a| decide(gm, *a).allowed)
+            .collect();
         assert_eq!(
             allowed,
-            vec![Action::ManageOwnedKeys, Action::ViewOwnedKeys, Action::ViewAssignedKeys, Action::DownloadProducts, Action::CreateSupportCase]
+            vec![
+                Action::ManageOwnedKeys,
+                Action::ViewOwnedKeys,
+                Action::ViewAssignedKeys,
+                Action::DownloadProducts,
+                Action::CreateSupportCase
+            ]
         );
     }
 
     #[test]
     fn i10_individual_sees_assigned_keys_and_downloads() {
         let individual = subject(Role::DownloadOnly, 0, 1);
-        let allowed: Vec<Action> = Action::ALL.into_iter().filter(|a| decide(individual, *a).allowed).collect();
-        assert_eq!(allowed, vec![Action::ViewAssignedKeys, Action::DownloadProducts, Action::CreateSupportCase]);
+        let allowed: Vec<Action> = Action::ALL
+            .into_iter()
+            .filter(|a| decide(individual, *a).allowed)
+            .collect();
+        assert_eq!(
+            allowed,
+            vec![
+                Action::ViewAssignedKeys,
+                Action::DownloadProducts,
+                Action::CreateSupportCase
+            ]
+        );
     }
 
     #[test]
     fn i10_support_only_creates_support_cases_only() {
         let support = subject(Role::DownloadOnly, 0, 0);
-        let allowed: Vec<Action> = Action::ALL.into_iter().filter(|a| decide(support, *a).allowed).collect();
+        let allowed: Vec<Action> = Action::ALL
+            .into_iter()
+            .filter(|a| decide(support, *a).allowed)
+            .collect();
         assert_eq!(allowed, vec![Action::CreateSupportCase]);
         let denied = decide(support, Action::ViewInvoices);
-        assert_eq!(denied.reason, "SUPPORT_ONLY may not VIEW_INVOICES: only Portal Administrators see invoices, purchase and pay");
+        assert_eq!(
+            denied.reason,
+            "SUPPORT_ONLY may not VIEW_INVOICES: only Portal Administrators see invoices, purchase and pay"
+        );
     }
 
     #[test]
     fn i10_case_administrator_sees_support_eligibility_in_any_persona() {
         for (owned, assigned) in [(0, 0), (1, 0), (0, 1)] {
-            let with = Subject { case_administrator: true, ..subject(Role::DownloadOnly, owned, assigned) };
+            let with = Subject {
+                case_administrator: true,
+                ..subject(Role::DownloadOnly, owned, assigned)
+            };
             assert!(decide(with, Action::ViewSupportEligibility).allowed);
-            assert!(!decide(subject(Role::DownloadOnly, owned, assigned), Action::ViewSupportEligibility).allowed);
+            assert!(
+                !decide(
+                    subject(Role::DownloadOnly, owned, assigned),
+                    Action::ViewSupportEligibility
+                )
+                .allowed
+            );
         }
     }
 }

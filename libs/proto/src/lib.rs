@@ -32,19 +32,20 @@ pub mod portal {
     }
 }
 
+/// `portal.billing.v1`: catalog, purchases, invoices, payments, renewals.
+pub use portal::billing::v1 as billing;
 /// `portal.common.v1`: messages shared by several services.
 pub use portal::common::v1 as common;
 /// `portal.identity.v1`: accounts, users, roles, personas, access decisions, audit.
 pub use portal::identity::v1 as identity;
 /// `portal.licensing.v1`: product keys, activations, deployments, login-based licensing.
 pub use portal::licensing::v1 as licensing;
-/// `portal.billing.v1`: catalog, purchases, invoices, payments, renewals.
-pub use portal::billing::v1 as billing;
 /// `portal.notification.v1`: advisories, deliveries, transactional notices.
 pub use portal::notification::v1 as notification;
 
 /// The encoded `FileDescriptorSet` of every contract, for server reflection.
-pub const FILE_DESCRIPTOR_SET: &[u8] = include_bytes!(concat!(env!("OUT_DIR"), "/portal_descriptor.bin"));
+pub const FILE_DESCRIPTOR_SET: &[u8] =
+    include_bytes!(concat!(env!("OUT_DIR"), "/portal_descriptor.bin"));
 
 /// The fully-qualified gRPC service names, as health and reflection report them.
 pub mod service_names {

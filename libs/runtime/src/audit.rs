@@ -2,7 +2,10 @@
 //! request and trace. Written with the same connection (transaction) as the change it records.
 
 use chrono::{DateTime, Utc};
-use sea_orm::{ActiveModelTrait, ColumnTrait, ConnectionTrait, DbErr, EntityTrait, QueryFilter, QueryOrder, QuerySelect, Set};
+use sea_orm::{
+    ActiveModelTrait, ColumnTrait, ConnectionTrait, DbErr, EntityTrait, QueryFilter, QueryOrder,
+    QuerySelect, Set,
+};
 
 use crate::context::CallContext;
 
@@ -44,7 +47,11 @@ pub struct Change<'a> {
 }
 
 /// Appends `change`, attributed to the caller in `context`.
-pub async fn record<C: ConnectionTrait>(db: &C, context: &CallContext, change: Change<'_>) -> Result<(), DbErr> {
+pub async fn record<C: ConnectionTrait>(
+    db: &C,
+    context: &CallContext,
+    change: Change<'_>,
+) -> Result<(), DbErr> {
     let now: DateTime<Utc> = Utc::now();
     entity::ActiveModel {
         // UUIDv7 ids sort by time, which gives the log a stable order for paging.
@@ -66,13 +73,22 @@ pub async fn record<C: ConnectionTrait>(db: &C, context: &CallContext, change: C
 }
 
 /// One page of an account's events, oldest first, after event id `after`.
-pub async fn list<C: ConnectionTrait>(db: &C, account_id: &str, after: Option<&str>, limit: u64) -> Result<Vec<entity::Model>, DbErr> {
+pub async fn list<C: ConnectionTrait>(
+    db: &C,
+    account_id: &str,
+    after: Option<&str>,
+    limit: u64,
+) -> Result<Vec<entity::Model>, DbErr> {
     use entity::Column;
     let mut query = entity::Entity::find().filter(Column::AccountId.eq(account_id));
     if let Some(after) = after {
         query = query.filter(Column::EventId.gt(after));
     }
-    query.order_by_asc(Column::EventId).limit(limit).all(db).await
+    query
+        .order_by_asc(Column::EventId)
+        .limit(limit)
+        .all(db)
+        .await
 }
 
 /// A stored before/after snapshot as a `google.protobuf.Struct` (non-object JSON is wrapped as `{"value": …}`).
@@ -81,7 +97,9 @@ pub fn to_struct(json: Option<&str>) -> Option<prost_types::Struct> {
     match to_value(value).kind {
         Some(prost_types::value::Kind::StructValue(s)) => Some(s),
         other => Some(prost_types::Struct {
-            fields: [("value".to_string(), prost_types::Value { kind: other })].into_iter().collect(),
+            fields: [("value".to_string(), prost_types::Value { kind: other })]
+                .into_iter()
+                .collect(),
         }),
     }
 }
@@ -94,8 +112,12 @@ fn to_value(json: serde_json::Value) -> prost_types::Value {
         J::Bool(b) => Kind::BoolValue(b),
         J::Number(n) => Kind::NumberValue(n.as_f64().unwrap_or_default()),
         J::String(s) => Kind::StringValue(s),
-        J::Array(items) => Kind::ListValue(prost_types::ListValue { values: items.into_iter().map(to_value).collect() }),
-        J::Object(map) => Kind::StructValue(prost_types::Struct { fields: map.into_iter().map(|(k, v)| (k, to_value(v))).collect() }),
+        J::Array(items) => Kind::ListValue(prost_types::ListValue {
+            values: items.into_iter().map(to_value).collect(),
+        }),
+        J::Object(map) => Kind::StructValue(prost_types::Struct {
+            fields: map.into_iter().map(|(k, v)| (k, to_value(v))).collect(),
+        }),
     };
     prost_types::Value { kind: Some(kind) }
 }

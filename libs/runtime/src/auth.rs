@@ -22,7 +22,10 @@ pub enum Principal {
     /// A signed-in portal user; the business rules decide what they may do.
     User { user_id: String },
     /// Another system (`sub = svc:<name>`), limited to its scopes.
-    Service { name: String, scopes: BTreeSet<String> },
+    Service {
+        name: String,
+        scopes: BTreeSet<String>,
+    },
 }
 
 impl Principal {
@@ -53,7 +56,13 @@ pub fn principal<T>(request: &tonic::Request<T>) -> Result<Principal, Status> {
         .extensions()
         .get::<Principal>()
         .cloned()
-        .ok_or_else(|| error::status(tonic::Code::Unauthenticated, reason::UNAUTHENTICATED, "no authenticated principal"))
+        .ok_or_else(|| {
+            error::status(
+                tonic::Code::Unauthenticated,
+                reason::UNAUTHENTICATED,
+                "no authenticated principal",
+            )
+        })
 }
 
 /// JWT claims the suite issues and accepts.
@@ -114,26 +123,47 @@ pub struct Verifier {
 
 impl std::fmt::Debug for Verifier {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Verifier").field("keys", &self.keys.len()).field("issuer", &self.issuer).finish()
+        f.debug_struct("Verifier")
+            .field("keys", &self.keys.len())
+            .field("issuer", &self.issuer)
+            .finish()
     }
 }
 
 impl Verifier {
-    pub fn from_files(files: &[PathBuf], issuer: &str, audience: &str, leeway: Duration) -> Result<Self, KeyError> {
-        let keys = files.iter().map(|f| read_public_key(f)).collect::<Result<_, _>>()?;
-        Ok(Self { keys, issuer: issuer.into(), audience: audience.into(), leeway: leeway.as_secs() })
+    pub fn from_files(
+        files: &[PathBuf],
+        issuer: &str,
+        audience: &str,
+        leeway: Duration,
+    ) -> Result<Self, KeyError> {
+        let keys = files
+            .iter()
+            .map(|f| read_public_key(f))
+            .collect::<Result<_, _>>()?;
+        Ok(Self {
+            keys,
+            issuer: issuer.into(),
+            audience: audience.into(),
+            leeway: leeway.as_secs(),
+        })
     }
 
     /// Checks an `authorization` header value.
     pub fn verify_header(&self, header: Option<&str>) -> Result<Principal, Status> {
-        let unauthenticated = |msg: &str| error::status(tonic::Code::Unauthenticated, reason::UNAUTHENTICATED, msg);
-        let header = header.ok_or_else(|| unauthenticated("missing authorization: Bearer <token>"))?;
+        let unauthenticated =
+            |msg: &str| error::status(tonic::Code::Unauthenticated, reason::UNAUTHENTICATED, msg);
+        let header =
+            header.ok_or_else(|| unauthenticated("missing authorization: Bearer <token>"))?;
         let token = header
             .strip_prefix("Bearer ")
             .or_else(|| header.strip_prefix("bearer "))
             .ok_or_else(|| unauthenticated("authorization must be `Bearer <token>`"))?;
-        let claims = self.verify(token.trim()).map_err(|e| unauthenticated(&format!("invalid token: {e}")))?;
-        principal_from(&claims).ok_or_else(|| unauthenticated("token subject must be a user id or svc:<name>"))
+        let claims = self
+            .verify(token.trim())
+            .map_err(|e| unauthenticated(&format!("invalid token: {e}")))?;
+        principal_from(&claims)
+            .ok_or_else(|| unauthenticated("token subject must be a user id or svc:<name>"))
     }
 
     /// Verifies a JWT and returns its claims.
@@ -149,7 +179,11 @@ impl Verifier {
         validation.set_required_spec_claims(&["exp", "iss", "aud", "sub"]);
         validation.leeway = self.leeway;
         let mut last = ErrorKind::InvalidAlgorithm.into();
-        for (_, key) in self.keys.iter().filter(|(kind, _)| kind.verifies(header.alg)) {
+        for (_, key) in self
+            .keys
+            .iter()
+            .filter(|(kind, _)| kind.verifies(header.alg))
+        {
             match jsonwebtoken::decode::<Claims>(token, key, &validation) {
                 Ok(data) => return Ok(data.claims),
                 Err(e) => last = e,
@@ -168,14 +202,25 @@ fn principal_from(claims: &Claims) -> Option<Principal> {
         Some("") => return None,
         Some(name) => Principal::Service {
             name: name.to_string(),
-            scopes: claims.scope.as_deref().unwrap_or("").split_whitespace().map(str::to_string).collect(),
+            scopes: claims
+                .scope
+                .as_deref()
+                .unwrap_or("")
+                .split_whitespace()
+                .map(str::to_string)
+                .collect(),
         },
-        None => Principal::User { user_id: sub.to_string() },
+        None => Principal::User {
+            user_id: sub.to_string(),
+        },
     })
 }
 
 fn read_public_key(path: &Path) -> Result<(KeyKind, DecodingKey), KeyError> {
-    let pem = fs::read(path).map_err(|source| KeyError::Io { path: path.into(), source })?;
+    let pem = fs::read(path).map_err(|source| KeyError::Io {
+        path: path.into(),
+        source,
+    })?;
     if let Ok(key) = DecodingKey::from_ed_pem(&pem) {
         return Ok((KeyKind::Ed25519, key));
     }
@@ -195,15 +240,25 @@ pub struct Minter {
 
 impl std::fmt::Debug for Minter {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Minter").field("issuer", &self.issuer).finish_non_exhaustive()
+        f.debug_struct("Minter")
+            .field("issuer", &self.issuer)
+            .finish_non_exhaustive()
     }
 }
 
 impl Minter {
     pub fn from_file(path: &Path, issuer: &str, audience: &str) -> Result<Self, KeyError> {
-        let pem = fs::read(path).map_err(|source| KeyError::Io { path: path.into(), source })?;
-        let key = EncodingKey::from_ed_pem(&pem).map_err(|_| KeyError::Format { path: path.into() })?;
-        Ok(Self { key, issuer: issuer.into(), audience: audience.into() })
+        let pem = fs::read(path).map_err(|source| KeyError::Io {
+            path: path.into(),
+            source,
+        })?;
+        let key =
+            EncodingKey::from_ed_pem(&pem).map_err(|_| KeyError::Format { path: path.into() })?;
+        Ok(Self {
+            key,
+            issuer: issuer.into(),
+            audience: audience.into(),
+        })
     }
 
     /// A token acting for portal user `user_id`.
@@ -217,8 +272,18 @@ impl Minter {
     }
 
     fn mint(&self, sub: String, scope: Option<String>, ttl: Duration) -> String {
-        let now = SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_secs()).unwrap_or_default();
-        let claims = Claims { sub, iss: self.issuer.clone(), aud: self.audience.clone(), iat: now, exp: now + ttl.as_secs(), scope };
+        let now = SystemTime::now()
+            .duration_since(UNIX_EPOCH)
+            .map(|d| d.as_secs())
+            .unwrap_or_default();
+        let claims = Claims {
+            sub,
+            iss: self.issuer.clone(),
+            aud: self.audience.clone(),
+            iat: now,
+            exp: now + ttl.as_secs(),
+            scope,
+        };
         // Signing with a key that parsed as Ed25519 cannot fail; an empty string would be refused downstream.
         jsonwebtoken::encode(&Header::new(Algorithm::EdDSA), &claims, &self.key).unwrap_or_default()
     }
@@ -231,28 +296,46 @@ pub fn ensure_signing_key(private: &Path) -> Result<PathBuf, KeyError> {
     if private.exists() {
         return Ok(public);
     }
-    let io = |source| KeyError::Io { path: private.into(), source };
+    let io = |source| KeyError::Io {
+        path: private.into(),
+        source,
+    };
     if let Some(dir) = private.parent() {
         fs::create_dir_all(dir).map_err(io)?;
     }
     let key = ed25519_dalek::SigningKey::generate(&mut rand::rngs::OsRng);
-    let private_pem = key.to_pkcs8_pem(LineEnding::LF).map_err(|e| KeyError::Generate(e.to_string()))?;
-    let public_pem = key.verifying_key().to_public_key_pem(LineEnding::LF).map_err(|e| KeyError::Generate(e.to_string()))?;
+    let private_pem = key
+        .to_pkcs8_pem(LineEnding::LF)
+        .map_err(|e| KeyError::Generate(e.to_string()))?;
+    let public_pem = key
+        .verifying_key()
+        .to_public_key_pem(LineEnding::LF)
+        .map_err(|e| KeyError::Generate(e.to_string()))?;
     write_private(private, private_pem.as_bytes()).map_err(io)?;
-    fs::write(&public, public_pem).map_err(|source| KeyError::Io { path: public.clone(), source })?;
+    fs::write(&public, public_pem).map_err(|source| KeyError::Io {
+        path: public.clone(),
+        source,
+    })?;
     Ok(public)
 }
 
 /// `signing-key.pem` → `signing-key.pub.pem`.
 pub fn public_key_path(private: &Path) -> PathBuf {
-    let stem = private.file_stem().and_then(|s| s.to_str()).unwrap_or("signing-key");
+    let stem = private
+        .file_stem()
+        .and_then(|s| s.to_str())
+        .unwrap_or("signing-key");
     private.with_file_name(format!("{stem}.pub.pem"))
 }
 
 #[cfg(unix)]
 fn write_private(path: &Path, bytes: &[u8]) -> io::Result<()> {
     use std::{io::Write, os::unix::fs::OpenOptionsExt};
-    let mut file = fs::OpenOptions::new().write(true).create_new(true).mode(0o600).open(path)?;
+    let mut file = fs::OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .mode(0o600)
+        .open(path)?;
     file.write_all(bytes)
 }
 
@@ -271,19 +354,41 @@ mod tests {
         let private = dir.path().join("k.pem");
         let public = ensure_signing_key(&private).unwrap();
         let minter = Minter::from_file(&private, "portal", "portal").unwrap();
-        let verifier = Verifier::from_files(&[public], "portal", "portal", Duration::from_secs(30)).unwrap();
+        let verifier =
+            Verifier::from_files(&[public], "portal", "portal", Duration::from_secs(30)).unwrap();
         (dir, minter, verifier)
     }
 
     #[test]
     fn user_and_service_tokens_round_trip() {
         let (_dir, minter, verifier) = pair();
-        let user = verifier.verify_header(Some(&format!("Bearer {}", minter.user("u1", Duration::from_secs(60))))).unwrap();
-        assert_eq!(user, Principal::User { user_id: "u1".into() });
-        let svc = verifier
-            .verify_header(Some(&format!("Bearer {}", minter.service("billing", "internal licensing.issue", Duration::from_secs(60)))))
+        let user = verifier
+            .verify_header(Some(&format!(
+                "Bearer {}",
+                minter.user("u1", Duration::from_secs(60))
+            )))
             .unwrap();
-        assert!(svc.has_scope("licensing.issue") && svc.has_scope("internal") && !svc.has_scope("identity.admin"));
+        assert_eq!(
+            user,
+            Principal::User {
+                user_id: "u1".into()
+            }
+        );
+        let svc = verifier
+            .verify_header(Some(&format!(
+                "Bearer {}",
+                minter.service(
+                    "billing",
+                    "internal licensing.issue",
+                    Duration::from_secs(60)
+                )
+            )))
+            .unwrap();
+        assert!(
+            svc.has_scope("licensing.issue")
+                && svc.has_scope("internal")
+                && !svc.has_scope("identity.admin")
+        );
     }
 
     #[test]
@@ -300,6 +405,10 @@ mod tests {
     fn a_bare_svc_subject_is_refused() {
         let (_dir, minter, verifier) = pair();
         let token = minter.mint("svc:".into(), None, Duration::from_secs(60));
-        assert!(verifier.verify_header(Some(&format!("Bearer {token}"))).is_err());
+        assert!(
+            verifier
+                .verify_header(Some(&format!("Bearer {token}")))
+                .is_err()
+        );
     }
 }

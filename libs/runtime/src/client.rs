@@ -23,7 +23,12 @@ pub struct Caller {
 impl Caller {
     /// `service` is this process's name (`svc:<service>`); `scopes` what it may do at the callee.
     pub fn new(minter: Arc<Minter>, service: &str, scopes: &str, deadline: Duration) -> Self {
-        Self { minter, service: service.into(), scopes: scopes.into(), deadline }
+        Self {
+            minter,
+            service: service.into(),
+            scopes: scopes.into(),
+            deadline,
+        }
     }
 
     /// A channel to `url` that connects on first use, so services may start in any order; every call on it is
@@ -40,7 +45,9 @@ impl Caller {
 impl Interceptor for Caller {
     fn call(&mut self, mut request: Request<()>) -> Result<Request<()>, Status> {
         // Minting per call keeps tokens fresh without a refresh task; an Ed25519 signature costs microseconds.
-        let token = self.minter.service(&self.service, &self.scopes, Duration::from_secs(300));
+        let token = self
+            .minter
+            .service(&self.service, &self.scopes, Duration::from_secs(300));
         let value = format!("Bearer {token}")
             .parse()
             .map_err(|_| Status::internal("service token is not valid metadata"))?;
@@ -56,5 +63,14 @@ impl Interceptor for Caller {
 /// True when a failed call to another service means "try again later" rather than "you asked wrongly".
 pub fn is_unavailable(status: &Status) -> bool {
     use tonic::Code::*;
-    matches!(status.code(), Unavailable | DeadlineExceeded | Unimplemented | ResourceExhausted | Cancelled | Unknown | Aborted)
+    matches!(
+        status.code(),
+        Unavailable
+            | DeadlineExceeded
+            | Unimplemented
+            | ResourceExhausted
+            | Cancelled
+            | Unknown
+            | Aborted
+    )
 }

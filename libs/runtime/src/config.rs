@@ -63,7 +63,11 @@ pub struct LicensingSettings {
 
 impl Default for LicensingSettings {
     fn default() -> Self {
-        Self { expiry_sweep_secs: 60, grant_signing_key_file: None, grant_ttl_hours: 72 }
+        Self {
+            expiry_sweep_secs: 60,
+            grant_signing_key_file: None,
+            grant_ttl_hours: 72,
+        }
     }
 }
 
@@ -79,7 +83,11 @@ pub struct DatabaseSettings {
 
 impl Default for DatabaseSettings {
     fn default() -> Self {
-        Self { url: None, max_connections: 16, auto_migrate: true }
+        Self {
+            url: None,
+            max_connections: 16,
+            auto_migrate: true,
+        }
     }
 }
 
@@ -216,7 +224,11 @@ pub struct TelemetrySettings {
 
 impl Default for TelemetrySettings {
     fn default() -> Self {
-        Self { log_filter: "info".into(), log_format: LogFormat::Json, otlp_endpoint: None }
+        Self {
+            log_filter: "info".into(),
+            log_format: LogFormat::Json,
+            otlp_endpoint: None,
+        }
     }
 }
 
@@ -269,7 +281,10 @@ impl Settings {
             .source(env);
         builder = builder
             .add_source(environment)
-            .set_override_option("data_dir", overrides.data_dir.as_ref().map(|p| p.display().to_string()))?
+            .set_override_option(
+                "data_dir",
+                overrides.data_dir.as_ref().map(|p| p.display().to_string()),
+            )?
             .set_override_option("listen", overrides.listen.clone())?
             .set_override_option("database.url", overrides.database_url.clone())?
             .set_override_option("smtp.url", overrides.smtp_url.clone())?;
@@ -279,10 +294,18 @@ impl Settings {
     }
 
     fn validate(&self) -> Result<(), ConfigError> {
-        let invalid = |key, reason: &str| Err(ConfigError::Invalid { key, reason: reason.into() });
+        let invalid = |key, reason: &str| {
+            Err(ConfigError::Invalid {
+                key,
+                reason: reason.into(),
+            })
+        };
         if let Some(url) = &self.database.url {
             let url = url.expose_secret();
-            if !(url.starts_with("sqlite:") || url.starts_with("postgres://") || url.starts_with("postgresql://")) {
+            if !(url.starts_with("sqlite:")
+                || url.starts_with("postgres://")
+                || url.starts_with("postgresql://"))
+            {
                 return invalid("database.url", "must start with sqlite: or postgres://");
             }
         }
@@ -310,8 +333,15 @@ impl Settings {
         if self.smtp.batch_size == 0 || self.smtp.batch_size > 10_000 {
             return invalid("smtp.batch_size", "must be between 1 and 10000");
         }
-        if self.smtp.pool_size == 0 || self.smtp.max_attempts == 0 || self.smtp.lease_secs == 0 || self.smtp.poll_ms == 0 {
-            return invalid("smtp", "pool_size, max_attempts, lease_secs and poll_ms must be positive");
+        if self.smtp.pool_size == 0
+            || self.smtp.max_attempts == 0
+            || self.smtp.lease_secs == 0
+            || self.smtp.poll_ms == 0
+        {
+            return invalid(
+                "smtp",
+                "pool_size, max_attempts, lease_secs and poll_ms must be positive",
+            );
         }
         if self.licensing.grant_ttl_hours == 0 || self.licensing.grant_ttl_hours > 24 * 90 {
             return invalid("licensing.grant_ttl_hours", "must be between 1 and 2160");
@@ -327,7 +357,10 @@ impl Settings {
 
     /// The signing key this process mints tokens with.
     pub fn signing_key_file(&self) -> PathBuf {
-        self.auth.signing_key_file.clone().unwrap_or_else(|| self.data_dir.join("signing-key.pem"))
+        self.auth
+            .signing_key_file
+            .clone()
+            .unwrap_or_else(|| self.data_dir.join("signing-key.pem"))
     }
 
     /// The public keys bearer tokens are verified against.
@@ -347,7 +380,12 @@ mod tests {
     use std::collections::HashMap;
 
     fn env(pairs: &[(&str, &str)]) -> Option<HashMap<String, String>> {
-        Some(pairs.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect())
+        Some(
+            pairs
+                .iter()
+                .map(|(k, v)| (k.to_string(), v.to_string()))
+                .collect(),
+        )
     }
 
     #[test]
@@ -369,11 +407,22 @@ mod tests {
         .unwrap();
         let s = Settings::load_from(
             Some(&file),
-            &Overrides { listen: Some("127.0.0.1:7000".into()), ..Overrides::default() },
-            env(&[("PORTAL_LISTEN", "127.0.0.1:6500"), ("PORTAL_SERVER__DRAIN_TIMEOUT_SECS", "3"), ("PORTAL_DATA_DIR", "/from/env")]),
+            &Overrides {
+                listen: Some("127.0.0.1:7000".into()),
+                ..Overrides::default()
+            },
+            env(&[
+                ("PORTAL_LISTEN", "127.0.0.1:6500"),
+                ("PORTAL_SERVER__DRAIN_TIMEOUT_SECS", "3"),
+                ("PORTAL_DATA_DIR", "/from/env"),
+            ]),
         )
         .unwrap();
-        assert_eq!(s.listen.to_string(), "127.0.0.1:7000", "flag beats env and file");
+        assert_eq!(
+            s.listen.to_string(),
+            "127.0.0.1:7000",
+            "flag beats env and file"
+        );
         assert_eq!(s.server.drain_timeout_secs, 3, "env beats file");
         assert_eq!(s.server.concurrency_limit, 9, "file beats default");
         assert_eq!(s.data_dir, PathBuf::from("/from/env"));
@@ -381,17 +430,46 @@ mod tests {
 
     #[test]
     fn env_lists_split_on_commas() {
-        let s = Settings::load_from(None, &Overrides::default(), env(&[("PORTAL_AUTH__PUBLIC_KEY_FILES", "/a.pem,/b.pem")])).unwrap();
-        assert_eq!(s.auth.public_key_files, vec![PathBuf::from("/a.pem"), PathBuf::from("/b.pem")]);
+        let s = Settings::load_from(
+            None,
+            &Overrides::default(),
+            env(&[("PORTAL_AUTH__PUBLIC_KEY_FILES", "/a.pem,/b.pem")]),
+        )
+        .unwrap();
+        assert_eq!(
+            s.auth.public_key_files,
+            vec![PathBuf::from("/a.pem"), PathBuf::from("/b.pem")]
+        );
     }
 
     #[test]
     fn a_bad_value_names_its_key() {
-        let err = Settings::load_from(None, &Overrides::default(), env(&[("PORTAL_SERVER__DRAIN_TIMEOUT_SECS", "soon")])).unwrap_err();
+        let err = Settings::load_from(
+            None,
+            &Overrides::default(),
+            env(&[("PORTAL_SERVER__DRAIN_TIMEOUT_SECS", "soon")]),
+        )
+        .unwrap_err();
         assert!(err.to_string().contains("drain_timeout_secs"), "{err}");
-        let err = Settings::load_from(None, &Overrides { database_url: Some("mysql://x".into()), ..Overrides::default() }, env(&[])).unwrap_err();
+        let err = Settings::load_from(
+            None,
+            &Overrides {
+                database_url: Some("mysql://x".into()),
+                ..Overrides::default()
+            },
+            env(&[]),
+        )
+        .unwrap_err();
         assert!(err.to_string().contains("database.url"), "{err}");
-        let err = Settings::load_from(None, &Overrides { listen: Some("nowhere".into()), ..Overrides::default() }, env(&[])).unwrap_err();
+        let err = Settings::load_from(
+            None,
+            &Overrides {
+                listen: Some("nowhere".into()),
+                ..Overrides::default()
+            },
+            env(&[]),
+        )
+        .unwrap_err();
         assert!(err.to_string().contains("listen"), "{err}");
     }
 

@@ -17,10 +17,19 @@ impl CallContext {
     pub fn of<T>(request: &Request<T>, request_id: &str) -> Result<Self, Status> {
         let principal = crate::auth::principal(request)?;
         let request_id = if request_id.is_empty() {
-            request.metadata().get("x-request-id").and_then(|v| v.to_str().ok()).unwrap_or_default().to_string()
+            request
+                .metadata()
+                .get("x-request-id")
+                .and_then(|v| v.to_str().ok())
+                .unwrap_or_default()
+                .to_string()
         } else {
             request_id.to_string()
         };
-        Ok(Self { principal, request_id, trace_id: telemetry::trace_id(&tracing::Span::current()) })
+        Ok(Self {
+            principal,
+            request_id,
+            trace_id: telemetry::trace_id(&tracing::Span::current()),
+        })
     }
 }

@@ -4,8 +4,8 @@
 use std::{path::Path, time::Duration};
 
 use sea_orm::{
-    ConnectOptions, ConnectionTrait, Database, DatabaseConnection, DatabaseTransaction, DbBackend, DbErr, SqliteTransactionMode,
-    TransactionOptions, TransactionTrait,
+    ConnectOptions, ConnectionTrait, Database, DatabaseConnection, DatabaseTransaction, DbBackend,
+    DbErr, SqliteTransactionMode, TransactionOptions, TransactionTrait,
     sqlx::sqlite::{SqliteJournalMode, SqliteSynchronous},
 };
 use sea_orm_migration::MigratorTrait;
@@ -15,7 +15,12 @@ use crate::config::Settings;
 
 /// The database URL a service uses: its own SQLite file, or the shared PostgreSQL database.
 pub fn service_url(settings: &Settings, service: &str) -> String {
-    match settings.database.url.as_ref().map(|u| u.expose_secret().to_string()) {
+    match settings
+        .database
+        .url
+        .as_ref()
+        .map(|u| u.expose_secret().to_string())
+    {
         None => sqlite_file_url(&settings.data_dir.join(format!("{service}.db"))),
         Some(url) if url.starts_with("sqlite:") => per_service_sqlite(&url, service),
         Some(url) => url,
@@ -38,7 +43,11 @@ fn per_service_sqlite(url: &str, service: &str) -> String {
 
 /// Opens the service's database (creating its SQLite directory or PostgreSQL schema) and, when asked,
 /// applies its migrations.
-pub async fn connect<M: MigratorTrait>(settings: &Settings, service: &str, migrate: bool) -> Result<DatabaseConnection, DbErr> {
+pub async fn connect<M: MigratorTrait>(
+    settings: &Settings,
+    service: &str,
+    migrate: bool,
+) -> Result<DatabaseConnection, DbErr> {
     let url = service_url(settings, service);
     let db = open(&url, service, settings.database.max_connections).await?;
     if migrate {
@@ -48,7 +57,11 @@ pub async fn connect<M: MigratorTrait>(settings: &Settings, service: &str, migra
 }
 
 /// Opens `url` for `service` without migrating.
-pub async fn open(url: &str, service: &str, max_connections: u32) -> Result<DatabaseConnection, DbErr> {
+pub async fn open(
+    url: &str,
+    service: &str,
+    max_connections: u32,
+) -> Result<DatabaseConnection, DbErr> {
     let mut options = ConnectOptions::new(url.to_string());
     options
         .max_connections(max_connections)
@@ -65,7 +78,8 @@ pub async fn open(url: &str, service: &str, max_connections: u32) -> Result<Data
             .and_then(Path::parent)
             .filter(|d| !d.as_os_str().is_empty())
         {
-            std::fs::create_dir_all(dir).map_err(|e| DbErr::Custom(format!("creating {}: {e}", dir.display())))?;
+            std::fs::create_dir_all(dir)
+                .map_err(|e| DbErr::Custom(format!("creating {}: {e}", dir.display())))?;
         }
         options.map_sqlx_sqlite_opts(|o| {
             o.journal_mode(SqliteJournalMode::Wal)
@@ -76,8 +90,16 @@ pub async fn open(url: &str, service: &str, max_connections: u32) -> Result<Data
         return Database::connect(options).await;
     }
     let schema = schema_name(service)?;
-    let admin = Database::connect(ConnectOptions::new(url.to_string()).max_connections(1).sqlx_logging(false).to_owned()).await?;
-    admin.execute_unprepared(&format!("CREATE SCHEMA IF NOT EXISTS \"{schema}\"")).await?;
+    let admin = Database::connect(
+        ConnectOptions::new(url.to_string())
+            .max_connections(1)
+            .sqlx_logging(false)
+            .to_owned(),
+    )
+    .await?;
+    admin
+        .execute_unprepared(&format!("CREATE SCHEMA IF NOT EXISTS \"{schema}\""))
+        .await?;
     admin.close().await?;
     options.set_schema_search_path(schema);
     let db = Database::connect(options).await?;
@@ -89,7 +111,10 @@ pub async fn open(url: &str, service: &str, max_connections: u32) -> Result<Data
 /// to the busy timeout) before anything is read, so a read-then-write transaction can never fail to upgrade
 /// under concurrency. On PostgreSQL it is a plain `BEGIN`; row locks do the serialising there.
 pub async fn begin_write(db: &DatabaseConnection) -> Result<DatabaseTransaction, DbErr> {
-    let options = TransactionOptions { sqlite_transaction_mode: Some(SqliteTransactionMode::Immediate), ..TransactionOptions::default() };
+    let options = TransactionOptions {
+        sqlite_transaction_mode: Some(SqliteTransactionMode::Immediate),
+        ..TransactionOptions::default()
+    };
     db.begin_with_options(options).await
 }
 
@@ -98,7 +123,9 @@ fn schema_name(service: &str) -> Result<String, DbErr> {
     if !service.is_empty() && service.chars().all(|c| c.is_ascii_lowercase() || c == '_') {
         Ok(service.to_string())
     } else {
-        Err(DbErr::Custom(format!("invalid service name for a schema: {service:?}")))
+        Err(DbErr::Custom(format!(
+            "invalid service name for a schema: {service:?}"
+        )))
     }
 }
 
@@ -108,8 +135,14 @@ mod tests {
 
     #[test]
     fn sqlite_urls_get_one_file_per_service() {
-        assert_eq!(per_service_sqlite("sqlite:///d/portal.db?mode=rwc", "identity"), "sqlite:///d/portal-identity.db?mode=rwc");
-        assert_eq!(per_service_sqlite("sqlite://portal", "billing"), "sqlite://portal-billing?mode=rwc");
+        assert_eq!(
+            per_service_sqlite("sqlite:///d/portal.db?mode=rwc", "identity"),
+            "sqlite:///d/portal-identity.db?mode=rwc"
+        );
+        assert_eq!(
+            per_service_sqlite("sqlite://portal", "billing"),
+            "sqlite://portal-billing?mode=rwc"
+        );
     }
 
     #[test]

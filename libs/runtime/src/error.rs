@@ -27,7 +27,10 @@ pub struct FieldViolation {
 
 impl FieldViolation {
     pub fn new(field: impl Into<String>, description: impl Into<String>) -> Self {
-        Self { field: field.into(), description: description.into() }
+        Self {
+            field: field.into(),
+            description: description.into(),
+        }
     }
 }
 
@@ -39,7 +42,8 @@ pub fn status(code: Code, reason: &str, message: impl Into<String>) -> Status {
 
 /// `INVALID_ARGUMENT` with `ErrorInfo` and one `BadRequest` violation per bad field.
 pub fn invalid(reason: &str, message: impl Into<String>, violations: &[FieldViolation]) -> Status {
-    let mut details = ErrorDetails::with_error_info(reason, DOMAIN, std::collections::HashMap::new());
+    let mut details =
+        ErrorDetails::with_error_info(reason, DOMAIN, std::collections::HashMap::new());
     for v in violations {
         details.add_bad_request_violation(v.field.clone(), v.description.clone());
     }
@@ -55,7 +59,11 @@ pub fn internal(cause: &dyn std::fmt::Display) -> Status {
 /// `UNAVAILABLE` naming the dependency that could not be reached.
 pub fn unavailable(dependency: &str, cause: &dyn std::fmt::Display) -> Status {
     tracing::warn!(dependency, error = %cause, "dependency unavailable");
-    status(Code::Unavailable, reason::UNAVAILABLE, format!("{dependency} is unavailable; retry later"))
+    status(
+        Code::Unavailable,
+        reason::UNAVAILABLE,
+        format!("{dependency} is unavailable; retry later"),
+    )
 }
 
 /// The `ErrorInfo.reason` of a status, if it carries one.
@@ -67,7 +75,12 @@ pub fn reason_of(status: &Status) -> Option<String> {
 pub fn violations_of(status: &Status) -> Vec<FieldViolation> {
     status
         .get_details_bad_request()
-        .map(|b| b.field_violations.into_iter().map(|v| FieldViolation::new(v.field, v.description)).collect())
+        .map(|b| {
+            b.field_violations
+                .into_iter()
+                .map(|v| FieldViolation::new(v.field, v.description))
+                .collect()
+        })
         .unwrap_or_default()
 }
 
@@ -77,10 +90,17 @@ mod tests {
 
     #[test]
     fn status_carries_reason_and_violations() {
-        let s = invalid("EMAIL_INVALID", "bad input", &[FieldViolation::new("email", "not an address")]);
+        let s = invalid(
+            "EMAIL_INVALID",
+            "bad input",
+            &[FieldViolation::new("email", "not an address")],
+        );
         assert_eq!(s.code(), Code::InvalidArgument);
         assert_eq!(reason_of(&s).as_deref(), Some("EMAIL_INVALID"));
-        assert_eq!(violations_of(&s), vec![FieldViolation::new("email", "not an address")]);
+        assert_eq!(
+            violations_of(&s),
+            vec![FieldViolation::new("email", "not an address")]
+        );
     }
 
     #[test]
@@ -112,7 +132,11 @@ impl Violations {
 
     /// `Err` with every violation, if there was any.
     pub fn finish(self) -> Result<(), Vec<FieldViolation>> {
-        if self.0.is_empty() { Ok(()) } else { Err(self.0) }
+        if self.0.is_empty() {
+            Ok(())
+        } else {
+            Err(self.0)
+        }
     }
 }
 
@@ -137,7 +161,11 @@ impl From<Common> for Status {
         let message = err.to_string();
         match err {
             Common::Invalid(violations) => invalid(reason::INVALID_ARGUMENT, message, &violations),
-            Common::RequestIdReused => invalid(reason::REQUEST_ID_REUSED, message, &[FieldViolation::new("request_id", "already used")]),
+            Common::RequestIdReused => invalid(
+                reason::REQUEST_ID_REUSED,
+                message,
+                &[FieldViolation::new("request_id", "already used")],
+            ),
             Common::Denied(_) => status(Code::PermissionDenied, reason::PERMISSION_DENIED, message),
             Common::Unavailable(dependency, cause) => unavailable(dependency, &cause),
             Common::Internal(cause) => internal(&cause),
@@ -158,7 +186,9 @@ macro_rules! common_errors {
     ($error:ident) => {
         impl $error {
             pub fn invalid(field: &str, description: impl Into<String>) -> Self {
-                $error::Common($crate::error::Common::Invalid(vec![$crate::error::FieldViolation::new(field, description)]))
+                $error::Common($crate::error::Common::Invalid(vec![
+                    $crate::error::FieldViolation::new(field, description),
+                ]))
             }
             pub fn invalid_fields(violations: Vec<$crate::error::FieldViolation>) -> Self {
                 $error::Common($crate::error::Common::Invalid(violations))

@@ -3,7 +3,8 @@
 
 use chrono::Utc;
 use sea_orm::{
-    ActiveModelTrait, ConnectionTrait, DatabaseConnection, DatabaseTransaction, DbErr, EntityTrait, Set, SqlErr,
+    ActiveModelTrait, ConnectionTrait, DatabaseConnection, DatabaseTransaction, DbErr, EntityTrait,
+    Set, SqlErr,
 };
 use sha2::{Digest, Sha256};
 
@@ -42,11 +43,21 @@ pub enum Prior {
 
 /// A stable fingerprint of a request's content (its protobuf encoding, without the request id itself).
 pub fn fingerprint(bytes: &[u8]) -> String {
-    Sha256::digest(bytes).iter().map(|b| format!("{b:02x}")).collect()
+    Sha256::digest(bytes)
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect()
 }
 
-pub async fn lookup<C: ConnectionTrait>(db: &C, operation: &str, request_id: &str, hash: &str) -> Result<Prior, DbErr> {
-    let found = entity::Entity::find_by_id((operation.to_string(), request_id.to_string())).one(db).await?;
+pub async fn lookup<C: ConnectionTrait>(
+    db: &C,
+    operation: &str,
+    request_id: &str,
+    hash: &str,
+) -> Result<Prior, DbErr> {
+    let found = entity::Entity::find_by_id((operation.to_string(), request_id.to_string()))
+        .one(db)
+        .await?;
     Ok(match found {
         None => Prior::None,
         Some(row) if row.request_hash == hash => Prior::Replay(row.resource_id),
@@ -54,7 +65,13 @@ pub async fn lookup<C: ConnectionTrait>(db: &C, operation: &str, request_id: &st
     })
 }
 
-pub async fn record<C: ConnectionTrait>(db: &C, operation: &str, request_id: &str, hash: &str, resource_id: &str) -> Result<(), DbErr> {
+pub async fn record<C: ConnectionTrait>(
+    db: &C,
+    operation: &str,
+    request_id: &str,
+    hash: &str,
+    resource_id: &str,
+) -> Result<(), DbErr> {
     entity::ActiveModel {
         operation: Set(operation.into()),
         request_id: Set(request_id.into()),
@@ -87,7 +104,13 @@ pub enum Begun {
 /// Starts an idempotent mutation of `operation` that would create `resource_id`. An empty `request_id` opts
 /// out (every call acts). The claim is the transaction's first write, which also keeps SQLite from failing a
 /// read-then-write upgrade under concurrency.
-pub async fn begin(db: &DatabaseConnection, operation: &str, request_id: &str, hash: &str, resource_id: &str) -> Result<Begun, DbErr> {
+pub async fn begin(
+    db: &DatabaseConnection,
+    operation: &str,
+    request_id: &str,
+    hash: &str,
+    resource_id: &str,
+) -> Result<Begun, DbErr> {
     if request_id.is_empty() {
         return Ok(Begun::Fresh(crate::db::begin_write(db).await?));
     }
@@ -113,7 +136,12 @@ pub async fn begin(db: &DatabaseConnection, operation: &str, request_id: &str, h
 }
 
 /// Names the resource of a claimed request id once it is known (e.g. a number allocated in the transaction).
-pub async fn set_resource<C: ConnectionTrait>(db: &C, operation: &str, request_id: &str, resource_id: &str) -> Result<(), DbErr> {
+pub async fn set_resource<C: ConnectionTrait>(
+    db: &C,
+    operation: &str,
+    request_id: &str,
+    resource_id: &str,
+) -> Result<(), DbErr> {
     use sea_orm::{ColumnTrait, QueryFilter, sea_query::Expr};
     entity::Entity::update_many()
         .col_expr(entity::Column::ResourceId, Expr::value(resource_id))

@@ -19,8 +19,8 @@ pub mod telemetry;
 pub mod time;
 
 pub use auth::Principal;
-pub use context::CallContext;
 pub use config::Settings;
+pub use context::CallContext;
 
 /// A new resource id: `<prefix>-<UUIDv7>`, so ids sort by creation time (stable paging order).
 pub fn new_id(prefix: &str) -> String {

@@ -10,7 +10,9 @@ use std::{
 
 use bytes::Bytes;
 use http_body_util::Full;
-use hyper::{Request, Response, StatusCode, body::Incoming, server::conn::http1, service::service_fn};
+use hyper::{
+    Request, Response, StatusCode, body::Incoming, server::conn::http1, service::service_fn,
+};
 use hyper_util::rt::TokioIo;
 use metrics_exporter_prometheus::{PrometheusBuilder, PrometheusHandle};
 use tokio::net::TcpListener;
@@ -21,13 +23,18 @@ static HANDLE: OnceLock<Option<PrometheusHandle>> = OnceLock::new();
 static COLLECTORS: Mutex<Vec<Collector>> = Mutex::new(Vec::new());
 
 /// Seconds buckets for RPC and send latencies.
-const BUCKETS: &[f64] = &[0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0];
+const BUCKETS: &[f64] = &[
+    0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0,
+];
 
 /// Installs the Prometheus recorder once per process (later calls return the same handle).
 pub fn install() -> Option<&'static PrometheusHandle> {
     HANDLE
         .get_or_init(|| {
-            let recorder = PrometheusBuilder::new().set_buckets(BUCKETS).ok()?.build_recorder();
+            let recorder = PrometheusBuilder::new()
+                .set_buckets(BUCKETS)
+                .ok()?
+                .build_recorder();
             let handle = recorder.handle();
             metrics::set_global_recorder(recorder).ok()?;
             Some(handle)
@@ -69,25 +76,39 @@ pub fn histogram(name: &'static str, help: &'static str, value: f64) {
 
 /// One finished RPC: rate, errors (by gRPC status code) and latency per method.
 pub fn rpc(method: &str, code: &str, seconds: f64) {
-    metrics::describe_counter!("portal_rpc_requests_total", "RPCs served, by method and gRPC status code");
-    metrics::describe_histogram!("portal_rpc_duration_seconds", "RPC latency until the response headers, by method");
+    metrics::describe_counter!(
+        "portal_rpc_requests_total",
+        "RPCs served, by method and gRPC status code"
+    );
+    metrics::describe_histogram!(
+        "portal_rpc_duration_seconds",
+        "RPC latency until the response headers, by method"
+    );
     metrics::counter!("portal_rpc_requests_total", "method" => method.to_string(), "code" => code.to_string()).increment(1);
-    metrics::histogram!("portal_rpc_duration_seconds", "method" => method.to_string()).record(seconds);
+    metrics::histogram!("portal_rpc_duration_seconds", "method" => method.to_string())
+        .record(seconds);
 }
 
 /// Database pool gauges of one service.
 pub fn pool(service: &'static str, size: u32, idle: usize) {
-    metrics::describe_gauge!("portal_db_pool_connections", "Database pool connections, by service and state");
+    metrics::describe_gauge!(
+        "portal_db_pool_connections",
+        "Database pool connections, by service and state"
+    );
     let idle = idle as f64;
-    metrics::gauge!("portal_db_pool_connections", "service" => service, "state" => "idle").set(idle);
-    metrics::gauge!("portal_db_pool_connections", "service" => service, "state" => "in_use").set((f64::from(size) - idle).max(0.0));
+    metrics::gauge!("portal_db_pool_connections", "service" => service, "state" => "idle")
+        .set(idle);
+    metrics::gauge!("portal_db_pool_connections", "service" => service, "state" => "in_use")
+        .set((f64::from(size) - idle).max(0.0));
 }
 
 /// Serves `GET /metrics` (and `/healthz`) on `listener` until the task is dropped.
 pub async fn serve_admin(listener: TcpListener) {
     install();
     loop {
-        let Ok((stream, _)) = listener.accept().await else { continue };
+        let Ok((stream, _)) = listener.accept().await else {
+            continue;
+        };
         tokio::spawn(async move {
             let service = service_fn(|request: Request<Incoming>| async move {
                 let (status, body) = match request.uri().path() {
@@ -98,11 +119,16 @@ pub async fn serve_admin(listener: TcpListener) {
                 let mut response = Response::new(Full::new(Bytes::from(body)));
                 *response.status_mut() = status;
                 if status == StatusCode::OK {
-                    response.headers_mut().insert(http::header::CONTENT_TYPE, http::HeaderValue::from_static("text/plain; version=0.0.4"));
+                    response.headers_mut().insert(
+                        http::header::CONTENT_TYPE,
+                        http::HeaderValue::from_static("text/plain; version=0.0.4"),
+                    );
                 }
                 Ok::<_, Infallible>(response)
             });
-            let _ = http1::Builder::new().serve_connection(TokioIo::new(stream), service).await;
+            let _ = http1::Builder::new()
+                .serve_connection(TokioIo::new(stream), service)
+                .await;
         });
     }
 }

@@ -35,14 +35,20 @@ impl MigrationTrait for CreateIdempotencyKeys {
                     .col(string(IdempotencyKeys::RequestHash))
                     .col(string(IdempotencyKeys::ResourceId))
                     .col(timestamp_with_time_zone(IdempotencyKeys::CreateTime))
-                    .primary_key(Index::create().col(IdempotencyKeys::Operation).col(IdempotencyKeys::RequestId))
+                    .primary_key(
+                        Index::create()
+                            .col(IdempotencyKeys::Operation)
+                            .col(IdempotencyKeys::RequestId),
+                    )
                     .to_owned(),
             )
             .await
     }
 
     async fn down(&self, manager: &SchemaManager) -> Result<(), DbErr> {
-        manager.drop_table(Table::drop().table(IdempotencyKeys::Table).to_owned()).await
+        manager
+            .drop_table(Table::drop().table(IdempotencyKeys::Table).to_owned())
+            .await
     }
 }
 
@@ -107,7 +113,9 @@ impl MigrationTrait for CreateAuditEvents {
     }
 
     async fn down(&self, manager: &SchemaManager) -> Result<(), DbErr> {
-        manager.drop_table(Table::drop().table(AuditEvents::Table).to_owned()).await
+        manager
+            .drop_table(Table::drop().table(AuditEvents::Table).to_owned())
+            .await
     }
 }
 
@@ -151,6 +159,8 @@ impl MigrationTrait for CreateOutbox {
     }
 
     async fn down(&self, manager: &SchemaManager) -> Result<(), DbErr> {
-        manager.drop_table(Table::drop().table(Outbox::Table).to_owned()).await
+        manager
+            .drop_table(Table::drop().table(Outbox::Table).to_owned())
+            .await
     }
 }

@@ -7,9 +7,14 @@ use std::time::Duration;
 
 use base64::{Engine, engine::general_purpose::STANDARD};
 use chrono::Utc;
-use portal_proto::notification::{SendNoticeRequest, notification_service_client::NotificationServiceClient};
+use portal_proto::notification::{
+    SendNoticeRequest, notification_service_client::NotificationServiceClient,
+};
 use prost::Message;
-use sea_orm::{ActiveModelTrait, ColumnTrait, ConnectionTrait, DatabaseConnection, DbErr, EntityTrait, QueryFilter, QueryOrder, QuerySelect, Set};
+use sea_orm::{
+    ActiveModelTrait, ColumnTrait, ConnectionTrait, DatabaseConnection, DbErr, EntityTrait,
+    QueryFilter, QueryOrder, QuerySelect, Set,
+};
 use tonic::{codegen::InterceptedService, transport::Channel};
 
 use crate::client::{Caller, is_unavailable};
@@ -35,7 +40,10 @@ pub mod entity {
 }
 
 /// Queues `notice` with the caller's transaction.
-pub async fn enqueue<C: ConnectionTrait>(db: &C, mut notice: SendNoticeRequest) -> Result<(), DbErr> {
+pub async fn enqueue<C: ConnectionTrait>(
+    db: &C,
+    mut notice: SendNoticeRequest,
+) -> Result<(), DbErr> {
     let id = crate::new_id("obx");
     notice.request_id = id.clone();
     let now = Utc::now();
@@ -68,7 +76,10 @@ pub async fn relay(db: DatabaseConnection, client: NotificationClient) {
 }
 
 /// Sends what is due; returns how many were handed over.
-pub async fn relay_once(db: &DatabaseConnection, client: &NotificationClient) -> Result<usize, DbErr> {
+pub async fn relay_once(
+    db: &DatabaseConnection,
+    client: &NotificationClient,
+) -> Result<usize, DbErr> {
     let now = Utc::now();
     let due = entity::Entity::find()
         .filter(entity::Column::NextAttemptTime.lte(now))
@@ -78,7 +89,11 @@ pub async fn relay_once(db: &DatabaseConnection, client: &NotificationClient) ->
         .await?;
     let mut sent = 0;
     for row in due {
-        let Some(notice) = STANDARD.decode(&row.payload).ok().and_then(|b| SendNoticeRequest::decode(b.as_slice()).ok()) else {
+        let Some(notice) = STANDARD
+            .decode(&row.payload)
+            .ok()
+            .and_then(|b| SendNoticeRequest::decode(b.as_slice()).ok())
+        else {
             tracing::error!(outbox_id = %row.outbox_id, "undecodable outbox row dropped");
             entity::Entity::delete_by_id(row.outbox_id).exec(db).await?;
             continue;
@@ -93,7 +108,8 @@ pub async fn relay_once(db: &DatabaseConnection, client: &NotificationClient) ->
                 let backoff = Duration::from_secs(1u64 << attempts.clamp(0, 6) as u32);
                 let mut active: entity::ActiveModel = row.into();
                 active.attempts = Set(attempts);
-                active.next_attempt_time = Set(now + chrono::Duration::from_std(backoff).unwrap_or_default());
+                active.next_attempt_time =
+                    Set(now + chrono::Duration::from_std(backoff).unwrap_or_default());
                 active.update(db).await?;
                 // The receiver is down: the rest can wait for the next round.
                 break;

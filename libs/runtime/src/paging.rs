@@ -25,20 +25,33 @@ pub fn parse(page_size: i32, page_token: &str, scope: &str) -> Result<Page, Fiel
     if page_token.is_empty() {
         return Ok(Page { size, after: None });
     }
-    let invalid = || FieldViolation::new("page_token", "not a token from this list; start again without one");
+    let invalid = || {
+        FieldViolation::new(
+            "page_token",
+            "not a token from this list; start again without one",
+        )
+    };
     let bytes = URL_SAFE_NO_PAD.decode(page_token).map_err(|_| invalid())?;
     let text = String::from_utf8(bytes).map_err(|_| invalid())?;
-    let (token_scope, after) = text.strip_prefix("v1\n").and_then(|t| t.split_once('\n')).ok_or_else(invalid)?;
+    let (token_scope, after) = text
+        .strip_prefix("v1\n")
+        .and_then(|t| t.split_once('\n'))
+        .ok_or_else(invalid)?;
     if token_scope != scope || after.is_empty() {
         return Err(invalid());
     }
-    Ok(Page { size, after: Some(after.to_string()) })
+    Ok(Page {
+        size,
+        after: Some(after.to_string()),
+    })
 }
 
 /// The token for the page after `last_key`, or empty when the page was not full (no more results).
 pub fn next_token(scope: &str, last_key: Option<&str>, returned: usize, size: u64) -> String {
     match last_key {
-        Some(key) if returned as u64 >= size => URL_SAFE_NO_PAD.encode(format!("v1\n{scope}\n{key}")),
+        Some(key) if returned as u64 >= size => {
+            URL_SAFE_NO_PAD.encode(format!("v1\n{scope}\n{key}"))
+        }
         _ => String::new(),
     }
 }
@@ -51,7 +64,13 @@ mod tests {
     #[test]
     fn tokens_round_trip_within_their_list_only() {
         let token = next_token("acc-1", Some("k9"), 10, 10);
-        assert_eq!(parse(10, &token, "acc-1").unwrap(), Page { size: 10, after: Some("k9".into()) });
+        assert_eq!(
+            parse(10, &token, "acc-1").unwrap(),
+            Page {
+                size: 10,
+                after: Some("k9".into())
+            }
+        );
         assert!(parse(10, &token, "acc-2").is_err());
         assert!(parse(10, "garbage!", "acc-1").is_err());
     }

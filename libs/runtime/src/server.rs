@@ -47,21 +47,39 @@ pub struct Host {
 
 impl std::fmt::Debug for Host {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Host").field("address", &self.address).field("services", &self.names).finish()
+        f.debug_struct("Host")
+            .field("address", &self.address)
+            .field("services", &self.names)
+            .finish()
     }
 }
 
 impl Host {
     /// Binds `address` (port 0 picks a free port; see [`Host::address`]).
-    pub async fn bind(address: SocketAddr, settings: ServerSettings, verifier: Arc<Verifier>) -> std::io::Result<Self> {
+    pub async fn bind(
+        address: SocketAddr,
+        settings: ServerSettings,
+        verifier: Arc<Verifier>,
+    ) -> std::io::Result<Self> {
         let listener = TcpListener::bind(address).await?;
         let address = listener.local_addr()?;
         let (health, health_service) = tonic_health::server::health_reporter();
         let mut routes = Routes::builder();
         routes.add_service(health_service);
-        routes.add_service(reflection_v1()?).add_service(reflection_v1alpha()?);
+        routes
+            .add_service(reflection_v1()?)
+            .add_service(reflection_v1alpha()?);
         let permits = Arc::new(Semaphore::new(settings.concurrency_limit));
-        Ok(Self { listener, address, routes, health, names: Vec::new(), settings, permits, verifier })
+        Ok(Self {
+            listener,
+            address,
+            routes,
+            health,
+            names: Vec::new(),
+            settings,
+            permits,
+            verifier,
+        })
     }
 
     pub fn address(&self) -> SocketAddr {
@@ -85,17 +103,33 @@ impl Host {
         S::Future: Send + 'static,
     {
         self.names.push(S::NAME);
-        let gate = Gate { inner: service, permits: self.permits.clone(), verifier: self.verifier.clone() };
+        let gate = Gate {
+            inner: service,
+            permits: self.permits.clone(),
+            verifier: self.verifier.clone(),
+        };
         self.routes.add_service(gate);
         self
     }
 
     /// Serves until `shutdown` resolves, then drains: NOT_SERVING, a short delay for load balancers, no new
     /// connections or streams, and in-flight RPCs get until the drain deadline.
-    pub async fn serve(self, shutdown: impl Future<Output = ()>) -> Result<(), tonic::transport::Error> {
-        let Host { listener, routes, health, names, settings, .. } = self;
+    pub async fn serve(
+        self,
+        shutdown: impl Future<Output = ()>,
+    ) -> Result<(), tonic::transport::Error> {
+        let Host {
+            listener,
+            routes,
+            health,
+            names,
+            settings,
+            ..
+        } = self;
         for name in &names {
-            health.set_service_status(*name, ServingStatus::Serving).await;
+            health
+                .set_service_status(*name, ServingStatus::Serving)
+                .await;
         }
         health.set_service_status("", ServingStatus::Serving).await;
         let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
@@ -112,9 +146,13 @@ impl Host {
             () = shutdown => {}
         }
         tracing::info!("shutting down: reporting NOT_SERVING and draining");
-        health.set_service_status("", ServingStatus::NotServing).await;
+        health
+            .set_service_status("", ServingStatus::NotServing)
+            .await;
         for name in &names {
-            health.set_service_status(*name, ServingStatus::NotServing).await;
+            health
+                .set_service_status(*name, ServingStatus::NotServing)
+                .await;
         }
         tokio::time::sleep(settings.shutdown_delay()).await;
         let _ = stop.send(());
@@ -128,13 +166,24 @@ impl Host {
     }
 }
 
-fn reflection_v1() -> std::io::Result<tonic_reflection::server::v1::ServerReflectionServer<impl tonic_reflection::server::v1::ServerReflection>> {
-    reflection_builder().build_v1().map_err(std::io::Error::other)
+fn reflection_v1() -> std::io::Result<
+    tonic_reflection::server::v1::ServerReflectionServer<
+        impl tonic_reflection::server::v1::ServerReflection,
+    >,
+> {
+    reflection_builder()
+        .build_v1()
+        .map_err(std::io::Error::other)
 }
 
-fn reflection_v1alpha()
--> std::io::Result<tonic_reflection::server::v1alpha::ServerReflectionServer<impl tonic_reflection::server::v1alpha::ServerReflection>> {
-    reflection_builder().build_v1alpha().map_err(std::io::Error::other)
+fn reflection_v1alpha() -> std::io::Result<
+    tonic_reflection::server::v1alpha::ServerReflectionServer<
+        impl tonic_reflection::server::v1alpha::ServerReflection,
+    >,
+> {
+    reflection_builder()
+        .build_v1alpha()
+        .map_err(std::io::Error::other)
 }
 
 fn reflection_builder() -> tonic_reflection::server::Builder<'static> {
@@ -180,7 +229,10 @@ impl<S: NamedService> NamedService for Gate<S> {
 
 impl<S> Service<http::Request<Body>> for Gate<S>
 where
-    S: Service<http::Request<Body>, Response = http::Response<Body>, Error = Infallible> + Clone + Send + 'static,
+    S: Service<http::Request<Body>, Response = http::Response<Body>, Error = Infallible>
+        + Clone
+        + Send
+        + 'static,
     S::Future: Send + 'static,
 {
     type Response = http::Response<Body>;
@@ -194,11 +246,18 @@ where
 
     fn call(&mut self, mut request: http::Request<Body>) -> Self::Future {
         let Ok(permit) = self.permits.clone().try_acquire_owned() else {
-            let status = error::status(Code::ResourceExhausted, reason::OVERLOADED, "server is at its concurrency limit; retry with backoff");
+            let status = error::status(
+                Code::ResourceExhausted,
+                reason::OVERLOADED,
+                "server is at its concurrency limit; retry with backoff",
+            );
             metrics::rpc(request.uri().path(), "8", 0.0);
             return Box::pin(async move { Ok(status.into_http()) });
         };
-        let authorization = request.headers().get(http::header::AUTHORIZATION).and_then(|v| v.to_str().ok());
+        let authorization = request
+            .headers()
+            .get(http::header::AUTHORIZATION)
+            .and_then(|v| v.to_str().ok());
         match self.verifier.verify_header(authorization) {
             Ok(principal) => {
                 request.extensions_mut().insert(principal);
@@ -219,7 +278,12 @@ where
                 drop(permit);
                 // An error answered at once carries grpc-status in the headers; success comes in the trailers.
                 let code = match &response {
-                    Ok(r) => r.headers().get("grpc-status").and_then(|v| v.to_str().ok()).unwrap_or("0").to_string(),
+                    Ok(r) => r
+                        .headers()
+                        .get("grpc-status")
+                        .and_then(|v| v.to_str().ok())
+                        .unwrap_or("0")
+                        .to_string(),
                     Err(_) => "2".to_string(),
                 };
                 metrics::rpc(&method, &code, started.elapsed().as_secs_f64());

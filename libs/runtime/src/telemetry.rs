@@ -40,9 +40,15 @@ impl Drop for TelemetryGuard {
 pub struct TelemetryError(String);
 
 /// Installs the global subscriber, tracer provider and propagator. Call once, at start-up.
-pub fn init(settings: &TelemetrySettings, service_name: &str) -> Result<TelemetryGuard, TelemetryError> {
-    let mut builder = SdkTracerProvider::builder()
-        .with_resource(Resource::builder().with_service_name(service_name.to_string()).build());
+pub fn init(
+    settings: &TelemetrySettings,
+    service_name: &str,
+) -> Result<TelemetryGuard, TelemetryError> {
+    let mut builder = SdkTracerProvider::builder().with_resource(
+        Resource::builder()
+            .with_service_name(service_name.to_string())
+            .build(),
+    );
     if let Some(endpoint) = &settings.otlp_endpoint {
         let exporter = opentelemetry_otlp::SpanExporter::builder()
             .with_tonic()
@@ -52,13 +58,23 @@ pub fn init(settings: &TelemetrySettings, service_name: &str) -> Result<Telemetr
         builder = builder.with_batch_exporter(exporter);
     }
     let provider = builder.build();
-    install(provider.clone(), &settings.log_filter, settings.log_format, true)?;
+    install(
+        provider.clone(),
+        &settings.log_filter,
+        settings.log_format,
+        true,
+    )?;
     Ok(TelemetryGuard { provider })
 }
 
 /// Installs `provider` (tests pass one with an in-memory exporter) with logs to stdout only if `show_logs`.
 /// A second call in the same process is a no-op.
-pub fn install(provider: SdkTracerProvider, filter: &str, format: LogFormat, show_logs: bool) -> Result<(), TelemetryError> {
+pub fn install(
+    provider: SdkTracerProvider,
+    filter: &str,
+    format: LogFormat,
+    show_logs: bool,
+) -> Result<(), TelemetryError> {
     global::set_text_map_propagator(TraceContextPropagator::new());
     global::set_tracer_provider(provider.clone());
     let tracer = provider.tracer("portal");
@@ -68,13 +84,29 @@ pub fn install(provider: SdkTracerProvider, filter: &str, format: LogFormat, sho
     let logs = match (show_logs, format) {
         (false, _) => None,
         (true, LogFormat::Json) => Some(
-            tracing_subscriber::fmt::layer().with_writer(std::io::stderr).json().with_current_span(true).with_span_list(false).with_filter(filter).boxed(),
+            tracing_subscriber::fmt::layer()
+                .with_writer(std::io::stderr)
+                .json()
+                .with_current_span(true)
+                .with_span_list(false)
+                .with_filter(filter)
+                .boxed(),
         ),
-        (true, LogFormat::Text) => Some(tracing_subscriber::fmt::layer().with_writer(std::io::stderr).with_filter(filter).boxed()),
+        (true, LogFormat::Text) => Some(
+            tracing_subscriber::fmt::layer()
+                .with_writer(std::io::stderr)
+                .with_filter(filter)
+                .boxed(),
+        ),
     };
-    let otel = tracing_opentelemetry::layer().with_tracer(tracer).with_filter(EnvFilter::new("info"));
+    let otel = tracing_opentelemetry::layer()
+        .with_tracer(tracer)
+        .with_filter(EnvFilter::new("info"));
     // A subscriber may already be installed (several test apps in one process); that is fine.
-    let _ = tracing_subscriber::registry().with(logs).with(otel).try_init();
+    let _ = tracing_subscriber::registry()
+        .with(logs)
+        .with(otel)
+        .try_init();
     Ok(())
 }
 
@@ -93,7 +125,9 @@ pub fn trace_id(span: &tracing::Span) -> String {
 /// Writes the current span's W3C trace context into outgoing gRPC metadata.
 pub fn inject_current(metadata: &mut tonic::metadata::MetadataMap) {
     let context = tracing::Span::current().context();
-    global::get_text_map_propagator(|p| p.inject_context(&context, &mut MetadataInjector(metadata)));
+    global::get_text_map_propagator(|p| {
+        p.inject_context(&context, &mut MetadataInjector(metadata))
+    });
 }
 
 struct HeaderExtractor<'a>(&'a http::HeaderMap);

@@ -4,7 +4,10 @@ use chrono::{DateTime, TimeZone, Utc};
 use prost_types::Timestamp;
 
 pub fn to_proto(time: DateTime<Utc>) -> Timestamp {
-    Timestamp { seconds: time.timestamp(), nanos: time.timestamp_subsec_nanos() as i32 }
+    Timestamp {
+        seconds: time.timestamp(),
+        nanos: time.timestamp_subsec_nanos() as i32,
+    }
 }
 
 pub fn to_proto_opt(time: Option<DateTime<Utc>>) -> Option<Timestamp> {

@@ -1,7 +1,8 @@
 //! Typed clients that carry a bearer token, for tests that act as several callers at once.
 
 use portal_proto::{
-    billing::billing_service_client::BillingServiceClient, identity::identity_service_client::IdentityServiceClient,
+    billing::billing_service_client::BillingServiceClient,
+    identity::identity_service_client::IdentityServiceClient,
     licensing::licensing_service_client::LicensingServiceClient,
     notification::notification_service_client::NotificationServiceClient,
 };
@@ -19,13 +20,18 @@ pub struct Bearer(AsciiMetadataValue);
 
 impl Bearer {
     pub fn new(token: &str) -> Self {
-        Self(MetadataValue::try_from(format!("Bearer {token}")).unwrap_or_else(|e| panic!("token metadata: {e}")))
+        Self(
+            MetadataValue::try_from(format!("Bearer {token}"))
+                .unwrap_or_else(|e| panic!("token metadata: {e}")),
+        )
     }
 }
 
 impl Interceptor for Bearer {
     fn call(&mut self, mut request: Request<()>) -> Result<Request<()>, Status> {
-        request.metadata_mut().insert("authorization", self.0.clone());
+        request
+            .metadata_mut()
+            .insert("authorization", self.0.clone());
         Ok(request)
     }
 }

@@ -13,7 +13,8 @@ pub enum Backend {
 
 /// The PostgreSQL server tests use; the CI machine has one on 127.0.0.1:5432 with trust auth.
 pub fn postgres_admin_url() -> String {
-    std::env::var("TEST_POSTGRES_URL").unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/postgres".into())
+    std::env::var("TEST_POSTGRES_URL")
+        .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/postgres".into())
 }
 
 pub struct TestDatabase {
@@ -23,20 +24,25 @@ pub struct TestDatabase {
 
 impl std::fmt::Debug for TestDatabase {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("TestDatabase").field("postgres_name", &self.postgres_name).finish_non_exhaustive()
+        f.debug_struct("TestDatabase")
+            .field("postgres_name", &self.postgres_name)
+            .finish_non_exhaustive()
     }
 }
 
 impl TestDatabase {
     pub async fn create(backend: Backend, dir: &Path) -> Self {
         match backend {
-            Backend::Sqlite => Self { url: format!("sqlite://{}/portal.db?mode=rwc", dir.display()), postgres_name: None },
+            Backend::Sqlite => Self {
+                url: format!("sqlite://{}/portal.db?mode=rwc", dir.display()),
+                postgres_name: None,
+            },
             Backend::Postgres => {
                 let name = format!("portal_test_{}", uuid::Uuid::new_v4().simple());
                 let admin_url = postgres_admin_url();
-                let admin = Database::connect(&admin_url)
-                    .await
-                    .unwrap_or_else(|e| panic!("PostgreSQL at {admin_url} is required for the ::postgres tests: {e}"));
+                let admin = Database::connect(&admin_url).await.unwrap_or_else(|e| {
+                    panic!("PostgreSQL at {admin_url} is required for the ::postgres tests: {e}")
+                });
                 admin
                     .execute_unprepared(&format!("CREATE DATABASE \"{name}\""))
                     .await
@@ -46,7 +52,10 @@ impl TestDatabase {
                     Some((server, _)) => format!("{server}/{name}"),
                     None => panic!("TEST_POSTGRES_URL must end in /<database>"),
                 };
-                Self { url, postgres_name: Some(name) }
+                Self {
+                    url,
+                    postgres_name: Some(name),
+                }
             }
         }
     }
@@ -58,13 +67,24 @@ impl TestDatabase {
 
 impl Drop for TestDatabase {
     fn drop(&mut self) {
-        let Some(name) = self.postgres_name.take() else { return };
+        let Some(name) = self.postgres_name.take() else {
+            return;
+        };
         // Drop runs inside the test's runtime, which cannot block; a short-lived thread with its own runtime can.
         let _ = std::thread::spawn(move || {
-            let Ok(runtime) = tokio::runtime::Builder::new_current_thread().enable_all().build() else { return };
+            let Ok(runtime) = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+            else {
+                return;
+            };
             runtime.block_on(async {
                 if let Ok(admin) = Database::connect(&postgres_admin_url()).await {
-                    let _ = admin.execute_unprepared(&format!("DROP DATABASE IF EXISTS \"{name}\" WITH (FORCE)")).await;
+                    let _ = admin
+                        .execute_unprepared(&format!(
+                            "DROP DATABASE IF EXISTS \"{name}\" WITH (FORCE)"
+                        ))
+                        .await;
                     let _ = admin.close().await;
                 }
             });

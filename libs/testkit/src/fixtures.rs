@@ -9,7 +9,11 @@ impl TestApp {
     pub async fn new_account(&self, name: &str, academic: bool) -> String {
         let mut identity = self.identity(&self.operator_token()).await;
         identity
-            .create_account(id::CreateAccountRequest { name: name.into(), academic, request_id: String::new() })
+            .create_account(id::CreateAccountRequest {
+                name: name.into(),
+                academic,
+                request_id: String::new(),
+            })
             .await
             .unwrap_or_else(|e| panic!("create account: {e:?}"))
             .into_inner()
@@ -17,7 +21,13 @@ impl TestApp {
     }
 
     /// A new active user of `account_id` (created by the operator principal).
-    pub async fn new_user(&self, account_id: &str, email: &str, role: Role, permissions: &[Permission]) -> id::User {
+    pub async fn new_user(
+        &self,
+        account_id: &str,
+        email: &str,
+        role: Role,
+        permissions: &[Permission],
+    ) -> id::User {
         let mut identity = self.identity(&self.operator_token()).await;
         identity
             .create_user(id::CreateUserRequest {
@@ -36,7 +46,14 @@ impl TestApp {
     /// An account with one Administrator; returns (account id, admin user, admin token).
     pub async fn account_with_admin(&self, name: &str) -> (String, id::User, String) {
         let account_id = self.new_account(name, false).await;
-        let admin = self.new_user(&account_id, &format!("admin@{}.example", name.to_lowercase()), Role::Administrator, &[]).await;
+        let admin = self
+            .new_user(
+                &account_id,
+                &format!("admin@{}.example", name.to_lowercase()),
+                Role::Administrator,
+                &[],
+            )
+            .await;
         let token = self.user_token(&admin.user_id);
         (account_id, admin, token)
     }

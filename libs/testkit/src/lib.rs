@@ -62,7 +62,9 @@ pub struct TestApp {
 
 impl std::fmt::Debug for TestApp {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("TestApp").field("address", &self.address).finish_non_exhaustive()
+        f.debug_struct("TestApp")
+            .field("address", &self.address)
+            .finish_non_exhaustive()
     }
 }
 
@@ -91,7 +93,11 @@ impl TestApp {
     }
 
     /// The given services, after `configure` has adjusted the test settings.
-    pub async fn spawn_with(backend: Backend, services: &[ServiceKind], configure: impl FnOnce(&mut Settings)) -> Self {
+    pub async fn spawn_with(
+        backend: Backend,
+        services: &[ServiceKind],
+        configure: impl FnOnce(&mut Settings),
+    ) -> Self {
         init_logs();
         let data_dir = tempfile::tempdir().unwrap_or_else(|e| panic!("temp dir: {e}"));
         let database = TestDatabase::create(backend, data_dir.path()).await;
@@ -106,7 +112,11 @@ impl TestApp {
 
     /// Another process of the same deployment: the same data directory (keys) and database, other services
     /// or another replica. Keep `self` alive as long as this one runs.
-    pub async fn spawn_sharing(&self, services: &[ServiceKind], configure: impl FnOnce(&mut Settings)) -> Self {
+    pub async fn spawn_sharing(
+        &self,
+        services: &[ServiceKind],
+        configure: impl FnOnce(&mut Settings),
+    ) -> Self {
         let mut settings = self.settings.clone();
         settings.listen = SocketAddr::from(([127, 0, 0, 1], 0));
         configure(&mut settings);
@@ -114,7 +124,9 @@ impl TestApp {
     }
 
     async fn start(settings: Settings, services: &[ServiceKind]) -> Self {
-        let app = portal_app::App::build(&settings, services).await.unwrap_or_else(|e| panic!("building the app: {e}"));
+        let app = portal_app::App::build(&settings, services)
+            .await
+            .unwrap_or_else(|e| panic!("building the app: {e}"));
         let (minter, _) = portal_app::keys(&settings).unwrap_or_else(|e| panic!("keys: {e}"));
         let address = app.address();
         let admin = app.admin_address();
@@ -129,7 +141,16 @@ impl TestApp {
                 panic!("app failed: {e}");
             }
         });
-        Self { address, admin, settings, minter, stop: Some(stop), task: Some(task), _database: None, _data_dir: None }
+        Self {
+            address,
+            admin,
+            settings,
+            minter,
+            stop: Some(stop),
+            task: Some(task),
+            _database: None,
+            _data_dir: None,
+        }
     }
 
     /// A fresh channel to the app.
@@ -217,7 +238,9 @@ impl Drop for TestApp {
 /// `message` with `authorization: Bearer <token>`.
 pub fn authed<T>(message: T, token: &str) -> Request<T> {
     let mut request = Request::new(message);
-    let value: MetadataValue<_> = format!("Bearer {token}").parse().unwrap_or_else(|e| panic!("token metadata: {e}"));
+    let value: MetadataValue<_> = format!("Bearer {token}")
+        .parse()
+        .unwrap_or_else(|e| panic!("token metadata: {e}"));
     request.metadata_mut().insert("authorization", value);
     request
 }

@@ -61,15 +61,25 @@ pub struct SmtpSink {
 
 impl std::fmt::Debug for SmtpSink {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("SmtpSink").field("address", &self.address).finish_non_exhaustive()
+        f.debug_struct("SmtpSink")
+            .field("address", &self.address)
+            .finish_non_exhaustive()
     }
 }
 
 impl SmtpSink {
     pub async fn start() -> Self {
-        let listener = TcpListener::bind("127.0.0.1:0").await.unwrap_or_else(|e| panic!("smtp sink: {e}"));
-        let address = listener.local_addr().unwrap_or_else(|e| panic!("smtp sink: {e}"));
-        let sink = Self { address, shared: Arc::new(Mutex::new(Shared::default())), accept: Mutex::new(None) };
+        let listener = TcpListener::bind("127.0.0.1:0")
+            .await
+            .unwrap_or_else(|e| panic!("smtp sink: {e}"));
+        let address = listener
+            .local_addr()
+            .unwrap_or_else(|e| panic!("smtp sink: {e}"));
+        let sink = Self {
+            address,
+            shared: Arc::new(Mutex::new(Shared::default())),
+            accept: Mutex::new(None),
+        };
         sink.serve(listener);
         sink
     }
@@ -83,7 +93,9 @@ impl SmtpSink {
         let shared = self.shared.clone();
         let task = tokio::spawn(async move {
             loop {
-                let Ok((stream, _)) = listener.accept().await else { continue };
+                let Ok((stream, _)) = listener.accept().await else {
+                    continue;
+                };
                 tokio::spawn(session(stream, shared.clone()));
             }
         });
@@ -101,7 +113,9 @@ impl SmtpSink {
 
     /// Listens again on the same port.
     pub async fn up(&self) {
-        let listener = TcpListener::bind(self.address).await.unwrap_or_else(|e| panic!("smtp sink rebind: {e}"));
+        let listener = TcpListener::bind(self.address)
+            .await
+            .unwrap_or_else(|e| panic!("smtp sink rebind: {e}"));
         self.serve(listener);
     }
 
@@ -124,11 +138,17 @@ impl SmtpSink {
     }
 
     pub fn received(&self) -> Vec<Received> {
-        self.shared.lock().map(|s| s.received.clone()).unwrap_or_default()
+        self.shared
+            .lock()
+            .map(|s| s.received.clone())
+            .unwrap_or_default()
     }
 
     pub fn count(&self) -> usize {
-        self.shared.lock().map(|s| s.received.len()).unwrap_or_default()
+        self.shared
+            .lock()
+            .map(|s| s.received.len())
+            .unwrap_or_default()
     }
 
     /// Waits until at least `n` messages arrived (panics after `timeout`).
@@ -140,7 +160,10 @@ impl SmtpSink {
                 return received;
             }
             if tokio::time::Instant::now() > deadline {
-                panic!("smtp sink: {} of {n} messages after {timeout:?}", received.len());
+                panic!(
+                    "smtp sink: {} of {n} messages after {timeout:?}",
+                    received.len()
+                );
             }
             tokio::time::sleep(Duration::from_millis(50)).await;
         }
@@ -181,7 +204,10 @@ async fn session(stream: TcpStream, shared: Arc<Mutex<Shared>>) {
             "250 OK\r\n".into()
         } else if upper.starts_with("RCPT TO:") {
             let rcpt = address_of(&command);
-            let rejected = shared.lock().map(|s| s.reject.contains(&rcpt.to_lowercase())).unwrap_or(false);
+            let rejected = shared
+                .lock()
+                .map(|s| s.reject.contains(&rcpt.to_lowercase()))
+                .unwrap_or(false);
             if rejected {
                 "550 5.1.1 mailbox unavailable\r\n".into()
             } else {
@@ -189,7 +215,11 @@ async fn session(stream: TcpStream, shared: Arc<Mutex<Shared>>) {
                 "250 OK\r\n".into()
             }
         } else if upper == "DATA" {
-            if write.write_all(b"354 end with <CRLF>.<CRLF>\r\n").await.is_err() {
+            if write
+                .write_all(b"354 end with <CRLF>.<CRLF>\r\n")
+                .await
+                .is_err()
+            {
                 return;
             }
             let mut data = String::new();
@@ -210,7 +240,11 @@ async fn session(stream: TcpStream, shared: Arc<Mutex<Shared>>) {
                 tokio::time::sleep(delay).await;
             }
             if let Ok(mut shared) = shared.lock() {
-                shared.received.push(Received { from: from.clone(), to: to.clone(), data });
+                shared.received.push(Received {
+                    from: from.clone(),
+                    to: to.clone(),
+                    data,
+                });
             }
             "250 OK queued\r\n".into()
         } else if upper == "QUIT" {
@@ -228,6 +262,8 @@ async fn session(stream: TcpStream, shared: Arc<Mutex<Shared>>) {
 
 fn address_of(command: &str) -> String {
     let start = command.find('<').map_or(0, |i| i + 1);
-    let end = command[start..].find('>').map_or(command.len(), |i| start + i);
+    let end = command[start..]
+        .find('>')
+        .map_or(command.len(), |i| start + i);
     command[start..end].to_string()
 }

@@ -8,7 +8,9 @@ use portal_runtime::{
 };
 
 use crate::{
-    domain::{self, Family, Grant, InvoiceState, LicenseType, Money, Product, PurchaseState, RenewalState},
+    domain::{
+        self, Family, Grant, InvoiceState, LicenseType, Money, Product, PurchaseState, RenewalState,
+    },
     error::{Error, Result},
     store::{self, invoice, line, payment, purchase, renewal, sku},
 };
@@ -63,7 +65,11 @@ fn grant_to_proto(grant: &Grant) -> pb::SkuGrant {
 
 /// A grant from the contract; unknown enum values are recorded in `v` under `prefix` (e.g. `sku.grant`).
 /// Consistency (family covers product, term months…) is [`Grant::problems`]'s job.
-pub fn grant_from_proto(prefix: &str, grant: Option<&pb::SkuGrant>, v: &mut Violations) -> Option<Grant> {
+pub fn grant_from_proto(
+    prefix: &str,
+    grant: Option<&pb::SkuGrant>,
+    v: &mut Violations,
+) -> Option<Grant> {
     let Some(grant) = grant else {
         v.add(prefix, "required");
         return None;
@@ -74,7 +80,10 @@ pub fn grant_from_proto(prefix: &str, grant: Option<&pb::SkuGrant>, v: &mut Viol
         Ok(common::Product::Server) => Some(Product::Server),
         Ok(common::Product::Elearning) => Some(Product::Elearning),
         _ => {
-            v.add(&format!("{prefix}.product"), "must be a known PRODUCT_* value");
+            v.add(
+                &format!("{prefix}.product"),
+                "must be a known PRODUCT_* value",
+            );
             None
         }
     };
@@ -93,11 +102,16 @@ pub fn grant_from_proto(prefix: &str, grant: Option<&pb::SkuGrant>, v: &mut Viol
         Ok(common::LicenseType::Term) => Some(Some(LicenseType::Term)),
         Ok(common::LicenseType::Perpetual) => Some(Some(LicenseType::Perpetual)),
         Err(_) => {
-            v.add(&format!("{prefix}.license_type"), "must be a LICENSE_TYPE_* value");
+            v.add(
+                &format!("{prefix}.license_type"),
+                "must be a LICENSE_TYPE_* value",
+            );
             None
         }
     };
-    let (Some(product), Some(family), Some(license_type)) = (product, family, license_type) else { return None };
+    let (Some(product), Some(family), Some(license_type)) = (product, family, license_type) else {
+        return None;
+    };
     Some(Grant {
         product,
         family,
@@ -145,7 +159,13 @@ pub fn purchase(row: &purchase::Model, lines: &[line::Model]) -> pb::Purchase {
         state: state as i32,
         invoice_id: row.invoice_id.clone(),
         key_ids: store::from_json(&row.key_ids),
-        items: lines.iter().map(|l| pb::PurchaseItem { sku: l.sku.clone(), quantity: l.quantity }).collect(),
+        items: lines
+            .iter()
+            .map(|l| pb::PurchaseItem {
+                sku: l.sku.clone(),
+                quantity: l.quantity,
+            })
+            .collect(),
         elearning_codes: store::from_json(&row.elearning_codes),
         failure_reason: row.failure_reason.clone(),
         create_time: Some(to_proto(row.create_time)),
@@ -154,10 +174,19 @@ pub fn purchase(row: &purchase::Model, lines: &[line::Model]) -> pb::Purchase {
 }
 
 /// An invoice with its lines and payments; the balance is computed (B4).
-pub fn invoice(row: &invoice::Model, lines: &[line::Model], payments: &[payment::Model]) -> Result<pb::Invoice> {
-    let currency = domain::Currency::parse("currency", &row.currency).map_err(|_| Error::internal(format!("invoice {} has a bad currency", row.invoice_id)))?;
+pub fn invoice(
+    row: &invoice::Model,
+    lines: &[line::Model],
+    payments: &[payment::Model],
+) -> Result<pb::Invoice> {
+    let currency = domain::Currency::parse("currency", &row.currency)
+        .map_err(|_| Error::internal(format!("invoice {} has a bad currency", row.invoice_id)))?;
     let state = InvoiceState::parse(&row.state);
-    let balance = domain::invoice::balance(state, Money::new(row.total_minor, currency), Money::new(row.paid_minor, currency))?;
+    let balance = domain::invoice::balance(
+        state,
+        Money::new(row.total_minor, currency),
+        Money::new(row.paid_minor, currency),
+    )?;
     Ok(pb::Invoice {
         invoice_id: row.invoice_id.clone(),
         number: row.number.clone(),
@@ -210,8 +239,12 @@ pub fn renewal(row: &renewal::Model, now: DateTime<Utc>) -> pb::Renewal {
         invoice_id: row.invoice_id.clone(),
         state: state as i32,
         term_months: row.term_months,
-        payment_window_start_time: Some(to_proto(domain::renewal::payment_window_start(row.renewal_date))),
-        auto_renew_lock_time: Some(to_proto(domain::renewal::auto_renew_lock_time(row.renewal_date))),
+        payment_window_start_time: Some(to_proto(domain::renewal::payment_window_start(
+            row.renewal_date,
+        ))),
+        auto_renew_lock_time: Some(to_proto(domain::renewal::auto_renew_lock_time(
+            row.renewal_date,
+        ))),
         create_time: Some(to_proto(row.create_time)),
         update_time: Some(to_proto(row.update_time)),
     }

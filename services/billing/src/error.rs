@@ -51,10 +51,18 @@ impl From<Error> for Status {
         let message = err.to_string();
         let (code, reason) = match err {
             Error::Common(common) => return common.into(),
-            Error::UnknownSku(violations) => return error::invalid("UNKNOWN_SKU", message, &violations),
-            Error::CurrencyMismatch(violations) => return error::invalid("CURRENCY_MISMATCH", message, &violations),
+            Error::UnknownSku(violations) => {
+                return error::invalid("UNKNOWN_SKU", message, &violations);
+            }
+            Error::CurrencyMismatch(violations) => {
+                return error::invalid("CURRENCY_MISMATCH", message, &violations);
+            }
             Error::AmountOverflow => {
-                return error::invalid(reason::INVALID_ARGUMENT, message, &[FieldViolation::new("amount_minor", "too large")]);
+                return error::invalid(
+                    reason::INVALID_ARGUMENT,
+                    message,
+                    &[FieldViolation::new("amount_minor", "too large")],
+                );
             }
             Error::SkuInactive(_) => (FailedPrecondition, "SKU_INACTIVE"),
             Error::KeyNotInAccount(_) => (FailedPrecondition, "KEY_NOT_IN_ACCOUNT"),

@@ -37,7 +37,12 @@ pub struct BillingApi {
 
 impl BillingApi {
     pub fn new(db: DatabaseConnection, identity: Identity, licensing: Licensing) -> Self {
-        Self { db, identity, licensing, seeded: Arc::new(OnceCell::new()) }
+        Self {
+            db,
+            identity,
+            licensing,
+            seeded: Arc::new(OnceCell::new()),
+        }
     }
 
     /// The tonic service to mount on a [`portal_runtime::server::Host`].

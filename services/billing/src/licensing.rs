@@ -6,7 +6,10 @@ use chrono::{DateTime, Utc};
 use portal_clients::ClientError;
 use portal_proto::{
     common,
-    licensing::{GetKeyRequest, IssueElearningCodesRequest, IssueKeysRequest, RefreshKeyRequest, licensing_service_client::LicensingServiceClient},
+    licensing::{
+        GetKeyRequest, IssueElearningCodesRequest, IssueKeysRequest, RefreshKeyRequest,
+        licensing_service_client::LicensingServiceClient,
+    },
 };
 use portal_runtime::{
     client::Caller,
@@ -38,24 +41,48 @@ pub struct Licensing {
 
 impl Licensing {
     pub fn new(channel: Channel, caller: Caller) -> Self {
-        Self { client: LicensingServiceClient::with_interceptor(channel, caller) }
+        Self {
+            client: LicensingServiceClient::with_interceptor(channel, caller),
+        }
     }
 
     /// Issues keys (idempotently on `request.request_id`); returns their ids.
     pub async fn issue_keys(&self, request: IssueKeysRequest) -> Result<Vec<String>, ClientError> {
-        let response = self.client.clone().issue_keys(request).await.map_err(failed)?.into_inner();
+        let response = self
+            .client
+            .clone()
+            .issue_keys(request)
+            .await
+            .map_err(failed)?
+            .into_inner();
         Ok(response.keys.into_iter().map(|k| k.key_id).collect())
     }
 
     /// Issues eLearning access codes (idempotently on `request.request_id`); returns the codes.
-    pub async fn issue_elearning_codes(&self, request: IssueElearningCodesRequest) -> Result<Vec<String>, ClientError> {
-        let response = self.client.clone().issue_elearning_codes(request).await.map_err(failed)?.into_inner();
+    pub async fn issue_elearning_codes(
+        &self,
+        request: IssueElearningCodesRequest,
+    ) -> Result<Vec<String>, ClientError> {
+        let response = self
+            .client
+            .clone()
+            .issue_elearning_codes(request)
+            .await
+            .map_err(failed)?
+            .into_inner();
         Ok(response.codes.into_iter().map(|c| c.code).collect())
     }
 
     /// The key `key_id`, or `None` if licensing does not know it.
     pub async fn key(&self, key_id: &str) -> Result<Option<KeyFacts>, ClientError> {
-        match self.client.clone().get_key(GetKeyRequest { key_id: key_id.into() }).await {
+        match self
+            .client
+            .clone()
+            .get_key(GetKeyRequest {
+                key_id: key_id.into(),
+            })
+            .await
+        {
             Ok(response) => {
                 let key = response.into_inner();
                 let license_type = match key.license_type() {
@@ -69,15 +96,30 @@ impl Licensing {
                     maintenance_end: key.maintenance_end.as_ref().and_then(from_proto),
                 }))
             }
-            Err(status) if matches!(status.code(), Code::NotFound | Code::InvalidArgument) => Ok(None),
+            Err(status) if matches!(status.code(), Code::NotFound | Code::InvalidArgument) => {
+                Ok(None)
+            }
             Err(status) => Err(failed(status)),
         }
     }
 
     /// L7: moves a key's period end and/or maintenance end.
-    pub async fn refresh_key(&self, key_id: &str, period_end: Option<DateTime<Utc>>, maintenance_end: Option<DateTime<Utc>>) -> Result<(), ClientError> {
-        let request = RefreshKeyRequest { key_id: key_id.into(), period_end: period_end.map(to_proto), maintenance_end: maintenance_end.map(to_proto) };
-        self.client.clone().refresh_key(request).await.map_err(failed)?;
+    pub async fn refresh_key(
+        &self,
+        key_id: &str,
+        period_end: Option<DateTime<Utc>>,
+        maintenance_end: Option<DateTime<Utc>>,
+    ) -> Result<(), ClientError> {
+        let request = RefreshKeyRequest {
+            key_id: key_id.into(),
+            period_end: period_end.map(to_proto),
+            maintenance_end: maintenance_end.map(to_proto),
+        };
+        self.client
+            .clone()
+            .refresh_key(request)
+            .await
+            .map_err(failed)?;
         Ok(())
     }
 }

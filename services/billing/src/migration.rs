@@ -243,7 +243,11 @@ impl MigrationTrait for CreateBilling {
                     .col(big_integer(InvoiceLines::AmountMinor))
                     // What the line grants, as sold (B2): fulfilment never rereads the catalog.
                     .col(text(InvoiceLines::GrantJson))
-                    .primary_key(Index::create().col(InvoiceLines::InvoiceId).col(InvoiceLines::LineNo))
+                    .primary_key(
+                        Index::create()
+                            .col(InvoiceLines::InvoiceId)
+                            .col(InvoiceLines::LineNo),
+                    )
                     .to_owned(),
             )
             .await?;
@@ -306,8 +310,18 @@ impl MigrationTrait for CreateBilling {
                     .to_owned(),
             )
             .await?;
-        for (name, cols) in [("renewals_by_account", vec![Renewals::AccountId, Renewals::SortKey]), ("renewals_to_refresh", vec![Renewals::RefreshPending])] {
-            let mut index = Index::create().if_not_exists().name(name).table(Renewals::Table).to_owned();
+        for (name, cols) in [
+            (
+                "renewals_by_account",
+                vec![Renewals::AccountId, Renewals::SortKey],
+            ),
+            ("renewals_to_refresh", vec![Renewals::RefreshPending]),
+        ] {
+            let mut index = Index::create()
+                .if_not_exists()
+                .name(name)
+                .table(Renewals::Table)
+                .to_owned();
             for col in cols {
                 index.col(col);
             }
@@ -317,8 +331,18 @@ impl MigrationTrait for CreateBilling {
     }
 
     async fn down(&self, manager: &SchemaManager) -> Result<(), DbErr> {
-        for table in ["renewals", "invoice_counters", "payments", "invoice_lines", "invoices", "purchases", "skus"] {
-            manager.drop_table(Table::drop().table(Alias::new(table)).to_owned()).await?;
+        for table in [
+            "renewals",
+            "invoice_counters",
+            "payments",
+            "invoice_lines",
+            "invoices",
+            "purchases",
+            "skus",
+        ] {
+            manager
+                .drop_table(Table::drop().table(Alias::new(table)).to_owned())
+                .await?;
         }
         Ok(())
     }

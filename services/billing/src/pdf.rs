@@ -78,7 +78,11 @@ struct Pages {
 
 impl Pages {
     fn new(number: &str) -> Self {
-        let mut pages = Self { pages: Vec::new(), y: TOP, number: number.to_string() };
+        let mut pages = Self {
+            pages: Vec::new(),
+            y: TOP,
+            number: number.to_string(),
+        };
         pages.new_page();
         pages
     }
@@ -162,7 +166,16 @@ fn lay_out(invoice: &PrintedInvoice) -> Vec<Vec<Operation>> {
     pages.rule();
     for line in &invoice.lines {
         let description = shortened(&line.description, MAX_DESCRIPTION);
-        pages.row(REGULAR, [line.sku.as_str(), description.as_str(), line.quantity.as_str(), line.unit_price.as_str(), line.amount.as_str()]);
+        pages.row(
+            REGULAR,
+            [
+                line.sku.as_str(),
+                description.as_str(),
+                line.quantity.as_str(),
+                line.unit_price.as_str(),
+                line.amount.as_str(),
+            ],
+        );
     }
     pages.room_for(i64::try_from(invoice.totals.len() + invoice.notes.len()).unwrap_or(0) + 2);
     pages.rule();
@@ -182,7 +195,8 @@ fn lay_out(invoice: &PrintedInvoice) -> Vec<Vec<Operation>> {
 
 /// B7: the invoice as a PDF document.
 pub fn render(invoice: &PrintedInvoice) -> Result<Vec<u8>> {
-    let failed = |e: lopdf::Error| Error::internal(format!("rendering invoice {}: {e}", invoice.number));
+    let failed =
+        |e: lopdf::Error| Error::internal(format!("rendering invoice {}: {e}", invoice.number));
     let mut doc = Document::with_version("1.7");
     let pages_id = doc.new_object_id();
     let regular = doc.add_object(dictionary! {
@@ -215,7 +229,10 @@ pub fn render(invoice: &PrintedInvoice) -> Result<Vec<u8>> {
         kids.push(page_id.into());
     }
     let count = i64::try_from(kids.len()).unwrap_or(i64::MAX);
-    doc.objects.insert(pages_id, Object::Dictionary(dictionary! { "Type" => "Pages", "Kids" => kids, "Count" => count }));
+    doc.objects.insert(
+        pages_id,
+        Object::Dictionary(dictionary! { "Type" => "Pages", "Kids" => kids, "Count" => count }),
+    );
     let catalog_id = doc.add_object(dictionary! { "Type" => "Catalog", "Pages" => pages_id });
     let info_id = doc.add_object(dictionary! {
         "Title" => Object::string_literal(printable(&format!("Invoice {}", invoice.number))),
@@ -225,7 +242,8 @@ pub fn render(invoice: &PrintedInvoice) -> Result<Vec<u8>> {
     doc.trailer.set("Info", info_id);
     doc.compress();
     let mut bytes = Vec::new();
-    doc.save_to(&mut bytes).map_err(|e| Error::internal(format!("rendering invoice {}: {e}", invoice.number)))?;
+    doc.save_to(&mut bytes)
+        .map_err(|e| Error::internal(format!("rendering invoice {}: {e}", invoice.number)))?;
     Ok(bytes)
 }
 
@@ -245,13 +263,18 @@ mod tests {
             lines: (0..lines)
                 .map(|i| PrintedLine {
                     sku: format!("SKU-{i}"),
-                    description: "Creator seat, term license, 1 year (Desktop and Prep Builder, login-based)".into(),
+                    description:
+                        "Creator seat, term license, 1 year (Desktop and Prep Builder, login-based)"
+                            .into(),
                     quantity: "3".into(),
                     unit_price: "900.00".into(),
                     amount: "2,700.00".into(),
                 })
                 .collect(),
-            totals: vec![("Subtotal".into(), "2,700.00".into()), ("Total".into(), "2,700.00".into())],
+            totals: vec![
+                ("Subtotal".into(), "2,700.00".into()),
+                ("Total".into(), "2,700.00".into()),
+            ],
             notes: vec!["Café (Zürich) \\ paid – thanks".into()],
         }
     }
@@ -263,7 +286,14 @@ mod tests {
         let doc = Document::load_mem(&bytes).unwrap();
         assert_eq!(doc.get_pages().len(), 1);
         let text = doc.extract_text(&[1]).unwrap();
-        for expected in ["INV-2026-000042", "Acme (acc-1)", "OPEN", "SKU-1", "2,700.00", "Total"] {
+        for expected in [
+            "INV-2026-000042",
+            "Acme (acc-1)",
+            "OPEN",
+            "SKU-1",
+            "2,700.00",
+            "Total",
+        ] {
             assert!(text.contains(expected), "{expected} missing from {text:?}");
         }
     }
@@ -275,7 +305,11 @@ mod tests {
         let pages = doc.get_pages().len();
         assert!(pages >= 3, "{pages} pages");
         let last = u32::try_from(pages).unwrap();
-        assert!(doc.extract_text(&[last]).unwrap().contains("INV-2026-000042 (continued"));
+        assert!(
+            doc.extract_text(&[last])
+                .unwrap()
+                .contains("INV-2026-000042 (continued")
+        );
     }
 
     #[test]

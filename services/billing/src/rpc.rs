@@ -58,18 +58,29 @@ impl BillingApi {
 
     async fn invoice_to_proto(&self, row: &store::invoice::Model) -> Result<pb::Invoice> {
         let mut invoices = self.invoices_to_proto(std::slice::from_ref(row)).await?;
-        invoices.pop().ok_or_else(|| Error::internal("invoice vanished"))
+        invoices
+            .pop()
+            .ok_or_else(|| Error::internal("invoice vanished"))
     }
 
     async fn purchase_to_proto(&self, row: &store::purchase::Model) -> Result<pb::Purchase> {
         let mut lines = store::lines_of(&self.db, std::slice::from_ref(&row.invoice_id)).await?;
-        Ok(convert::purchase(row, &lines.remove(&row.invoice_id).unwrap_or_default()))
+        Ok(convert::purchase(
+            row,
+            &lines.remove(&row.invoice_id).unwrap_or_default(),
+        ))
     }
 
     /// The invoice, or — for a portal user — `PERMISSION_DENIED` without revealing whether it exists (AIP-211).
-    async fn visible_invoice(&self, caller: &Caller, invoice_id: &str) -> Result<store::invoice::Model> {
+    async fn visible_invoice(
+        &self,
+        caller: &Caller,
+        invoice_id: &str,
+    ) -> Result<store::invoice::Model> {
         match store::find_invoice(&self.db, invoice_id).await {
-            Err(Error::InvoiceNotFound) if caller.member().is_some() => Err(Error::denied("no such invoice visible to you")),
+            Err(Error::InvoiceNotFound) if caller.member().is_some() => {
+                Err(Error::denied("no such invoice visible to you"))
+            }
             other => other,
         }
     }
@@ -77,62 +88,98 @@ impl BillingApi {
 
 #[tonic::async_trait]
 impl BillingService for BillingApi {
-    async fn list_catalog(&self, request: Request<pb::ListCatalogRequest>) -> Result<Response<pb::ListCatalogResponse>, Status> {
+    async fn list_catalog(
+        &self,
+        request: Request<pb::ListCatalogRequest>,
+    ) -> Result<Response<pb::ListCatalogResponse>, Status> {
         let context = CallContext::of(&request, "")?;
         respond(BillingApi::list_catalog(self, context, request.into_inner()).await)
     }
 
-    async fn update_sku(&self, request: Request<pb::UpdateSkuRequest>) -> Result<Response<pb::Sku>, Status> {
+    async fn update_sku(
+        &self,
+        request: Request<pb::UpdateSkuRequest>,
+    ) -> Result<Response<pb::Sku>, Status> {
         let context = CallContext::of(&request, "")?;
         respond(BillingApi::update_sku(self, context, request.into_inner()).await)
     }
 
-    async fn create_purchase(&self, request: Request<pb::CreatePurchaseRequest>) -> Result<Response<pb::Purchase>, Status> {
+    async fn create_purchase(
+        &self,
+        request: Request<pb::CreatePurchaseRequest>,
+    ) -> Result<Response<pb::Purchase>, Status> {
         let context = CallContext::of(&request, &request.get_ref().request_id)?;
         respond(BillingApi::create_purchase(self, context, request.into_inner()).await)
     }
 
-    async fn get_purchase(&self, request: Request<pb::GetPurchaseRequest>) -> Result<Response<pb::Purchase>, Status> {
+    async fn get_purchase(
+        &self,
+        request: Request<pb::GetPurchaseRequest>,
+    ) -> Result<Response<pb::Purchase>, Status> {
         let context = CallContext::of(&request, "")?;
         respond(BillingApi::get_purchase(self, context, request.into_inner()).await)
     }
 
-    async fn get_invoice(&self, request: Request<pb::GetInvoiceRequest>) -> Result<Response<pb::Invoice>, Status> {
+    async fn get_invoice(
+        &self,
+        request: Request<pb::GetInvoiceRequest>,
+    ) -> Result<Response<pb::Invoice>, Status> {
         let context = CallContext::of(&request, "")?;
         respond(BillingApi::get_invoice(self, context, request.into_inner()).await)
     }
 
-    async fn list_invoices(&self, request: Request<pb::ListInvoicesRequest>) -> Result<Response<pb::ListInvoicesResponse>, Status> {
+    async fn list_invoices(
+        &self,
+        request: Request<pb::ListInvoicesRequest>,
+    ) -> Result<Response<pb::ListInvoicesResponse>, Status> {
         let context = CallContext::of(&request, "")?;
         respond(BillingApi::list_invoices(self, context, request.into_inner()).await)
     }
 
-    async fn record_payment(&self, request: Request<pb::RecordPaymentRequest>) -> Result<Response<pb::Invoice>, Status> {
+    async fn record_payment(
+        &self,
+        request: Request<pb::RecordPaymentRequest>,
+    ) -> Result<Response<pb::Invoice>, Status> {
         let context = CallContext::of(&request, &request.get_ref().request_id)?;
         respond(BillingApi::record_payment(self, context, request.into_inner()).await)
     }
 
-    async fn void_invoice(&self, request: Request<pb::VoidInvoiceRequest>) -> Result<Response<pb::Invoice>, Status> {
+    async fn void_invoice(
+        &self,
+        request: Request<pb::VoidInvoiceRequest>,
+    ) -> Result<Response<pb::Invoice>, Status> {
         let context = CallContext::of(&request, "")?;
         respond(BillingApi::void_invoice(self, context, request.into_inner()).await)
     }
 
-    async fn render_invoice_pdf(&self, request: Request<pb::RenderInvoicePdfRequest>) -> Result<Response<pb::RenderInvoicePdfResponse>, Status> {
+    async fn render_invoice_pdf(
+        &self,
+        request: Request<pb::RenderInvoicePdfRequest>,
+    ) -> Result<Response<pb::RenderInvoicePdfResponse>, Status> {
         let context = CallContext::of(&request, "")?;
         respond(BillingApi::render_invoice_pdf(self, context, request.into_inner()).await)
     }
 
-    async fn create_renewal_invoice(&self, request: Request<pb::CreateRenewalInvoiceRequest>) -> Result<Response<pb::Renewal>, Status> {
+    async fn create_renewal_invoice(
+        &self,
+        request: Request<pb::CreateRenewalInvoiceRequest>,
+    ) -> Result<Response<pb::Renewal>, Status> {
         let context = CallContext::of(&request, &request.get_ref().request_id)?;
         respond(BillingApi::create_renewal_invoice(self, context, request.into_inner()).await)
     }
 
-    async fn set_auto_renew(&self, request: Request<pb::SetAutoRenewRequest>) -> Result<Response<pb::Renewal>, Status> {
+    async fn set_auto_renew(
+        &self,
+        request: Request<pb::SetAutoRenewRequest>,
+    ) -> Result<Response<pb::Renewal>, Status> {
         let context = CallContext::of(&request, "")?;
         respond(BillingApi::set_auto_renew(self, context, request.into_inner()).await)
     }
 
-    async fn list_renewals(&self, request: Request<pb::ListRenewalsRequest>) -> Result<Response<pb::ListRenewalsResponse>, Status> {
+    async fn list_renewals(
+        &self,
+        request: Request<pb::ListRenewalsRequest>,
+    ) -> Result<Response<pb::ListRenewalsResponse>, Status> {
         let context = CallContext::of(&request, "")?;
         respond(BillingApi::list_renewals(self, context, request.into_inner()).await)
     }

@@ -26,7 +26,9 @@ impl Caller {
             Principal::Service { .. } => Ok(Caller::Service(principal)),
             Principal::User { user_id } => match store::find_user(db, user_id).await {
                 Ok(row) if store::is_active(&row) => Ok(Caller::User(row)),
-                Ok(_) | Err(Error::UserNotFound) => Err(Error::denied("the calling user is not an active portal user")),
+                Ok(_) | Err(Error::UserNotFound) => Err(Error::denied(
+                    "the calling user is not an active portal user",
+                )),
                 Err(e) => Err(e),
             },
         }
@@ -46,7 +48,14 @@ impl Caller {
 
     /// Only service principals with one of `scopes`.
     pub fn require_scope(&self, scopes: &[&str]) -> Result<()> {
-        if self.has_scope(scopes) { Ok(()) } else { Err(Error::denied(format!("requires a service principal with scope {}", scopes.join(" or ")))) }
+        if self.has_scope(scopes) {
+            Ok(())
+        } else {
+            Err(Error::denied(format!(
+                "requires a service principal with scope {}",
+                scopes.join(" or ")
+            )))
+        }
     }
 
     /// An active Administrator of `account_id`, or a service principal with one of `scopes` (I6).
@@ -54,12 +63,15 @@ impl Caller {
         if self.has_scope(scopes) || self.is_admin_of(account_id) {
             Ok(())
         } else {
-            Err(Error::denied("only an Administrator of the account may do this"))
+            Err(Error::denied(
+                "only an Administrator of the account may do this",
+            ))
         }
     }
 
     pub fn is_admin_of(&self, account_id: &str) -> bool {
-        self.user().is_some_and(|u| u.account_id == account_id && store::role_of(u) == Role::Administrator)
+        self.user()
+            .is_some_and(|u| u.account_id == account_id && store::role_of(u) == Role::Administrator)
     }
 
     pub fn is_member_of(&self, account_id: &str) -> bool {

@@ -10,7 +10,12 @@ use crate::{
 };
 
 pub fn account(row: &account::Model) -> pb::Account {
-    pb::Account { account_id: row.account_id.clone(), name: row.name.clone(), academic: row.academic, create_time: Some(to_proto(row.create_time)) }
+    pb::Account {
+        account_id: row.account_id.clone(),
+        name: row.name.clone(),
+        academic: row.academic,
+        create_time: Some(to_proto(row.create_time)),
+    }
 }
 
 pub fn user(row: &user::Model, persona: Option<Persona>) -> pb::User {
@@ -64,7 +69,10 @@ pub fn role(field: &str, raw: i32) -> Result<Role, FieldViolation> {
     match pb::Role::try_from(raw) {
         Ok(pb::Role::Administrator) => Ok(Role::Administrator),
         Ok(pb::Role::DownloadOnly) => Ok(Role::DownloadOnly),
-        _ => Err(FieldViolation::new(field, "must be ROLE_ADMINISTRATOR or ROLE_DOWNLOAD_ONLY")),
+        _ => Err(FieldViolation::new(
+            field,
+            "must be ROLE_ADMINISTRATOR or ROLE_DOWNLOAD_ONLY",
+        )),
     }
 }
 
@@ -76,7 +84,12 @@ pub fn permissions(field: &str, raw: &[i32]) -> Result<Permissions, FieldViolati
             Ok(pb::Permission::SecurityPointOfContact) => permissions.security_contact = true,
             Ok(pb::Permission::TechnicalPointOfContact) => permissions.technical_contact = true,
             Ok(pb::Permission::CaseAdministrator) => permissions.case_administrator = true,
-            _ => return Err(FieldViolation::new(field, format!("unknown permission {value}"))),
+            _ => {
+                return Err(FieldViolation::new(
+                    field,
+                    format!("unknown permission {value}"),
+                ));
+            }
         }
     }
     Ok(permissions)
@@ -103,7 +116,12 @@ pub fn action(raw: i32) -> Result<Action, FieldViolation> {
         Ok(A::CreateSupportCase) => Action::CreateSupportCase,
         Ok(A::ViewSupportEligibility) => Action::ViewSupportEligibility,
         Ok(A::ViewAuditLog) => Action::ViewAuditLog,
-        Ok(A::Unspecified) | Err(_) => return Err(FieldViolation::new("action", "must be a known ACTION_* value")),
+        Ok(A::Unspecified) | Err(_) => {
+            return Err(FieldViolation::new(
+                "action",
+                "must be a known ACTION_* value",
+            ));
+        }
     };
     Ok(action)
 }

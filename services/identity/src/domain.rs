@@ -6,6 +6,6 @@ pub mod user;
 
 pub use eligibility::{Deployment, DeploymentKind, Eligibility, support_eligibility};
 pub use user::{
-    AccountName, DisplayName, Email, Permissions, Role, UpdateField, UserState, ensure_keeps_an_administrator,
-    ensure_portal_access, parse_update_mask,
+    AccountName, DisplayName, Email, Permissions, Role, UpdateField, UserState,
+    ensure_keeps_an_administrator, ensure_portal_access, parse_update_mask,
 };

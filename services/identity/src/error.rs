@@ -5,7 +5,9 @@ use tonic::{Code, Status};
 
 #[derive(Debug, thiserror::Error)]
 pub enum Error {
-    #[error("an e-mail address can never be changed: remove the user and add them again with the new address")]
+    #[error(
+        "an e-mail address can never be changed: remove the user and add them again with the new address"
+    )]
     EmailImmutable,
     #[error("academic accounts have no portal access")]
     AcademicAccount,
@@ -30,10 +32,18 @@ impl From<Error> for Status {
         let message = err.to_string();
         match err {
             Error::Common(common) => common.into(),
-            Error::EmailImmutable => error::invalid("EMAIL_IMMUTABLE", message, &[FieldViolation::new("update_mask", "email is immutable")]),
-            Error::AcademicAccount => error::status(Code::FailedPrecondition, "ACADEMIC_ACCOUNT", message),
+            Error::EmailImmutable => error::invalid(
+                "EMAIL_IMMUTABLE",
+                message,
+                &[FieldViolation::new("update_mask", "email is immutable")],
+            ),
+            Error::AcademicAccount => {
+                error::status(Code::FailedPrecondition, "ACADEMIC_ACCOUNT", message)
+            }
             Error::UserExists => error::status(Code::AlreadyExists, "USER_EXISTS", message),
-            Error::LastAdministrator => error::status(Code::FailedPrecondition, "LAST_ADMINISTRATOR", message),
+            Error::LastAdministrator => {
+                error::status(Code::FailedPrecondition, "LAST_ADMINISTRATOR", message)
+            }
             Error::UserRemoved => error::status(Code::FailedPrecondition, "USER_REMOVED", message),
             Error::AccountNotFound => error::status(Code::NotFound, "ACCOUNT_NOT_FOUND", message),
             Error::UserNotFound => error::status(Code::NotFound, "USER_NOT_FOUND", message),

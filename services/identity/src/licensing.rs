@@ -3,8 +3,8 @@
 
 use portal_policy::Holdings;
 use portal_proto::licensing::{
-    DeploymentKind as ProtoKind, DeploymentState, GetHoldingsRequest, ListDeploymentsRequest, ReleaseHoldingsRequest,
-    licensing_service_client::LicensingServiceClient,
+    DeploymentKind as ProtoKind, DeploymentState, GetHoldingsRequest, ListDeploymentsRequest,
+    ReleaseHoldingsRequest, licensing_service_client::LicensingServiceClient,
 };
 use portal_runtime::client::{Caller, is_unavailable};
 use tonic::{Status, codegen::InterceptedService, transport::Channel};
@@ -23,18 +23,34 @@ fn failed(status: Status) -> Error {
     if is_unavailable(&status) {
         Error::unavailable("licensing", status.message().to_string())
     } else {
-        Error::internal(format!("licensing answered {:?}: {}", status.code(), status.message()))
+        Error::internal(format!(
+            "licensing answered {:?}: {}",
+            status.code(),
+            status.message()
+        ))
     }
 }
 
 impl Licensing {
     pub fn new(channel: Channel, caller: Caller) -> Self {
-        Self { client: LicensingServiceClient::with_interceptor(channel, caller) }
+        Self {
+            client: LicensingServiceClient::with_interceptor(channel, caller),
+        }
     }
 
     pub async fn holdings(&self, account_id: &str, user_id: &str, email: &str) -> Result<Holdings> {
-        let request = GetHoldingsRequest { account_id: account_id.into(), user_id: user_id.into(), email: email.into() };
-        let response = self.client.clone().get_holdings(request).await.map_err(failed)?.into_inner();
+        let request = GetHoldingsRequest {
+            account_id: account_id.into(),
+            user_id: user_id.into(),
+            email: email.into(),
+        };
+        let response = self
+            .client
+            .clone()
+            .get_holdings(request)
+            .await
+            .map_err(failed)?
+            .into_inner();
         Ok(Holdings {
             owned_keys: u64::try_from(response.owned_key_count).unwrap_or(0),
             assigned_keys: u64::try_from(response.assigned_key_count).unwrap_or(0),
@@ -42,14 +58,30 @@ impl Licensing {
     }
 
     pub async fn release(&self, account_id: &str, user_id: &str, email: &str) -> Result<()> {
-        let request = ReleaseHoldingsRequest { account_id: account_id.into(), user_id: user_id.into(), email: email.into() };
-        self.client.clone().release_holdings(request).await.map_err(failed)?;
+        let request = ReleaseHoldingsRequest {
+            account_id: account_id.into(),
+            user_id: user_id.into(),
+            email: email.into(),
+        };
+        self.client
+            .clone()
+            .release_holdings(request)
+            .await
+            .map_err(failed)?;
         Ok(())
     }
 
     pub async fn deployments(&self, account_id: &str) -> Result<Vec<Deployment>> {
-        let request = ListDeploymentsRequest { account_id: account_id.into() };
-        let response = self.client.clone().list_deployments(request).await.map_err(failed)?.into_inner();
+        let request = ListDeploymentsRequest {
+            account_id: account_id.into(),
+        };
+        let response = self
+            .client
+            .clone()
+            .list_deployments(request)
+            .await
+            .map_err(failed)?
+            .into_inner();
         Ok(response
             .deployments
             .into_iter()
@@ -59,7 +91,10 @@ impl Licensing {
                     ProtoKind::CloudSite => DeploymentKind::CloudSite,
                     ProtoKind::Unspecified => return None,
                 };
-                Some(Deployment { kind, active: d.state() == DeploymentState::Active })
+                Some(Deployment {
+                    kind,
+                    active: d.state() == DeploymentState::Active,
+                })
             })
             .collect())
     }

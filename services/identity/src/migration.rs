@@ -87,13 +87,23 @@ impl MigrationTrait for CreateAccountsAndUsers {
                     .col(timestamp_with_time_zone(Users::CreateTime))
                     .col(timestamp_with_time_zone(Users::UpdateTime))
                     .col(timestamp_with_time_zone_null(Users::RemoveTime))
-                    .foreign_key(ForeignKey::create().from(Users::Table, Users::AccountId).to(Accounts::Table, Accounts::AccountId))
+                    .foreign_key(
+                        ForeignKey::create()
+                            .from(Users::Table, Users::AccountId)
+                            .to(Accounts::Table, Accounts::AccountId),
+                    )
                     .to_owned(),
             )
             .await?;
         manager
             .create_index(
-                Index::create().if_not_exists().name("users_by_account").table(Users::Table).col(Users::AccountId).col(Users::UserId).to_owned(),
+                Index::create()
+                    .if_not_exists()
+                    .name("users_by_account")
+                    .table(Users::Table)
+                    .col(Users::AccountId)
+                    .col(Users::UserId)
+                    .to_owned(),
             )
             .await?;
         // I2: one active user per e-mail (case-insensitive) per account; removed users keep their rows (I8).
@@ -107,7 +117,11 @@ impl MigrationTrait for CreateAccountsAndUsers {
     }
 
     async fn down(&self, manager: &SchemaManager) -> Result<(), DbErr> {
-        manager.drop_table(Table::drop().table(Users::Table).to_owned()).await?;
-        manager.drop_table(Table::drop().table(Accounts::Table).to_owned()).await
+        manager
+            .drop_table(Table::drop().table(Users::Table).to_owned())
+            .await?;
+        manager
+            .drop_table(Table::drop().table(Accounts::Table).to_owned())
+            .await
     }
 }

@@ -25,13 +25,17 @@ impl KeyAccess for Caller {
         }
         self.member().is_some_and(|m| {
             m.account_id == key.account_id
-                && (key.owner_user_id.as_deref() == Some(m.user_id.as_str()) || assignees.iter().any(|e| e.eq_ignore_ascii_case(&m.email)))
+                && (key.owner_user_id.as_deref() == Some(m.user_id.as_str())
+                    || assignees.iter().any(|e| e.eq_ignore_ascii_case(&m.email)))
         })
     }
 
     fn may_assign(&self, key: &key::Model) -> bool {
         self.has_scope(&[INTERNAL])
             || self.is_admin_of(&key.account_id)
-            || self.member().is_some_and(|m| m.account_id == key.account_id && key.owner_user_id.as_deref() == Some(m.user_id.as_str()))
+            || self.member().is_some_and(|m| {
+                m.account_id == key.account_id
+                    && key.owner_user_id.as_deref() == Some(m.user_id.as_str())
+            })
     }
 }

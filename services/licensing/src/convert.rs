@@ -15,7 +15,10 @@ pub fn family(field: &str, raw: i32) -> Result<Family, FieldViolation> {
         Ok(common::KeyFamily::Tc) => Ok(Family::Tc),
         Ok(common::KeyFamily::Td) => Ok(Family::Td),
         Ok(common::KeyFamily::Ts) => Ok(Family::Ts),
-        _ => Err(FieldViolation::new(field, "must be KEY_FAMILY_TC, KEY_FAMILY_TD or KEY_FAMILY_TS")),
+        _ => Err(FieldViolation::new(
+            field,
+            "must be KEY_FAMILY_TC, KEY_FAMILY_TD or KEY_FAMILY_TS",
+        )),
     }
 }
 
@@ -31,7 +34,10 @@ pub fn license_type(field: &str, raw: i32) -> Result<LicenseType, FieldViolation
     match common::LicenseType::try_from(raw) {
         Ok(common::LicenseType::Term) => Ok(LicenseType::Term),
         Ok(common::LicenseType::Perpetual) => Ok(LicenseType::Perpetual),
-        _ => Err(FieldViolation::new(field, "must be LICENSE_TYPE_TERM or LICENSE_TYPE_PERPETUAL")),
+        _ => Err(FieldViolation::new(
+            field,
+            "must be LICENSE_TYPE_TERM or LICENSE_TYPE_PERPETUAL",
+        )),
     }
 }
 
@@ -41,7 +47,10 @@ pub fn product(field: &str, raw: i32) -> Result<Product, FieldViolation> {
         Ok(common::Product::PrepBuilder) => Ok(Product::PrepBuilder),
         Ok(common::Product::Server) => Ok(Product::Server),
         Ok(common::Product::Elearning) => Ok(Product::Elearning),
-        _ => Err(FieldViolation::new(field, "must be a known PRODUCT_* value")),
+        _ => Err(FieldViolation::new(
+            field,
+            "must be a known PRODUCT_* value",
+        )),
     }
 }
 
@@ -63,7 +72,11 @@ fn state_to_proto(state: KeyState) -> pb::KeyState {
 }
 
 /// A key as the caller sees it; `usage` holds active fulfillments per (key, product).
-pub fn key(row: &key::Model, assignees: Vec<String>, usage: &HashMap<(String, Product), u64>) -> pb::ProductKey {
+pub fn key(
+    row: &key::Model,
+    assignees: Vec<String>,
+    usage: &HashMap<(String, Product), u64>,
+) -> pb::ProductKey {
     let family = Family::parse(&row.family).unwrap_or(Family::Tc);
     let seats = u64::try_from(row.seats).unwrap_or(0);
     let pools: Vec<pb::FulfillmentPool> = family
@@ -97,7 +110,11 @@ pub fn key(row: &key::Model, assignees: Vec<String>, usage: &HashMap<(String, Pr
         activations_limit: pools.iter().map(|p| p.limit).sum(),
         lblm_enabled: row.lblm_enabled,
         deployment_id: row.deployment_id.clone().unwrap_or_default(),
-        products: family.products().iter().map(|p| product_to_proto(*p) as i32).collect(),
+        products: family
+            .products()
+            .iter()
+            .map(|p| product_to_proto(*p) as i32)
+            .collect(),
         purchase_id: row.purchase_id.clone().unwrap_or_default(),
         create_time: Some(to_proto(row.create_time)),
         update_time: Some(to_proto(row.update_time)),
@@ -111,11 +128,16 @@ pub fn activation(row: &activation::Model, key: &str) -> pb::Activation {
         key_id: row.key_id.clone(),
         machine_fingerprint: row.machine_fingerprint.clone(),
         create_time: Some(to_proto(row.create_time)),
-        product: Product::parse(&row.product).map_or(common::Product::Unspecified, product_to_proto) as i32,
+        product: Product::parse(&row.product).map_or(common::Product::Unspecified, product_to_proto)
+            as i32,
         hostname: row.hostname.clone(),
         version: row.version.clone(),
         user_email: row.user_email.clone(),
-        state: if row.state == crate::store::ACTIVE { pb::ActivationState::Active } else { pb::ActivationState::Deactivated } as i32,
+        state: if row.state == crate::store::ACTIVE {
+            pb::ActivationState::Active
+        } else {
+            pb::ActivationState::Deactivated
+        } as i32,
         last_use_time: Some(to_proto(row.last_use_time)),
         deactivate_time: row.deactivate_time.map(to_proto),
         key_last_group: key.rsplit('-').next().unwrap_or_default().to_string(),
@@ -126,9 +148,17 @@ pub fn deployment(row: &deployment::Model) -> pb::Deployment {
     pb::Deployment {
         deployment_id: row.deployment_id.clone(),
         account_id: row.account_id.clone(),
-        kind: if row.kind == "CLOUD_SITE" { pb::DeploymentKind::CloudSite } else { pb::DeploymentKind::OnPremise } as i32,
+        kind: if row.kind == "CLOUD_SITE" {
+            pb::DeploymentKind::CloudSite
+        } else {
+            pb::DeploymentKind::OnPremise
+        } as i32,
         name: row.name.clone(),
-        state: if row.state == crate::store::ACTIVE { pb::DeploymentState::Active } else { pb::DeploymentState::Inactive } as i32,
+        state: if row.state == crate::store::ACTIVE {
+            pb::DeploymentState::Active
+        } else {
+            pb::DeploymentState::Inactive
+        } as i32,
         lblm_enabled: row.lblm_enabled,
         creator_seats: i32::try_from(row.creator_seats).unwrap_or(i32::MAX),
         key_id: row.key_id.clone().unwrap_or_default(),

@@ -5,6 +5,9 @@ pub mod lblm;
 pub mod pool;
 pub mod report;
 
-pub use key::{Family, KeyState, KeyString, LicenseType, Product, ensure_activatable, ensure_seat_free, refresh};
+pub use key::{
+    Family, KeyState, KeyString, LicenseType, Product, ensure_activatable, ensure_seat_free,
+    refresh,
+};
 pub use lblm::{GrantSigner, SiteRole};
 pub use pool::FulfillmentPool;

@@ -56,10 +56,16 @@ impl From<Error> for Status {
         let (code, reason) = match err {
             Error::Common(common) => return common.into(),
             Error::ProductNotInFamily => {
-                return error::invalid("PRODUCT_NOT_IN_FAMILY", message, &[FieldViolation::new("product", "not in the key's family")]);
+                return error::invalid(
+                    "PRODUCT_NOT_IN_FAMILY",
+                    message,
+                    &[FieldViolation::new("product", "not in the key's family")],
+                );
             }
             Error::UserNotInAccount => (FailedPrecondition, "USER_NOT_IN_ACCOUNT"),
-            Error::SeatsExhausted | Error::CreatorSeatsExhausted => (FailedPrecondition, "SEATS_EXHAUSTED"),
+            Error::SeatsExhausted | Error::CreatorSeatsExhausted => {
+                (FailedPrecondition, "SEATS_EXHAUSTED")
+            }
             Error::KeyExpired => (FailedPrecondition, "KEY_EXPIRED"),
             Error::KeyRevoked => (FailedPrecondition, "KEY_REVOKED"),
             Error::DeploymentInactive => (FailedPrecondition, "DEPLOYMENT_INACTIVE"),

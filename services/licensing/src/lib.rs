@@ -30,9 +30,20 @@ pub struct LicensingApi {
 }
 
 impl LicensingApi {
-    pub fn new(db: DatabaseConnection, identity: Identity, grants: Arc<GrantSigner>, grant_ttl: Duration) -> Self {
-        let grant_ttl = chrono::Duration::from_std(grant_ttl).unwrap_or(chrono::Duration::hours(72));
-        Self { db, identity, grants, grant_ttl }
+    pub fn new(
+        db: DatabaseConnection,
+        identity: Identity,
+        grants: Arc<GrantSigner>,
+        grant_ttl: Duration,
+    ) -> Self {
+        let grant_ttl =
+            chrono::Duration::from_std(grant_ttl).unwrap_or(chrono::Duration::hours(72));
+        Self {
+            db,
+            identity,
+            grants,
+            grant_ttl,
+        }
     }
 
     /// The tonic service to mount on a [`portal_runtime::server::Host`].

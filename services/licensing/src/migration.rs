@@ -124,7 +124,11 @@ impl MigrationTrait for CreateKeys {
             ("keys_by_batch", vec![Keys::BatchId]),
             ("keys_by_expiry", vec![Keys::State, Keys::PeriodEnd]),
         ] {
-            let mut index = Index::create().if_not_exists().name(name).table(Keys::Table).to_owned();
+            let mut index = Index::create()
+                .if_not_exists()
+                .name(name)
+                .table(Keys::Table)
+                .to_owned();
             for col in cols {
                 index.col(col);
             }
@@ -140,7 +144,11 @@ impl MigrationTrait for CreateKeys {
                     .col(string(Assignments::EmailKey))
                     .col(string(Assignments::Email))
                     .col(timestamp_with_time_zone(Assignments::CreateTime))
-                    .primary_key(Index::create().col(Assignments::KeyId).col(Assignments::EmailKey))
+                    .primary_key(
+                        Index::create()
+                            .col(Assignments::KeyId)
+                            .col(Assignments::EmailKey),
+                    )
                     .to_owned(),
             )
             .await?;
@@ -227,7 +235,9 @@ impl MigrationTrait for CreateKeys {
 
     async fn down(&self, manager: &SchemaManager) -> Result<(), DbErr> {
         for table in ["deployments", "activations", "assignments", "keys"] {
-            manager.drop_table(Table::drop().table(Alias::new(table)).to_owned()).await?;
+            manager
+                .drop_table(Table::drop().table(Alias::new(table)).to_owned())
+                .await?;
         }
         Ok(())
     }
@@ -315,7 +325,11 @@ impl MigrationTrait for CreateLblmReportsCodes {
                     .col(string(SiteMemberships::SiteRole))
                     .col(timestamp_with_time_zone(SiteMemberships::CreateTime))
                     .col(timestamp_with_time_zone(SiteMemberships::UpdateTime))
-                    .primary_key(Index::create().col(SiteMemberships::DeploymentId).col(SiteMemberships::EmailKey))
+                    .primary_key(
+                        Index::create()
+                            .col(SiteMemberships::DeploymentId)
+                            .col(SiteMemberships::EmailKey),
+                    )
                     .to_owned(),
             )
             .await?;
@@ -396,8 +410,16 @@ impl MigrationTrait for CreateLblmReportsCodes {
     }
 
     async fn down(&self, manager: &SchemaManager) -> Result<(), DbErr> {
-        for table in ["elearning_codes", "activation_reports", "report_quota", "run_usage", "site_memberships"] {
-            manager.drop_table(Table::drop().table(Alias::new(table)).to_owned()).await?;
+        for table in [
+            "elearning_codes",
+            "activation_reports",
+            "report_quota",
+            "run_usage",
+            "site_memberships",
+        ] {
+            manager
+                .drop_table(Table::drop().table(Alias::new(table)).to_owned())
+                .await?;
         }
         Ok(())
     }

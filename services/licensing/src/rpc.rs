@@ -27,129 +27,207 @@ impl LicensingApi {
         let ids: Vec<String> = rows.iter().map(|k| k.key_id.clone()).collect();
         let mut assignees = store::assignees(&self.db, &ids).await?;
         let usage = store::pool_usage(&self.db, &ids).await?;
-        Ok(rows.iter().map(|row| convert::key(row, assignees.remove(&row.key_id).unwrap_or_default(), &usage)).collect())
+        Ok(rows
+            .iter()
+            .map(|row| {
+                convert::key(
+                    row,
+                    assignees.remove(&row.key_id).unwrap_or_default(),
+                    &usage,
+                )
+            })
+            .collect())
     }
 
     async fn key_to_proto(&self, row: &store::key::Model) -> Result<pb::ProductKey> {
         let mut keys = self.keys_to_proto(std::slice::from_ref(row)).await?;
-        keys.pop().ok_or_else(|| crate::error::Error::internal("key vanished"))
+        keys.pop()
+            .ok_or_else(|| crate::error::Error::internal("key vanished"))
     }
 }
 
 #[tonic::async_trait]
 impl LicensingService for LicensingApi {
-    async fn issue_keys(&self, request: Request<pb::IssueKeysRequest>) -> Result<Response<pb::IssueKeysResponse>, Status> {
+    async fn issue_keys(
+        &self,
+        request: Request<pb::IssueKeysRequest>,
+    ) -> Result<Response<pb::IssueKeysResponse>, Status> {
         let context = CallContext::of(&request, &request.get_ref().request_id)?;
         respond(LicensingApi::issue_keys(self, context, request.into_inner()).await)
     }
 
-    async fn get_key(&self, request: Request<pb::GetKeyRequest>) -> Result<Response<pb::ProductKey>, Status> {
+    async fn get_key(
+        &self,
+        request: Request<pb::GetKeyRequest>,
+    ) -> Result<Response<pb::ProductKey>, Status> {
         let context = CallContext::of(&request, "")?;
         respond(LicensingApi::get_key(self, context, request.into_inner()).await)
     }
 
-    async fn list_keys(&self, request: Request<pb::ListKeysRequest>) -> Result<Response<pb::ListKeysResponse>, Status> {
+    async fn list_keys(
+        &self,
+        request: Request<pb::ListKeysRequest>,
+    ) -> Result<Response<pb::ListKeysResponse>, Status> {
         let context = CallContext::of(&request, "")?;
         respond(LicensingApi::list_keys(self, context, request.into_inner()).await)
     }
 
-    async fn set_key_owner(&self, request: Request<pb::SetKeyOwnerRequest>) -> Result<Response<pb::ProductKey>, Status> {
+    async fn set_key_owner(
+        &self,
+        request: Request<pb::SetKeyOwnerRequest>,
+    ) -> Result<Response<pb::ProductKey>, Status> {
         let context = CallContext::of(&request, "")?;
         respond(LicensingApi::set_key_owner(self, context, request.into_inner()).await)
     }
 
-    async fn assign_key(&self, request: Request<pb::AssignKeyRequest>) -> Result<Response<pb::ProductKey>, Status> {
+    async fn assign_key(
+        &self,
+        request: Request<pb::AssignKeyRequest>,
+    ) -> Result<Response<pb::ProductKey>, Status> {
         let context = CallContext::of(&request, "")?;
         respond(LicensingApi::assign_key(self, context, request.into_inner()).await)
     }
 
-    async fn unassign_key(&self, request: Request<pb::UnassignKeyRequest>) -> Result<Response<pb::ProductKey>, Status> {
+    async fn unassign_key(
+        &self,
+        request: Request<pb::UnassignKeyRequest>,
+    ) -> Result<Response<pb::ProductKey>, Status> {
         let context = CallContext::of(&request, "")?;
         respond(LicensingApi::unassign_key(self, context, request.into_inner()).await)
     }
 
-    async fn activate_key(&self, request: Request<pb::ActivateKeyRequest>) -> Result<Response<pb::Activation>, Status> {
+    async fn activate_key(
+        &self,
+        request: Request<pb::ActivateKeyRequest>,
+    ) -> Result<Response<pb::Activation>, Status> {
         let context = CallContext::of(&request, "")?;
         respond(LicensingApi::activate_key(self, context, request.into_inner()).await)
     }
 
-    async fn deactivate_key(&self, request: Request<pb::DeactivateKeyRequest>) -> Result<Response<pb::DeactivateKeyResponse>, Status> {
+    async fn deactivate_key(
+        &self,
+        request: Request<pb::DeactivateKeyRequest>,
+    ) -> Result<Response<pb::DeactivateKeyResponse>, Status> {
         let context = CallContext::of(&request, "")?;
         respond(LicensingApi::deactivate_key(self, context, request.into_inner()).await)
     }
 
-    async fn refresh_key(&self, request: Request<pb::RefreshKeyRequest>) -> Result<Response<pb::ProductKey>, Status> {
+    async fn refresh_key(
+        &self,
+        request: Request<pb::RefreshKeyRequest>,
+    ) -> Result<Response<pb::ProductKey>, Status> {
         let context = CallContext::of(&request, "")?;
         respond(LicensingApi::refresh_key(self, context, request.into_inner()).await)
     }
 
-    async fn get_holdings(&self, request: Request<pb::GetHoldingsRequest>) -> Result<Response<pb::GetHoldingsResponse>, Status> {
+    async fn get_holdings(
+        &self,
+        request: Request<pb::GetHoldingsRequest>,
+    ) -> Result<Response<pb::GetHoldingsResponse>, Status> {
         let context = CallContext::of(&request, "")?;
         respond(LicensingApi::get_holdings(self, context, request.into_inner()).await)
     }
 
-    async fn release_holdings(&self, request: Request<pb::ReleaseHoldingsRequest>) -> Result<Response<pb::ReleaseHoldingsResponse>, Status> {
+    async fn release_holdings(
+        &self,
+        request: Request<pb::ReleaseHoldingsRequest>,
+    ) -> Result<Response<pb::ReleaseHoldingsResponse>, Status> {
         let context = CallContext::of(&request, "")?;
         respond(LicensingApi::release_holdings(self, context, request.into_inner()).await)
     }
 
-    async fn list_activations(&self, request: Request<pb::ListActivationsRequest>) -> Result<Response<pb::ListActivationsResponse>, Status> {
+    async fn list_activations(
+        &self,
+        request: Request<pb::ListActivationsRequest>,
+    ) -> Result<Response<pb::ListActivationsResponse>, Status> {
         let context = CallContext::of(&request, "")?;
         respond(LicensingApi::list_activations(self, context, request.into_inner()).await)
     }
 
-    async fn register_deployment(&self, request: Request<pb::RegisterDeploymentRequest>) -> Result<Response<pb::Deployment>, Status> {
+    async fn register_deployment(
+        &self,
+        request: Request<pb::RegisterDeploymentRequest>,
+    ) -> Result<Response<pb::Deployment>, Status> {
         let context = CallContext::of(&request, &request.get_ref().request_id)?;
         respond(LicensingApi::register_deployment(self, context, request.into_inner()).await)
     }
 
-    async fn update_deployment(&self, request: Request<pb::UpdateDeploymentRequest>) -> Result<Response<pb::Deployment>, Status> {
+    async fn update_deployment(
+        &self,
+        request: Request<pb::UpdateDeploymentRequest>,
+    ) -> Result<Response<pb::Deployment>, Status> {
         let context = CallContext::of(&request, "")?;
         respond(LicensingApi::update_deployment(self, context, request.into_inner()).await)
     }
 
-    async fn list_deployments(&self, request: Request<pb::ListDeploymentsRequest>) -> Result<Response<pb::ListDeploymentsResponse>, Status> {
+    async fn list_deployments(
+        &self,
+        request: Request<pb::ListDeploymentsRequest>,
+    ) -> Result<Response<pb::ListDeploymentsResponse>, Status> {
         let context = CallContext::of(&request, "")?;
         respond(LicensingApi::list_deployments(self, context, request.into_inner()).await)
     }
 
-
-    async fn set_site_role(&self, request: Request<pb::SetSiteRoleRequest>) -> Result<Response<pb::SiteMembership>, Status> {
+    async fn set_site_role(
+        &self,
+        request: Request<pb::SetSiteRoleRequest>,
+    ) -> Result<Response<pb::SiteMembership>, Status> {
         let context = CallContext::of(&request, "")?;
         respond(LicensingApi::set_site_role(self, context, request.into_inner()).await)
     }
 
-    async fn authorize_to_run(&self, request: Request<pb::AuthorizeToRunRequest>) -> Result<Response<pb::AuthorizeToRunResponse>, Status> {
+    async fn authorize_to_run(
+        &self,
+        request: Request<pb::AuthorizeToRunRequest>,
+    ) -> Result<Response<pb::AuthorizeToRunResponse>, Status> {
         let context = CallContext::of(&request, "")?;
         respond(LicensingApi::authorize_to_run(self, context, request.into_inner()).await)
     }
 
-    async fn get_license_usage(&self, request: Request<pb::GetLicenseUsageRequest>) -> Result<Response<pb::GetLicenseUsageResponse>, Status> {
+    async fn get_license_usage(
+        &self,
+        request: Request<pb::GetLicenseUsageRequest>,
+    ) -> Result<Response<pb::GetLicenseUsageResponse>, Status> {
         let context = CallContext::of(&request, "")?;
         respond(LicensingApi::get_license_usage(self, context, request.into_inner()).await)
     }
 
-    async fn request_activation_report(&self, request: Request<pb::RequestActivationReportRequest>) -> Result<Response<pb::RequestActivationReportResponse>, Status> {
+    async fn request_activation_report(
+        &self,
+        request: Request<pb::RequestActivationReportRequest>,
+    ) -> Result<Response<pb::RequestActivationReportResponse>, Status> {
         let context = CallContext::of(&request, &request.get_ref().request_id)?;
         respond(LicensingApi::request_activation_report(self, context, request.into_inner()).await)
     }
 
-    async fn get_activation_report(&self, request: Request<pb::GetActivationReportRequest>) -> Result<Response<pb::ActivationReport>, Status> {
+    async fn get_activation_report(
+        &self,
+        request: Request<pb::GetActivationReportRequest>,
+    ) -> Result<Response<pb::ActivationReport>, Status> {
         let context = CallContext::of(&request, "")?;
         respond(LicensingApi::get_activation_report(self, context, request.into_inner()).await)
     }
 
-    async fn issue_elearning_codes(&self, request: Request<pb::IssueElearningCodesRequest>) -> Result<Response<pb::IssueElearningCodesResponse>, Status> {
+    async fn issue_elearning_codes(
+        &self,
+        request: Request<pb::IssueElearningCodesRequest>,
+    ) -> Result<Response<pb::IssueElearningCodesResponse>, Status> {
         let context = CallContext::of(&request, &request.get_ref().request_id)?;
         respond(LicensingApi::issue_elearning_codes(self, context, request.into_inner()).await)
     }
 
-    async fn list_elearning_codes(&self, request: Request<pb::ListElearningCodesRequest>) -> Result<Response<pb::ListElearningCodesResponse>, Status> {
+    async fn list_elearning_codes(
+        &self,
+        request: Request<pb::ListElearningCodesRequest>,
+    ) -> Result<Response<pb::ListElearningCodesResponse>, Status> {
         let context = CallContext::of(&request, "")?;
         respond(LicensingApi::list_elearning_codes(self, context, request.into_inner()).await)
     }
 
-    async fn redeem_elearning_code(&self, request: Request<pb::RedeemElearningCodeRequest>) -> Result<Response<pb::ElearningCode>, Status> {
+    async fn redeem_elearning_code(
+        &self,
+        request: Request<pb::RedeemElearningCodeRequest>,
+    ) -> Result<Response<pb::ElearningCode>, Status> {
         let context = CallContext::of(&request, "")?;
         respond(LicensingApi::redeem_elearning_code(self, context, request.into_inner()).await)
     }
@@ -159,6 +237,8 @@ impl LicensingService for LicensingApi {
         request: Request<pb::ListAccountsWithProductsRequest>,
     ) -> Result<Response<accounts::AccountStream>, Status> {
         let context = CallContext::of(&request, "")?;
-        respond(LicensingApi::list_accounts_with_products(self, context, request.into_inner()).await)
+        respond(
+            LicensingApi::list_accounts_with_products(self, context, request.into_inner()).await,
+        )
     }
 }

@@ -6,11 +6,15 @@ pub mod entity;
 use std::collections::HashMap;
 
 use sea_orm::{
-    ColumnTrait, ConnectionTrait, EntityTrait, FromQueryResult, PaginatorTrait, QueryFilter, QueryOrder, QuerySelect,
+    ColumnTrait, ConnectionTrait, EntityTrait, FromQueryResult, PaginatorTrait, QueryFilter,
+    QueryOrder, QuerySelect,
     sea_query::{Expr, ExprTrait},
 };
 
-pub use entity::{activation, assignment, deployment, elearning_code, key, membership, report, report_quota, run_usage};
+pub use entity::{
+    activation, assignment, deployment, elearning_code, key, membership, report, report_quota,
+    run_usage,
+};
 
 use crate::{
     domain::{Family, KeyState, Product},
@@ -21,39 +25,69 @@ pub const ACTIVE: &str = "ACTIVE";
 pub const DEACTIVATED: &str = "DEACTIVATED";
 
 pub async fn find_key<C: ConnectionTrait>(db: &C, key_id: &str) -> Result<key::Model> {
-    key::Entity::find_by_id(key_id.to_string()).one(db).await?.ok_or(Error::KeyNotFound)
+    key::Entity::find_by_id(key_id.to_string())
+        .one(db)
+        .await?
+        .ok_or(Error::KeyNotFound)
 }
 
 pub async fn find_key_by_string<C: ConnectionTrait>(db: &C, key: &str) -> Result<key::Model> {
-    key::Entity::find().filter(key::Column::Key.eq(key)).one(db).await?.ok_or(Error::KeyNotFound)
+    key::Entity::find()
+        .filter(key::Column::Key.eq(key))
+        .one(db)
+        .await?
+        .ok_or(Error::KeyNotFound)
 }
 
 /// Serialises mutations of one key: the transaction's first write takes the key row's lock (PostgreSQL row
 /// lock, SQLite write lock), so seat and pool checks cannot interleave (L5, L6).
 pub async fn lock_key<C: ConnectionTrait>(db: &C, key_id: &str) -> Result<()> {
     let updated = key::Entity::update_many()
-        .col_expr(key::Column::Revision, Expr::col(key::Column::Revision).add(1))
+        .col_expr(
+            key::Column::Revision,
+            Expr::col(key::Column::Revision).add(1),
+        )
         .filter(key::Column::KeyId.eq(key_id))
         .exec(db)
         .await?;
-    if updated.rows_affected == 0 { Err(Error::KeyNotFound) } else { Ok(()) }
+    if updated.rows_affected == 0 {
+        Err(Error::KeyNotFound)
+    } else {
+        Ok(())
+    }
 }
 
 pub async fn lock_deployment<C: ConnectionTrait>(db: &C, deployment_id: &str) -> Result<()> {
     let updated = deployment::Entity::update_many()
-        .col_expr(deployment::Column::Revision, Expr::col(deployment::Column::Revision).add(1))
+        .col_expr(
+            deployment::Column::Revision,
+            Expr::col(deployment::Column::Revision).add(1),
+        )
         .filter(deployment::Column::DeploymentId.eq(deployment_id))
         .exec(db)
         .await?;
-    if updated.rows_affected == 0 { Err(Error::DeploymentNotFound) } else { Ok(()) }
+    if updated.rows_affected == 0 {
+        Err(Error::DeploymentNotFound)
+    } else {
+        Ok(())
+    }
 }
 
-pub async fn find_deployment<C: ConnectionTrait>(db: &C, deployment_id: &str) -> Result<deployment::Model> {
-    deployment::Entity::find_by_id(deployment_id.to_string()).one(db).await?.ok_or(Error::DeploymentNotFound)
+pub async fn find_deployment<C: ConnectionTrait>(
+    db: &C,
+    deployment_id: &str,
+) -> Result<deployment::Model> {
+    deployment::Entity::find_by_id(deployment_id.to_string())
+        .one(db)
+        .await?
+        .ok_or(Error::DeploymentNotFound)
 }
 
 /// The e-mail addresses each of `key_ids` is assigned to.
-pub async fn assignees<C: ConnectionTrait>(db: &C, key_ids: &[String]) -> Result<HashMap<String, Vec<String>>> {
+pub async fn assignees<C: ConnectionTrait>(
+    db: &C,
+    key_ids: &[String],
+) -> Result<HashMap<String, Vec<String>>> {
     let rows = assignment::Entity::find()
         .filter(assignment::Column::KeyId.is_in(key_ids.iter().cloned()))
         .order_by_asc(assignment::Column::CreateTime)
@@ -74,7 +108,10 @@ struct PoolCount {
 }
 
 /// Active fulfillments per key and product.
-pub async fn pool_usage<C: ConnectionTrait>(db: &C, key_ids: &[String]) -> Result<HashMap<(String, Product), u64>> {
+pub async fn pool_usage<C: ConnectionTrait>(
+    db: &C,
+    key_ids: &[String],
+) -> Result<HashMap<(String, Product), u64>> {
     let rows = activation::Entity::find()
         .select_only()
         .column(activation::Column::KeyId)
@@ -89,16 +126,32 @@ pub async fn pool_usage<C: ConnectionTrait>(db: &C, key_ids: &[String]) -> Resul
         .await?;
     Ok(rows
         .into_iter()
-        .filter_map(|r| Some(((r.key_id, Product::parse(&r.product)?), u64::try_from(r.used).unwrap_or(0))))
+        .filter_map(|r| {
+            Some((
+                (r.key_id, Product::parse(&r.product)?),
+                u64::try_from(r.used).unwrap_or(0),
+            ))
+        })
         .collect())
 }
 
 pub async fn count_assignments<C: ConnectionTrait>(db: &C, key_id: &str) -> Result<u64> {
-    Ok(assignment::Entity::find().filter(assignment::Column::KeyId.eq(key_id)).count(db).await?)
+    Ok(assignment::Entity::find()
+        .filter(assignment::Column::KeyId.eq(key_id))
+        .count(db)
+        .await?)
 }
 
-pub async fn find_assignment<C: ConnectionTrait>(db: &C, key_id: &str, email_key: &str) -> Result<Option<assignment::Model>> {
-    Ok(assignment::Entity::find_by_id((key_id.to_string(), email_key.to_string())).one(db).await?)
+pub async fn find_assignment<C: ConnectionTrait>(
+    db: &C,
+    key_id: &str,
+    email_key: &str,
+) -> Result<Option<assignment::Model>> {
+    Ok(
+        assignment::Entity::find_by_id((key_id.to_string(), email_key.to_string()))
+            .one(db)
+            .await?,
+    )
 }
 
 pub async fn active_activation<C: ConnectionTrait>(
@@ -116,7 +169,11 @@ pub async fn active_activation<C: ConnectionTrait>(
         .await?)
 }
 
-pub async fn count_active<C: ConnectionTrait>(db: &C, key_id: &str, product: Product) -> Result<u64> {
+pub async fn count_active<C: ConnectionTrait>(
+    db: &C,
+    key_id: &str,
+    product: Product,
+) -> Result<u64> {
     Ok(activation::Entity::find()
         .filter(activation::Column::KeyId.eq(key_id))
         .filter(activation::Column::Product.eq(product.as_str()))
@@ -126,7 +183,10 @@ pub async fn count_active<C: ConnectionTrait>(db: &C, key_id: &str, product: Pro
 }
 
 /// Releases active fulfillments (matching `filter`) with a deactivation time; returns how many.
-pub async fn deactivate_where<C: ConnectionTrait>(db: &C, filter: sea_orm::Condition) -> Result<u64> {
+pub async fn deactivate_where<C: ConnectionTrait>(
+    db: &C,
+    filter: sea_orm::Condition,
+) -> Result<u64> {
     let now = chrono::Utc::now();
     let result = activation::Entity::update_many()
         .col_expr(activation::Column::State, Expr::value(DEACTIVATED))
@@ -143,10 +203,19 @@ pub async fn deactivate_where<C: ConnectionTrait>(db: &C, filter: sea_orm::Condi
 pub enum KeyScope {
     All,
     /// Owned by this user id, or assigned to this e-mail key.
-    Holder { user_id: String, email_key: String },
+    Holder {
+        user_id: String,
+        email_key: String,
+    },
 }
 
-pub async fn list_keys<C: ConnectionTrait>(db: &C, account_id: &str, scope: &KeyScope, after: Option<&str>, limit: u64) -> Result<Vec<key::Model>> {
+pub async fn list_keys<C: ConnectionTrait>(
+    db: &C,
+    account_id: &str,
+    scope: &KeyScope,
+    after: Option<&str>,
+    limit: u64,
+) -> Result<Vec<key::Model>> {
     let mut query = key::Entity::find().filter(key::Column::AccountId.eq(account_id));
     if let KeyScope::Holder { user_id, email_key } = scope {
         let assigned: Vec<String> = assignment::Entity::find()
@@ -157,16 +226,29 @@ pub async fn list_keys<C: ConnectionTrait>(db: &C, account_id: &str, scope: &Key
             .into_tuple()
             .all(db)
             .await?;
-        query = query.filter(sea_orm::Condition::any().add(key::Column::OwnerUserId.eq(user_id.as_str())).add(key::Column::KeyId.is_in(assigned)));
+        query = query.filter(
+            sea_orm::Condition::any()
+                .add(key::Column::OwnerUserId.eq(user_id.as_str()))
+                .add(key::Column::KeyId.is_in(assigned)),
+        );
     }
     if let Some(after) = after {
         query = query.filter(key::Column::KeyId.gt(after));
     }
-    Ok(query.order_by_asc(key::Column::KeyId).limit(limit).all(db).await?)
+    Ok(query
+        .order_by_asc(key::Column::KeyId)
+        .limit(limit)
+        .all(db)
+        .await?)
 }
 
 /// (owned, assigned) counts of a person in an account; revoked keys do not count.
-pub async fn holdings<C: ConnectionTrait>(db: &C, account_id: &str, user_id: &str, email_key: &str) -> Result<(u64, u64)> {
+pub async fn holdings<C: ConnectionTrait>(
+    db: &C,
+    account_id: &str,
+    user_id: &str,
+    email_key: &str,
+) -> Result<(u64, u64)> {
     let owned = key::Entity::find()
         .filter(key::Column::AccountId.eq(account_id))
         .filter(key::Column::OwnerUserId.eq(user_id))
@@ -183,7 +265,10 @@ pub async fn holdings<C: ConnectionTrait>(db: &C, account_id: &str, user_id: &st
 
 /// Marks active term keys past their period end `EXPIRED` (L7). One statement: idempotent and safe to run
 /// from several replicas at once.
-pub async fn expire_due_keys<C: ConnectionTrait>(db: &C, now: chrono::DateTime<chrono::Utc>) -> Result<u64> {
+pub async fn expire_due_keys<C: ConnectionTrait>(
+    db: &C,
+    now: chrono::DateTime<chrono::Utc>,
+) -> Result<u64> {
     let result = key::Entity::update_many()
         .col_expr(key::Column::State, Expr::value(KeyState::Expired.as_str()))
         .col_expr(key::Column::UpdateTime, Expr::value(now))
@@ -214,7 +299,12 @@ pub async fn accounts_holding<C: ConnectionTrait>(
     if let Some(after) = after {
         keys = keys.filter(key::Column::AccountId.gt(after));
     }
-    let key_accounts: Vec<String> = keys.order_by_asc(key::Column::AccountId).limit(limit).into_tuple().all(db).await?;
+    let key_accounts: Vec<String> = keys
+        .order_by_asc(key::Column::AccountId)
+        .limit(limit)
+        .into_tuple()
+        .all(db)
+        .await?;
     let mut site_accounts: Vec<String> = Vec::new();
     if deployments {
         let mut query = deployment::Entity::find()
@@ -225,12 +315,30 @@ pub async fn accounts_holding<C: ConnectionTrait>(
         if let Some(after) = after {
             query = query.filter(deployment::Column::AccountId.gt(after));
         }
-        site_accounts = query.order_by_asc(deployment::Column::AccountId).limit(limit).into_tuple().all(db).await?;
+        site_accounts = query
+            .order_by_asc(deployment::Column::AccountId)
+            .limit(limit)
+            .into_tuple()
+            .all(db)
+            .await?;
     }
     // Each list is complete up to its last id only if it was cut by the limit.
-    let horizon = |v: &Vec<String>| if v.len() as u64 >= limit { v.last().cloned() } else { None };
-    let cut = [horizon(&key_accounts), horizon(&site_accounts)].into_iter().flatten().min();
-    let mut accounts: Vec<String> = key_accounts.iter().chain(site_accounts.iter()).cloned().collect();
+    let horizon = |v: &Vec<String>| {
+        if v.len() as u64 >= limit {
+            v.last().cloned()
+        } else {
+            None
+        }
+    };
+    let cut = [horizon(&key_accounts), horizon(&site_accounts)]
+        .into_iter()
+        .flatten()
+        .min();
+    let mut accounts: Vec<String> = key_accounts
+        .iter()
+        .chain(site_accounts.iter())
+        .cloned()
+        .collect();
     accounts.sort();
     accounts.dedup();
     accounts.retain(|a| cut.as_ref().is_none_or(|c| a <= c));
@@ -248,7 +356,9 @@ pub async fn accounts_holding<C: ConnectionTrait>(
         .await?;
     let mut held: HashMap<String, Vec<Family>> = HashMap::new();
     for (account, family) in pairs {
-        held.entry(account).or_default().extend(Family::parse(&family));
+        held.entry(account)
+            .or_default()
+            .extend(Family::parse(&family));
     }
     Ok(accounts
         .into_iter()

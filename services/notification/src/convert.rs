@@ -18,14 +18,20 @@ pub fn delivery_state(state: DeliveryState) -> pb::DeliveryState {
 }
 
 pub fn product_name(raw: i32) -> String {
-    common::Product::try_from(raw).map(|p| p.as_str_name().trim_start_matches("PRODUCT_").to_string()).unwrap_or_default()
+    common::Product::try_from(raw)
+        .map(|p| p.as_str_name().trim_start_matches("PRODUCT_").to_string())
+        .unwrap_or_default()
 }
 
 fn product_number(name: &str) -> i32 {
     common::Product::from_str_name(&format!("PRODUCT_{name}")).map_or(0, |p| p as i32)
 }
 
-pub fn stats(row: &advisory::Model, counts: Counts, fallback: Vec<(String, String)>) -> pb::AdvisoryStats {
+pub fn stats(
+    row: &advisory::Model,
+    counts: Counts,
+    fallback: Vec<(String, String)>,
+) -> pb::AdvisoryStats {
     let clamp = |n: i64| i32::try_from(n).unwrap_or(i32::MAX);
     let (fallback_account_ids, fallback_account_names) = fallback.into_iter().unzip();
     pb::AdvisoryStats {
@@ -39,7 +45,8 @@ pub fn stats(row: &advisory::Model, counts: Counts, fallback: Vec<(String, Strin
         advisory_id: row.advisory_id.clone(),
         total: clamp(counts.total()),
         settled: row.state == crate::store::READY && counts.unsettled() == 0,
-        unreachable_account_ids: serde_json::from_str(&row.unreachable_accounts).unwrap_or_default(),
+        unreachable_account_ids: serde_json::from_str(&row.unreachable_accounts)
+            .unwrap_or_default(),
     }
 }
 
@@ -54,21 +61,36 @@ pub fn advisory(row: &advisory::Model, stats: pb::AdvisoryStats) -> pb::Advisory
     });
     let target = match serde_json::from_str::<Target>(&row.target) {
         Ok(Target::AllAccounts) => Some(pb::advisory::Target::AllAccounts(true)),
-        Ok(Target::Products(products)) => Some(pb::advisory::Target::Products(pb::ProductList { products })),
-        Ok(Target::Accounts(account_ids)) => Some(pb::advisory::Target::AccountIds(pb::AccountList { account_ids })),
+        Ok(Target::Products(products)) => {
+            Some(pb::advisory::Target::Products(pb::ProductList { products }))
+        }
+        Ok(Target::Accounts(account_ids)) => {
+            Some(pb::advisory::Target::AccountIds(pb::AccountList {
+                account_ids,
+            }))
+        }
         Err(_) => None,
     };
     pb::Advisory {
         advisory_id: row.advisory_id.clone(),
-        kind: if row.kind == "TECHNICAL" { pb::AdvisoryKind::Technical } else { pb::AdvisoryKind::Security } as i32,
-        severity: pb::Severity::from_str_name(&format!("SEVERITY_{}", row.severity)).map_or(0, |s| s as i32),
+        kind: if row.kind == "TECHNICAL" {
+            pb::AdvisoryKind::Technical
+        } else {
+            pb::AdvisoryKind::Security
+        } as i32,
+        severity: pb::Severity::from_str_name(&format!("SEVERITY_{}", row.severity))
+            .map_or(0, |s| s as i32),
         title: row.title.clone(),
         summary: content.summary,
         impact: content.impact,
         affected_products: content
             .affected
             .into_iter()
-            .map(|a: Affected| pb::AffectedProduct { product: product_number(&a.product), versions: a.versions, fixed_versions: a.fixed_versions })
+            .map(|a: Affected| pb::AffectedProduct {
+                product: product_number(&a.product),
+                versions: a.versions,
+                fixed_versions: a.fixed_versions,
+            })
             .collect(),
         conditions: content.conditions,
         resolution: content.resolution,
@@ -91,7 +113,11 @@ pub fn delivery(row: &delivery::Model, domain: &str) -> pb::Delivery {
         message_id: crate::domain::message_id(&row.delivery_id, domain),
         fallback: row.fallback,
         user_id: row.user_id.clone(),
-        notice_kind: row.notice_kind.as_deref().and_then(|k| pb::NoticeKind::from_str_name(&format!("NOTICE_KIND_{k}"))).map_or(0, |k| k as i32),
+        notice_kind: row
+            .notice_kind
+            .as_deref()
+            .and_then(|k| pb::NoticeKind::from_str_name(&format!("NOTICE_KIND_{k}")))
+            .map_or(0, |k| k as i32),
         next_attempt_time: Some(to_proto(row.next_attempt_time)),
         sent_time: row.sent_time.map(to_proto),
         create_time: Some(to_proto(row.create_time)),

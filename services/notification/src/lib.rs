@@ -35,7 +35,11 @@ pub struct NotificationApi {
 
 impl NotificationApi {
     pub fn new(db: DatabaseConnection, upstream: Upstream, mailer: Arc<Mailer>) -> Self {
-        Self { db, upstream, mailer }
+        Self {
+            db,
+            upstream,
+            mailer,
+        }
     }
 
     /// The tonic service to mount on a [`portal_runtime::server::Host`].
@@ -54,8 +58,17 @@ impl NotificationApi {
 
     /// Starts the delivery worker and the resolver sweep (which takes over advisories whose resolution stopped,
     /// e.g. after a crash). Both stop when `stop` turns true; the worker then releases what it holds.
-    pub fn spawn_workers(&self, settings: WorkerSettings, stop: watch::Receiver<bool>) -> Vec<JoinHandle<()>> {
-        let worker = worker::Worker::new(self.db.clone(), self.mailer.clone(), settings, metrics::Metrics);
+    pub fn spawn_workers(
+        &self,
+        settings: WorkerSettings,
+        stop: watch::Receiver<bool>,
+    ) -> Vec<JoinHandle<()>> {
+        let worker = worker::Worker::new(
+            self.db.clone(),
+            self.mailer.clone(),
+            settings,
+            metrics::Metrics,
+        );
         let deliveries = tokio::spawn(worker.run(stop.clone()));
         let api = self.clone();
         let mut stop_sweep = stop;
@@ -69,7 +82,9 @@ impl NotificationApi {
                             }
                         }
                     }
-                    Err(e) => tracing::warn!(error = %e, "looking for unresolved advisories failed"),
+                    Err(e) => {
+                        tracing::warn!(error = %e, "looking for unresolved advisories failed")
+                    }
                 }
                 tokio::select! {
                     () = tokio::time::sleep(Duration::from_secs(5)) => {}

@@ -17,7 +17,10 @@ pub enum MailError {
     #[error("smtp url: {0}")]
     Url(String),
     #[error("mail directory {path}: {source}")]
-    Directory { path: PathBuf, source: std::io::Error },
+    Directory {
+        path: PathBuf,
+        source: std::io::Error,
+    },
     #[error("sender address {0:?} is invalid")]
     From(String),
     #[error("templates: {0}")]
@@ -45,7 +48,9 @@ pub struct Mailer {
 
 impl std::fmt::Debug for Mailer {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Mailer").field("from", &self.from.to_string()).finish_non_exhaustive()
+        f.debug_struct("Mailer")
+            .field("from", &self.from.to_string())
+            .finish_non_exhaustive()
     }
 }
 
@@ -62,19 +67,33 @@ pub struct View<'a, T: Serialize> {
 
 impl Mailer {
     /// SMTP when `smtp_url` is set (pooled, with a per-command timeout), else `.eml` files under `mail_dir`.
-    pub fn new(smtp_url: Option<&str>, mail_dir: PathBuf, from: &str, pool_size: u32) -> Result<Self, MailError> {
-        let from: Mailbox = from.parse().map_err(|_| MailError::From(from.to_string()))?;
+    pub fn new(
+        smtp_url: Option<&str>,
+        mail_dir: PathBuf,
+        from: &str,
+        pool_size: u32,
+    ) -> Result<Self, MailError> {
+        let from: Mailbox = from
+            .parse()
+            .map_err(|_| MailError::From(from.to_string()))?;
         let domain = from.email.domain().to_string();
         let transport = match smtp_url {
             Some(url) => Transport::Smtp(
                 AsyncSmtpTransport::<Tokio1Executor>::from_url(url)
                     .map_err(|e| MailError::Url(e.to_string()))?
-                    .pool_config(PoolConfig::new().max_size(pool_size).idle_timeout(Duration::from_secs(30)))
+                    .pool_config(
+                        PoolConfig::new()
+                            .max_size(pool_size)
+                            .idle_timeout(Duration::from_secs(30)),
+                    )
                     .timeout(Some(Duration::from_secs(15)))
                     .build(),
             ),
             None => {
-                std::fs::create_dir_all(&mail_dir).map_err(|source| MailError::Directory { path: mail_dir.clone(), source })?;
+                std::fs::create_dir_all(&mail_dir).map_err(|source| MailError::Directory {
+                    path: mail_dir.clone(),
+                    source,
+                })?;
                 Transport::Files(AsyncFileTransport::<Tokio1Executor>::new(mail_dir))
             }
         };
@@ -83,7 +102,12 @@ impl Mailer {
         templates.add_template("advisory.html", include_str!("templates/advisory.html"))?;
         templates.add_template("notice.txt", include_str!("templates/notice.txt"))?;
         templates.add_template("notice.html", include_str!("templates/notice.html"))?;
-        Ok(Self { transport, from, domain, templates })
+        Ok(Self {
+            transport,
+            from,
+            domain,
+            templates,
+        })
     }
 
     /// The domain Message-IDs are made in.
@@ -101,22 +125,40 @@ impl Mailer {
         view: &View<'_, T>,
         attachments: &[(String, String, Vec<u8>)],
     ) -> Result<Message, SendFailure> {
-        let permanent = |message: String| SendFailure { permanent: true, message };
-        let text = self.templates.get_template(&format!("{name}.txt")).and_then(|t| t.render(view)).map_err(|e| permanent(e.to_string()))?;
-        let html = self.templates.get_template(&format!("{name}.html")).and_then(|t| t.render(view)).map_err(|e| permanent(e.to_string()))?;
+        let permanent = |message: String| SendFailure {
+            permanent: true,
+            message,
+        };
+        let text = self
+            .templates
+            .get_template(&format!("{name}.txt"))
+            .and_then(|t| t.render(view))
+            .map_err(|e| permanent(e.to_string()))?;
+        let html = self
+            .templates
+            .get_template(&format!("{name}.html"))
+            .and_then(|t| t.render(view))
+            .map_err(|e| permanent(e.to_string()))?;
         let to: Mailbox = format!("{} <{}>", to.0.replace(['<', '>', '"'], ""), to.1)
             .parse()
             .or_else(|_| to.1.parse())
-            .map_err(|e: lettre::address::AddressError| permanent(format!("recipient {}: {e}", to.1)))?;
+            .map_err(|e: lettre::address::AddressError| {
+                permanent(format!("recipient {}: {e}", to.1))
+            })?;
         let alternative = MultiPart::alternative_plain_html(text, html);
         let body = if attachments.is_empty() {
             alternative
         } else {
-            attachments.iter().fold(MultiPart::mixed().multipart(alternative), |mixed, (filename, content_type, bytes)| {
-                let content_type = ContentType::parse(content_type).unwrap_or(ContentType::TEXT_PLAIN);
-                let part: SinglePart = Attachment::new(filename.clone()).body(bytes.clone(), content_type);
-                mixed.singlepart(part)
-            })
+            attachments.iter().fold(
+                MultiPart::mixed().multipart(alternative),
+                |mixed, (filename, content_type, bytes)| {
+                    let content_type =
+                        ContentType::parse(content_type).unwrap_or(ContentType::TEXT_PLAIN);
+                    let part: SinglePart =
+                        Attachment::new(filename.clone()).body(bytes.clone(), content_type);
+                    mixed.singlepart(part)
+                },
+            )
         };
         Message::builder()
             .from(self.from.clone())
@@ -129,8 +171,25 @@ impl Mailer {
 
     pub async fn send(&self, message: Message) -> Result<(), SendFailure> {
         match &self.transport {
-            Transport::Smtp(smtp) => smtp.send(message).await.map(|_| ()).map_err(|e| SendFailure { permanent: e.is_permanent(), message: e.to_string() }),
-            Transport::Files(files) => files.send(message).await.map(|_| ()).map_err(|e| SendFailure { permanent: false, message: e.to_string() }),
+            Transport::Smtp(smtp) => {
+                smtp.send(message)
+                    .await
+                    .map(|_| ())
+                    .map_err(|e| SendFailure {
+                        permanent: e.is_permanent(),
+                        message: e.to_string(),
+                    })
+            }
+            Transport::Files(files) => {
+                files
+                    .send(message)
+                    .await
+                    .map(|_| ())
+                    .map_err(|e| SendFailure {
+                        permanent: false,
+                        message: e.to_string(),
+                    })
+            }
         }
     }
 }

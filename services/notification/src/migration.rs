@@ -95,7 +95,9 @@ impl MigrationTrait for CreateAdvisoriesAndDeliveries {
                     .col(big_integer(Advisories::AccountsTargeted).default(0))
                     .col(text(Advisories::FallbackAccounts))
                     .col(text(Advisories::UnreachableAccounts))
-                    .col(timestamp_with_time_zone_null(Advisories::ResolverLeaseUntil))
+                    .col(timestamp_with_time_zone_null(
+                        Advisories::ResolverLeaseUntil,
+                    ))
                     .col(timestamp_with_time_zone(Advisories::CreateTime))
                     .col(timestamp_with_time_zone_null(Advisories::ResolveTime))
                     .to_owned(),
@@ -144,14 +146,19 @@ impl MigrationTrait for CreateAdvisoriesAndDeliveries {
         // have no advisory, and NULLs never collide in a unique index.
         db.execute_unprepared("CREATE UNIQUE INDEX IF NOT EXISTS deliveries_recipient ON deliveries (advisory_id, account_id, email_key)").await?;
         // Workers claim due rows by state and time.
-        db.execute_unprepared("CREATE INDEX IF NOT EXISTS deliveries_due ON deliveries (state, next_attempt_time)").await?;
+        db.execute_unprepared(
+            "CREATE INDEX IF NOT EXISTS deliveries_due ON deliveries (state, next_attempt_time)",
+        )
+        .await?;
         db.execute_unprepared("CREATE INDEX IF NOT EXISTS deliveries_by_advisory ON deliveries (advisory_id, state, delivery_id)").await?;
         Ok(())
     }
 
     async fn down(&self, manager: &SchemaManager) -> Result<(), DbErr> {
         for table in ["deliveries", "advisory_counters", "advisories"] {
-            manager.drop_table(Table::drop().table(Alias::new(table)).to_owned()).await?;
+            manager
+                .drop_table(Table::drop().table(Alias::new(table)).to_owned())
+                .await?;
         }
         Ok(())
     }

@@ -33,7 +33,11 @@ struct Ledger<'a> {
 
 impl Ledger<'_> {
     /// Writes the points of contact of one page of accounts; `expected` are the accounts asked about.
-    async fn consume(&mut self, contacts: impl Stream<Item = Result<PointOfContact, portal_clients::ClientError>>, expected: Option<&[String]>) -> Result<()> {
+    async fn consume(
+        &mut self,
+        contacts: impl Stream<Item = Result<PointOfContact, portal_clients::ClientError>>,
+        expected: Option<&[String]>,
+    ) -> Result<()> {
         tokio::pin!(contacts);
         let mut seen: HashSet<String> = HashSet::new();
         while let Some(contact) = contacts.next().await {
@@ -70,7 +74,8 @@ impl Ledger<'_> {
         }
         if let Some(expected) = expected {
             self.accounts += expected.len() as i64;
-            self.unreachable.extend(expected.iter().filter(|id| !seen.contains(*id)).cloned());
+            self.unreachable
+                .extend(expected.iter().filter(|id| !seen.contains(*id)).cloned());
         }
         Ok(())
     }
@@ -79,7 +84,12 @@ impl Ledger<'_> {
         store::insert_deliveries(self.db, std::mem::take(&mut self.rows)).await?;
         // Still working: keep the lease.
         advisory::Entity::update_many()
-            .col_expr(advisory::Column::ResolverLeaseUntil, Expr::value(Some(Utc::now() + chrono::Duration::from_std(LEASE).unwrap_or_default())))
+            .col_expr(
+                advisory::Column::ResolverLeaseUntil,
+                Expr::value(Some(
+                    Utc::now() + chrono::Duration::from_std(LEASE).unwrap_or_default(),
+                )),
+            )
             .filter(advisory::Column::AdvisoryId.eq(self.advisory_id))
             .exec(self.db)
             .await?;
@@ -88,13 +98,26 @@ impl Ledger<'_> {
 }
 
 /// Resolves `advisory_id` if it is still resolving and nobody else holds it.
-pub async fn resolve(db: &DatabaseConnection, upstream: &Upstream, advisory_id: &str) -> Result<()> {
+pub async fn resolve(
+    db: &DatabaseConnection,
+    upstream: &Upstream,
+    advisory_id: &str,
+) -> Result<()> {
     let now = Utc::now();
     let claimed = advisory::Entity::update_many()
-        .col_expr(advisory::Column::ResolverLeaseUntil, Expr::value(Some(now + chrono::Duration::from_std(LEASE).unwrap_or_default())))
+        .col_expr(
+            advisory::Column::ResolverLeaseUntil,
+            Expr::value(Some(
+                now + chrono::Duration::from_std(LEASE).unwrap_or_default(),
+            )),
+        )
         .filter(advisory::Column::AdvisoryId.eq(advisory_id))
         .filter(advisory::Column::State.eq(store::RESOLVING))
-        .filter(sea_orm::Condition::any().add(advisory::Column::ResolverLeaseUntil.is_null()).add(advisory::Column::ResolverLeaseUntil.lt(now)))
+        .filter(
+            sea_orm::Condition::any()
+                .add(advisory::Column::ResolverLeaseUntil.is_null())
+                .add(advisory::Column::ResolverLeaseUntil.lt(now)),
+        )
         .exec(db)
         .await?
         .rows_affected;
@@ -102,9 +125,16 @@ pub async fn resolve(db: &DatabaseConnection, upstream: &Upstream, advisory_id: 
         return Ok(());
     }
     let row = store::find_advisory(db, advisory_id).await?;
-    let target: Target = serde_json::from_str(&row.target).map_err(|e| crate::error::Error::internal(format!("stored target: {e}")))?;
+    let target: Target = serde_json::from_str(&row.target)
+        .map_err(|e| crate::error::Error::internal(format!("stored target: {e}")))?;
     let security = Kind::parse(&row.kind) == Kind::Security;
-    let mut ledger = Ledger { db, advisory_id, rows: Vec::new(), accounts: 0, unreachable: Vec::new() };
+    let mut ledger = Ledger {
+        db,
+        advisory_id,
+        rows: Vec::new(),
+        accounts: 0,
+        unreachable: Vec::new(),
+    };
     match target {
         Target::AllAccounts => {
             let contacts = upstream.contacts(security, Vec::new()).await?;
@@ -140,7 +170,10 @@ pub async fn resolve(db: &DatabaseConnection, upstream: &Upstream, advisory_id: 
     ledger.flush().await?;
     let txn = portal_runtime::db::begin_write(db).await?;
     delivery::Entity::update_many()
-        .col_expr(delivery::Column::State, Expr::value(DeliveryState::Pending.as_str()))
+        .col_expr(
+            delivery::Column::State,
+            Expr::value(DeliveryState::Pending.as_str()),
+        )
         .filter(delivery::Column::AdvisoryId.eq(advisory_id))
         .filter(delivery::Column::State.eq(DeliveryState::Staged.as_str()))
         .exec(&txn)
@@ -148,14 +181,24 @@ pub async fn resolve(db: &DatabaseConnection, upstream: &Upstream, advisory_id: 
     let unreachable = serde_json::to_string(&ledger.unreachable).unwrap_or_else(|_| "[]".into());
     advisory::Entity::update_many()
         .col_expr(advisory::Column::State, Expr::value(store::READY))
-        .col_expr(advisory::Column::AccountsTargeted, Expr::value(ledger.accounts))
-        .col_expr(advisory::Column::UnreachableAccounts, Expr::value(unreachable))
+        .col_expr(
+            advisory::Column::AccountsTargeted,
+            Expr::value(ledger.accounts),
+        )
+        .col_expr(
+            advisory::Column::UnreachableAccounts,
+            Expr::value(unreachable),
+        )
         .col_expr(advisory::Column::ResolveTime, Expr::value(Some(Utc::now())))
         .filter(advisory::Column::AdvisoryId.eq(advisory_id))
         .exec(&txn)
         .await?;
     txn.commit().await?;
-    tracing::info!(advisory_id, accounts = ledger.accounts, "recipients resolved");
+    tracing::info!(
+        advisory_id,
+        accounts = ledger.accounts,
+        "recipients resolved"
+    );
     Ok(())
 }
 
@@ -164,7 +207,11 @@ pub async fn orphaned(db: &DatabaseConnection) -> Result<Vec<String>> {
     let now = Utc::now();
     Ok(advisory::Entity::find()
         .filter(advisory::Column::State.eq(store::RESOLVING))
-        .filter(sea_orm::Condition::any().add(advisory::Column::ResolverLeaseUntil.is_null()).add(advisory::Column::ResolverLeaseUntil.lt(now)))
+        .filter(
+            sea_orm::Condition::any()
+                .add(advisory::Column::ResolverLeaseUntil.is_null())
+                .add(advisory::Column::ResolverLeaseUntil.lt(now)),
+        )
         .all(db)
         .await?
         .into_iter()

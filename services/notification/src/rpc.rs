@@ -13,7 +13,10 @@ use portal_runtime::{
     new_id, paging,
 };
 use prost::Message;
-use sea_orm::{ActiveModelTrait, ColumnTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect, Set, sea_query::Expr};
+use sea_orm::{
+    ActiveModelTrait, ColumnTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect, Set,
+    sea_query::Expr,
+};
 use serde_json::json;
 use tokio_stream::wrappers::ReceiverStream;
 use tonic::{Request, Response, Status};
@@ -36,7 +39,8 @@ const MAX_ATTACHMENTS_BYTES: usize = 5 * 1024 * 1024;
 /// Fallback accounts named in one stats message.
 const FALLBACK_SHOWN: u64 = 1000;
 
-type StatsStream = std::pin::Pin<Box<dyn tokio_stream::Stream<Item = Result<pb::AdvisoryStats, Status>> + Send>>;
+type StatsStream =
+    std::pin::Pin<Box<dyn tokio_stream::Stream<Item = Result<pb::AdvisoryStats, Status>> + Send>>;
 
 fn respond<T>(result: Result<T>) -> Result<Response<T>, Status> {
     result.map(Response::new).map_err(Status::from)
@@ -46,7 +50,10 @@ fn require(principal: &Principal, scopes: &[&str]) -> Result<()> {
     if scopes.iter().any(|s| principal.has_scope(s)) {
         Ok(())
     } else {
-        Err(Error::denied(format!("requires a service principal with scope {}", scopes.join(" or "))))
+        Err(Error::denied(format!(
+            "requires a service principal with scope {}",
+            scopes.join(" or ")
+        )))
     }
 }
 
@@ -57,14 +64,21 @@ impl NotificationApi {
         Ok(convert::stats(row, counts, fallback))
     }
 
-    async fn publish_advisory(&self, context: CallContext, r: pb::PublishAdvisoryRequest) -> Result<pb::Advisory> {
+    async fn publish_advisory(
+        &self,
+        context: CallContext,
+        r: pb::PublishAdvisoryRequest,
+    ) -> Result<pb::Advisory> {
         require(&context.principal, &[PUBLISH])?;
         let mut v = Violations::default();
         let kind = match pb::AdvisoryKind::try_from(r.kind) {
             Ok(pb::AdvisoryKind::Security) => Some(Kind::Security),
             Ok(pb::AdvisoryKind::Technical) => Some(Kind::Technical),
             _ => {
-                v.add("kind", "must be ADVISORY_KIND_SECURITY or ADVISORY_KIND_TECHNICAL");
+                v.add(
+                    "kind",
+                    "must be ADVISORY_KIND_SECURITY or ADVISORY_KIND_TECHNICAL",
+                );
                 None
             }
         };
@@ -80,22 +94,45 @@ impl NotificationApi {
         };
         rules::check_title(&mut v, &r.title);
         rules::check_text(&mut v, "summary", &r.summary, true, rules::TEXT_LIMIT);
-        for (field, value) in [("impact", &r.impact), ("conditions", &r.conditions), ("resolution", &r.resolution)] {
+        for (field, value) in [
+            ("impact", &r.impact),
+            ("conditions", &r.conditions),
+            ("resolution", &r.resolution),
+        ] {
             rules::check_text(&mut v, field, value, false, rules::TEXT_LIMIT);
         }
         let mut affected = Vec::new();
         for (i, a) in r.affected_products.iter().enumerate() {
             let product = convert::product_name(a.product);
             if product.is_empty() || product == "UNSPECIFIED" {
-                v.add(&format!("affected_products[{i}].product"), "must be a known PRODUCT_* value");
+                v.add(
+                    &format!("affected_products[{i}].product"),
+                    "must be a known PRODUCT_* value",
+                );
             }
-            affected.push(Affected { product, versions: a.versions.clone(), fixed_versions: a.fixed_versions.clone() });
+            affected.push(Affected {
+                product,
+                versions: a.versions.clone(),
+                fixed_versions: a.fixed_versions.clone(),
+            });
         }
-        let cve_ids: Vec<String> = r.cve_ids.iter().filter_map(|c| v.check(rules::cve_id(c))).collect();
+        let cve_ids: Vec<String> = r
+            .cve_ids
+            .iter()
+            .filter_map(|c| v.check(rules::cve_id(c)))
+            .collect();
         let target = match &r.target {
-            Some(pb::publish_advisory_request::Target::AllAccounts(true)) => Some(Target::AllAccounts),
-            Some(pb::publish_advisory_request::Target::Products(list)) if !list.products.is_empty() => {
-                if list.products.iter().any(|p| convert::product_name(*p).is_empty() || *p == 0) {
+            Some(pb::publish_advisory_request::Target::AllAccounts(true)) => {
+                Some(Target::AllAccounts)
+            }
+            Some(pb::publish_advisory_request::Target::Products(list))
+                if !list.products.is_empty() =>
+            {
+                if list
+                    .products
+                    .iter()
+                    .any(|p| convert::product_name(*p).is_empty() || *p == 0)
+                {
                     v.add("target.products", "must be known PRODUCT_* values");
                 }
                 let mut products = list.products.clone();
@@ -103,14 +140,24 @@ impl NotificationApi {
                 products.dedup();
                 Some(Target::Products(products))
             }
-            Some(pb::publish_advisory_request::Target::AccountIds(list)) if !list.account_ids.is_empty() => {
-                let mut ids: Vec<String> = list.account_ids.iter().map(|s| s.trim().to_string()).filter(|s| !s.is_empty()).collect();
+            Some(pb::publish_advisory_request::Target::AccountIds(list))
+                if !list.account_ids.is_empty() =>
+            {
+                let mut ids: Vec<String> = list
+                    .account_ids
+                    .iter()
+                    .map(|s| s.trim().to_string())
+                    .filter(|s| !s.is_empty())
+                    .collect();
                 ids.sort();
                 ids.dedup();
                 Some(Target::Accounts(ids))
             }
             _ => {
-                v.add("target", "set all_accounts, a non-empty products list, or a non-empty account_ids list");
+                v.add(
+                    "target",
+                    "set all_accounts, a non-empty products list, or a non-empty account_ids list",
+                );
                 None
             }
         };
@@ -132,8 +179,16 @@ impl NotificationApi {
             cve_ids,
         };
 
-        let hash = fingerprint(&pb::PublishAdvisoryRequest { request_id: String::new(), ..r.clone() }.encode_to_vec());
-        let txn = match idempotency::begin(&self.db, "PublishAdvisory", &r.request_id, &hash, "").await? {
+        let hash = fingerprint(
+            &pb::PublishAdvisoryRequest {
+                request_id: String::new(),
+                ..r.clone()
+            }
+            .encode_to_vec(),
+        );
+        let txn = match idempotency::begin(&self.db, "PublishAdvisory", &r.request_id, &hash, "")
+            .await?
+        {
             Begun::Fresh(txn) => txn,
             Begun::Replay(id) => {
                 let row = store::find_advisory(&self.db, &id).await?;
@@ -149,40 +204,66 @@ impl NotificationApi {
         if !r.request_id.is_empty() {
             idempotency::set_resource(&txn, "PublishAdvisory", &r.request_id, &advisory_id).await?;
         }
-        let row = advisory::ActiveModel {
-            advisory_id: Set(advisory_id.clone()),
-            ordinal: Set(i64::from(year) * 1_000_000_000 + sequence),
-            kind: Set(kind.as_str().into()),
-            severity: Set(severity.as_str().into()),
-            title: Set(r.title.trim().into()),
-            body: Set(serde_json::to_string(&content).map_err(|e| Error::internal(e.to_string()))?),
-            target: Set(serde_json::to_string(&target).map_err(|e| Error::internal(e.to_string()))?),
-            state: Set(store::RESOLVING.into()),
-            accounts_targeted: Set(0),
-            fallback_accounts: Set("[]".into()),
-            unreachable_accounts: Set("[]".into()),
-            resolver_lease_until: Set(None),
-            create_time: Set(now),
-            resolve_time: Set(None),
-        }
-        .insert(&txn)
+        let row =
+            advisory::ActiveModel {
+                advisory_id: Set(advisory_id.clone()),
+                ordinal: Set(i64::from(year) * 1_000_000_000 + sequence),
+                kind: Set(kind.as_str().into()),
+                severity: Set(severity.as_str().into()),
+                title: Set(r.title.trim().into()),
+                body: Set(
+                    serde_json::to_string(&content).map_err(|e| Error::internal(e.to_string()))?
+                ),
+                target: Set(
+                    serde_json::to_string(&target).map_err(|e| Error::internal(e.to_string()))?
+                ),
+                state: Set(store::RESOLVING.into()),
+                accounts_targeted: Set(0),
+                fallback_accounts: Set("[]".into()),
+                unreachable_accounts: Set("[]".into()),
+                resolver_lease_until: Set(None),
+                create_time: Set(now),
+                resolve_time: Set(None),
+            }
+            .insert(&txn)
+            .await?;
+        let after =
+            json!({ "kind": kind.as_str(), "severity": severity.as_str(), "title": row.title });
+        audit::record(
+            &txn,
+            &context,
+            Change {
+                account_id: "",
+                action: "PublishAdvisory",
+                resource_type: "advisory",
+                resource_id: &advisory_id,
+                before: None,
+                after: Some(after),
+            },
+        )
         .await?;
-        let after = json!({ "kind": kind.as_str(), "severity": severity.as_str(), "title": row.title });
-        audit::record(&txn, &context, Change { account_id: "", action: "PublishAdvisory", resource_type: "advisory", resource_id: &advisory_id, before: None, after: Some(after) }).await?;
         txn.commit().await?;
         self.start_resolving(advisory_id);
         let stats = self.stats(&row).await?;
         Ok(convert::advisory(&row, stats))
     }
 
-    async fn get_advisory(&self, context: CallContext, r: pb::GetAdvisoryRequest) -> Result<pb::Advisory> {
+    async fn get_advisory(
+        &self,
+        context: CallContext,
+        r: pb::GetAdvisoryRequest,
+    ) -> Result<pb::Advisory> {
         require(&context.principal, &[PUBLISH, INTERNAL])?;
         let row = store::find_advisory(&self.db, &r.advisory_id).await?;
         let stats = self.stats(&row).await?;
         Ok(convert::advisory(&row, stats))
     }
 
-    async fn watch_advisory(&self, context: CallContext, r: pb::WatchAdvisoryRequest) -> Result<StatsStream> {
+    async fn watch_advisory(
+        &self,
+        context: CallContext,
+        r: pb::WatchAdvisoryRequest,
+    ) -> Result<StatsStream> {
         require(&context.principal, &[PUBLISH, INTERNAL])?;
         store::find_advisory(&self.db, &r.advisory_id).await?;
         let (tx, rx) = tokio::sync::mpsc::channel(16);
@@ -217,7 +298,11 @@ impl NotificationApi {
         Ok(Box::pin(ReceiverStream::new(rx)))
     }
 
-    async fn list_deliveries(&self, context: CallContext, r: pb::ListDeliveriesRequest) -> Result<pb::ListDeliveriesResponse> {
+    async fn list_deliveries(
+        &self,
+        context: CallContext,
+        r: pb::ListDeliveriesRequest,
+    ) -> Result<pb::ListDeliveriesResponse> {
         require(&context.principal, &[PUBLISH, INTERNAL])?;
         let mut v = Violations::default();
         v.require("advisory_id", &r.advisory_id);
@@ -235,22 +320,41 @@ impl NotificationApi {
         let scope = format!("{}|{}", r.advisory_id, r.state);
         let page = v.check(paging::parse(r.page_size, &r.page_token, &scope));
         v.finish().map_err(Error::invalid_fields)?;
-        let Some(page) = page else { return Err(Error::invalid("page_token", "invalid")) };
+        let Some(page) = page else {
+            return Err(Error::invalid("page_token", "invalid"));
+        };
         store::find_advisory(&self.db, &r.advisory_id).await?;
-        let mut query = delivery::Entity::find().filter(delivery::Column::AdvisoryId.eq(r.advisory_id.as_str()));
+        let mut query = delivery::Entity::find()
+            .filter(delivery::Column::AdvisoryId.eq(r.advisory_id.as_str()));
         if let Some(states) = states {
             query = query.filter(delivery::Column::State.is_in(states));
         }
         if let Some(after) = &page.after {
             query = query.filter(delivery::Column::DeliveryId.gt(after.as_str()));
         }
-        let rows = query.order_by_asc(delivery::Column::DeliveryId).limit(page.size).all(&self.db).await?;
-        let next_page_token = paging::next_token(&scope, rows.last().map(|d| d.delivery_id.as_str()), rows.len(), page.size);
+        let rows = query
+            .order_by_asc(delivery::Column::DeliveryId)
+            .limit(page.size)
+            .all(&self.db)
+            .await?;
+        let next_page_token = paging::next_token(
+            &scope,
+            rows.last().map(|d| d.delivery_id.as_str()),
+            rows.len(),
+            page.size,
+        );
         let domain = self.mailer.domain().to_string();
-        Ok(pb::ListDeliveriesResponse { deliveries: rows.iter().map(|d| convert::delivery(d, &domain)).collect(), next_page_token })
+        Ok(pb::ListDeliveriesResponse {
+            deliveries: rows.iter().map(|d| convert::delivery(d, &domain)).collect(),
+            next_page_token,
+        })
     }
 
-    async fn retry_deliveries(&self, context: CallContext, r: pb::RetryDeliveriesRequest) -> Result<pb::RetryDeliveriesResponse> {
+    async fn retry_deliveries(
+        &self,
+        context: CallContext,
+        r: pb::RetryDeliveriesRequest,
+    ) -> Result<pb::RetryDeliveriesResponse> {
         require(&context.principal, &[PUBLISH])?;
         let mut v = Violations::default();
         v.require("advisory_id", &r.advisory_id);
@@ -258,7 +362,10 @@ impl NotificationApi {
         store::find_advisory(&self.db, &r.advisory_id).await?;
         let txn = portal_runtime::db::begin_write(&self.db).await?;
         let mut update = delivery::Entity::update_many()
-            .col_expr(delivery::Column::State, Expr::value(DeliveryState::Pending.as_str()))
+            .col_expr(
+                delivery::Column::State,
+                Expr::value(DeliveryState::Pending.as_str()),
+            )
             .col_expr(delivery::Column::Attempts, Expr::value(0))
             .col_expr(delivery::Column::NextAttemptTime, Expr::value(Utc::now()))
             .col_expr(delivery::Column::UpdateTime, Expr::value(Utc::now()))
@@ -268,31 +375,64 @@ impl NotificationApi {
             update = update.filter(delivery::Column::DeliveryId.is_in(r.delivery_ids.clone()));
         }
         let requeued = update.exec(&txn).await?.rows_affected;
-        audit::record(&txn, &context, Change { account_id: "", action: "RetryDeliveries", resource_type: "advisory", resource_id: &r.advisory_id, before: None, after: Some(json!({ "requeued": requeued })) }).await?;
+        audit::record(
+            &txn,
+            &context,
+            Change {
+                account_id: "",
+                action: "RetryDeliveries",
+                resource_type: "advisory",
+                resource_id: &r.advisory_id,
+                before: None,
+                after: Some(json!({ "requeued": requeued })),
+            },
+        )
+        .await?;
         txn.commit().await?;
-        Ok(pb::RetryDeliveriesResponse { requeued: i32::try_from(requeued).unwrap_or(i32::MAX) })
+        Ok(pb::RetryDeliveriesResponse {
+            requeued: i32::try_from(requeued).unwrap_or(i32::MAX),
+        })
     }
 
-    async fn list_advisories(&self, context: CallContext, r: pb::ListAdvisoriesRequest) -> Result<pb::ListAdvisoriesResponse> {
+    async fn list_advisories(
+        &self,
+        context: CallContext,
+        r: pb::ListAdvisoriesRequest,
+    ) -> Result<pb::ListAdvisoriesResponse> {
         require(&context.principal, &[PUBLISH, INTERNAL])?;
-        let page = paging::parse(r.page_size, &r.page_token, "advisories").map_err(|v| Error::invalid_fields(vec![v]))?;
+        let page = paging::parse(r.page_size, &r.page_token, "advisories")
+            .map_err(|v| Error::invalid_fields(vec![v]))?;
         let mut query = advisory::Entity::find();
         if let Some(after) = &page.after {
-            let after: i64 = after.parse().map_err(|_| Error::invalid("page_token", "invalid"))?;
+            let after: i64 = after
+                .parse()
+                .map_err(|_| Error::invalid("page_token", "invalid"))?;
             query = query.filter(advisory::Column::Ordinal.gt(after));
         }
-        let rows = query.order_by_asc(advisory::Column::Ordinal).limit(page.size).all(&self.db).await?;
+        let rows = query
+            .order_by_asc(advisory::Column::Ordinal)
+            .limit(page.size)
+            .all(&self.db)
+            .await?;
         let last = rows.last().map(|a| a.ordinal.to_string());
-        let next_page_token = paging::next_token("advisories", last.as_deref(), rows.len(), page.size);
+        let next_page_token =
+            paging::next_token("advisories", last.as_deref(), rows.len(), page.size);
         let mut advisories = Vec::with_capacity(rows.len());
         for row in &rows {
             let stats = self.stats(row).await?;
             advisories.push(convert::advisory(row, stats));
         }
-        Ok(pb::ListAdvisoriesResponse { advisories, next_page_token })
+        Ok(pb::ListAdvisoriesResponse {
+            advisories,
+            next_page_token,
+        })
     }
 
-    async fn send_notice(&self, context: CallContext, r: pb::SendNoticeRequest) -> Result<pb::SendNoticeResponse> {
+    async fn send_notice(
+        &self,
+        context: CallContext,
+        r: pb::SendNoticeRequest,
+    ) -> Result<pb::SendNoticeResponse> {
         require(&context.principal, &[INTERNAL])?;
         let mut v = Violations::default();
         let kind = match pb::NoticeKind::try_from(r.kind) {
@@ -300,36 +440,67 @@ impl NotificationApi {
                 v.add("kind", "must be a known NOTICE_KIND_* value");
                 None
             }
-            Ok(kind) => Some(kind.as_str_name().trim_start_matches("NOTICE_KIND_").to_string()),
+            Ok(kind) => Some(
+                kind.as_str_name()
+                    .trim_start_matches("NOTICE_KIND_")
+                    .to_string(),
+            ),
         };
         v.require("account_id", &r.account_id);
         let email = r.email.trim();
-        if email.is_empty() || !email.contains('@') || email.len() > 254 || email.contains(char::is_whitespace) {
+        if email.is_empty()
+            || !email.contains('@')
+            || email.len() > 254
+            || email.contains(char::is_whitespace)
+        {
             v.add("email", "must be an e-mail address");
         }
         let size: usize = r.attachments.iter().map(|a| a.content.len()).sum();
         if size > MAX_ATTACHMENTS_BYTES {
             v.add("attachments", "at most 5 MiB in all");
         }
-        if r.fields.len() > 50 || r.fields.iter().any(|(k, v)| k.len() > 100 || v.len() > 2000) {
+        if r.fields.len() > 50
+            || r.fields
+                .iter()
+                .any(|(k, v)| k.len() > 100 || v.len() > 2000)
+        {
             v.add("fields", "at most 50 fields of at most 2000 characters");
         }
         v.finish().map_err(Error::invalid_fields)?;
-        let Some(kind) = kind else { return Err(Error::invalid("kind", "required")) };
-        let hash = fingerprint(&pb::SendNoticeRequest { request_id: String::new(), ..r.clone() }.encode_to_vec());
-        let delivery_id = new_id("dlv");
-        let txn = match idempotency::begin(&self.db, "SendNotice", &r.request_id, &hash, &delivery_id).await? {
-            Begun::Fresh(txn) => txn,
-            Begun::Replay(id) => return Ok(pb::SendNoticeResponse { delivery_id: id }),
-            Begun::Reused => return Err(Error::request_id_reused()),
+        let Some(kind) = kind else {
+            return Err(Error::invalid("kind", "required"));
         };
+        let hash = fingerprint(
+            &pb::SendNoticeRequest {
+                request_id: String::new(),
+                ..r.clone()
+            }
+            .encode_to_vec(),
+        );
+        let delivery_id = new_id("dlv");
+        let txn =
+            match idempotency::begin(&self.db, "SendNotice", &r.request_id, &hash, &delivery_id)
+                .await?
+            {
+                Begun::Fresh(txn) => txn,
+                Begun::Replay(id) => return Ok(pb::SendNoticeResponse { delivery_id: id }),
+                Begun::Reused => return Err(Error::request_id_reused()),
+            };
         let payload = NoticePayload {
             kind: kind.clone(),
-            fields: r.fields.iter().map(|(k, v)| (k.clone(), v.clone())).collect::<BTreeMap<_, _>>(),
+            fields: r
+                .fields
+                .iter()
+                .map(|(k, v)| (k.clone(), v.clone()))
+                .collect::<BTreeMap<_, _>>(),
             attachments: r
                 .attachments
                 .iter()
-                .map(|a| StoredAttachment { filename: a.filename.clone(), content_type: a.content_type.clone(), base64: STANDARD.encode(&a.content) })
+                .map(|a| StoredAttachment {
+                    filename: a.filename.clone(),
+                    content_type: a.content_type.clone(),
+                    base64: STANDARD.encode(&a.content),
+                })
                 .collect(),
         };
         let now = Utc::now();
@@ -342,9 +513,15 @@ impl NotificationApi {
             user_id: Set(r.fields.get("user_id").cloned().unwrap_or_default()),
             email_key: Set(email.to_lowercase()),
             email: Set(email.to_string()),
-            display_name: Set(if r.display_name.trim().is_empty() { email.to_string() } else { r.display_name.trim().to_string() }),
+            display_name: Set(if r.display_name.trim().is_empty() {
+                email.to_string()
+            } else {
+                r.display_name.trim().to_string()
+            }),
             fallback: Set(false),
-            payload: Set(Some(serde_json::to_string(&payload).map_err(|e| Error::internal(e.to_string()))?)),
+            payload: Set(Some(
+                serde_json::to_string(&payload).map_err(|e| Error::internal(e.to_string()))?,
+            )),
             state: Set(DeliveryState::Pending.as_str().into()),
             attempts: Set(0),
             last_error: Set(String::new()),
@@ -357,7 +534,19 @@ impl NotificationApi {
         }
         .insert(&txn)
         .await?;
-        audit::record(&txn, &context, Change { account_id: &r.account_id, action: "SendNotice", resource_type: "delivery", resource_id: &delivery_id, before: None, after: Some(json!({ "kind": kind })) }).await?;
+        audit::record(
+            &txn,
+            &context,
+            Change {
+                account_id: &r.account_id,
+                action: "SendNotice",
+                resource_type: "delivery",
+                resource_id: &delivery_id,
+                before: None,
+                after: Some(json!({ "kind": kind })),
+            },
+        )
+        .await?;
         txn.commit().await?;
         Ok(pb::SendNoticeResponse { delivery_id })
     }
@@ -365,37 +554,58 @@ impl NotificationApi {
 
 #[tonic::async_trait]
 impl NotificationService for NotificationApi {
-    async fn publish_advisory(&self, request: Request<pb::PublishAdvisoryRequest>) -> Result<Response<pb::Advisory>, Status> {
+    async fn publish_advisory(
+        &self,
+        request: Request<pb::PublishAdvisoryRequest>,
+    ) -> Result<Response<pb::Advisory>, Status> {
         let context = CallContext::of(&request, &request.get_ref().request_id)?;
         respond(NotificationApi::publish_advisory(self, context, request.into_inner()).await)
     }
 
-    async fn get_advisory(&self, request: Request<pb::GetAdvisoryRequest>) -> Result<Response<pb::Advisory>, Status> {
+    async fn get_advisory(
+        &self,
+        request: Request<pb::GetAdvisoryRequest>,
+    ) -> Result<Response<pb::Advisory>, Status> {
         let context = CallContext::of(&request, "")?;
         respond(NotificationApi::get_advisory(self, context, request.into_inner()).await)
     }
 
-    async fn watch_advisory(&self, request: Request<pb::WatchAdvisoryRequest>) -> Result<Response<StatsStream>, Status> {
+    async fn watch_advisory(
+        &self,
+        request: Request<pb::WatchAdvisoryRequest>,
+    ) -> Result<Response<StatsStream>, Status> {
         let context = CallContext::of(&request, "")?;
         respond(NotificationApi::watch_advisory(self, context, request.into_inner()).await)
     }
 
-    async fn list_deliveries(&self, request: Request<pb::ListDeliveriesRequest>) -> Result<Response<pb::ListDeliveriesResponse>, Status> {
+    async fn list_deliveries(
+        &self,
+        request: Request<pb::ListDeliveriesRequest>,
+    ) -> Result<Response<pb::ListDeliveriesResponse>, Status> {
         let context = CallContext::of(&request, "")?;
         respond(NotificationApi::list_deliveries(self, context, request.into_inner()).await)
     }
 
-    async fn retry_deliveries(&self, request: Request<pb::RetryDeliveriesRequest>) -> Result<Response<pb::RetryDeliveriesResponse>, Status> {
+    async fn retry_deliveries(
+        &self,
+        request: Request<pb::RetryDeliveriesRequest>,
+    ) -> Result<Response<pb::RetryDeliveriesResponse>, Status> {
         let context = CallContext::of(&request, "")?;
         respond(NotificationApi::retry_deliveries(self, context, request.into_inner()).await)
     }
 
-    async fn list_advisories(&self, request: Request<pb::ListAdvisoriesRequest>) -> Result<Response<pb::ListAdvisoriesResponse>, Status> {
+    async fn list_advisories(
+        &self,
+        request: Request<pb::ListAdvisoriesRequest>,
+    ) -> Result<Response<pb::ListAdvisoriesResponse>, Status> {
         let context = CallContext::of(&request, "")?;
         respond(NotificationApi::list_advisories(self, context, request.into_inner()).await)
     }
 
-    async fn send_notice(&self, request: Request<pb::SendNoticeRequest>) -> Result<Response<pb::SendNoticeResponse>, Status> {
+    async fn send_notice(
+        &self,
+        request: Request<pb::SendNoticeRequest>,
+    ) -> Result<Response<pb::SendNoticeResponse>, Status> {
         let context = CallContext::of(&request, &request.get_ref().request_id)?;
         respond(NotificationApi::send_notice(self, context, request.into_inner()).await)
     }

@@ -4,13 +4,17 @@ pub mod entity;
 
 use chrono::{DateTime, Utc};
 use sea_orm::{
-    ColumnTrait, ConnectionTrait, DbBackend, EntityTrait, FromQueryResult, QueryFilter, QuerySelect, Statement,
+    ColumnTrait, ConnectionTrait, DbBackend, EntityTrait, FromQueryResult, QueryFilter,
+    QuerySelect, Statement,
     sea_query::{Expr, ExprTrait, OnConflict},
 };
 
 pub use entity::{advisory, delivery};
 
-use crate::{domain::DeliveryState, error::{Error, Result}};
+use crate::{
+    domain::DeliveryState,
+    error::{Error, Result},
+};
 
 pub const RESOLVING: &str = "RESOLVING";
 pub const READY: &str = "READY";
@@ -19,16 +23,28 @@ pub const READY: &str = "READY";
 pub async fn next_advisory_number<C: ConnectionTrait>(db: &C, year: i32) -> Result<i64> {
     db.execute_unprepared(&format!("INSERT INTO advisory_counters (year, last) VALUES ({year}, 0) ON CONFLICT (year) DO NOTHING")).await?;
     entity::counter::Entity::update_many()
-        .col_expr(entity::counter::Column::Last, Expr::col(entity::counter::Column::Last).add(1))
+        .col_expr(
+            entity::counter::Column::Last,
+            Expr::col(entity::counter::Column::Last).add(1),
+        )
         .filter(entity::counter::Column::Year.eq(year))
         .exec(db)
         .await?;
-    let row = entity::counter::Entity::find_by_id(year).one(db).await?.ok_or_else(|| Error::internal("advisory counter vanished"))?;
+    let row = entity::counter::Entity::find_by_id(year)
+        .one(db)
+        .await?
+        .ok_or_else(|| Error::internal("advisory counter vanished"))?;
     Ok(row.last)
 }
 
-pub async fn find_advisory<C: ConnectionTrait>(db: &C, advisory_id: &str) -> Result<advisory::Model> {
-    advisory::Entity::find_by_id(advisory_id.to_string()).one(db).await?.ok_or(Error::AdvisoryNotFound)
+pub async fn find_advisory<C: ConnectionTrait>(
+    db: &C,
+    advisory_id: &str,
+) -> Result<advisory::Model> {
+    advisory::Entity::find_by_id(advisory_id.to_string())
+        .one(db)
+        .await?
+        .ok_or(Error::AdvisoryNotFound)
 }
 
 /// Delivery counts of one advisory by state.
@@ -80,7 +96,11 @@ pub async fn counts<C: ConnectionTrait>(db: &C, advisory_id: &str) -> Result<Cou
 }
 
 /// Accounts of an advisory that fell back to their Administrators (N2): (id, name), at most `limit`.
-pub async fn fallback_accounts<C: ConnectionTrait>(db: &C, advisory_id: &str, limit: u64) -> Result<Vec<(String, String)>> {
+pub async fn fallback_accounts<C: ConnectionTrait>(
+    db: &C,
+    advisory_id: &str,
+    limit: u64,
+) -> Result<Vec<(String, String)>> {
     Ok(delivery::Entity::find()
         .select_only()
         .column(delivery::Column::AccountId)
@@ -98,14 +118,25 @@ pub async fn fallback_accounts<C: ConnectionTrait>(db: &C, advisory_id: &str, li
 use sea_orm::QueryOrder;
 
 /// Writes ledger rows; rows already there (a resolution restarted after a crash) are left as they are.
-pub async fn insert_deliveries<C: ConnectionTrait>(db: &C, rows: Vec<delivery::ActiveModel>) -> Result<()> {
+pub async fn insert_deliveries<C: ConnectionTrait>(
+    db: &C,
+    rows: Vec<delivery::ActiveModel>,
+) -> Result<()> {
     if rows.is_empty() {
         return Ok(());
     }
-    let conflict = OnConflict::columns([delivery::Column::AdvisoryId, delivery::Column::AccountId, delivery::Column::EmailKey])
-        .do_nothing()
-        .to_owned();
-    match delivery::Entity::insert_many(rows).on_conflict(conflict).exec_without_returning(db).await {
+    let conflict = OnConflict::columns([
+        delivery::Column::AdvisoryId,
+        delivery::Column::AccountId,
+        delivery::Column::EmailKey,
+    ])
+    .do_nothing()
+    .to_owned();
+    match delivery::Entity::insert_many(rows)
+        .on_conflict(conflict)
+        .exec_without_returning(db)
+        .await
+    {
         Ok(_) | Err(sea_orm::DbErr::RecordNotInserted) => Ok(()),
         Err(e) => Err(e.into()),
     }
@@ -114,7 +145,13 @@ pub async fn insert_deliveries<C: ConnectionTrait>(db: &C, rows: Vec<delivery::A
 /// N3: reserves up to `limit` due deliveries for `owner` until `lease_until`. On PostgreSQL, `FOR UPDATE SKIP
 /// LOCKED` lets replicas claim disjoint batches without waiting on each other; SQLite serialises writers.
 /// Rows whose lease expired (a crashed worker's) are due again.
-pub async fn claim_batch<C: ConnectionTrait>(db: &C, owner: &str, now: DateTime<Utc>, lease_until: DateTime<Utc>, limit: u64) -> Result<Vec<delivery::Model>> {
+pub async fn claim_batch<C: ConnectionTrait>(
+    db: &C,
+    owner: &str,
+    now: DateTime<Utc>,
+    lease_until: DateTime<Utc>,
+    limit: u64,
+) -> Result<Vec<delivery::Model>> {
     let backend = db.get_database_backend();
     let (skip_locked, p) = match backend {
         DbBackend::Postgres => (" FOR UPDATE SKIP LOCKED", ["$1", "$2", "$3", "$4"]),
@@ -133,19 +170,42 @@ pub async fn claim_batch<C: ConnectionTrait>(db: &C, owner: &str, now: DateTime<
         limit = p[3],
     );
     let limit = i64::try_from(limit).unwrap_or(i64::MAX);
-    let statement = Statement::from_sql_and_values(backend, sql, [owner.into(), lease_until.into(), now.into(), limit.into()]);
-    Ok(delivery::Model::find_by_statement(statement).all(db).await?)
+    let statement = Statement::from_sql_and_values(
+        backend,
+        sql,
+        [owner.into(), lease_until.into(), now.into(), limit.into()],
+    );
+    Ok(delivery::Model::find_by_statement(statement)
+        .all(db)
+        .await?)
 }
 
 /// Marks a delivery sent, if `owner` still holds it.
-pub async fn mark_sent<C: ConnectionTrait>(db: &C, delivery_id: &str, owner: &str, now: DateTime<Utc>) -> Result<bool> {
+pub async fn mark_sent<C: ConnectionTrait>(
+    db: &C,
+    delivery_id: &str,
+    owner: &str,
+    now: DateTime<Utc>,
+) -> Result<bool> {
     let result = delivery::Entity::update_many()
-        .col_expr(delivery::Column::State, Expr::value(DeliveryState::Sent.as_str()))
-        .col_expr(delivery::Column::Attempts, Expr::col(delivery::Column::Attempts).add(1))
+        .col_expr(
+            delivery::Column::State,
+            Expr::value(DeliveryState::Sent.as_str()),
+        )
+        .col_expr(
+            delivery::Column::Attempts,
+            Expr::col(delivery::Column::Attempts).add(1),
+        )
         .col_expr(delivery::Column::SentTime, Expr::value(Some(now)))
         .col_expr(delivery::Column::LastError, Expr::value(""))
-        .col_expr(delivery::Column::LeaseOwner, Expr::value(Option::<String>::None))
-        .col_expr(delivery::Column::LeaseUntil, Expr::value(Option::<DateTime<Utc>>::None))
+        .col_expr(
+            delivery::Column::LeaseOwner,
+            Expr::value(Option::<String>::None),
+        )
+        .col_expr(
+            delivery::Column::LeaseUntil,
+            Expr::value(Option::<DateTime<Utc>>::None),
+        )
         .col_expr(delivery::Column::UpdateTime, Expr::value(now))
         .filter(delivery::Column::DeliveryId.eq(delivery_id))
         .filter(delivery::Column::LeaseOwner.eq(owner))
@@ -163,15 +223,31 @@ pub async fn mark_failed<C: ConnectionTrait>(
     next: Option<DateTime<Utc>>,
     now: DateTime<Utc>,
 ) -> Result<()> {
-    let state = if next.is_some() { DeliveryState::Failed } else { DeliveryState::Dead };
+    let state = if next.is_some() {
+        DeliveryState::Failed
+    } else {
+        DeliveryState::Dead
+    };
     let error: String = error.chars().take(1000).collect();
     delivery::Entity::update_many()
         .col_expr(delivery::Column::State, Expr::value(state.as_str()))
-        .col_expr(delivery::Column::Attempts, Expr::col(delivery::Column::Attempts).add(1))
+        .col_expr(
+            delivery::Column::Attempts,
+            Expr::col(delivery::Column::Attempts).add(1),
+        )
         .col_expr(delivery::Column::LastError, Expr::value(error))
-        .col_expr(delivery::Column::NextAttemptTime, Expr::value(next.unwrap_or(now)))
-        .col_expr(delivery::Column::LeaseOwner, Expr::value(Option::<String>::None))
-        .col_expr(delivery::Column::LeaseUntil, Expr::value(Option::<DateTime<Utc>>::None))
+        .col_expr(
+            delivery::Column::NextAttemptTime,
+            Expr::value(next.unwrap_or(now)),
+        )
+        .col_expr(
+            delivery::Column::LeaseOwner,
+            Expr::value(Option::<String>::None),
+        )
+        .col_expr(
+            delivery::Column::LeaseUntil,
+            Expr::value(Option::<DateTime<Utc>>::None),
+        )
         .col_expr(delivery::Column::UpdateTime, Expr::value(now))
         .filter(delivery::Column::DeliveryId.eq(delivery_id))
         .filter(delivery::Column::LeaseOwner.eq(owner))
@@ -183,8 +259,14 @@ pub async fn mark_failed<C: ConnectionTrait>(
 /// Gives back every delivery `owner` still holds (graceful shutdown), so another worker takes them at once.
 pub async fn release<C: ConnectionTrait>(db: &C, owner: &str) -> Result<u64> {
     let result = delivery::Entity::update_many()
-        .col_expr(delivery::Column::LeaseOwner, Expr::value(Option::<String>::None))
-        .col_expr(delivery::Column::LeaseUntil, Expr::value(Option::<DateTime<Utc>>::None))
+        .col_expr(
+            delivery::Column::LeaseOwner,
+            Expr::value(Option::<String>::None),
+        )
+        .col_expr(
+            delivery::Column::LeaseUntil,
+            Expr::value(Option::<DateTime<Utc>>::None),
+        )
         .filter(delivery::Column::LeaseOwner.eq(owner))
         .exec(db)
         .await?;
@@ -195,7 +277,10 @@ pub async fn release<C: ConnectionTrait>(db: &C, owner: &str) -> Result<u64> {
 pub async fn queue_depth<C: ConnectionTrait>(db: &C) -> Result<u64> {
     use sea_orm::PaginatorTrait;
     Ok(delivery::Entity::find()
-        .filter(delivery::Column::State.is_in([DeliveryState::Pending.as_str(), DeliveryState::Failed.as_str()]))
+        .filter(delivery::Column::State.is_in([
+            DeliveryState::Pending.as_str(),
+            DeliveryState::Failed.as_str(),
+        ]))
         .count(db)
         .await?)
 }

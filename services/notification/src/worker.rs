@@ -12,10 +12,7 @@ use serde::{Deserialize, Serialize};
 use tokio::sync::{Mutex, watch};
 
 use crate::{
-    domain::{
-        AdvisoryContent, RetryPolicy, message_id,
-        delivery::AfterFailure,
-    },
+    domain::{AdvisoryContent, RetryPolicy, delivery::AfterFailure, message_id},
     mail::{Mailer, SendFailure, View},
     metrics::Metrics,
     store::{self, advisory, delivery},
@@ -72,18 +69,39 @@ pub struct Worker {
 }
 
 impl Worker {
-    pub fn new(db: DatabaseConnection, mailer: Arc<Mailer>, settings: WorkerSettings, metrics: Metrics) -> Self {
+    pub fn new(
+        db: DatabaseConnection,
+        mailer: Arc<Mailer>,
+        settings: WorkerSettings,
+        metrics: Metrics,
+    ) -> Self {
         // A fresh owner per process: leases of a crashed predecessor are never mistaken for ours.
         let owner = portal_runtime::new_id("wrk");
-        Self { db, mailer, owner, settings, metrics, advisories: Mutex::new(HashMap::new()) }
+        Self {
+            db,
+            mailer,
+            owner,
+            settings,
+            metrics,
+            advisories: Mutex::new(HashMap::new()),
+        }
     }
 
     pub async fn run(self, mut stop: watch::Receiver<bool>) {
         tracing::info!(owner = %self.owner, "delivery worker started");
         while !*stop.borrow() {
             let now = Utc::now();
-            let lease_until = now + chrono::Duration::from_std(self.settings.lease).unwrap_or_default();
-            let batch = match store::claim_batch(&self.db, &self.owner, now, lease_until, self.settings.batch).await {
+            let lease_until =
+                now + chrono::Duration::from_std(self.settings.lease).unwrap_or_default();
+            let batch = match store::claim_batch(
+                &self.db,
+                &self.owner,
+                now,
+                lease_until,
+                self.settings.batch,
+            )
+            .await
+            {
                 Ok(batch) => batch,
                 Err(e) => {
                     tracing::warn!(error = %e, "claiming deliveries failed");
@@ -100,11 +118,17 @@ impl Worker {
                 }
                 continue;
             }
-            futures::stream::iter(batch).for_each_concurrent(self.settings.concurrency, |row| self.deliver(row)).await;
+            futures::stream::iter(batch)
+                .for_each_concurrent(self.settings.concurrency, |row| self.deliver(row))
+                .await;
         }
         match store::release(&self.db, &self.owner).await {
-            Ok(released) => tracing::info!(owner = %self.owner, released, "delivery worker stopped"),
-            Err(e) => tracing::warn!(error = %e, "releasing claimed deliveries failed; their leases will expire"),
+            Ok(released) => {
+                tracing::info!(owner = %self.owner, released, "delivery worker stopped")
+            }
+            Err(e) => {
+                tracing::warn!(error = %e, "releasing claimed deliveries failed; their leases will expire")
+            }
         }
     }
 
@@ -118,22 +142,37 @@ impl Worker {
         let result = match outcome {
             Ok(()) => {
                 self.metrics.sent(started.elapsed());
-                store::mark_sent(&self.db, &row.delivery_id, &self.owner, now).await.map(|_| ())
+                store::mark_sent(&self.db, &row.delivery_id, &self.owner, now)
+                    .await
+                    .map(|_| ())
             }
             Err(failure) => {
                 let attempts = u32::try_from(row.attempts).unwrap_or(0) + 1;
-                let next = match self.settings.policy.after_failure(attempts, failure.permanent, now) {
-                    AfterFailure::RetryAt(at) => {
-                        self.metrics.failed();
-                        Some(at)
-                    }
-                    AfterFailure::Dead => {
-                        self.metrics.dead();
-                        None
-                    }
-                };
+                let next =
+                    match self
+                        .settings
+                        .policy
+                        .after_failure(attempts, failure.permanent, now)
+                    {
+                        AfterFailure::RetryAt(at) => {
+                            self.metrics.failed();
+                            Some(at)
+                        }
+                        AfterFailure::Dead => {
+                            self.metrics.dead();
+                            None
+                        }
+                    };
                 tracing::warn!(delivery_id = %row.delivery_id, attempts, permanent = failure.permanent, error = %failure.message, "delivery failed");
-                store::mark_failed(&self.db, &row.delivery_id, &self.owner, &failure.message, next, now).await
+                store::mark_failed(
+                    &self.db,
+                    &row.delivery_id,
+                    &self.owner,
+                    &failure.message,
+                    next,
+                    now,
+                )
+                .await
             }
         };
         if let Err(e) = result {
@@ -142,14 +181,26 @@ impl Worker {
         }
     }
 
-    async fn advisory(&self, advisory_id: &str) -> Result<Arc<(advisory::Model, AdvisoryContent)>, SendFailure> {
+    async fn advisory(
+        &self,
+        advisory_id: &str,
+    ) -> Result<Arc<(advisory::Model, AdvisoryContent)>, SendFailure> {
         let mut cache = self.advisories.lock().await;
         if let Some(found) = cache.get(advisory_id) {
             return Ok(found.clone());
         }
-        let transient = |message: String| SendFailure { permanent: false, message };
-        let row = store::find_advisory(&self.db, advisory_id).await.map_err(|e| transient(e.to_string()))?;
-        let content: AdvisoryContent = serde_json::from_str(&row.body).map_err(|e| SendFailure { permanent: true, message: e.to_string() })?;
+        let transient = |message: String| SendFailure {
+            permanent: false,
+            message,
+        };
+        let row = store::find_advisory(&self.db, advisory_id)
+            .await
+            .map_err(|e| transient(e.to_string()))?;
+        let content: AdvisoryContent =
+            serde_json::from_str(&row.body).map_err(|e| SendFailure {
+                permanent: true,
+                message: e.to_string(),
+            })?;
         let entry = Arc::new((row, content));
         cache.insert(advisory_id.to_string(), entry.clone());
         Ok(entry)
@@ -161,38 +212,68 @@ impl Worker {
         if let Some(advisory_id) = &row.advisory_id {
             let entry = self.advisory(advisory_id).await?;
             let (advisory, content) = (&entry.0, &entry.1);
-            let subject = format!("[{}] {}: {}", advisory.severity, advisory.advisory_id, advisory.title);
+            let subject = format!(
+                "[{}] {}: {}",
+                advisory.severity, advisory.advisory_id, advisory.title
+            );
             let view = View {
                 recipient_name: &row.display_name,
                 account_id: &row.account_id,
                 account_name: &row.account_name,
                 fallback: row.fallback,
-                content: AdvisoryView { advisory_id: &advisory.advisory_id, kind: &advisory.kind, severity: &advisory.severity, title: &advisory.title, content },
+                content: AdvisoryView {
+                    advisory_id: &advisory.advisory_id,
+                    kind: &advisory.kind,
+                    severity: &advisory.severity,
+                    title: &advisory.title,
+                    content,
+                },
             };
-            return self.mailer.compose("advisory", &subject, to, &id, &view, &[]);
+            return self
+                .mailer
+                .compose("advisory", &subject, to, &id, &view, &[]);
         }
         let payload: NoticePayload = row
             .payload
             .as_deref()
             .and_then(|p| serde_json::from_str(p).ok())
-            .ok_or_else(|| SendFailure { permanent: true, message: "notice without payload".into() })?;
+            .ok_or_else(|| SendFailure {
+                permanent: true,
+                message: "notice without payload".into(),
+            })?;
         let subject = match payload.kind.as_str() {
             "USER_ADDED" => "You have been added to a customer portal account".to_string(),
-            "KEY_ASSIGNED" => format!("A product key ending in {} was assigned to you", payload.fields.get("key_last_group").map_or("", String::as_str)),
+            "KEY_ASSIGNED" => format!(
+                "A product key ending in {} was assigned to you",
+                payload
+                    .fields
+                    .get("key_last_group")
+                    .map_or("", String::as_str)
+            ),
             _ => "Your activation summary report is ready".to_string(),
         };
         let attachments: Vec<(String, String, Vec<u8>)> = payload
             .attachments
             .iter()
-            .filter_map(|a| Some((a.filename.clone(), a.content_type.clone(), STANDARD.decode(&a.base64).ok()?)))
+            .filter_map(|a| {
+                Some((
+                    a.filename.clone(),
+                    a.content_type.clone(),
+                    STANDARD.decode(&a.base64).ok()?,
+                ))
+            })
             .collect();
         let view = View {
             recipient_name: &row.display_name,
             account_id: &row.account_id,
             account_name: &row.account_name,
             fallback: false,
-            content: NoticeView { kind: &payload.kind, fields: &payload.fields },
+            content: NoticeView {
+                kind: &payload.kind,
+                fields: &payload.fields,
+            },
         };
-        self.mailer.compose("notice", &subject, to, &id, &view, &attachments)
+        self.mailer
+            .compose("notice", &subject, to, &id, &view, &attachments)
     }
 }

@@ -22,7 +22,12 @@ pub enum ServiceKind {
 }
 
 impl ServiceKind {
-    pub const ALL: [ServiceKind; 4] = [Self::Identity, Self::Licensing, Self::Billing, Self::Notification];
+    pub const ALL: [ServiceKind; 4] = [
+        Self::Identity,
+        Self::Licensing,
+        Self::Billing,
+        Self::Notification,
+    ];
 
     /// The short name: schema, SQLite file and `svc:` principal.
     pub fn name(self) -> &'static str {
@@ -45,13 +50,26 @@ impl ServiceKind {
         }
     }
 
-    async fn connect(self, settings: &Settings, migrate: bool) -> Result<DatabaseConnection, sea_orm::DbErr> {
+    async fn connect(
+        self,
+        settings: &Settings,
+        migrate: bool,
+    ) -> Result<DatabaseConnection, sea_orm::DbErr> {
         let name = self.name();
         match self {
-            Self::Identity => db::connect::<portal_identity::migration::Migrator>(settings, name, migrate).await,
-            Self::Licensing => db::connect::<portal_licensing::migration::Migrator>(settings, name, migrate).await,
-            Self::Billing => db::connect::<portal_billing::migration::Migrator>(settings, name, migrate).await,
-            Self::Notification => db::connect::<portal_notification::migration::Migrator>(settings, name, migrate).await,
+            Self::Identity => {
+                db::connect::<portal_identity::migration::Migrator>(settings, name, migrate).await
+            }
+            Self::Licensing => {
+                db::connect::<portal_licensing::migration::Migrator>(settings, name, migrate).await
+            }
+            Self::Billing => {
+                db::connect::<portal_billing::migration::Migrator>(settings, name, migrate).await
+            }
+            Self::Notification => {
+                db::connect::<portal_notification::migration::Migrator>(settings, name, migrate)
+                    .await
+            }
         }
     }
 }
@@ -61,9 +79,15 @@ pub enum AppError {
     #[error("keys: {0}")]
     Keys(#[from] auth::KeyError),
     #[error("binding {address}: {source}")]
-    Bind { address: SocketAddr, source: std::io::Error },
+    Bind {
+        address: SocketAddr,
+        source: std::io::Error,
+    },
     #[error("database of {service}: {source}")]
-    Database { service: &'static str, source: sea_orm::DbErr },
+    Database {
+        service: &'static str,
+        source: sea_orm::DbErr,
+    },
     #[error("peer {url}: {reason}")]
     Peer { url: String, reason: String },
     #[error("mail: {0}")]
@@ -107,7 +131,13 @@ fn watch_pool(service: &'static str, db: &DatabaseConnection) {
 /// Applies every service's migrations.
 pub async fn migrate(settings: &Settings, services: &[ServiceKind]) -> Result<(), AppError> {
     for kind in services {
-        let db = kind.connect(settings, true).await.map_err(|source| AppError::Database { service: kind.name(), source })?;
+        let db = kind
+            .connect(settings, true)
+            .await
+            .map_err(|source| AppError::Database {
+                service: kind.name(),
+                source,
+            })?;
         let _ = db.close().await;
     }
     Ok(())
@@ -140,18 +170,30 @@ impl Peers<'_> {
 
     fn channel(&self, kind: ServiceKind) -> Result<tonic::transport::Channel, AppError> {
         let url = self.url(kind);
-        portal_runtime::client::Caller::channel_to(&url, self.settings.server.client_timeout()).map_err(|e| AppError::Peer { url, reason: e.to_string() })
+        portal_runtime::client::Caller::channel_to(&url, self.settings.server.client_timeout())
+            .map_err(|e| AppError::Peer {
+                url,
+                reason: e.to_string(),
+            })
     }
 
     /// A notification client acting as `svc:<kind>` (for the outbox relay).
-    fn notification(&self, kind: ServiceKind) -> Result<portal_runtime::outbox::NotificationClient, AppError> {
+    fn notification(
+        &self,
+        kind: ServiceKind,
+    ) -> Result<portal_runtime::outbox::NotificationClient, AppError> {
         let channel = self.channel(ServiceKind::Notification)?;
         Ok(portal_proto::notification::notification_service_client::NotificationServiceClient::with_interceptor(channel, self.caller(kind)))
     }
 
     /// `svc:<kind>` with scope `internal`, a fresh token per call, and the configured deadline.
     fn caller(&self, kind: ServiceKind) -> portal_runtime::client::Caller {
-        portal_runtime::client::Caller::new(self.minter.clone(), kind.name(), "internal", self.settings.server.client_timeout())
+        portal_runtime::client::Caller::new(
+            self.minter.clone(),
+            kind.name(),
+            "internal",
+            self.settings.server.client_timeout(),
+        )
     }
 }
 
@@ -175,16 +217,24 @@ impl App {
         let (minter, verifier) = keys(settings)?;
         let mut host = Host::bind(settings.listen, settings.server.clone(), verifier)
             .await
-            .map_err(|source| AppError::Bind { address: settings.listen, source })?;
-        let peers = Peers { settings, local: host.address(), minter };
+            .map_err(|source| AppError::Bind {
+                address: settings.listen,
+                source,
+            })?;
+        let peers = Peers {
+            settings,
+            local: host.address(),
+            minter,
+        };
         let mut background = Vec::new();
         let mut graceful = Vec::new();
         let (stop, stop_rx) = tokio::sync::watch::channel(false);
         portal_runtime::metrics::install();
         let admin = match settings.admin_listen {
             Some(address) => {
-                let (listener, local) =
-                    portal_runtime::metrics::bind_admin(address).await.map_err(|source| AppError::Bind { address, source })?;
+                let (listener, local) = portal_runtime::metrics::bind_admin(address)
+                    .await
+                    .map_err(|source| AppError::Bind { address, source })?;
                 background.push(tokio::spawn(portal_runtime::metrics::serve_admin(listener)));
                 Some(local)
             }
@@ -194,30 +244,56 @@ impl App {
             let db = kind
                 .connect(settings, settings.database.auto_migrate)
                 .await
-                .map_err(|source| AppError::Database { service: kind.name(), source })?;
+                .map_err(|source| AppError::Database {
+                    service: kind.name(),
+                    source,
+                })?;
             watch_pool(kind.name(), &db);
             match kind {
                 ServiceKind::Identity => {
-                    let licensing = portal_identity::Licensing::new(peers.channel(ServiceKind::Licensing)?, peers.caller(kind));
-                    background.push(tokio::spawn(portal_runtime::outbox::relay(db.clone(), peers.notification(kind)?)));
+                    let licensing = portal_identity::Licensing::new(
+                        peers.channel(ServiceKind::Licensing)?,
+                        peers.caller(kind),
+                    );
+                    background.push(tokio::spawn(portal_runtime::outbox::relay(
+                        db.clone(),
+                        peers.notification(kind)?,
+                    )));
                     host.add(portal_identity::IdentityApi::new(db, licensing).into_server())
                 }
                 ServiceKind::Licensing => {
-                    let identity = portal_licensing::Identity::new(peers.channel(ServiceKind::Identity)?, peers.caller(kind));
-                    background.push(tokio::spawn(portal_runtime::outbox::relay(db.clone(), peers.notification(kind)?)));
+                    let identity = portal_licensing::Identity::new(
+                        peers.channel(ServiceKind::Identity)?,
+                        peers.caller(kind),
+                    );
+                    background.push(tokio::spawn(portal_runtime::outbox::relay(
+                        db.clone(),
+                        peers.notification(kind)?,
+                    )));
                     let key_file = settings.licensing.grant_signing_key_file.clone();
                     let grants = portal_licensing::GrantSigner::load(
-                        &key_file.clone().unwrap_or_else(|| settings.data_dir.join("grant-signing-key.pem")),
+                        &key_file
+                            .clone()
+                            .unwrap_or_else(|| settings.data_dir.join("grant-signing-key.pem")),
                         key_file.is_none(),
                     )?;
                     let ttl = Duration::from_secs(settings.licensing.grant_ttl_hours * 3600);
-                    let api = portal_licensing::LicensingApi::new(db, identity, Arc::new(grants), ttl);
-                    background.push(api.spawn_expiry_sweep(Duration::from_secs(settings.licensing.expiry_sweep_secs)));
+                    let api =
+                        portal_licensing::LicensingApi::new(db, identity, Arc::new(grants), ttl);
+                    background.push(api.spawn_expiry_sweep(Duration::from_secs(
+                        settings.licensing.expiry_sweep_secs,
+                    )));
                     host.add(api.into_server())
                 }
                 ServiceKind::Billing => {
-                    let identity = portal_billing::Identity::new(peers.channel(ServiceKind::Identity)?, peers.caller(kind));
-                    let licensing = portal_billing::Licensing::new(peers.channel(ServiceKind::Licensing)?, peers.caller(kind));
+                    let identity = portal_billing::Identity::new(
+                        peers.channel(ServiceKind::Identity)?,
+                        peers.caller(kind),
+                    );
+                    let licensing = portal_billing::Licensing::new(
+                        peers.channel(ServiceKind::Licensing)?,
+                        peers.caller(kind),
+                    );
                     let api = portal_billing::BillingApi::new(db, identity, licensing);
                     // B3/B8: completes purchases (and renewal refreshes) left pending while licensing was down.
                     background.push(api.spawn_fulfillment_retry(Duration::from_secs(2)));
@@ -236,7 +312,8 @@ impl App {
                         smtp.pool_size,
                     )
                     .map_err(|e| AppError::Mail(e.to_string()))?;
-                    let api = portal_notification::NotificationApi::new(db, upstream, Arc::new(mailer));
+                    let api =
+                        portal_notification::NotificationApi::new(db, upstream, Arc::new(mailer));
                     let worker = portal_notification::WorkerSettings {
                         batch: smtp.batch_size,
                         concurrency: smtp.pool_size as usize,
@@ -253,7 +330,14 @@ impl App {
                 }
             };
         }
-        Ok(Self { host, services: services.to_vec(), background, graceful, stop, admin })
+        Ok(Self {
+            host,
+            services: services.to_vec(),
+            background,
+            graceful,
+            stop,
+            admin,
+        })
     }
 
     /// The address actually bound (useful with port 0).
@@ -286,4 +370,3 @@ impl App {
         self.admin
     }
 }
-

@@ -13,7 +13,11 @@ use portal_runtime::{
 };
 
 #[derive(Parser)]
-#[command(name = "portal", version, about = "Customer portal suite: identity, licensing, billing, notification")]
+#[command(
+    name = "portal",
+    version,
+    about = "Customer portal suite: identity, licensing, billing, notification"
+)]
 struct Cli {
     #[command(flatten)]
     common: Common,
@@ -93,7 +97,10 @@ fn main() -> ExitCode {
     if let Command::Token(args) = &cli.command {
         return token(&settings, args);
     }
-    let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
         Ok(runtime) => runtime,
         Err(e) => {
             eprintln!("portal: starting the runtime: {e}");
@@ -132,7 +139,10 @@ async fn run(settings: Settings, command: Command) -> Result<(), Box<dyn std::er
 
 /// `migrate` logs warnings only, so its output stays readable.
 fn quiet(settings: &TelemetrySettings) -> TelemetrySettings {
-    TelemetrySettings { log_filter: "warn".into(), ..settings.clone() }
+    TelemetrySettings {
+        log_filter: "warn".into(),
+        ..settings.clone()
+    }
 }
 
 fn token(settings: &Settings, args: &TokenArgs) -> ExitCode {
@@ -147,7 +157,9 @@ fn token(settings: &Settings, args: &TokenArgs) -> ExitCode {
     };
     let token = match (&args.user, &args.service) {
         (Some(user), _) => minter.user(user, ttl),
-        (None, Some(service)) => minter.service(service, args.scope.as_deref().unwrap_or_default(), ttl),
+        (None, Some(service)) => {
+            minter.service(service, args.scope.as_deref().unwrap_or_default(), ttl)
+        }
         (None, None) => unreachable!("clap requires --user or --service"),
     };
     println!("{token}");

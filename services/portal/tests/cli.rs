@@ -10,7 +10,9 @@ use std::{
 };
 
 use tonic::{Code, Request, metadata::MetadataValue, transport::Endpoint};
-use tonic_health::pb::{HealthCheckRequest, health_check_response::ServingStatus, health_client::HealthClient};
+use tonic_health::pb::{
+    HealthCheckRequest, health_check_response::ServingStatus, health_client::HealthClient,
+};
 
 const PORTAL: &str = env!("CARGO_BIN_EXE_portal");
 
@@ -36,15 +38,30 @@ fn up(data_dir: &std::path::Path) -> Running {
         .spawn()
         .unwrap();
     let mut line = String::new();
-    BufReader::new(child.stdout.take().unwrap()).read_line(&mut line).unwrap();
-    assert!(line.starts_with("portal: serving identity, licensing, billing, notification on "), "{line}");
+    BufReader::new(child.stdout.take().unwrap())
+        .read_line(&mut line)
+        .unwrap();
+    assert!(
+        line.starts_with("portal: serving identity, licensing, billing, notification on "),
+        "{line}"
+    );
     let address = line.trim().rsplit(' ').next().unwrap().to_string();
     Running { child, address }
 }
 
 fn token(data_dir: &std::path::Path, args: &[&str]) -> String {
-    let out = Command::new(PORTAL).arg("token").arg("--data-dir").arg(data_dir).args(args).output().unwrap();
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let out = Command::new(PORTAL)
+        .arg("token")
+        .arg("--data-dir")
+        .arg(data_dir)
+        .args(args)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     String::from_utf8(out.stdout).unwrap().trim().to_string()
 }
 
@@ -52,9 +69,16 @@ fn token(data_dir: &std::path::Path, args: &[&str]) -> String {
 async fn up_serves_every_service_and_minted_tokens_authenticate() {
     let dir = tempfile::tempdir().unwrap();
     let mut running = up(dir.path());
-    assert!(dir.path().join("signing-key.pem").exists(), "the signing key is created on first start");
+    assert!(
+        dir.path().join("signing-key.pem").exists(),
+        "the signing key is created on first start"
+    );
 
-    let channel = Endpoint::from_shared(format!("http://{}", running.address)).unwrap().connect().await.unwrap();
+    let channel = Endpoint::from_shared(format!("http://{}", running.address))
+        .unwrap()
+        .connect()
+        .await
+        .unwrap();
     let mut health = HealthClient::new(channel.clone());
     for name in [
         "portal.identity.v1.IdentityService",
@@ -62,17 +86,36 @@ async fn up_serves_every_service_and_minted_tokens_authenticate() {
         "portal.billing.v1.BillingService",
         "portal.notification.v1.NotificationService",
     ] {
-        let status = health.check(HealthCheckRequest { service: name.into() }).await.unwrap().into_inner().status();
+        let status = health
+            .check(HealthCheckRequest {
+                service: name.into(),
+            })
+            .await
+            .unwrap()
+            .into_inner()
+            .status();
         assert_eq!(status, ServingStatus::Serving, "{name}");
     }
 
-    use portal_proto::identity::{GetAccountRequest, identity_service_client::IdentityServiceClient};
+    use portal_proto::identity::{
+        GetAccountRequest, identity_service_client::IdentityServiceClient,
+    };
     let mut identity = IdentityServiceClient::new(channel);
-    let unauthenticated = identity.get_account(GetAccountRequest { account_id: "x".into() }).await.unwrap_err();
+    let unauthenticated = identity
+        .get_account(GetAccountRequest {
+            account_id: "x".into(),
+        })
+        .await
+        .unwrap_err();
     assert_eq!(unauthenticated.code(), Code::Unauthenticated);
-    for args in [&["--user", "user-1"][..], &["--service", "ops", "--scope", "identity.admin"][..]] {
+    for args in [
+        &["--user", "user-1"][..],
+        &["--service", "ops", "--scope", "identity.admin"][..],
+    ] {
         let token = token(dir.path(), args);
-        let mut request = Request::new(GetAccountRequest { account_id: "x".into() });
+        let mut request = Request::new(GetAccountRequest {
+            account_id: "x".into(),
+        });
         let value: MetadataValue<_> = format!("Bearer {token}").parse().unwrap();
         request.metadata_mut().insert("authorization", value);
         let code = match identity.get_account(request).await {
@@ -84,19 +127,32 @@ async fn up_serves_every_service_and_minted_tokens_authenticate() {
 
     // SIGTERM: a clean exit.
     let pid = running.child.id().to_string();
-    assert!(Command::new("kill").args(["-TERM", &pid]).status().unwrap().success());
+    assert!(
+        Command::new("kill")
+            .args(["-TERM", &pid])
+            .status()
+            .unwrap()
+            .success()
+    );
     let status = tokio::task::spawn_blocking(move || {
         let status = running.child.wait();
         drop(running);
         status
     });
-    let status = tokio::time::timeout(Duration::from_secs(30), status).await.unwrap().unwrap().unwrap();
+    let status = tokio::time::timeout(Duration::from_secs(30), status)
+        .await
+        .unwrap()
+        .unwrap()
+        .unwrap();
     assert!(status.success(), "{status:?}");
 }
 
 #[test]
 fn a_bad_flag_exits_2() {
-    let out = Command::new(PORTAL).args(["up", "--no-such-flag"]).output().unwrap();
+    let out = Command::new(PORTAL)
+        .args(["up", "--no-such-flag"])
+        .output()
+        .unwrap();
     assert_eq!(out.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&out.stderr).contains("--no-such-flag"));
 }
@@ -111,15 +167,31 @@ fn bad_configuration_exits_2_naming_the_key() {
         .output()
         .unwrap();
     assert_eq!(out.status.code(), Some(2));
-    assert!(String::from_utf8_lossy(&out.stderr).contains("concurrency_limit"), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("concurrency_limit"),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
 
-    let out = Command::new(PORTAL).args(["up", "--listen", "not-an-address", "--data-dir"]).arg(dir.path()).output().unwrap();
+    let out = Command::new(PORTAL)
+        .args(["up", "--listen", "not-an-address", "--data-dir"])
+        .arg(dir.path())
+        .output()
+        .unwrap();
     assert_eq!(out.status.code(), Some(2));
-    assert!(String::from_utf8_lossy(&out.stderr).contains("listen"), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("listen"),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
 
     let config = dir.path().join("portal.toml");
     std::fs::write(&config, "[database]\nurl = \"mysql://nope\"\n").unwrap();
-    let out = Command::new(PORTAL).args(["up", "--config"]).arg(&config).output().unwrap();
+    let out = Command::new(PORTAL)
+        .args(["up", "--config"])
+        .arg(&config)
+        .output()
+        .unwrap();
     assert_eq!(out.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&out.stderr).contains("database.url"));
 }
@@ -127,7 +199,11 @@ fn bad_configuration_exits_2_naming_the_key() {
 #[test]
 fn token_without_a_key_explains_itself() {
     let dir = tempfile::tempdir().unwrap();
-    let out = Command::new(PORTAL).args(["token", "--user", "u", "--data-dir"]).arg(dir.path()).output().unwrap();
+    let out = Command::new(PORTAL)
+        .args(["token", "--user", "u", "--data-dir"])
+        .arg(dir.path())
+        .output()
+        .unwrap();
     assert_eq!(out.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&out.stderr).contains("portal up"));
 }
@@ -135,9 +211,20 @@ fn token_without_a_key_explains_itself() {
 #[test]
 fn migrate_applies_every_schema() {
     let dir = tempfile::tempdir().unwrap();
-    let out = Command::new(PORTAL).args(["migrate", "--data-dir"]).arg(dir.path()).output().unwrap();
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let out = Command::new(PORTAL)
+        .args(["migrate", "--data-dir"])
+        .arg(dir.path())
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     for service in ["identity", "licensing", "billing", "notification"] {
-        assert!(dir.path().join(format!("{service}.db")).exists(), "{service}");
+        assert!(
+            dir.path().join(format!("{service}.db")).exists(),
+            "{service}"
+        );
     }
 }

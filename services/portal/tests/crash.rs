@@ -11,11 +11,11 @@ use std::{
     time::{Duration, Instant},
 };
 
+use futures::StreamExt;
 use portal_proto::{
     identity::{Permission, Role},
     notification::{self as pb, AdvisoryKind, Severity},
 };
-use futures::StreamExt;
 use portal_testkit::{Backend, ServiceKind, TestApp, clients, smtp::SmtpSink};
 use secrecy::ExposeSecret;
 
@@ -41,9 +41,15 @@ fn start_notifier(core: &TestApp, sink: &SmtpSink) -> Notifier {
     let mut child = Command::new(PORTAL)
         .args(["serve", "notification", "--listen", "127.0.0.1:0"])
         .env("PORTAL_DATA_DIR", &settings.data_dir)
-        .env("PORTAL_DATABASE__URL", settings.database.url.as_ref().unwrap().expose_secret())
+        .env(
+            "PORTAL_DATABASE__URL",
+            settings.database.url.as_ref().unwrap().expose_secret(),
+        )
         .env("PORTAL_PEERS__IDENTITY", format!("http://{}", core.address))
-        .env("PORTAL_PEERS__LICENSING", format!("http://{}", core.address))
+        .env(
+            "PORTAL_PEERS__LICENSING",
+            format!("http://{}", core.address),
+        )
         .env("PORTAL_SMTP__URL", sink.url())
         .env("PORTAL_SMTP__BATCH_SIZE", BATCH.to_string())
         .env("PORTAL_SMTP__LEASE_SECS", "3")
@@ -54,20 +60,37 @@ fn start_notifier(core: &TestApp, sink: &SmtpSink) -> Notifier {
         .spawn()
         .unwrap();
     let mut line = String::new();
-    BufReader::new(child.stdout.take().unwrap()).read_line(&mut line).unwrap();
-    assert!(line.starts_with("portal: serving notification on "), "{line}");
-    Notifier { address: line.trim().rsplit(' ').next().unwrap().to_string(), child }
+    BufReader::new(child.stdout.take().unwrap())
+        .read_line(&mut line)
+        .unwrap();
+    assert!(
+        line.starts_with("portal: serving notification on "),
+        "{line}"
+    );
+    Notifier {
+        address: line.trim().rsplit(' ').next().unwrap().to_string(),
+        child,
+    }
 }
 
 async fn notification(address: &str, token: &str) -> clients::Notification {
-    let channel = tonic::transport::Endpoint::from_shared(format!("http://{address}")).unwrap().connect().await.unwrap();
+    let channel = tonic::transport::Endpoint::from_shared(format!("http://{address}"))
+        .unwrap()
+        .connect()
+        .await
+        .unwrap();
     clients::notification(channel, token)
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn n3_sigkill_mid_fan_out_loses_nobody_and_keeps_message_ids() {
     let sink = SmtpSink::start().await;
-    let core = TestApp::spawn_with(Backend::Postgres, &[ServiceKind::Identity, ServiceKind::Licensing], |_| {}).await;
+    let core = TestApp::spawn_with(
+        Backend::Postgres,
+        &[ServiceKind::Identity, ServiceKind::Licensing],
+        |_| {},
+    )
+    .await;
 
     // 100 accounts × 20 security contacts (plus each account's Administrator, who is not a contact).
     let mut accounts = Vec::new();
@@ -82,7 +105,13 @@ async fn n3_sigkill_mid_fan_out_loses_nobody_and_keeps_message_ids() {
         .for_each_concurrent(16, |(account, email)| {
             let core = &core;
             async move {
-                core.new_user(&account, &email, Role::DownloadOnly, &[Permission::SecurityPointOfContact]).await;
+                core.new_user(
+                    &account,
+                    &email,
+                    Role::DownloadOnly,
+                    &[Permission::SecurityPointOfContact],
+                )
+                .await;
             }
         })
         .await;
@@ -99,13 +128,25 @@ async fn n3_sigkill_mid_fan_out_loses_nobody_and_keeps_message_ids() {
             severity: Severity::High as i32,
             title: "Crash-safe fan-out".into(),
             summary: "Every contact must get this once.".into(),
-            target: Some(pb::publish_advisory_request::Target::AccountIds(pb::AccountList { account_ids: accounts.clone() })),
+            target: Some(pb::publish_advisory_request::Target::AccountIds(
+                pb::AccountList {
+                    account_ids: accounts.clone(),
+                },
+            )),
             ..Default::default()
         })
         .await
         .unwrap()
         .into_inner();
-    let ours = |sink: &SmtpSink| sink.received().into_iter().filter(|m| m.header("Subject").is_some_and(|s| s.contains(&advisory.advisory_id))).count();
+    let ours = |sink: &SmtpSink| {
+        sink.received()
+            .into_iter()
+            .filter(|m| {
+                m.header("Subject")
+                    .is_some_and(|s| s.contains(&advisory.advisory_id))
+            })
+            .count()
+    };
     let deadline = Instant::now() + Duration::from_secs(120);
     while ours(&sink) < 600 {
         assert!(Instant::now() < deadline, "the fan-out never got going");
@@ -119,7 +160,15 @@ async fn n3_sigkill_mid_fan_out_loses_nobody_and_keeps_message_ids() {
     let mut watcher = notification(&second.address, &token).await;
     let deadline = Instant::now() + Duration::from_secs(180);
     loop {
-        let stats = watcher.get_advisory(pb::GetAdvisoryRequest { advisory_id: advisory.advisory_id.clone() }).await.unwrap().into_inner().stats.unwrap();
+        let stats = watcher
+            .get_advisory(pb::GetAdvisoryRequest {
+                advisory_id: advisory.advisory_id.clone(),
+            })
+            .await
+            .unwrap()
+            .into_inner()
+            .stats
+            .unwrap();
         if stats.settled {
             assert_eq!((stats.sent, stats.dead), (2000, 0));
             break;
@@ -129,17 +178,36 @@ async fn n3_sigkill_mid_fan_out_loses_nobody_and_keeps_message_ids() {
     }
     let elapsed = started.elapsed();
 
-    let mail: Vec<_> = sink.received().into_iter().filter(|m| m.header("Subject").is_some_and(|s| s.contains(&advisory.advisory_id))).collect();
+    let mail: Vec<_> = sink
+        .received()
+        .into_iter()
+        .filter(|m| {
+            m.header("Subject")
+                .is_some_and(|s| s.contains(&advisory.advisory_id))
+        })
+        .collect();
     let mut ids_by_recipient: BTreeMap<String, BTreeSet<String>> = BTreeMap::new();
     for m in &mail {
-        ids_by_recipient.entry(m.to[0].clone()).or_default().insert(m.header("Message-ID").unwrap());
+        ids_by_recipient
+            .entry(m.to[0].clone())
+            .or_default()
+            .insert(m.header("Message-ID").unwrap());
     }
     let recipients: BTreeSet<String> = ids_by_recipient.keys().cloned().collect();
     assert_eq!(recipients, expected, "every recipient got the advisory");
-    let split: Vec<_> = ids_by_recipient.iter().filter(|(_, ids)| ids.len() != 1).collect();
-    assert!(split.is_empty(), "a recipient got two different Message-IDs: {split:?}");
+    let split: Vec<_> = ids_by_recipient
+        .iter()
+        .filter(|(_, ids)| ids.len() != 1)
+        .collect();
+    assert!(
+        split.is_empty(),
+        "a recipient got two different Message-IDs: {split:?}"
+    );
     let duplicates = mail.len() - expected.len();
-    assert!(duplicates <= BATCH, "duplicates {duplicates} exceed the in-flight batch {BATCH}");
+    assert!(
+        duplicates <= BATCH,
+        "duplicates {duplicates} exceed the in-flight batch {BATCH}"
+    );
     println!(
         "crash test: {} recipients, {} mails before SIGKILL, {duplicates} duplicate sends after restart (bound {BATCH}), settled in {:.1}s",
         expected.len(),

@@ -40,7 +40,14 @@ impl Product {
     }
 
     pub fn parse(s: &str) -> Option<Self> {
-        [Product::Desktop, Product::PrepBuilder, Product::Server, Product::Elearning].into_iter().find(|p| p.as_str() == s)
+        [
+            Product::Desktop,
+            Product::PrepBuilder,
+            Product::Server,
+            Product::Elearning,
+        ]
+        .into_iter()
+        .find(|p| p.as_str() == s)
     }
 }
 
@@ -63,14 +70,18 @@ impl Family {
     }
 
     pub fn parse(s: &str) -> Option<Self> {
-        [Family::Tc, Family::Td, Family::Ts].into_iter().find(|f| f.as_str() == s)
+        [Family::Tc, Family::Td, Family::Ts]
+            .into_iter()
+            .find(|f| f.as_str() == s)
     }
 
     /// L1: `TC` covers Desktop and Prep Builder, `TD` Desktop, `TS` Server.
     pub fn covers(self, product: Product) -> bool {
         matches!(
             (self, product),
-            (Family::Tc, Product::Desktop | Product::PrepBuilder) | (Family::Td, Product::Desktop) | (Family::Ts, Product::Server)
+            (Family::Tc, Product::Desktop | Product::PrepBuilder)
+                | (Family::Td, Product::Desktop)
+                | (Family::Ts, Product::Server)
         )
     }
 }
@@ -91,7 +102,9 @@ impl LicenseType {
     }
 
     pub fn parse(s: &str) -> Option<Self> {
-        [LicenseType::Term, LicenseType::Perpetual].into_iter().find(|t| t.as_str() == s)
+        [LicenseType::Term, LicenseType::Perpetual]
+            .into_iter()
+            .find(|t| t.as_str() == s)
     }
 }
 
@@ -118,53 +131,93 @@ impl Grant {
         let field = |name: &str| format!("{prefix}.{name}");
         let mut problems = Vec::new();
         if !(1..=MAX_SEATS_PER_UNIT).contains(&self.seats) {
-            problems.push(FieldViolation::new(field("seats"), format!("must be between 1 and {MAX_SEATS_PER_UNIT}")));
+            problems.push(FieldViolation::new(
+                field("seats"),
+                format!("must be between 1 and {MAX_SEATS_PER_UNIT}"),
+            ));
         }
         if !(0..=MAX_MONTHS).contains(&self.maintenance_months) {
-            problems.push(FieldViolation::new(field("maintenance_months"), format!("must be between 0 and {MAX_MONTHS}")));
+            problems.push(FieldViolation::new(
+                field("maintenance_months"),
+                format!("must be between 0 and {MAX_MONTHS}"),
+            ));
         }
         if self.product == Product::Elearning {
             if self.family.is_some() {
-                problems.push(FieldViolation::new(field("family"), "eLearning issues access codes, not keys: leave the family unspecified"));
+                problems.push(FieldViolation::new(
+                    field("family"),
+                    "eLearning issues access codes, not keys: leave the family unspecified",
+                ));
             }
             if self.license_type.is_some() {
-                problems.push(FieldViolation::new(field("license_type"), "eLearning has no license type"));
+                problems.push(FieldViolation::new(
+                    field("license_type"),
+                    "eLearning has no license type",
+                ));
             }
             if self.term_months != 0 {
-                problems.push(FieldViolation::new(field("term_months"), "must be 0 for eLearning"));
+                problems.push(FieldViolation::new(
+                    field("term_months"),
+                    "must be 0 for eLearning",
+                ));
             }
             if self.lblm_enabled {
-                problems.push(FieldViolation::new(field("lblm_enabled"), "eLearning is not login-based licensing"));
+                problems.push(FieldViolation::new(
+                    field("lblm_enabled"),
+                    "eLearning is not login-based licensing",
+                ));
             }
             return problems;
         }
         match self.family {
-            None => problems.push(FieldViolation::new(field("family"), "required for keys: KEY_FAMILY_TC, KEY_FAMILY_TD or KEY_FAMILY_TS")),
-            Some(family) if !family.covers(self.product) => {
-                problems.push(FieldViolation::new(field("family"), format!("{} keys do not cover {}", family.as_str(), self.product.as_str())))
-            }
+            None => problems.push(FieldViolation::new(
+                field("family"),
+                "required for keys: KEY_FAMILY_TC, KEY_FAMILY_TD or KEY_FAMILY_TS",
+            )),
+            Some(family) if !family.covers(self.product) => problems.push(FieldViolation::new(
+                field("family"),
+                format!(
+                    "{} keys do not cover {}",
+                    family.as_str(),
+                    self.product.as_str()
+                ),
+            )),
             Some(_) => {}
         }
         match self.license_type {
-            None => problems.push(FieldViolation::new(field("license_type"), "required for keys: LICENSE_TYPE_TERM or LICENSE_TYPE_PERPETUAL")),
-            Some(LicenseType::Term) if !(1..=MAX_MONTHS).contains(&self.term_months) => {
-                problems.push(FieldViolation::new(field("term_months"), format!("a term license lasts 1 to {MAX_MONTHS} months")))
-            }
-            Some(LicenseType::Perpetual) if self.term_months != 0 => {
-                problems.push(FieldViolation::new(field("term_months"), "must be 0 for a perpetual license"))
-            }
+            None => problems.push(FieldViolation::new(
+                field("license_type"),
+                "required for keys: LICENSE_TYPE_TERM or LICENSE_TYPE_PERPETUAL",
+            )),
+            Some(LicenseType::Term) if !(1..=MAX_MONTHS).contains(&self.term_months) => problems
+                .push(FieldViolation::new(
+                    field("term_months"),
+                    format!("a term license lasts 1 to {MAX_MONTHS} months"),
+                )),
+            Some(LicenseType::Perpetual) if self.term_months != 0 => problems.push(
+                FieldViolation::new(field("term_months"), "must be 0 for a perpetual license"),
+            ),
             Some(_) => {}
         }
         if self.maintenance_months < 1 {
-            problems.push(FieldViolation::new(field("maintenance_months"), "keys need at least 1 month of maintenance"));
+            problems.push(FieldViolation::new(
+                field("maintenance_months"),
+                "keys need at least 1 month of maintenance",
+            ));
         }
         problems
     }
 
     /// How many seats (or codes) `quantity` units grant, within what one licensing call issues.
     pub fn units(&self, quantity: i32) -> Option<i32> {
-        let limit = if self.product == Product::Elearning { 10_000 } else { 1_000_000 };
-        self.seats.checked_mul(quantity).filter(|n| (1..=limit).contains(n))
+        let limit = if self.product == Product::Elearning {
+            10_000
+        } else {
+            1_000_000
+        };
+        self.seats
+            .checked_mul(quantity)
+            .filter(|n| (1..=limit).contains(n))
     }
 }
 
@@ -182,17 +235,32 @@ pub struct Sku {
 pub fn check_code(field: &str, code: &str) -> Result<(), FieldViolation> {
     let ok = !code.is_empty()
         && code.len() <= MAX_CODE
-        && code.bytes().all(|b| b.is_ascii_uppercase() || b.is_ascii_digit() || b == b'-')
+        && code
+            .bytes()
+            .all(|b| b.is_ascii_uppercase() || b.is_ascii_digit() || b == b'-')
         && !code.starts_with('-')
         && !code.ends_with('-');
-    if ok { Ok(()) } else { Err(FieldViolation::new(field, format!("must be 1 to {MAX_CODE} upper-case letters, digits and inner dashes"))) }
+    if ok {
+        Ok(())
+    } else {
+        Err(FieldViolation::new(
+            field,
+            format!("must be 1 to {MAX_CODE} upper-case letters, digits and inner dashes"),
+        ))
+    }
 }
 
 /// Why a description cannot be printed on an invoice, if it cannot.
 pub fn check_description(field: &str, description: &str) -> Result<(), FieldViolation> {
     let trimmed = description.trim();
-    if trimmed.is_empty() || trimmed.chars().count() > MAX_DESCRIPTION || trimmed.chars().any(char::is_control) {
-        Err(FieldViolation::new(field, format!("must be 1 to {MAX_DESCRIPTION} printable characters")))
+    if trimmed.is_empty()
+        || trimmed.chars().count() > MAX_DESCRIPTION
+        || trimmed.chars().any(char::is_control)
+    {
+        Err(FieldViolation::new(
+            field,
+            format!("must be 1 to {MAX_DESCRIPTION} printable characters"),
+        ))
     } else {
         Ok(())
     }
@@ -202,7 +270,10 @@ pub fn check_price(field: &str, minor: i64) -> Result<(), FieldViolation> {
     if (0..=MAX_UNIT_PRICE_MINOR).contains(&minor) {
         Ok(())
     } else {
-        Err(FieldViolation::new(field, format!("must be between 0 and {MAX_UNIT_PRICE_MINOR} minor units")))
+        Err(FieldViolation::new(
+            field,
+            format!("must be between 0 and {MAX_UNIT_PRICE_MINOR} minor units"),
+        ))
     }
 }
 
@@ -211,8 +282,11 @@ impl Sku {
     pub fn problems(&self, prefix: &str) -> Vec<FieldViolation> {
         let mut problems = Vec::new();
         problems.extend(check_code(&format!("{prefix}.sku"), &self.code).err());
-        problems.extend(check_description(&format!("{prefix}.description"), &self.description).err());
-        problems.extend(check_price(&format!("{prefix}.unit_price_minor"), self.unit_price.minor).err());
+        problems
+            .extend(check_description(&format!("{prefix}.description"), &self.description).err());
+        problems.extend(
+            check_price(&format!("{prefix}.unit_price_minor"), self.unit_price.minor).err(),
+        );
         problems.extend(self.grant.problems(&format!("{prefix}.grant")));
         problems
     }
@@ -252,15 +326,25 @@ struct CatalogFile {
 
 /// Parses and checks a catalog file; every SKU must be valid and appear once.
 pub fn parse_catalog(text: &str) -> Result<Vec<Sku>> {
-    let file: CatalogFile = toml::from_str(text).map_err(|e| Error::internal(format!("catalog file: {e}")))?;
+    let file: CatalogFile =
+        toml::from_str(text).map_err(|e| Error::internal(format!("catalog file: {e}")))?;
     let mut skus: Vec<Sku> = Vec::new();
     for (i, entry) in file.sku.into_iter().enumerate() {
         let prefix = format!("sku[{i}]");
         let bad = |what: &str| Error::internal(format!("catalog file: {prefix}: {what}"));
-        let currency = Currency::parse("currency", &entry.currency).map_err(|v| bad(&v.description))?;
+        let currency =
+            Currency::parse("currency", &entry.currency).map_err(|v| bad(&v.description))?;
         let product = Product::parse(&entry.product).ok_or_else(|| bad("unknown product"))?;
-        let family = entry.family.as_deref().map(|f| Family::parse(f).ok_or_else(|| bad("unknown family"))).transpose()?;
-        let license_type = entry.license_type.as_deref().map(|t| LicenseType::parse(t).ok_or_else(|| bad("unknown license type"))).transpose()?;
+        let family = entry
+            .family
+            .as_deref()
+            .map(|f| Family::parse(f).ok_or_else(|| bad("unknown family")))
+            .transpose()?;
+        let license_type = entry
+            .license_type
+            .as_deref()
+            .map(|t| LicenseType::parse(t).ok_or_else(|| bad("unknown license type")))
+            .transpose()?;
         let sku = Sku {
             code: entry.sku,
             description: entry.description,
@@ -312,13 +396,30 @@ mod tests {
     #[test]
     fn b2_the_shipped_catalog_parses_and_sells_every_product() {
         let skus = shipped().unwrap();
-        for product in [Product::Desktop, Product::PrepBuilder, Product::Server, Product::Elearning] {
-            assert!(skus.iter().any(|s| s.grant.product == product && s.active), "{product:?}");
+        for product in [
+            Product::Desktop,
+            Product::PrepBuilder,
+            Product::Server,
+            Product::Elearning,
+        ] {
+            assert!(
+                skus.iter().any(|s| s.grant.product == product && s.active),
+                "{product:?}"
+            );
         }
         let creator = skus.iter().find(|s| s.code == "CREATOR-TERM-1Y").unwrap();
-        assert_eq!((creator.grant.family, creator.grant.lblm_enabled), (Some(Family::Tc), true));
-        let elearning = skus.iter().find(|s| s.grant.product == Product::Elearning).unwrap();
-        assert_eq!((elearning.grant.family, elearning.grant.license_type), (None, None));
+        assert_eq!(
+            (creator.grant.family, creator.grant.lblm_enabled),
+            (Some(Family::Tc), true)
+        );
+        let elearning = skus
+            .iter()
+            .find(|s| s.grant.product == Product::Elearning)
+            .unwrap();
+        assert_eq!(
+            (elearning.grant.family, elearning.grant.license_type),
+            (None, None)
+        );
     }
 
     #[test]
@@ -338,33 +439,106 @@ mod tests {
         "#;
         assert_eq!(parse_catalog(good).unwrap().len(), 1);
         assert!(parse_catalog(&good.replace("\"USD\"", "\"usd\"")).is_err());
-        assert!(parse_catalog(&good.replace("\"TD\"", "\"TS\"")).is_err(), "TS does not cover Desktop");
+        assert!(
+            parse_catalog(&good.replace("\"TD\"", "\"TS\"")).is_err(),
+            "TS does not cover Desktop"
+        );
         assert!(parse_catalog(&good.replace("= 100", "= -1")).is_err());
-        assert!(parse_catalog(&format!("{good}\n{good}")).is_err(), "duplicate SKU");
+        assert!(
+            parse_catalog(&format!("{good}\n{good}")).is_err(),
+            "duplicate SKU"
+        );
         assert!(parse_catalog("[[sku]]\nsku = 1").is_err());
     }
 
     #[test]
     fn b2_grants_must_be_consistent() {
         assert!(key_grant().problems("g").is_empty());
-        let fields = |g: Grant| g.problems("g").into_iter().map(|v| v.field).collect::<Vec<_>>();
-        assert_eq!(fields(Grant { family: None, ..key_grant() }), ["g.family"]);
-        assert_eq!(fields(Grant { family: Some(Family::Ts), ..key_grant() }), ["g.family"]);
-        assert_eq!(fields(Grant { term_months: 0, ..key_grant() }), ["g.term_months"]);
-        assert_eq!(fields(Grant { license_type: Some(LicenseType::Perpetual), ..key_grant() }), ["g.term_months"]);
-        assert_eq!(fields(Grant { seats: 0, ..key_grant() }), ["g.seats"]);
-        let codes = Grant { product: Product::Elearning, family: None, license_type: None, term_months: 0, ..key_grant() };
+        let fields = |g: Grant| {
+            g.problems("g")
+                .into_iter()
+                .map(|v| v.field)
+                .collect::<Vec<_>>()
+        };
+        assert_eq!(
+            fields(Grant {
+                family: None,
+                ..key_grant()
+            }),
+            ["g.family"]
+        );
+        assert_eq!(
+            fields(Grant {
+                family: Some(Family::Ts),
+                ..key_grant()
+            }),
+            ["g.family"]
+        );
+        assert_eq!(
+            fields(Grant {
+                term_months: 0,
+                ..key_grant()
+            }),
+            ["g.term_months"]
+        );
+        assert_eq!(
+            fields(Grant {
+                license_type: Some(LicenseType::Perpetual),
+                ..key_grant()
+            }),
+            ["g.term_months"]
+        );
+        assert_eq!(
+            fields(Grant {
+                seats: 0,
+                ..key_grant()
+            }),
+            ["g.seats"]
+        );
+        let codes = Grant {
+            product: Product::Elearning,
+            family: None,
+            license_type: None,
+            term_months: 0,
+            ..key_grant()
+        };
         assert!(codes.problems("g").is_empty());
-        assert_eq!(fields(Grant { family: Some(Family::Tc), ..codes }), ["g.family"]);
+        assert_eq!(
+            fields(Grant {
+                family: Some(Family::Tc),
+                ..codes
+            }),
+            ["g.family"]
+        );
     }
 
     #[test]
     fn b2_units_stay_within_what_licensing_issues() {
         assert_eq!(key_grant().units(3), Some(3));
-        assert_eq!(Grant { seats: 5, ..key_grant() }.units(4), Some(20));
+        assert_eq!(
+            Grant {
+                seats: 5,
+                ..key_grant()
+            }
+            .units(4),
+            Some(20)
+        );
         assert_eq!(key_grant().units(0), None);
-        assert_eq!(Grant { seats: 10_000, ..key_grant() }.units(10_000), None);
-        let codes = Grant { product: Product::Elearning, family: None, license_type: None, term_months: 0, ..key_grant() };
+        assert_eq!(
+            Grant {
+                seats: 10_000,
+                ..key_grant()
+            }
+            .units(10_000),
+            None
+        );
+        let codes = Grant {
+            product: Product::Elearning,
+            family: None,
+            license_type: None,
+            term_months: 0,
+            ..key_grant()
+        };
         assert_eq!(codes.units(10_001), None);
     }
 

@@ -70,7 +70,11 @@ impl Totals {
     pub fn of(currency: Currency, lines: &[Line]) -> Result<Self> {
         let subtotal = Money::sum(currency, lines.iter().map(|l| l.amount))?;
         let tax = Money::zero(currency);
-        Ok(Self { subtotal, tax, total: subtotal.checked_add(tax)? })
+        Ok(Self {
+            subtotal,
+            tax,
+            total: subtotal.checked_add(tax)?,
+        })
     }
 }
 
@@ -89,12 +93,20 @@ pub fn price(items: &[Item], catalog: &HashMap<String, Sku>) -> Result<Priced> {
         .iter()
         .enumerate()
         .filter(|(_, item)| !catalog.contains_key(&item.sku))
-        .map(|(i, item)| FieldViolation::new(format!("items[{i}].sku"), format!("{} is not in the catalog", item.sku)))
+        .map(|(i, item)| {
+            FieldViolation::new(
+                format!("items[{i}].sku"),
+                format!("{} is not in the catalog", item.sku),
+            )
+        })
         .collect();
     if !unknown.is_empty() {
         return Err(Error::UnknownSku(unknown));
     }
-    let skus: Vec<&Sku> = items.iter().filter_map(|item| catalog.get(&item.sku)).collect();
+    let skus: Vec<&Sku> = items
+        .iter()
+        .filter_map(|item| catalog.get(&item.sku))
+        .collect();
     if let Some(retired) = skus.iter().find(|s| !s.active) {
         return Err(Error::SkuInactive(retired.code.clone()));
     }
@@ -105,7 +117,15 @@ pub fn price(items: &[Item], catalog: &HashMap<String, Sku>) -> Result<Priced> {
         .iter()
         .enumerate()
         .filter(|(_, s)| s.unit_price.currency != currency)
-        .map(|(i, s)| FieldViolation::new(format!("items[{i}].sku"), format!("priced in {}, the order in {currency}", s.unit_price.currency)))
+        .map(|(i, s)| {
+            FieldViolation::new(
+                format!("items[{i}].sku"),
+                format!(
+                    "priced in {}, the order in {currency}",
+                    s.unit_price.currency
+                ),
+            )
+        })
         .collect();
     if !mismatched.is_empty() {
         return Err(Error::CurrencyMismatch(mismatched));
@@ -114,10 +134,18 @@ pub fn price(items: &[Item], catalog: &HashMap<String, Sku>) -> Result<Priced> {
     let mut too_many = Vec::new();
     for (i, (item, sku)) in items.iter().zip(skus).enumerate() {
         if sku.grant.units(item.quantity).is_none() {
-            too_many.push(FieldViolation::new(format!("items[{i}].quantity"), "more seats than one purchase line can issue"));
+            too_many.push(FieldViolation::new(
+                format!("items[{i}].quantity"),
+                "more seats than one purchase line can issue",
+            ));
             continue;
         }
-        let amount = sku.unit_price.times(i64::from(item.quantity)).map_err(|_| Error::invalid(&format!("items[{i}].quantity"), "the amount is too large"))?;
+        let amount = sku
+            .unit_price
+            .times(i64::from(item.quantity))
+            .map_err(|_| {
+                Error::invalid(&format!("items[{i}].quantity"), "the amount is too large")
+            })?;
         lines.push(Line {
             sku: sku.code.clone(),
             description: sku.description.trim().to_string(),
@@ -130,8 +158,13 @@ pub fn price(items: &[Item], catalog: &HashMap<String, Sku>) -> Result<Priced> {
     if !too_many.is_empty() {
         return Err(Error::invalid_fields(too_many));
     }
-    let totals = Totals::of(currency, &lines).map_err(|_| Error::invalid("items", "the order total is too large"))?;
-    Ok(Priced { currency, lines, totals })
+    let totals = Totals::of(currency, &lines)
+        .map_err(|_| Error::invalid("items", "the order total is too large"))?;
+    Ok(Priced {
+        currency,
+        lines,
+        totals,
+    })
 }
 
 /// B4/B5: what is left to pay; nothing once paid or void.
@@ -152,7 +185,12 @@ pub struct AfterPayment {
 
 /// B5: a payment is positive, only against an open invoice, and never more than the balance; paying the whole
 /// balance marks the invoice paid.
-pub fn apply_payment(state: InvoiceState, total: Money, paid: Money, amount: Money) -> Result<AfterPayment> {
+pub fn apply_payment(
+    state: InvoiceState,
+    total: Money,
+    paid: Money,
+    amount: Money,
+) -> Result<AfterPayment> {
     if amount.minor <= 0 {
         return Err(Error::invalid("amount_minor", "must be greater than 0"));
     }
@@ -165,8 +203,16 @@ pub fn apply_payment(state: InvoiceState, total: Money, paid: Money, amount: Mon
     }
     let paid = paid.checked_add(amount)?;
     let balance = total.checked_sub(paid)?;
-    let state = if balance.minor == 0 { InvoiceState::Paid } else { InvoiceState::Open };
-    Ok(AfterPayment { paid, balance, state })
+    let state = if balance.minor == 0 {
+        InvoiceState::Paid
+    } else {
+        InvoiceState::Open
+    };
+    Ok(AfterPayment {
+        paid,
+        balance,
+        state,
+    })
 }
 
 /// B4/B5: only an open invoice without payments can be voided; voiding a void invoice changes nothing
@@ -213,7 +259,10 @@ mod tests {
     }
 
     fn item(sku: &str, quantity: i32) -> Item {
-        Item { sku: sku.into(), quantity }
+        Item {
+            sku: sku.into(),
+            quantity,
+        }
     }
 
     #[test]
@@ -225,51 +274,124 @@ mod tests {
 
     #[test]
     fn b4_totals_are_computed_from_the_lines() {
-        let priced = price(&[item("A", 3), item("B", 1)], &catalog(vec![sku("A", 1999, "USD"), sku("B", 500, "USD")])).unwrap();
-        assert_eq!(priced.lines.iter().map(|l| l.amount).collect::<Vec<_>>(), [usd(5997), usd(500)]);
-        assert_eq!(priced.totals, Totals { subtotal: usd(6497), tax: usd(0), total: usd(6497) });
+        let priced = price(
+            &[item("A", 3), item("B", 1)],
+            &catalog(vec![sku("A", 1999, "USD"), sku("B", 500, "USD")]),
+        )
+        .unwrap();
+        assert_eq!(
+            priced.lines.iter().map(|l| l.amount).collect::<Vec<_>>(),
+            [usd(5997), usd(500)]
+        );
+        assert_eq!(
+            priced.totals,
+            Totals {
+                subtotal: usd(6497),
+                tax: usd(0),
+                total: usd(6497)
+            }
+        );
     }
 
     #[test]
     fn b4_unknown_retired_and_mixed_currency_skus_are_refused() {
-        let skus = catalog(vec![sku("A", 100, "USD"), sku("E", 100, "EUR"), Sku { active: false, ..sku("OLD", 100, "USD") }]);
-        let Err(Error::UnknownSku(v)) = price(&[item("A", 1), item("NOPE", 1)], &skus) else { panic!("unknown SKU accepted") };
+        let skus = catalog(vec![
+            sku("A", 100, "USD"),
+            sku("E", 100, "EUR"),
+            Sku {
+                active: false,
+                ..sku("OLD", 100, "USD")
+            },
+        ]);
+        let Err(Error::UnknownSku(v)) = price(&[item("A", 1), item("NOPE", 1)], &skus) else {
+            panic!("unknown SKU accepted")
+        };
         assert_eq!(v[0].field, "items[1].sku");
-        assert!(matches!(price(&[item("OLD", 1)], &skus), Err(Error::SkuInactive(code)) if code == "OLD"));
-        let Err(Error::CurrencyMismatch(v)) = price(&[item("A", 1), item("E", 1)], &skus) else { panic!("mixed currencies accepted") };
+        assert!(
+            matches!(price(&[item("OLD", 1)], &skus), Err(Error::SkuInactive(code)) if code == "OLD")
+        );
+        let Err(Error::CurrencyMismatch(v)) = price(&[item("A", 1), item("E", 1)], &skus) else {
+            panic!("mixed currencies accepted")
+        };
         assert_eq!(v[0].field, "items[1].sku");
     }
 
     #[test]
     fn b4_amounts_that_overflow_are_refused_not_wrapped() {
-        let skus = catalog(vec![sku("BIG", i64::MAX / 2, "USD"), sku("BIG2", i64::MAX / 2, "USD")]);
-        assert!(matches!(price(&[item("BIG", 3)], &skus), Err(Error::Common(portal_runtime::error::Common::Invalid(_)))));
-        assert!(matches!(price(&[item("BIG", 2), item("BIG2", 2)], &skus), Err(Error::Common(portal_runtime::error::Common::Invalid(_)))));
+        let skus = catalog(vec![
+            sku("BIG", i64::MAX / 2, "USD"),
+            sku("BIG2", i64::MAX / 2, "USD"),
+        ]);
+        assert!(matches!(
+            price(&[item("BIG", 3)], &skus),
+            Err(Error::Common(portal_runtime::error::Common::Invalid(_)))
+        ));
+        assert!(matches!(
+            price(&[item("BIG", 2), item("BIG2", 2)], &skus),
+            Err(Error::Common(portal_runtime::error::Common::Invalid(_)))
+        ));
     }
 
     #[test]
     fn b5_partial_payments_reduce_the_balance_and_full_payment_marks_paid() {
         let first = apply_payment(InvoiceState::Open, usd(1000), usd(0), usd(400)).unwrap();
-        assert_eq!(first, AfterPayment { paid: usd(400), balance: usd(600), state: InvoiceState::Open });
+        assert_eq!(
+            first,
+            AfterPayment {
+                paid: usd(400),
+                balance: usd(600),
+                state: InvoiceState::Open
+            }
+        );
         let second = apply_payment(first.state, usd(1000), first.paid, usd(600)).unwrap();
-        assert_eq!(second, AfterPayment { paid: usd(1000), balance: usd(0), state: InvoiceState::Paid });
+        assert_eq!(
+            second,
+            AfterPayment {
+                paid: usd(1000),
+                balance: usd(0),
+                state: InvoiceState::Paid
+            }
+        );
     }
 
     #[test]
     fn b5_overpayment_and_paying_closed_invoices_are_refused() {
-        assert!(matches!(apply_payment(InvoiceState::Open, usd(1000), usd(400), usd(601)), Err(Error::Overpayment { balance }) if balance == usd(600)));
-        assert!(matches!(apply_payment(InvoiceState::Paid, usd(1000), usd(1000), usd(1)), Err(Error::InvoiceNotOpen)));
-        assert!(matches!(apply_payment(InvoiceState::Void, usd(1000), usd(0), usd(1)), Err(Error::InvoiceNotOpen)));
-        assert!(matches!(apply_payment(InvoiceState::Open, usd(1000), usd(0), usd(0)), Err(Error::Common(portal_runtime::error::Common::Invalid(_)))));
-        assert!(matches!(apply_payment(InvoiceState::Open, usd(1000), usd(0), usd(-5)), Err(Error::Common(portal_runtime::error::Common::Invalid(_)))));
+        assert!(
+            matches!(apply_payment(InvoiceState::Open, usd(1000), usd(400), usd(601)), Err(Error::Overpayment { balance }) if balance == usd(600))
+        );
+        assert!(matches!(
+            apply_payment(InvoiceState::Paid, usd(1000), usd(1000), usd(1)),
+            Err(Error::InvoiceNotOpen)
+        ));
+        assert!(matches!(
+            apply_payment(InvoiceState::Void, usd(1000), usd(0), usd(1)),
+            Err(Error::InvoiceNotOpen)
+        ));
+        assert!(matches!(
+            apply_payment(InvoiceState::Open, usd(1000), usd(0), usd(0)),
+            Err(Error::Common(portal_runtime::error::Common::Invalid(_)))
+        ));
+        assert!(matches!(
+            apply_payment(InvoiceState::Open, usd(1000), usd(0), usd(-5)),
+            Err(Error::Common(portal_runtime::error::Common::Invalid(_)))
+        ));
     }
 
     #[test]
     fn b5_only_unpaid_open_invoices_are_voided() {
         assert!(ensure_voidable(InvoiceState::Open, usd(0)).unwrap());
         assert!(!ensure_voidable(InvoiceState::Void, usd(0)).unwrap());
-        assert!(matches!(ensure_voidable(InvoiceState::Open, usd(1)), Err(Error::InvoiceHasPayments)));
-        assert!(matches!(ensure_voidable(InvoiceState::Paid, usd(10)), Err(Error::InvoiceNotOpen)));
-        assert_eq!(balance(InvoiceState::Void, usd(10), usd(0)).unwrap(), usd(0));
+        assert!(matches!(
+            ensure_voidable(InvoiceState::Open, usd(1)),
+            Err(Error::InvoiceHasPayments)
+        ));
+        assert!(matches!(
+            ensure_voidable(InvoiceState::Paid, usd(10)),
+            Err(Error::InvoiceNotOpen)
+        ));
+        assert_eq!(
+            balance(InvoiceState::Void, usd(10), usd(0)).unwrap(),
+            usd(0)
+        );
     }
 }

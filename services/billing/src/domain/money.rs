@@ -12,19 +12,38 @@ pub struct Currency(&'static str);
 
 impl Currency {
     /// The currencies billing sells in, with the number of decimals of their minor unit.
-    const KNOWN: [(&'static str, u32); 7] = [("USD", 2), ("EUR", 2), ("GBP", 2), ("JPY", 0), ("CHF", 2), ("CAD", 2), ("AUD", 2)];
+    const KNOWN: [(&'static str, u32); 7] = [
+        ("USD", 2),
+        ("EUR", 2),
+        ("GBP", 2),
+        ("JPY", 0),
+        ("CHF", 2),
+        ("CAD", 2),
+        ("AUD", 2),
+    ];
 
     /// Three upper-case letters naming a known currency, e.g. `USD`.
     pub fn parse(field: &str, raw: &str) -> Result<Self, FieldViolation> {
         let malformed = raw.len() != 3 || !raw.bytes().all(|b| b.is_ascii_uppercase());
         if malformed {
-            return Err(FieldViolation::new(field, "must be an ISO 4217 code of three upper-case letters, e.g. USD"));
+            return Err(FieldViolation::new(
+                field,
+                "must be an ISO 4217 code of three upper-case letters, e.g. USD",
+            ));
         }
         Self::KNOWN
             .iter()
             .find(|(code, _)| *code == raw)
             .map(|(code, _)| Currency(code))
-            .ok_or_else(|| FieldViolation::new(field, format!("{raw} is not a currency billing sells in ({})", Self::codes())))
+            .ok_or_else(|| {
+                FieldViolation::new(
+                    field,
+                    format!(
+                        "{raw} is not a currency billing sells in ({})",
+                        Self::codes()
+                    ),
+                )
+            })
     }
 
     pub fn as_str(self) -> &'static str {
@@ -33,11 +52,18 @@ impl Currency {
 
     /// Decimals of the minor unit: 2 for USD (cents), 0 for JPY.
     pub fn exponent(self) -> u32 {
-        Self::KNOWN.iter().find(|(code, _)| *code == self.0).map_or(2, |(_, e)| *e)
+        Self::KNOWN
+            .iter()
+            .find(|(code, _)| *code == self.0)
+            .map_or(2, |(_, e)| *e)
     }
 
     fn codes() -> String {
-        Self::KNOWN.iter().map(|(code, _)| *code).collect::<Vec<_>>().join(", ")
+        Self::KNOWN
+            .iter()
+            .map(|(code, _)| *code)
+            .collect::<Vec<_>>()
+            .join(", ")
     }
 }
 
@@ -76,22 +102,33 @@ impl Money {
 
     pub fn checked_add(self, other: Money) -> Result<Money> {
         self.same_currency(other)?;
-        self.minor.checked_add(other.minor).map(|minor| Money::new(minor, self.currency)).ok_or(Error::AmountOverflow)
+        self.minor
+            .checked_add(other.minor)
+            .map(|minor| Money::new(minor, self.currency))
+            .ok_or(Error::AmountOverflow)
     }
 
     pub fn checked_sub(self, other: Money) -> Result<Money> {
         self.same_currency(other)?;
-        self.minor.checked_sub(other.minor).map(|minor| Money::new(minor, self.currency)).ok_or(Error::AmountOverflow)
+        self.minor
+            .checked_sub(other.minor)
+            .map(|minor| Money::new(minor, self.currency))
+            .ok_or(Error::AmountOverflow)
     }
 
     /// `quantity` units at this price.
     pub fn times(self, quantity: i64) -> Result<Money> {
-        self.minor.checked_mul(quantity).map(|minor| Money::new(minor, self.currency)).ok_or(Error::AmountOverflow)
+        self.minor
+            .checked_mul(quantity)
+            .map(|minor| Money::new(minor, self.currency))
+            .ok_or(Error::AmountOverflow)
     }
 
     /// The sum of `amounts`, all in `currency`.
     pub fn sum(currency: Currency, amounts: impl IntoIterator<Item = Money>) -> Result<Money> {
-        amounts.into_iter().try_fold(Money::zero(currency), Money::checked_add)
+        amounts
+            .into_iter()
+            .try_fold(Money::zero(currency), Money::checked_add)
     }
 
     /// The amount without its currency, as printed on an invoice: `1,234.56` (integer arithmetic only).
@@ -109,7 +146,11 @@ impl Money {
             grouped.push(c);
         }
         let sign = if self.minor < 0 { "-" } else { "" };
-        if exponent == 0 { format!("{sign}{grouped}") } else { format!("{sign}{grouped}.{cents:0width$}", width = exponent as usize) }
+        if exponent == 0 {
+            format!("{sign}{grouped}")
+        } else {
+            format!("{sign}{grouped}.{cents:0width$}", width = exponent as usize)
+        }
     }
 }
 
@@ -144,12 +185,27 @@ mod tests {
         assert_eq!(usd(150).checked_add(usd(250)).unwrap(), usd(400));
         assert_eq!(usd(150).checked_sub(usd(250)).unwrap(), usd(-100));
         assert_eq!(usd(1999).times(3).unwrap(), usd(5997));
-        assert!(matches!(usd(i64::MAX).checked_add(usd(1)), Err(Error::AmountOverflow)));
-        assert!(matches!(usd(i64::MIN).checked_sub(usd(1)), Err(Error::AmountOverflow)));
-        assert!(matches!(usd(i64::MAX / 2 + 1).times(2), Err(Error::AmountOverflow)));
+        assert!(matches!(
+            usd(i64::MAX).checked_add(usd(1)),
+            Err(Error::AmountOverflow)
+        ));
+        assert!(matches!(
+            usd(i64::MIN).checked_sub(usd(1)),
+            Err(Error::AmountOverflow)
+        ));
+        assert!(matches!(
+            usd(i64::MAX / 2 + 1).times(2),
+            Err(Error::AmountOverflow)
+        ));
         let eur = Money::new(100, Currency::parse("c", "EUR").unwrap());
-        assert!(matches!(usd(100).checked_add(eur), Err(Error::CurrencyMismatch(_))));
-        assert_eq!(Money::sum(usd(0).currency, [usd(1), usd(2), usd(3)]).unwrap(), usd(6));
+        assert!(matches!(
+            usd(100).checked_add(eur),
+            Err(Error::CurrencyMismatch(_))
+        ));
+        assert_eq!(
+            Money::sum(usd(0).currency, [usd(1), usd(2), usd(3)]).unwrap(),
+            usd(6)
+        );
     }
 
     #[test]

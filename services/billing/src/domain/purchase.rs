@@ -26,16 +26,28 @@ pub fn check_items(items: &[Item]) -> Vec<FieldViolation> {
         problems.push(FieldViolation::new("items", "name at least one SKU to buy"));
     }
     if items.len() > MAX_ITEMS {
-        problems.push(FieldViolation::new("items", format!("at most {MAX_ITEMS} lines per order")));
+        problems.push(FieldViolation::new(
+            "items",
+            format!("at most {MAX_ITEMS} lines per order"),
+        ));
     }
     for (i, item) in items.iter().enumerate() {
         if item.sku.trim().is_empty() {
-            problems.push(FieldViolation::new(format!("items[{i}].sku"), "must not be empty"));
+            problems.push(FieldViolation::new(
+                format!("items[{i}].sku"),
+                "must not be empty",
+            ));
         } else if items[..i].iter().any(|earlier| earlier.sku == item.sku) {
-            problems.push(FieldViolation::new(format!("items[{i}].sku"), "each SKU at most once; raise the quantity instead"));
+            problems.push(FieldViolation::new(
+                format!("items[{i}].sku"),
+                "each SKU at most once; raise the quantity instead",
+            ));
         }
         if !(1..=MAX_QUANTITY).contains(&item.quantity) {
-            problems.push(FieldViolation::new(format!("items[{i}].quantity"), format!("must be between 1 and {MAX_QUANTITY}")));
+            problems.push(FieldViolation::new(
+                format!("items[{i}].quantity"),
+                format!("must be between 1 and {MAX_QUANTITY}"),
+            ));
         }
     }
     problems
@@ -90,19 +102,25 @@ pub fn whole_seconds(time: DateTime<Utc>) -> DateTime<Utc> {
 }
 
 fn months_after(base: DateTime<Utc>, months: i32) -> Result<DateTime<Utc>> {
-    let months = u32::try_from(months).map_err(|_| Error::internal("negative months in a grant"))?;
-    base.checked_add_months(Months::new(months)).ok_or_else(|| Error::internal("date out of range"))
+    let months =
+        u32::try_from(months).map_err(|_| Error::internal("negative months in a grant"))?;
+    base.checked_add_months(Months::new(months))
+        .ok_or_else(|| Error::internal("date out of range"))
 }
 
 /// B2/B3: what `quantity` units of `grant` issue, with dates counted from `base` (the purchase's fulfilment base
 /// time, fixed when the purchase is made, so every retry sends licensing the same request).
 pub fn issue_for(grant: &Grant, quantity: i32, base: DateTime<Utc>) -> Result<Issue> {
-    let units = grant.units(quantity).ok_or_else(|| Error::internal("line quantity out of range"))?;
+    let units = grant
+        .units(quantity)
+        .ok_or_else(|| Error::internal("line quantity out of range"))?;
     if grant.product == Product::Elearning {
         return Ok(Issue::ElearningCodes { count: units });
     }
     let (Some(family), Some(license_type)) = (grant.family, grant.license_type) else {
-        return Err(Error::internal("a key grant without family or license type"));
+        return Err(Error::internal(
+            "a key grant without family or license type",
+        ));
     };
     let period_end = match license_type {
         LicenseType::Term => Some(months_after(base, grant.term_months)?),
@@ -132,7 +150,10 @@ mod tests {
     use super::*;
 
     fn item(sku: &str, quantity: i32) -> Item {
-        Item { sku: sku.into(), quantity }
+        Item {
+            sku: sku.into(),
+            quantity,
+        }
     }
 
     fn grant() -> Grant {
@@ -150,10 +171,18 @@ mod tests {
     #[test]
     fn b3_orders_need_items_with_sane_quantities_each_sku_once() {
         assert!(check_items(&[item("A", 1), item("B", MAX_QUANTITY)]).is_empty());
-        let fields = |items: &[Item]| check_items(items).into_iter().map(|v| v.field).collect::<Vec<_>>();
+        let fields = |items: &[Item]| {
+            check_items(items)
+                .into_iter()
+                .map(|v| v.field)
+                .collect::<Vec<_>>()
+        };
         assert_eq!(fields(&[]), ["items"]);
         assert_eq!(fields(&[item("A", 0)]), ["items[0].quantity"]);
-        assert_eq!(fields(&[item("A", MAX_QUANTITY + 1)]), ["items[0].quantity"]);
+        assert_eq!(
+            fields(&[item("A", MAX_QUANTITY + 1)]),
+            ["items[0].quantity"]
+        );
         assert_eq!(fields(&[item("A", -3)]), ["items[0].quantity"]);
         assert_eq!(fields(&[item("A", 1), item("A", 2)]), ["items[1].sku"]);
         assert_eq!(fields(&[item(" ", 1)]), ["items[0].sku"]);
@@ -175,17 +204,40 @@ mod tests {
                 lblm_enabled: true,
             }
         );
-        let perpetual = Grant { license_type: Some(LicenseType::Perpetual), term_months: 0, ..grant() };
-        assert!(matches!(issue_for(&perpetual, 1, base).unwrap(), Issue::Keys { period_end: None, .. }));
-        let codes = Grant { product: Product::Elearning, family: None, license_type: None, term_months: 0, ..grant() };
-        assert_eq!(issue_for(&codes, 4, base).unwrap(), Issue::ElearningCodes { count: 8 });
+        let perpetual = Grant {
+            license_type: Some(LicenseType::Perpetual),
+            term_months: 0,
+            ..grant()
+        };
+        assert!(matches!(
+            issue_for(&perpetual, 1, base).unwrap(),
+            Issue::Keys {
+                period_end: None,
+                ..
+            }
+        ));
+        let codes = Grant {
+            product: Product::Elearning,
+            family: None,
+            license_type: None,
+            term_months: 0,
+            ..grant()
+        };
+        assert_eq!(
+            issue_for(&codes, 4, base).unwrap(),
+            Issue::ElearningCodes { count: 8 }
+        );
     }
 
     #[test]
     fn b3_retries_ask_licensing_for_the_same_thing() {
-        let base = Utc.with_ymd_and_hms(2026, 5, 1, 0, 0, 0).unwrap() + Duration::nanoseconds(123_456_789);
+        let base =
+            Utc.with_ymd_and_hms(2026, 5, 1, 0, 0, 0).unwrap() + Duration::nanoseconds(123_456_789);
         assert_eq!(whole_seconds(base).timestamp_subsec_nanos(), 0);
-        assert_eq!(issue_for(&grant(), 1, whole_seconds(base)).unwrap(), issue_for(&grant(), 1, whole_seconds(whole_seconds(base))).unwrap());
+        assert_eq!(
+            issue_for(&grant(), 1, whole_seconds(base)).unwrap(),
+            issue_for(&grant(), 1, whole_seconds(whole_seconds(base))).unwrap()
+        );
         assert_eq!(line_request_id("pur-1", 0), line_request_id("pur-1", 0));
         assert_ne!(line_request_id("pur-1", 0), line_request_id("pur-1", 1));
     }

@@ -44,13 +44,19 @@ impl RenewalState {
     /// The state as seen at `now`: an open renewal whose date has passed unpaid has lapsed (derived, like a
     /// persona, rather than swept).
     pub fn at(self, renewal_date: DateTime<Utc>, now: DateTime<Utc>) -> Self {
-        if self == RenewalState::Open && now > renewal_date { RenewalState::Lapsed } else { self }
+        if self == RenewalState::Open && now > renewal_date {
+            RenewalState::Lapsed
+        } else {
+            self
+        }
     }
 }
 
 /// B8: from when the renewal invoice can be paid.
 pub fn payment_window_start(renewal_date: DateTime<Utc>) -> DateTime<Utc> {
-    renewal_date.checked_sub_months(Months::new(PAYMENT_WINDOW_MONTHS)).unwrap_or(renewal_date)
+    renewal_date
+        .checked_sub_months(Months::new(PAYMENT_WINDOW_MONTHS))
+        .unwrap_or(renewal_date)
 }
 
 /// B8: until when auto-renew can be turned off.
@@ -60,26 +66,47 @@ pub fn auto_renew_lock_time(renewal_date: DateTime<Utc>) -> DateTime<Utc> {
 
 /// B8: a renewal invoice is paid within 4 months before its renewal date, not earlier and not after.
 pub fn ensure_payable(renewal_date: DateTime<Utc>, now: DateTime<Utc>) -> Result<()> {
-    if now < payment_window_start(renewal_date) || now > renewal_date { Err(Error::OutsideRenewalWindow) } else { Ok(()) }
+    if now < payment_window_start(renewal_date) || now > renewal_date {
+        Err(Error::OutsideRenewalWindow)
+    } else {
+        Ok(())
+    }
 }
 
 /// B8: auto-renew can be turned off until 7 days before the renewal date and on until the renewal date, only
 /// while the renewal is open. Setting the current value changes nothing (`Ok(false)`).
-pub fn set_auto_renew(state: RenewalState, current: bool, wanted: bool, renewal_date: DateTime<Utc>, now: DateTime<Utc>) -> Result<bool> {
+pub fn set_auto_renew(
+    state: RenewalState,
+    current: bool,
+    wanted: bool,
+    renewal_date: DateTime<Utc>,
+    now: DateTime<Utc>,
+) -> Result<bool> {
     if current == wanted {
         return Ok(false);
     }
     if state.at(renewal_date, now) != RenewalState::Open {
         return Err(Error::RenewalNotOpen);
     }
-    let deadline = if wanted { renewal_date } else { auto_renew_lock_time(renewal_date) };
-    if now >= deadline { Err(Error::AutoRenewLocked) } else { Ok(true) }
+    let deadline = if wanted {
+        renewal_date
+    } else {
+        auto_renew_lock_time(renewal_date)
+    };
+    if now >= deadline {
+        Err(Error::AutoRenewLocked)
+    } else {
+        Ok(true)
+    }
 }
 
 /// B8/L7: where a paid renewal moves the covered keys: `renewal_date` plus `term_months`.
 pub fn extended_until(renewal_date: DateTime<Utc>, term_months: i32) -> Result<DateTime<Utc>> {
-    let months = u32::try_from(term_months).map_err(|_| Error::internal("negative renewal term"))?;
-    renewal_date.checked_add_months(Months::new(months)).ok_or_else(|| Error::internal("renewal date out of range"))
+    let months =
+        u32::try_from(term_months).map_err(|_| Error::internal("negative renewal term"))?;
+    renewal_date
+        .checked_add_months(Months::new(months))
+        .ok_or_else(|| Error::internal("renewal date out of range"))
 }
 
 /// New dates to send licensing for one key.
@@ -99,8 +126,14 @@ pub fn refresh_plan(
 ) -> Option<KeyRefresh> {
     let behind = |date: Option<DateTime<Utc>>| date.is_none_or(|d| d < until).then_some(until);
     let plan = match license_type {
-        LicenseType::Term => KeyRefresh { period_end: behind(period_end), maintenance_end: behind(maintenance_end) },
-        LicenseType::Perpetual => KeyRefresh { period_end: None, maintenance_end: behind(maintenance_end) },
+        LicenseType::Term => KeyRefresh {
+            period_end: behind(period_end),
+            maintenance_end: behind(maintenance_end),
+        },
+        LicenseType::Perpetual => KeyRefresh {
+            period_end: None,
+            maintenance_end: behind(maintenance_end),
+        },
     };
     (plan.period_end.is_some() || plan.maintenance_end.is_some()).then_some(plan)
 }
@@ -119,12 +152,21 @@ mod tests {
     #[test]
     fn b8_renewals_are_paid_within_four_months_before_the_date() {
         let date = date();
-        assert_eq!(payment_window_start(date), Utc.with_ymd_and_hms(2026, 5, 30, 0, 0, 0).unwrap());
+        assert_eq!(
+            payment_window_start(date),
+            Utc.with_ymd_and_hms(2026, 5, 30, 0, 0, 0).unwrap()
+        );
         assert!(ensure_payable(date, date - Duration::days(30)).is_ok());
         assert!(ensure_payable(date, payment_window_start(date)).is_ok());
         assert!(ensure_payable(date, date).is_ok());
-        assert!(matches!(ensure_payable(date, payment_window_start(date) - Duration::seconds(1)), Err(Error::OutsideRenewalWindow)));
-        assert!(matches!(ensure_payable(date, date + Duration::seconds(1)), Err(Error::OutsideRenewalWindow)));
+        assert!(matches!(
+            ensure_payable(date, payment_window_start(date) - Duration::seconds(1)),
+            Err(Error::OutsideRenewalWindow)
+        ));
+        assert!(matches!(
+            ensure_payable(date, date + Duration::seconds(1)),
+            Err(Error::OutsideRenewalWindow)
+        ));
     }
 
     #[test]
@@ -132,21 +174,51 @@ mod tests {
         let date = date();
         let open = RenewalState::Open;
         assert!(set_auto_renew(open, true, false, date, date - Duration::days(8)).unwrap());
-        assert!(matches!(set_auto_renew(open, true, false, date, date - Duration::days(7)), Err(Error::AutoRenewLocked)));
-        assert!(matches!(set_auto_renew(open, true, false, date, date - Duration::days(1)), Err(Error::AutoRenewLocked)));
+        assert!(matches!(
+            set_auto_renew(open, true, false, date, date - Duration::days(7)),
+            Err(Error::AutoRenewLocked)
+        ));
+        assert!(matches!(
+            set_auto_renew(open, true, false, date, date - Duration::days(1)),
+            Err(Error::AutoRenewLocked)
+        ));
         // Turning it back on is allowed until the date; setting the current value changes nothing.
         assert!(set_auto_renew(open, false, true, date, date - Duration::days(1)).unwrap());
         assert!(!set_auto_renew(open, true, true, date, date - Duration::days(1)).unwrap());
-        assert!(matches!(set_auto_renew(RenewalState::Renewed, true, false, date, date - Duration::days(60)), Err(Error::RenewalNotOpen)));
-        assert!(matches!(set_auto_renew(open, false, true, date, date + Duration::days(1)), Err(Error::RenewalNotOpen)), "lapsed");
+        assert!(matches!(
+            set_auto_renew(
+                RenewalState::Renewed,
+                true,
+                false,
+                date,
+                date - Duration::days(60)
+            ),
+            Err(Error::RenewalNotOpen)
+        ));
+        assert!(
+            matches!(
+                set_auto_renew(open, false, true, date, date + Duration::days(1)),
+                Err(Error::RenewalNotOpen)
+            ),
+            "lapsed"
+        );
     }
 
     #[test]
     fn b8_open_renewals_lapse_after_their_date() {
         let date = date();
-        assert_eq!(RenewalState::Open.at(date, date - Duration::days(1)), RenewalState::Open);
-        assert_eq!(RenewalState::Open.at(date, date + Duration::days(1)), RenewalState::Lapsed);
-        assert_eq!(RenewalState::Renewed.at(date, date + Duration::days(1)), RenewalState::Renewed);
+        assert_eq!(
+            RenewalState::Open.at(date, date - Duration::days(1)),
+            RenewalState::Open
+        );
+        assert_eq!(
+            RenewalState::Open.at(date, date + Duration::days(1)),
+            RenewalState::Lapsed
+        );
+        assert_eq!(
+            RenewalState::Renewed.at(date, date + Duration::days(1)),
+            RenewalState::Renewed
+        );
     }
 
     #[test]
@@ -155,11 +227,33 @@ mod tests {
         let until = extended_until(date, 12).unwrap();
         assert_eq!(until, Utc.with_ymd_and_hms(2027, 9, 30, 0, 0, 0).unwrap());
         let plan = refresh_plan(LicenseType::Term, Some(date), Some(date), until).unwrap();
-        assert_eq!(plan, KeyRefresh { period_end: Some(until), maintenance_end: Some(until) });
-        assert_eq!(refresh_plan(LicenseType::Term, Some(until), Some(until), until), None, "already refreshed");
+        assert_eq!(
+            plan,
+            KeyRefresh {
+                period_end: Some(until),
+                maintenance_end: Some(until)
+            }
+        );
+        assert_eq!(
+            refresh_plan(LicenseType::Term, Some(until), Some(until), until),
+            None,
+            "already refreshed"
+        );
         let later = until + Duration::days(100);
-        assert_eq!(refresh_plan(LicenseType::Term, Some(date), Some(later), until), Some(KeyRefresh { period_end: Some(until), maintenance_end: None }));
+        assert_eq!(
+            refresh_plan(LicenseType::Term, Some(date), Some(later), until),
+            Some(KeyRefresh {
+                period_end: Some(until),
+                maintenance_end: None
+            })
+        );
         let perpetual = refresh_plan(LicenseType::Perpetual, None, Some(date), until).unwrap();
-        assert_eq!(perpetual, KeyRefresh { period_end: None, maintenance_end: Some(until) });
+        assert_eq!(
+            perpetual,
+            KeyRefresh {
+                period_end: None,
+                maintenance_end: Some(until)
+            }
+        );
     }
 }

@@ -20,7 +20,13 @@ use crate::{
 };
 
 /// The fields UpdateSku may change.
-const UPDATABLE: [&str; 5] = ["description", "unit_price_minor", "currency", "grant", "active"];
+const UPDATABLE: [&str; 5] = [
+    "description",
+    "unit_price_minor",
+    "currency",
+    "grant",
+    "active",
+];
 
 /// The paths an empty mask stands for: the fields set (non-default) in `patch` (AIP-134).
 fn implied_paths(patch: &pb::Sku) -> Vec<String> {
@@ -47,7 +53,9 @@ fn implied_paths(patch: &pb::Sku) -> Vec<String> {
 fn whole_sku(patch: &pb::Sku, v: &mut Violations) -> Option<Sku> {
     let currency = v.check(Currency::parse("sku.currency", &patch.currency));
     let grant = convert::grant_from_proto("sku.grant", patch.grant.as_ref(), v);
-    let (Some(currency), Some(grant)) = (currency, grant) else { return None };
+    let (Some(currency), Some(grant)) = (currency, grant) else {
+        return None;
+    };
     Some(Sku {
         code: patch.sku.clone(),
         description: patch.description.trim().to_string(),
@@ -69,16 +77,28 @@ fn snapshot(sku: &Sku) -> serde_json::Value {
 
 impl BillingApi {
     /// Open to any authenticated caller: the gate has verified the token before the handler runs.
-    pub(super) async fn list_catalog(&self, _context: CallContext, r: pb::ListCatalogRequest) -> Result<pb::ListCatalogResponse> {
+    pub(super) async fn list_catalog(
+        &self,
+        _context: CallContext,
+        r: pb::ListCatalogRequest,
+    ) -> Result<pb::ListCatalogResponse> {
         self.catalog_ready().await?;
         let rows = store::list_skus(&self.db, r.show_inactive).await?;
-        Ok(pb::ListCatalogResponse { skus: rows.iter().map(convert::sku).collect::<Result<_>>()? })
+        Ok(pb::ListCatalogResponse {
+            skus: rows.iter().map(convert::sku).collect::<Result<_>>()?,
+        })
     }
 
-    pub(super) async fn update_sku(&self, context: CallContext, r: pb::UpdateSkuRequest) -> Result<pb::Sku> {
+    pub(super) async fn update_sku(
+        &self,
+        context: CallContext,
+        r: pb::UpdateSkuRequest,
+    ) -> Result<pb::Sku> {
         self.caller(&context).await?.require_scope(&[CATALOG])?;
         let mut v = Violations::default();
-        let Some(patch) = r.sku else { return Err(Error::invalid("sku", "required")) };
+        let Some(patch) = r.sku else {
+            return Err(Error::invalid("sku", "required"));
+        };
         v.check(catalog::check_code("sku.sku", &patch.sku));
         let mask = r.update_mask.map(|m| m.paths).unwrap_or_default();
         let paths: Vec<String> = if mask.iter().any(|p| p == "*") {
@@ -91,7 +111,10 @@ impl BillingApi {
         if !r.allow_missing {
             for path in &paths {
                 if !UPDATABLE.contains(&path.as_str()) {
-                    v.add("update_mask", format!("`{path}` cannot be updated; use {}", UPDATABLE.join(", ")));
+                    v.add(
+                        "update_mask",
+                        format!("`{path}` cannot be updated; use {}", UPDATABLE.join(", ")),
+                    );
                 }
             }
         }
@@ -112,9 +135,18 @@ impl BillingApi {
                 }
             }
             v.finish().map_err(Error::invalid_fields)?;
-            let Some(sku) = created else { return Err(Error::invalid("sku", "incomplete")) };
+            let Some(sku) = created else {
+                return Err(Error::invalid("sku", "incomplete"));
+            };
             let row = store::sku_row(&sku, now).insert(&txn).await?;
-            let change = Change { account_id: "", action: "CreateSku", resource_type: "sku", resource_id: &sku.code, before: None, after: Some(snapshot(&sku)) };
+            let change = Change {
+                account_id: "",
+                action: "CreateSku",
+                resource_type: "sku",
+                resource_id: &sku.code,
+                before: None,
+                after: Some(snapshot(&sku)),
+            };
             audit::record(&txn, &context, change).await?;
             txn.commit().await?;
             return convert::sku(&row);
@@ -128,12 +160,16 @@ impl BillingApi {
                 "description" => next.description = patch.description.trim().to_string(),
                 "unit_price_minor" => next.unit_price.minor = patch.unit_price_minor,
                 "currency" => {
-                    if let Some(currency) = v.check(Currency::parse("sku.currency", &patch.currency)) {
+                    if let Some(currency) =
+                        v.check(Currency::parse("sku.currency", &patch.currency))
+                    {
                         next.unit_price.currency = currency;
                     }
                 }
                 "grant" => {
-                    if let Some(grant) = convert::grant_from_proto("sku.grant", patch.grant.as_ref(), &mut v) {
+                    if let Some(grant) =
+                        convert::grant_from_proto("sku.grant", patch.grant.as_ref(), &mut v)
+                    {
                         next.grant = grant;
                     }
                 }

@@ -29,7 +29,13 @@ use crate::{
 
 /// The order's items, or every problem with them (B3).
 pub(super) fn items(v: &mut Violations, raw: &[pb::PurchaseItem]) -> Vec<Item> {
-    let items: Vec<Item> = raw.iter().map(|i| Item { sku: i.sku.trim().to_string(), quantity: i.quantity }).collect();
+    let items: Vec<Item> = raw
+        .iter()
+        .map(|i| Item {
+            sku: i.sku.trim().to_string(),
+            quantity: i.quantity,
+        })
+        .collect();
     for problem in purchase_rules::check_items(&items) {
         v.add(&problem.field, problem.description);
     }
@@ -37,7 +43,11 @@ pub(super) fn items(v: &mut Violations, raw: &[pb::PurchaseItem]) -> Vec<Item> {
 }
 
 impl BillingApi {
-    pub(super) async fn create_purchase(&self, context: CallContext, r: pb::CreatePurchaseRequest) -> Result<pb::Purchase> {
+    pub(super) async fn create_purchase(
+        &self,
+        context: CallContext,
+        r: pb::CreatePurchaseRequest,
+    ) -> Result<pb::Purchase> {
         let caller = self.caller(&context).await?;
         caller.require_action(&r.account_id, Action::MakePurchase, &[PAYMENTS, INTERNAL])?;
         let mut v = Violations::default();
@@ -50,9 +60,23 @@ impl BillingApi {
             return Err(Error::AccountNotFound);
         }
         self.catalog_ready().await?;
-        let hash = fingerprint(&pb::CreatePurchaseRequest { request_id: String::new(), ..r.clone() }.encode_to_vec());
+        let hash = fingerprint(
+            &pb::CreatePurchaseRequest {
+                request_id: String::new(),
+                ..r.clone()
+            }
+            .encode_to_vec(),
+        );
         let purchase_id = new_id("pur");
-        let txn = match idempotency::begin(&self.db, &format!("CreatePurchase:{}", r.account_id), &r.request_id, &hash, &purchase_id).await? {
+        let txn = match idempotency::begin(
+            &self.db,
+            &format!("CreatePurchase:{}", r.account_id),
+            &r.request_id,
+            &hash,
+            &purchase_id,
+        )
+        .await?
+        {
             Begun::Fresh(txn) => txn,
             Begun::Replay(id) => {
                 // The same order again (perhaps racing the first): the purchase as it is now, never a second one.
@@ -95,7 +119,13 @@ impl BillingApi {
             },
         )
         .await?;
-        let lines: Vec<serde_json::Value> = priced.lines.iter().map(|l| json!({ "sku": l.sku, "quantity": l.quantity, "amount_minor": l.amount.minor })).collect();
+        let lines: Vec<serde_json::Value> = priced
+            .lines
+            .iter()
+            .map(
+                |l| json!({ "sku": l.sku, "quantity": l.quantity, "amount_minor": l.amount.minor }),
+            )
+            .collect();
         let after = json!({
             "invoice_id": invoice.invoice_id,
             "number": invoice.number,
@@ -103,7 +133,14 @@ impl BillingApi {
             "total_minor": invoice.total_minor,
             "lines": lines,
         });
-        let change = Change { account_id: &r.account_id, action: "CreatePurchase", resource_type: "purchase", resource_id: &purchase_id, before: None, after: Some(after) };
+        let change = Change {
+            account_id: &r.account_id,
+            action: "CreatePurchase",
+            resource_type: "purchase",
+            resource_id: &purchase_id,
+            before: None,
+            after: Some(after),
+        };
         audit::record(&txn, &context, change).await?;
         txn.commit().await?;
         tracing::info!(purchase_id = %purchase_id, number = %invoice.number, account_id = %r.account_id, "purchase invoiced");
@@ -118,13 +155,19 @@ impl BillingApi {
         self.purchase_to_proto(&row).await
     }
 
-    pub(super) async fn get_purchase(&self, context: CallContext, r: pb::GetPurchaseRequest) -> Result<pb::Purchase> {
+    pub(super) async fn get_purchase(
+        &self,
+        context: CallContext,
+        r: pb::GetPurchaseRequest,
+    ) -> Result<pb::Purchase> {
         let mut v = Violations::default();
         v.require("purchase_id", &r.purchase_id);
         v.finish().map_err(Error::invalid_fields)?;
         let caller = self.caller(&context).await?;
         let row = match store::find_purchase(&self.db, &r.purchase_id).await {
-            Err(Error::PurchaseNotFound) if caller.member().is_some() => return Err(Error::denied("no such purchase visible to you")),
+            Err(Error::PurchaseNotFound) if caller.member().is_some() => {
+                return Err(Error::denied("no such purchase visible to you"));
+            }
             other => other?,
         };
         caller.require_action(&row.account_id, Action::ViewInvoices, &[PAYMENTS, INTERNAL])?;

@@ -20,8 +20,7 @@ use crate::{
     authz::{INTERNAL, PAYMENTS},
     convert,
     domain::{
-        RenewalState,
-        invoice as invoice_rules,
+        RenewalState, invoice as invoice_rules,
         purchase::whole_seconds,
         renewal::{self as renewal_rules, DEFAULT_TERM_MONTHS, MAX_TERM_MONTHS},
     },
@@ -33,13 +32,30 @@ use crate::{
 const MAX_KEYS: usize = 1000;
 
 impl BillingApi {
-    pub(super) async fn create_renewal_invoice(&self, context: CallContext, r: pb::CreateRenewalInvoiceRequest) -> Result<pb::Renewal> {
-        self.caller(&context).await?.require_scope(&[PAYMENTS, INTERNAL])?;
+    pub(super) async fn create_renewal_invoice(
+        &self,
+        context: CallContext,
+        r: pb::CreateRenewalInvoiceRequest,
+    ) -> Result<pb::Renewal> {
+        self.caller(&context)
+            .await?
+            .require_scope(&[PAYMENTS, INTERNAL])?;
         // A replay returns the first result before anything else is judged: by then the renewal date may have
         // passed or licensing may be down, and neither changes what was created.
-        let hash = fingerprint(&pb::CreateRenewalInvoiceRequest { request_id: String::new(), ..r.clone() }.encode_to_vec());
+        let hash = fingerprint(
+            &pb::CreateRenewalInvoiceRequest {
+                request_id: String::new(),
+                ..r.clone()
+            }
+            .encode_to_vec(),
+        );
         match idempotency::lookup(&self.db, "CreateRenewalInvoice", &r.request_id, &hash).await? {
-            Prior::Replay(id) => return Ok(convert::renewal(&store::find_renewal(&self.db, &id).await?, Utc::now())),
+            Prior::Replay(id) => {
+                return Ok(convert::renewal(
+                    &store::find_renewal(&self.db, &id).await?,
+                    Utc::now(),
+                ));
+            }
             Prior::Reused => return Err(Error::request_id_reused()),
             Prior::None => {}
         }
@@ -78,12 +94,21 @@ impl BillingApi {
             // Whole seconds, like every date billing derives key dates from.
             Some(Some(date)) => Some(whole_seconds(date)),
         };
-        let term_months = if r.term_months == 0 { DEFAULT_TERM_MONTHS } else { r.term_months };
+        let term_months = if r.term_months == 0 {
+            DEFAULT_TERM_MONTHS
+        } else {
+            r.term_months
+        };
         if !(1..=MAX_TERM_MONTHS).contains(&term_months) {
-            v.add("term_months", format!("must be between 1 and {MAX_TERM_MONTHS} (0 means {DEFAULT_TERM_MONTHS})"));
+            v.add(
+                "term_months",
+                format!("must be between 1 and {MAX_TERM_MONTHS} (0 means {DEFAULT_TERM_MONTHS})"),
+            );
         }
         v.finish().map_err(Error::invalid_fields)?;
-        let Some(renewal_date) = renewal_date else { return Err(Error::invalid("renewal_date", "required")) };
+        let Some(renewal_date) = renewal_date else {
+            return Err(Error::invalid("renewal_date", "required"));
+        };
         if self.identity.account(&r.account_id).await?.is_none() {
             return Err(Error::AccountNotFound);
         }
@@ -95,9 +120,22 @@ impl BillingApi {
         }
         self.catalog_ready().await?;
         let renewal_id = new_id("ren");
-        let txn = match idempotency::begin(&self.db, "CreateRenewalInvoice", &r.request_id, &hash, &renewal_id).await? {
+        let txn = match idempotency::begin(
+            &self.db,
+            "CreateRenewalInvoice",
+            &r.request_id,
+            &hash,
+            &renewal_id,
+        )
+        .await?
+        {
             Begun::Fresh(txn) => txn,
-            Begun::Replay(id) => return Ok(convert::renewal(&store::find_renewal(&self.db, &id).await?, Utc::now())),
+            Begun::Replay(id) => {
+                return Ok(convert::renewal(
+                    &store::find_renewal(&self.db, &id).await?,
+                    Utc::now(),
+                ));
+            }
             Begun::Reused => return Err(Error::request_id_reused()),
         };
         let codes: Vec<String> = items.iter().map(|i| i.sku.clone()).collect();
@@ -145,19 +183,32 @@ impl BillingApi {
             "total_minor": invoice.total_minor,
             "currency": invoice.currency,
         });
-        let change = Change { account_id: &r.account_id, action: "CreateRenewal", resource_type: "renewal", resource_id: &renewal_id, before: None, after: Some(after) };
+        let change = Change {
+            account_id: &r.account_id,
+            action: "CreateRenewal",
+            resource_type: "renewal",
+            resource_id: &renewal_id,
+            before: None,
+            after: Some(after),
+        };
         audit::record(&txn, &context, change).await?;
         txn.commit().await?;
         Ok(convert::renewal(&row, now))
     }
 
-    pub(super) async fn set_auto_renew(&self, context: CallContext, r: pb::SetAutoRenewRequest) -> Result<pb::Renewal> {
+    pub(super) async fn set_auto_renew(
+        &self,
+        context: CallContext,
+        r: pb::SetAutoRenewRequest,
+    ) -> Result<pb::Renewal> {
         let mut v = Violations::default();
         v.require("renewal_id", &r.renewal_id);
         v.finish().map_err(Error::invalid_fields)?;
         let caller = self.caller(&context).await?;
         let current = match store::find_renewal(&self.db, &r.renewal_id).await {
-            Err(Error::RenewalNotFound) if caller.member().is_some() => return Err(Error::denied("no such renewal visible to you")),
+            Err(Error::RenewalNotFound) if caller.member().is_some() => {
+                return Err(Error::denied("no such renewal visible to you"));
+            }
             other => other?,
         };
         caller.require_action(&current.account_id, Action::MakePurchase, &[PAYMENTS])?;
@@ -165,7 +216,13 @@ impl BillingApi {
         let txn = portal_runtime::db::begin_write(&self.db).await?;
         store::lock_renewal(&txn, &current.renewal_id).await?;
         let before = store::find_renewal(&txn, &current.renewal_id).await?;
-        let changed = renewal_rules::set_auto_renew(RenewalState::parse(&before.state), before.auto_renew, r.auto_renew, before.renewal_date, now)?;
+        let changed = renewal_rules::set_auto_renew(
+            RenewalState::parse(&before.state),
+            before.auto_renew,
+            r.auto_renew,
+            before.renewal_date,
+            now,
+        )?;
         if !changed {
             txn.rollback().await?;
             return Ok(convert::renewal(&before, now));
@@ -187,16 +244,35 @@ impl BillingApi {
         Ok(convert::renewal(&after, now))
     }
 
-    pub(super) async fn list_renewals(&self, context: CallContext, r: pb::ListRenewalsRequest) -> Result<pb::ListRenewalsResponse> {
-        self.caller(&context).await?.require_action(&r.account_id, Action::ViewInvoices, &[PAYMENTS, INTERNAL])?;
+    pub(super) async fn list_renewals(
+        &self,
+        context: CallContext,
+        r: pb::ListRenewalsRequest,
+    ) -> Result<pb::ListRenewalsResponse> {
+        self.caller(&context).await?.require_action(
+            &r.account_id,
+            Action::ViewInvoices,
+            &[PAYMENTS, INTERNAL],
+        )?;
         let mut v = Violations::default();
         v.require("account_id", &r.account_id);
         let page = v.check(paging::parse(r.page_size, &r.page_token, &r.account_id));
         v.finish().map_err(Error::invalid_fields)?;
-        let Some(page) = page else { return Err(Error::invalid("page_token", "invalid")) };
-        let rows = store::list_renewals(&self.db, &r.account_id, page.after.as_deref(), page.size).await?;
-        let next_page_token = paging::next_token(&r.account_id, rows.last().map(|x| x.sort_key.as_str()), rows.len(), page.size);
+        let Some(page) = page else {
+            return Err(Error::invalid("page_token", "invalid"));
+        };
+        let rows =
+            store::list_renewals(&self.db, &r.account_id, page.after.as_deref(), page.size).await?;
+        let next_page_token = paging::next_token(
+            &r.account_id,
+            rows.last().map(|x| x.sort_key.as_str()),
+            rows.len(),
+            page.size,
+        );
         let now = Utc::now();
-        Ok(pb::ListRenewalsResponse { renewals: rows.iter().map(|row| convert::renewal(row, now)).collect(), next_page_token })
+        Ok(pb::ListRenewalsResponse {
+            renewals: rows.iter().map(|row| convert::renewal(row, now)).collect(),
+            next_page_token,
+        })
     }
 }

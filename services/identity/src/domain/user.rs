@@ -15,10 +15,16 @@ fn parse_name(field: &str, raw: &str) -> Result<String, FieldViolation> {
         return Err(FieldViolation::new(field, "must not be empty"));
     }
     if name.chars().count() > MAX_NAME_CHARS {
-        return Err(FieldViolation::new(field, format!("must be at most {MAX_NAME_CHARS} characters")));
+        return Err(FieldViolation::new(
+            field,
+            format!("must be at most {MAX_NAME_CHARS} characters"),
+        ));
     }
     if name.chars().any(char::is_control) {
-        return Err(FieldViolation::new(field, "must not contain control characters"));
+        return Err(FieldViolation::new(
+            field,
+            "must not contain control characters",
+        ));
     }
     Ok(name.to_string())
 }
@@ -63,16 +69,25 @@ impl Email {
             return Err(FieldViolation::new(field, "must not be empty"));
         }
         if address.len() > MAX_EMAIL_CHARS {
-            return Err(FieldViolation::new(field, format!("must be at most {MAX_EMAIL_CHARS} characters")));
+            return Err(FieldViolation::new(
+                field,
+                format!("must be at most {MAX_EMAIL_CHARS} characters"),
+            ));
         }
         let parsed: email_address::EmailAddress = address
             .parse()
             .map_err(|e| FieldViolation::new(field, format!("not a valid e-mail address: {e}")))?;
         // Display-name forms ("Ann <ann@x>") parse too; the portal wants the bare address.
         if parsed.email() != address || parsed.domain().is_empty() {
-            return Err(FieldViolation::new(field, "must be a bare address like name@example.com"));
+            return Err(FieldViolation::new(
+                field,
+                "must be a bare address like name@example.com",
+            ));
         }
-        Ok(Self { address: address.to_string(), key: address.to_lowercase() })
+        Ok(Self {
+            address: address.to_string(),
+            key: address.to_lowercase(),
+        })
     }
 
     /// As entered.
@@ -112,19 +127,31 @@ impl UserState {
         }
     }
     pub fn parse(s: &str) -> Self {
-        if s == "REMOVED" { UserState::Removed } else { UserState::Active }
+        if s == "REMOVED" {
+            UserState::Removed
+        } else {
+            UserState::Active
+        }
     }
 }
 
 /// I1: academic accounts have no portal access.
 pub fn ensure_portal_access(academic: bool) -> Result<()> {
-    if academic { Err(Error::AcademicAccount) } else { Ok(()) }
+    if academic {
+        Err(Error::AcademicAccount)
+    } else {
+        Ok(())
+    }
 }
 
 /// I7: a change that takes an active Administrator away (demotion or removal) needs another one left.
 /// `active_admins` counts the account's active Administrators before the change.
 pub fn ensure_keeps_an_administrator(active_admins: u64, loses_an_admin: bool) -> Result<()> {
-    if loses_an_admin && active_admins <= 1 { Err(Error::LastAdministrator) } else { Ok(()) }
+    if loses_an_admin && active_admins <= 1 {
+        Err(Error::LastAdministrator)
+    } else {
+        Ok(())
+    }
 }
 
 /// What an update may change (I5: role, display name, additional permissions — never the e-mail).
@@ -137,12 +164,20 @@ pub enum UpdateField {
 
 /// I5: parses an update mask. An empty mask means "the fields that are set" (AIP-134); any mention of the
 /// e-mail, or a change of it in an empty-mask update, is `EMAIL_IMMUTABLE`.
-pub fn parse_update_mask(paths: &[String], email_given: Option<&str>, current_email: &str) -> Result<Vec<UpdateField>> {
+pub fn parse_update_mask(
+    paths: &[String],
+    email_given: Option<&str>,
+    current_email: &str,
+) -> Result<Vec<UpdateField>> {
     if paths.is_empty() {
         if email_given.is_some_and(|e| !e.is_empty() && !e.eq_ignore_ascii_case(current_email)) {
             return Err(Error::EmailImmutable);
         }
-        return Ok(vec![UpdateField::DisplayName, UpdateField::Role, UpdateField::AdditionalPermissions]);
+        return Ok(vec![
+            UpdateField::DisplayName,
+            UpdateField::Role,
+            UpdateField::AdditionalPermissions,
+        ]);
     }
     let mut fields = Vec::new();
     let mut violations = Vec::new();
@@ -152,10 +187,17 @@ pub fn parse_update_mask(paths: &[String], email_given: Option<&str>, current_em
             "display_name" => fields.push(UpdateField::DisplayName),
             "role" => fields.push(UpdateField::Role),
             "additional_permissions" => fields.push(UpdateField::AdditionalPermissions),
-            other => violations.push(FieldViolation::new("update_mask", format!("`{other}` cannot be updated"))),
+            other => violations.push(FieldViolation::new(
+                "update_mask",
+                format!("`{other}` cannot be updated"),
+            )),
         }
     }
-    if violations.is_empty() { Ok(fields) } else { Err(Error::invalid_fields(violations)) }
+    if violations.is_empty() {
+        Ok(fields)
+    } else {
+        Err(Error::invalid_fields(violations))
+    }
 }
 
 #[cfg(test)]
@@ -165,7 +207,10 @@ mod tests {
 
     #[test]
     fn i1_academic_accounts_have_no_portal_access() {
-        assert!(matches!(ensure_portal_access(true), Err(Error::AcademicAccount)));
+        assert!(matches!(
+            ensure_portal_access(true),
+            Err(Error::AcademicAccount)
+        ));
         assert!(ensure_portal_access(false).is_ok());
     }
 
@@ -175,24 +220,55 @@ mod tests {
         let b = Email::parse("email", "ann.lee@example.com").unwrap();
         assert_eq!(a.key(), b.key());
         assert_eq!(a.as_str(), "Ann.Lee@Example.COM");
-        for bad in ["", "ann", "ann@", "@example.com", "Ann <ann@example.com>", "a b@example.com", &"x".repeat(300)] {
+        for bad in [
+            "",
+            "ann",
+            "ann@",
+            "@example.com",
+            "Ann <ann@example.com>",
+            "a b@example.com",
+            &"x".repeat(300),
+        ] {
             assert!(Email::parse("email", bad).is_err(), "{bad:?}");
         }
     }
 
     #[test]
     fn i5_email_can_never_be_updated() {
-        assert!(matches!(parse_update_mask(&["email".into()], None, "a@x.io"), Err(Error::EmailImmutable)));
-        assert!(matches!(parse_update_mask(&["role".into(), "email".into()], None, "a@x.io"), Err(Error::EmailImmutable)));
-        assert!(matches!(parse_update_mask(&[], Some("b@x.io"), "a@x.io"), Err(Error::EmailImmutable)));
-        assert_eq!(parse_update_mask(&[], Some("A@X.io"), "a@x.io").unwrap().len(), 3);
-        assert_eq!(parse_update_mask(&["role".into()], None, "a@x.io").unwrap(), vec![UpdateField::Role]);
-        assert!(matches!(parse_update_mask(&["state".into()], None, "a@x.io"), Err(Error::Common(portal_runtime::error::Common::Invalid(_)))));
+        assert!(matches!(
+            parse_update_mask(&["email".into()], None, "a@x.io"),
+            Err(Error::EmailImmutable)
+        ));
+        assert!(matches!(
+            parse_update_mask(&["role".into(), "email".into()], None, "a@x.io"),
+            Err(Error::EmailImmutable)
+        ));
+        assert!(matches!(
+            parse_update_mask(&[], Some("b@x.io"), "a@x.io"),
+            Err(Error::EmailImmutable)
+        ));
+        assert_eq!(
+            parse_update_mask(&[], Some("A@X.io"), "a@x.io")
+                .unwrap()
+                .len(),
+            3
+        );
+        assert_eq!(
+            parse_update_mask(&["role".into()], None, "a@x.io").unwrap(),
+            vec![UpdateField::Role]
+        );
+        assert!(matches!(
+            parse_update_mask(&["state".into()], None, "a@x.io"),
+            Err(Error::Common(portal_runtime::error::Common::Invalid(_)))
+        ));
     }
 
     #[test]
     fn i7_the_last_administrator_cannot_be_lost() {
-        assert!(matches!(ensure_keeps_an_administrator(1, true), Err(Error::LastAdministrator)));
+        assert!(matches!(
+            ensure_keeps_an_administrator(1, true),
+            Err(Error::LastAdministrator)
+        ));
         assert!(ensure_keeps_an_administrator(2, true).is_ok());
         assert!(ensure_keeps_an_administrator(1, false).is_ok());
     }

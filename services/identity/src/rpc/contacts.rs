@@ -19,18 +19,30 @@ use crate::{
     store::{self, account, user},
 };
 
-pub type ContactStream = std::pin::Pin<Box<dyn tokio_stream::Stream<Item = Result<pb::PointOfContact, Status>> + Send>>;
+pub type ContactStream =
+    std::pin::Pin<Box<dyn tokio_stream::Stream<Item = Result<pb::PointOfContact, Status>> + Send>>;
 
 /// Accounts resolved per query.
 const BATCH: usize = 500;
 
 impl IdentityApi {
-    pub(super) async fn list_points_of_contact(&self, context: CallContext, r: pb::ListPointsOfContactRequest) -> Result<ContactStream> {
-        self.caller(&context).await?.require_scope(&[INTERNAL, "notification.publish", ADMIN])?;
+    pub(super) async fn list_points_of_contact(
+        &self,
+        context: CallContext,
+        r: pb::ListPointsOfContactRequest,
+    ) -> Result<ContactStream> {
+        self.caller(&context)
+            .await?
+            .require_scope(&[INTERNAL, "notification.publish", ADMIN])?;
         let security = match pb::ContactKind::try_from(r.kind) {
             Ok(pb::ContactKind::Security) => true,
             Ok(pb::ContactKind::Technical) => false,
-            _ => return Err(Error::invalid("kind", "must be CONTACT_KIND_SECURITY or CONTACT_KIND_TECHNICAL")),
+            _ => {
+                return Err(Error::invalid(
+                    "kind",
+                    "must be CONTACT_KIND_SECURITY or CONTACT_KIND_TECHNICAL",
+                ));
+            }
         };
         let (tx, rx) = mpsc::channel(256);
         let db = self.db.clone();
@@ -57,7 +69,9 @@ async fn stream(
         let mut after: Option<String> = None;
         loop {
             let accounts = store::account_ids_page(db, after.as_deref(), BATCH as u64).await?;
-            let Some(last) = accounts.last() else { return Ok(()) };
+            let Some(last) = accounts.last() else {
+                return Ok(());
+            };
             after = Some(last.account_id.clone());
             if !send_batch(db, &accounts, security, include_fallback, tx).await? {
                 return Ok(());
@@ -88,13 +102,29 @@ async fn send_batch(
         by_account.entry(u.account_id.as_str()).or_default().push(u);
     }
     for account in accounts {
-        let members = by_account.get(account.account_id.as_str()).map(Vec::as_slice).unwrap_or_default();
-        let is_contact = |u: &&&user::Model| if security { u.security_contact } else { u.technical_contact };
+        let members = by_account
+            .get(account.account_id.as_str())
+            .map(Vec::as_slice)
+            .unwrap_or_default();
+        let is_contact = |u: &&&user::Model| {
+            if security {
+                u.security_contact
+            } else {
+                u.technical_contact
+            }
+        };
         let contacts: Vec<&user::Model> = members.iter().filter(is_contact).copied().collect();
         let (chosen, fallback) = if !contacts.is_empty() {
             (contacts, false)
         } else if include_fallback {
-            (members.iter().filter(|u| store::role_of(u) == Role::Administrator).copied().collect(), true)
+            (
+                members
+                    .iter()
+                    .filter(|u| store::role_of(u) == Role::Administrator)
+                    .copied()
+                    .collect(),
+                true,
+            )
         } else {
             (Vec::new(), false)
         };

@@ -90,7 +90,11 @@ impl LicenseType {
         }
     }
     pub fn parse(s: &str) -> Self {
-        if s == "PERPETUAL" { LicenseType::Perpetual } else { LicenseType::Term }
+        if s == "PERPETUAL" {
+            LicenseType::Perpetual
+        } else {
+            LicenseType::Term
+        }
     }
 }
 
@@ -140,9 +144,22 @@ impl KeyString {
 
     /// Accepts the canonical form, case-insensitively and without the dashes.
     pub fn parse(field: &str, raw: &str) -> Result<Self, FieldViolation> {
-        let compact: String = raw.trim().chars().filter(|c| *c != '-').collect::<String>().to_ascii_uppercase();
-        let bad = || FieldViolation::new(field, "must look like TC12-3456-7890-ABCD-1234 (TC, TD or TS and 18 letters or digits)");
-        if compact.len() != 20 || Family::parse(&compact[..2]).is_none() || !compact.bytes().all(|b| b.is_ascii_alphanumeric()) {
+        let compact: String = raw
+            .trim()
+            .chars()
+            .filter(|c| *c != '-')
+            .collect::<String>()
+            .to_ascii_uppercase();
+        let bad = || {
+            FieldViolation::new(
+                field,
+                "must look like TC12-3456-7890-ABCD-1234 (TC, TD or TS and 18 letters or digits)",
+            )
+        };
+        if compact.len() != 20
+            || Family::parse(&compact[..2]).is_none()
+            || !compact.bytes().all(|b| b.is_ascii_alphanumeric())
+        {
             return Err(bad());
         }
         let groups: Vec<&str> = (0..5).map(|i| &compact[i * 4..i * 4 + 4]).collect();
@@ -177,18 +194,31 @@ impl fmt::Display for KeyString {
 }
 
 /// L6/L7: a key activates only while active and (for a term key) before its period end.
-pub fn ensure_activatable(state: KeyState, license_type: LicenseType, period_end: Option<DateTime<Utc>>, now: DateTime<Utc>) -> Result<()> {
+pub fn ensure_activatable(
+    state: KeyState,
+    license_type: LicenseType,
+    period_end: Option<DateTime<Utc>>,
+    now: DateTime<Utc>,
+) -> Result<()> {
     match state {
         KeyState::Revoked => Err(Error::KeyRevoked),
         KeyState::Expired => Err(Error::KeyExpired),
-        KeyState::Active if license_type == LicenseType::Term && period_end.is_some_and(|end| end <= now) => Err(Error::KeyExpired),
+        KeyState::Active
+            if license_type == LicenseType::Term && period_end.is_some_and(|end| end <= now) =>
+        {
+            Err(Error::KeyExpired)
+        }
         KeyState::Active => Ok(()),
     }
 }
 
 /// L5: assignments never exceed seats.
 pub fn ensure_seat_free(assigned: u64, seats: u64) -> Result<()> {
-    if assigned >= seats { Err(Error::SeatsExhausted) } else { Ok(()) }
+    if assigned >= seats {
+        Err(Error::SeatsExhausted)
+    } else {
+        Ok(())
+    }
 }
 
 /// New dates of a refreshed key.
@@ -215,7 +245,10 @@ pub fn refresh(
     match license_type {
         LicenseType::Perpetual => {
             if period_end.is_some() {
-                return Err(Error::invalid("period_end", "a perpetual key has no period end; refresh its maintenance_end"));
+                return Err(Error::invalid(
+                    "period_end",
+                    "a perpetual key has no period end; refresh its maintenance_end",
+                ));
             }
         }
         LicenseType::Term => {
@@ -224,7 +257,10 @@ pub fn refresh(
             }
             if let Some(end) = period_end {
                 if current.period_end.is_some_and(|c| end < c) || end <= now {
-                    return Err(Error::invalid("period_end", "must be later than the current period end"));
+                    return Err(Error::invalid(
+                        "period_end",
+                        "must be later than the current period end",
+                    ));
                 }
                 next.period_end = Some(end);
             }
@@ -232,12 +268,18 @@ pub fn refresh(
     }
     if let Some(end) = maintenance_end {
         if end < current.maintenance_end {
-            return Err(Error::invalid("maintenance_end", "must not be earlier than the current maintenance end"));
+            return Err(Error::invalid(
+                "maintenance_end",
+                "must not be earlier than the current maintenance end",
+            ));
         }
         next.maintenance_end = end;
     }
     if next == current {
-        return Err(Error::invalid("period_end", "give a new period_end or maintenance_end"));
+        return Err(Error::invalid(
+            "period_end",
+            "give a new period_end or maintenance_end",
+        ));
     }
     Ok(next)
 }
@@ -274,10 +316,21 @@ mod tests {
 
     #[test]
     fn l1_malformed_keys_are_refused() {
-        for bad in ["", "TC12-3456", "XX12-3456-7890-ABCD-1234", "TC12-3456-7890-ABCD-12345", "TC12-3456-7890-ABCD-12!4"] {
+        for bad in [
+            "",
+            "TC12-3456",
+            "XX12-3456-7890-ABCD-1234",
+            "TC12-3456-7890-ABCD-12345",
+            "TC12-3456-7890-ABCD-12!4",
+        ] {
             assert!(KeyString::parse("key", bad).is_err(), "{bad}");
         }
-        assert_eq!(KeyString::parse("key", "tc1234567890abcd1234").unwrap().as_str(), "TC12-3456-7890-ABCD-1234");
+        assert_eq!(
+            KeyString::parse("key", "tc1234567890abcd1234")
+                .unwrap()
+                .as_str(),
+            "TC12-3456-7890-ABCD-1234"
+        );
     }
 
     #[test]
@@ -296,10 +349,21 @@ mod tests {
     #[test]
     fn l6_expired_or_revoked_keys_do_not_activate() {
         let now = Utc::now();
-        assert!(matches!(ensure_activatable(KeyState::Revoked, LicenseType::Term, None, now), Err(Error::KeyRevoked)));
-        assert!(matches!(ensure_activatable(KeyState::Expired, LicenseType::Term, None, now), Err(Error::KeyExpired)));
         assert!(matches!(
-            ensure_activatable(KeyState::Active, LicenseType::Term, Some(now - Duration::seconds(1)), now),
+            ensure_activatable(KeyState::Revoked, LicenseType::Term, None, now),
+            Err(Error::KeyRevoked)
+        ));
+        assert!(matches!(
+            ensure_activatable(KeyState::Expired, LicenseType::Term, None, now),
+            Err(Error::KeyExpired)
+        ));
+        assert!(matches!(
+            ensure_activatable(
+                KeyState::Active,
+                LicenseType::Term,
+                Some(now - Duration::seconds(1)),
+                now
+            ),
             Err(Error::KeyExpired)
         ));
         assert!(ensure_activatable(KeyState::Active, LicenseType::Perpetual, None, now).is_ok());
@@ -308,22 +372,89 @@ mod tests {
     #[test]
     fn l7_refresh_moves_dates_before_period_end_only() {
         let now = Utc::now();
-        let current = Refreshed { period_end: Some(now + Duration::days(10)), maintenance_end: now + Duration::days(10) };
+        let current = Refreshed {
+            period_end: Some(now + Duration::days(10)),
+            maintenance_end: now + Duration::days(10),
+        };
         let later = now + Duration::days(375);
-        let next = refresh(LicenseType::Term, KeyState::Active, current, Some(later), Some(later), now).unwrap();
-        assert_eq!(next, Refreshed { period_end: Some(later), maintenance_end: later });
-        let lapsed = Refreshed { period_end: Some(now - Duration::days(1)), ..current };
-        assert!(matches!(refresh(LicenseType::Term, KeyState::Active, lapsed, Some(later), None, now), Err(Error::KeyExpired)));
-        assert!(refresh(LicenseType::Term, KeyState::Active, current, Some(now + Duration::days(1)), None, now).is_err());
+        let next = refresh(
+            LicenseType::Term,
+            KeyState::Active,
+            current,
+            Some(later),
+            Some(later),
+            now,
+        )
+        .unwrap();
+        assert_eq!(
+            next,
+            Refreshed {
+                period_end: Some(later),
+                maintenance_end: later
+            }
+        );
+        let lapsed = Refreshed {
+            period_end: Some(now - Duration::days(1)),
+            ..current
+        };
+        assert!(matches!(
+            refresh(
+                LicenseType::Term,
+                KeyState::Active,
+                lapsed,
+                Some(later),
+                None,
+                now
+            ),
+            Err(Error::KeyExpired)
+        ));
+        assert!(
+            refresh(
+                LicenseType::Term,
+                KeyState::Active,
+                current,
+                Some(now + Duration::days(1)),
+                None,
+                now
+            )
+            .is_err()
+        );
     }
 
     #[test]
     fn l7_perpetual_keys_move_maintenance_only() {
         let now = Utc::now();
-        let current = Refreshed { period_end: None, maintenance_end: now };
+        let current = Refreshed {
+            period_end: None,
+            maintenance_end: now,
+        };
         let later = now + Duration::days(365);
-        let next = refresh(LicenseType::Perpetual, KeyState::Active, current, None, Some(later), now).unwrap();
-        assert_eq!(next, Refreshed { period_end: None, maintenance_end: later });
-        assert!(refresh(LicenseType::Perpetual, KeyState::Active, current, Some(later), None, now).is_err());
+        let next = refresh(
+            LicenseType::Perpetual,
+            KeyState::Active,
+            current,
+            None,
+            Some(later),
+            now,
+        )
+        .unwrap();
+        assert_eq!(
+            next,
+            Refreshed {
+                period_end: None,
+                maintenance_end: later
+            }
+        );
+        assert!(
+            refresh(
+                LicenseType::Perpetual,
+                KeyState::Active,
+                current,
+                Some(later),
+                None,
+                now
+            )
+            .is_err()
+        );
     }
 }

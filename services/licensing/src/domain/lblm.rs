@@ -36,13 +36,20 @@ impl SiteRole {
 
 /// L9: Creator seats are limited by what was bought. `creators` counts the other Creators of the deployment.
 pub fn ensure_creator_seat(role: SiteRole, creators: u64, seats: u64) -> Result<()> {
-    if role == SiteRole::Creator && creators >= seats { Err(Error::CreatorSeatsExhausted) } else { Ok(()) }
+    if role == SiteRole::Creator && creators >= seats {
+        Err(Error::CreatorSeatsExhausted)
+    } else {
+        Ok(())
+    }
 }
 
 /// L9: only a Creator may run Desktop or Prep Builder under login-based licensing.
 pub fn ensure_may_run(role: Option<SiteRole>, product: Product) -> Result<()> {
     if !matches!(product, Product::Desktop | Product::PrepBuilder) {
-        return Err(Error::invalid("product", "authorizations to run are for Desktop or Prep Builder"));
+        return Err(Error::invalid(
+            "product",
+            "authorizations to run are for Desktop or Prep Builder",
+        ));
     }
     match role {
         Some(SiteRole::Creator) => Ok(()),
@@ -59,7 +66,9 @@ pub struct GrantSigner {
 
 impl std::fmt::Debug for GrantSigner {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("GrantSigner").field("key_id", &self.key_id).finish_non_exhaustive()
+        f.debug_struct("GrantSigner")
+            .field("key_id", &self.key_id)
+            .finish_non_exhaustive()
     }
 }
 
@@ -70,8 +79,12 @@ impl GrantSigner {
         if create {
             portal_runtime::auth::ensure_signing_key(path)?;
         }
-        let pem = std::fs::read_to_string(path).map_err(|source| KeyError::Io { path: path.into(), source })?;
-        let key = SigningKey::from_pkcs8_pem(&pem).map_err(|_| KeyError::Format { path: path.into() })?;
+        let pem = std::fs::read_to_string(path).map_err(|source| KeyError::Io {
+            path: path.into(),
+            source,
+        })?;
+        let key =
+            SigningKey::from_pkcs8_pem(&pem).map_err(|_| KeyError::Format { path: path.into() })?;
         Ok(Self::from_key(key))
     }
 
@@ -101,7 +114,10 @@ mod tests {
     #[test]
     fn l9_creator_seats_are_limited() {
         assert!(ensure_creator_seat(SiteRole::Creator, 1, 2).is_ok());
-        assert!(matches!(ensure_creator_seat(SiteRole::Creator, 2, 2), Err(Error::CreatorSeatsExhausted)));
+        assert!(matches!(
+            ensure_creator_seat(SiteRole::Creator, 2, 2),
+            Err(Error::CreatorSeatsExhausted)
+        ));
         assert!(ensure_creator_seat(SiteRole::Viewer, 5, 0).is_ok());
     }
 
@@ -109,9 +125,18 @@ mod tests {
     fn l9_only_creators_run_desktop_or_prep() {
         assert!(ensure_may_run(Some(SiteRole::Creator), Product::Desktop).is_ok());
         assert!(ensure_may_run(Some(SiteRole::Creator), Product::PrepBuilder).is_ok());
-        assert!(matches!(ensure_may_run(Some(SiteRole::Explorer), Product::Desktop), Err(Error::NotACreator)));
-        assert!(matches!(ensure_may_run(None, Product::Desktop), Err(Error::NotACreator)));
-        assert!(matches!(ensure_may_run(Some(SiteRole::Creator), Product::Server), Err(Error::Common(portal_runtime::error::Common::Invalid(_)))));
+        assert!(matches!(
+            ensure_may_run(Some(SiteRole::Explorer), Product::Desktop),
+            Err(Error::NotACreator)
+        ));
+        assert!(matches!(
+            ensure_may_run(None, Product::Desktop),
+            Err(Error::NotACreator)
+        ));
+        assert!(matches!(
+            ensure_may_run(Some(SiteRole::Creator), Product::Server),
+            Err(Error::Common(portal_runtime::error::Common::Invalid(_)))
+        ));
     }
 
     #[test]
@@ -121,6 +146,10 @@ mod tests {
         let signature = Signature::from_slice(&signer.sign(grant)).unwrap();
         let public = signer.key.verifying_key();
         assert!(public.verify(grant, &signature).is_ok());
-        assert!(public.verify(b"user=u2;product=DESKTOP;machine=m1", &signature).is_err());
+        assert!(
+            public
+                .verify(b"user=u2;product=DESKTOP;machine=m1", &signature)
+                .is_err()
+        );
     }
 }

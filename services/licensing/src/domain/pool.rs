@@ -25,12 +25,20 @@ impl FulfillmentPool {
         if !family.covers(product) {
             return Err(Error::ProductNotInFamily);
         }
-        Ok(Self { product, used, limit: Self::limit(product, seats) })
+        Ok(Self {
+            product,
+            used,
+            limit: Self::limit(product, seats),
+        })
     }
 
     /// Takes one fulfillment for a machine not yet active on the key; a machine already active takes none.
     pub fn take(&self, machine_already_active: bool) -> Result<()> {
-        if machine_already_active || self.used < self.limit { Ok(()) } else { Err(Error::MaxActivations) }
+        if machine_already_active || self.used < self.limit {
+            Ok(())
+        } else {
+            Err(Error::MaxActivations)
+        }
     }
 }
 
@@ -50,11 +58,19 @@ mod tests {
         let full = FulfillmentPool::of(Family::Td, Product::Desktop, 1, 2).unwrap();
         assert!(matches!(full.take(false), Err(Error::MaxActivations)));
         assert!(full.take(true).is_ok());
-        assert!(FulfillmentPool::of(Family::Td, Product::Desktop, 1, 1).unwrap().take(false).is_ok());
+        assert!(
+            FulfillmentPool::of(Family::Td, Product::Desktop, 1, 1)
+                .unwrap()
+                .take(false)
+                .is_ok()
+        );
     }
 
     #[test]
     fn l6_a_key_only_activates_its_family_products() {
-        assert!(matches!(FulfillmentPool::of(Family::Ts, Product::Desktop, 1, 0), Err(Error::ProductNotInFamily)));
+        assert!(matches!(
+            FulfillmentPool::of(Family::Ts, Product::Desktop, 1, 0),
+            Err(Error::ProductNotInFamily)
+        ));
     }
 }

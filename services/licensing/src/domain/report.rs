@@ -11,7 +11,9 @@ pub const REPORT_INTERVAL_HOURS: i64 = 24;
 /// L10: whether a report may be requested now, given when the last one was.
 pub fn ensure_report_allowed(last: Option<DateTime<Utc>>, now: DateTime<Utc>) -> Result<()> {
     match last {
-        Some(last) if now - last < Duration::hours(REPORT_INTERVAL_HOURS) => Err(Error::ReportRateLimited),
+        Some(last) if now - last < Duration::hours(REPORT_INTERVAL_HOURS) => {
+            Err(Error::ReportRateLimited)
+        }
         _ => Ok(()),
     }
 }
@@ -29,7 +31,16 @@ pub struct ReportRow {
     pub last_activity: DateTime<Utc>,
 }
 
-pub const REPORT_HEADER: [&str; 8] = ["key", "product", "user", "machine", "hostname", "version", "status", "last_activity"];
+pub const REPORT_HEADER: [&str; 8] = [
+    "key",
+    "product",
+    "user",
+    "machine",
+    "hostname",
+    "version",
+    "status",
+    "last_activity",
+];
 
 /// Renders rows as RFC 4180 CSV (quoting by the csv crate, so commas, quotes and newlines survive).
 pub fn to_csv(rows: &[ReportRow]) -> Result<String> {
@@ -39,10 +50,21 @@ pub fn to_csv(rows: &[ReportRow]) -> Result<String> {
     for r in rows {
         let last = r.last_activity.to_rfc3339();
         writer
-            .write_record([&r.key_last_group, &r.product, &r.user, &r.machine, &r.hostname, &r.version, &r.status, &last])
+            .write_record([
+                &r.key_last_group,
+                &r.product,
+                &r.user,
+                &r.machine,
+                &r.hostname,
+                &r.version,
+                &r.status,
+                &last,
+            ])
             .map_err(fail)?;
     }
-    let bytes = writer.into_inner().map_err(|e| Error::internal(format!("writing the report: {e}")))?;
+    let bytes = writer
+        .into_inner()
+        .map_err(|e| Error::internal(format!("writing the report: {e}")))?;
     String::from_utf8(bytes).map_err(|e| Error::internal(e.to_string()))
 }
 
@@ -69,7 +91,10 @@ mod tests {
     fn l10_one_report_per_24_hours() {
         let now = Utc::now();
         assert!(ensure_report_allowed(None, now).is_ok());
-        assert!(matches!(ensure_report_allowed(Some(now - Duration::hours(23)), now), Err(Error::ReportRateLimited)));
+        assert!(matches!(
+            ensure_report_allowed(Some(now - Duration::hours(23)), now),
+            Err(Error::ReportRateLimited)
+        ));
         assert!(ensure_report_allowed(Some(now - Duration::hours(24)), now).is_ok());
     }
 

@@ -16,13 +16,21 @@ use crate::{
     store,
 };
 
-pub type AccountStream = std::pin::Pin<Box<dyn tokio_stream::Stream<Item = Result<pb::AccountWithProducts, Status>> + Send>>;
+pub type AccountStream = std::pin::Pin<
+    Box<dyn tokio_stream::Stream<Item = Result<pb::AccountWithProducts, Status>> + Send>,
+>;
 
 const PAGE: u64 = 500;
 
 impl LicensingApi {
-    pub(super) async fn list_accounts_with_products(&self, context: CallContext, r: pb::ListAccountsWithProductsRequest) -> Result<AccountStream> {
-        self.caller(&context).await?.require_scope(&[INTERNAL, "notification.publish"])?;
+    pub(super) async fn list_accounts_with_products(
+        &self,
+        context: CallContext,
+        r: pb::ListAccountsWithProductsRequest,
+    ) -> Result<AccountStream> {
+        self.caller(&context)
+            .await?
+            .require_scope(&[INTERNAL, "notification.publish"])?;
         let mut products = Vec::new();
         for raw in &r.products {
             products.push(convert::product("products", *raw)?);
@@ -32,29 +40,50 @@ impl LicensingApi {
         }
         products.sort();
         products.dedup();
-        let families: Vec<Family> = Family::ALL.into_iter().filter(|f| products.iter().any(|p| f.covers(*p))).collect();
+        let families: Vec<Family> = Family::ALL
+            .into_iter()
+            .filter(|f| products.iter().any(|p| f.covers(*p)))
+            .collect();
         let deployments = products.contains(&Product::Server);
         let (tx, rx) = mpsc::channel(256);
         let db = self.db.clone();
         tokio::spawn(async move {
             let mut after: Option<String> = None;
             loop {
-                let page = match store::accounts_holding(&db, &families, deployments, after.as_deref(), PAGE).await {
+                let page = match store::accounts_holding(
+                    &db,
+                    &families,
+                    deployments,
+                    after.as_deref(),
+                    PAGE,
+                )
+                .await
+                {
                     Ok(page) => page,
                     Err(e) => {
                         let _ = tx.send(Err(Status::from(e))).await;
                         return;
                     }
                 };
-                let Some((last, _, _)) = page.last() else { return };
+                let Some((last, _, _)) = page.last() else {
+                    return;
+                };
                 after = Some(last.clone());
                 for (account_id, held, site) in page {
-                    let mut held_products: Vec<Product> =
-                        products.iter().copied().filter(|p| held.iter().any(|f| f.covers(*p)) || (site && *p == Product::Server)).collect();
+                    let mut held_products: Vec<Product> = products
+                        .iter()
+                        .copied()
+                        .filter(|p| {
+                            held.iter().any(|f| f.covers(*p)) || (site && *p == Product::Server)
+                        })
+                        .collect();
                     held_products.dedup();
                     let item = pb::AccountWithProducts {
                         account_id,
-                        products: held_products.into_iter().map(|p| convert::product_to_proto(p) as i32).collect(),
+                        products: held_products
+                            .into_iter()
+                            .map(|p| convert::product_to_proto(p) as i32)
+                            .collect(),
                     };
                     if tx.send(Ok(item)).await.is_err() {
                         return;

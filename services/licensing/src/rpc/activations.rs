@@ -9,7 +9,10 @@ use portal_runtime::{
     error::{FieldViolation, Violations},
     new_id, paging,
 };
-use sea_orm::{ActiveModelTrait, ColumnTrait, Condition, EntityTrait, IntoActiveModel, QueryFilter, QueryOrder, QuerySelect, Set};
+use sea_orm::{
+    ActiveModelTrait, ColumnTrait, Condition, EntityTrait, IntoActiveModel, QueryFilter,
+    QueryOrder, QuerySelect, Set,
+};
 use serde_json::json;
 
 use crate::{
@@ -29,13 +32,20 @@ fn text(field: &str, value: &str, required: bool) -> Result<String, FieldViolati
         return Err(FieldViolation::new(field, "must not be empty"));
     }
     if value.len() > MAX_TEXT {
-        return Err(FieldViolation::new(field, format!("must be at most {MAX_TEXT} bytes")));
+        return Err(FieldViolation::new(
+            field,
+            format!("must be at most {MAX_TEXT} bytes"),
+        ));
     }
     Ok(value.to_string())
 }
 
 impl LicensingApi {
-    pub(super) async fn activate_key(&self, context: CallContext, r: pb::ActivateKeyRequest) -> Result<pb::Activation> {
+    pub(super) async fn activate_key(
+        &self,
+        context: CallContext,
+        r: pb::ActivateKeyRequest,
+    ) -> Result<pb::Activation> {
         self.caller(&context).await?.require_scope(&[ACTIVATE])?;
         let mut v = Violations::default();
         let key = v.check(KeyString::parse("key", &r.key));
@@ -43,10 +53,20 @@ impl LicensingApi {
         let fingerprint = v.check(text("machine_fingerprint", &r.machine_fingerprint, true));
         let hostname = v.check(text("hostname", &r.hostname, false));
         let version = v.check(text("version", &r.version, false));
-        let user_email = if r.user_email.is_empty() { Some(String::new()) } else { v.check(super::keys::email("user_email", &r.user_email)) };
+        let user_email = if r.user_email.is_empty() {
+            Some(String::new())
+        } else {
+            v.check(super::keys::email("user_email", &r.user_email))
+        };
         v.finish().map_err(Error::invalid_fields)?;
-        let (Some(key), Some(product), Some(fingerprint), Some(hostname), Some(version), Some(user_email)) =
-            (key, product, fingerprint, hostname, version, user_email)
+        let (
+            Some(key),
+            Some(product),
+            Some(fingerprint),
+            Some(hostname),
+            Some(version),
+            Some(user_email),
+        ) = (key, product, fingerprint, hostname, version, user_email)
         else {
             return Err(Error::invalid("request", "incomplete"));
         };
@@ -56,10 +76,16 @@ impl LicensingApi {
         store::lock_key(&txn, &found.key_id).await?;
         let row = store::find_key(&txn, &found.key_id).await?;
         let now = Utc::now();
-        domain::ensure_activatable(KeyState::parse(&row.state), LicenseType::parse(&row.license_type), row.period_end, now)?;
+        domain::ensure_activatable(
+            KeyState::parse(&row.state),
+            LicenseType::parse(&row.license_type),
+            row.period_end,
+            now,
+        )?;
         let existing = store::active_activation(&txn, &row.key_id, product, &fingerprint).await?;
         let used = store::count_active(&txn, &row.key_id, product).await?;
-        let pool = FulfillmentPool::of(family, product, u64::try_from(row.seats).unwrap_or(0), used)?;
+        let pool =
+            FulfillmentPool::of(family, product, u64::try_from(row.seats).unwrap_or(0), used)?;
         pool.take(existing.is_some())?;
         let activation = match existing {
             Some(existing) => {
@@ -88,7 +114,19 @@ impl LicensingApi {
                 .insert(&txn)
                 .await?;
                 let after = json!({ "product": product.as_str(), "machine_fingerprint": created.machine_fingerprint, "pool_used": used + 1, "pool_limit": pool.limit });
-                audit::record(&txn, &context, Change { account_id: &row.account_id, action: "ActivateKey", resource_type: "key", resource_id: &row.key_id, before: None, after: Some(after) }).await?;
+                audit::record(
+                    &txn,
+                    &context,
+                    Change {
+                        account_id: &row.account_id,
+                        action: "ActivateKey",
+                        resource_type: "key",
+                        resource_id: &row.key_id,
+                        before: None,
+                        after: Some(after),
+                    },
+                )
+                .await?;
                 created
             }
         };
@@ -97,12 +135,20 @@ impl LicensingApi {
         Ok(convert::activation(&activation, &row.key))
     }
 
-    pub(super) async fn deactivate_key(&self, context: CallContext, r: pb::DeactivateKeyRequest) -> Result<pb::DeactivateKeyResponse> {
+    pub(super) async fn deactivate_key(
+        &self,
+        context: CallContext,
+        r: pb::DeactivateKeyRequest,
+    ) -> Result<pb::DeactivateKeyResponse> {
         self.caller(&context).await?.require_scope(&[ACTIVATE])?;
         let mut v = Violations::default();
         let key = v.check(KeyString::parse("key", &r.key));
         let fingerprint = v.check(text("machine_fingerprint", &r.machine_fingerprint, true));
-        let product = if r.product == 0 { Some(None) } else { v.check(convert::product("product", r.product)).map(Some) };
+        let product = if r.product == 0 {
+            Some(None)
+        } else {
+            v.check(convert::product("product", r.product)).map(Some)
+        };
         v.finish().map_err(Error::invalid_fields)?;
         let (Some(key), Some(fingerprint), Some(product)) = (key, fingerprint, product) else {
             return Err(Error::invalid("request", "incomplete"));
@@ -110,7 +156,9 @@ impl LicensingApi {
         let row = store::find_key_by_string(&self.db, key.as_str()).await?;
         let txn = portal_runtime::db::begin_write(&self.db).await?;
         store::lock_key(&txn, &row.key_id).await?;
-        let mut filter = Condition::all().add(activation::Column::KeyId.eq(row.key_id.as_str())).add(activation::Column::MachineFingerprint.eq(fingerprint.as_str()));
+        let mut filter = Condition::all()
+            .add(activation::Column::KeyId.eq(row.key_id.as_str()))
+            .add(activation::Column::MachineFingerprint.eq(fingerprint.as_str()));
         if let Some(product) = product {
             filter = filter.add(activation::Column::Product.eq(product.as_str()));
         }
@@ -119,12 +167,28 @@ impl LicensingApi {
             return Err(Error::ActivationNotFound);
         }
         let after = json!({ "machine_fingerprint": fingerprint, "released": released });
-        audit::record(&txn, &context, Change { account_id: &row.account_id, action: "DeactivateKey", resource_type: "key", resource_id: &row.key_id, before: None, after: Some(after) }).await?;
+        audit::record(
+            &txn,
+            &context,
+            Change {
+                account_id: &row.account_id,
+                action: "DeactivateKey",
+                resource_type: "key",
+                resource_id: &row.key_id,
+                before: None,
+                after: Some(after),
+            },
+        )
+        .await?;
         txn.commit().await?;
         Ok(pb::DeactivateKeyResponse {})
     }
 
-    pub(super) async fn list_activations(&self, context: CallContext, r: pb::ListActivationsRequest) -> Result<pb::ListActivationsResponse> {
+    pub(super) async fn list_activations(
+        &self,
+        context: CallContext,
+        r: pb::ListActivationsRequest,
+    ) -> Result<pb::ListActivationsResponse> {
         let caller = self.caller(&context).await?;
         caller.require_admin_of(&r.account_id, &[INTERNAL])?;
         let mut v = Violations::default();
@@ -132,8 +196,11 @@ impl LicensingApi {
         let scope = format!("{}|{}|{}", r.account_id, r.key_id, r.show_deactivated);
         let page = v.check(paging::parse(r.page_size, &r.page_token, &scope));
         v.finish().map_err(Error::invalid_fields)?;
-        let Some(page) = page else { return Err(Error::invalid("page_token", "invalid")) };
-        let mut query = activation::Entity::find().filter(activation::Column::AccountId.eq(r.account_id.as_str()));
+        let Some(page) = page else {
+            return Err(Error::invalid("page_token", "invalid"));
+        };
+        let mut query = activation::Entity::find()
+            .filter(activation::Column::AccountId.eq(r.account_id.as_str()));
         if !r.key_id.is_empty() {
             query = query.filter(activation::Column::KeyId.eq(r.key_id.as_str()));
         }
@@ -143,7 +210,11 @@ impl LicensingApi {
         if let Some(after) = &page.after {
             query = query.filter(activation::Column::ActivationId.gt(after.as_str()));
         }
-        let rows = query.order_by_asc(activation::Column::ActivationId).limit(page.size).all(&self.db).await?;
+        let rows = query
+            .order_by_asc(activation::Column::ActivationId)
+            .limit(page.size)
+            .all(&self.db)
+            .await?;
         let key_ids: Vec<String> = rows.iter().map(|a| a.key_id.clone()).collect();
         let keys: std::collections::HashMap<String, String> = store::key::Entity::find()
             .filter(store::key::Column::KeyId.is_in(key_ids))
@@ -152,8 +223,24 @@ impl LicensingApi {
             .into_iter()
             .map(|k| (k.key_id, k.key))
             .collect();
-        let next_page_token = paging::next_token(&scope, rows.last().map(|a| a.activation_id.as_str()), rows.len(), page.size);
-        let activations = rows.iter().map(|a| convert::activation(a, keys.get(&a.key_id).map(String::as_str).unwrap_or_default())).collect();
-        Ok(pb::ListActivationsResponse { activations, next_page_token })
+        let next_page_token = paging::next_token(
+            &scope,
+            rows.last().map(|a| a.activation_id.as_str()),
+            rows.len(),
+            page.size,
+        );
+        let activations = rows
+            .iter()
+            .map(|a| {
+                convert::activation(
+                    a,
+                    keys.get(&a.key_id).map(String::as_str).unwrap_or_default(),
+                )
+            })
+            .collect();
+        Ok(pb::ListActivationsResponse {
+            activations,
+            next_page_token,
+        })
     }
 }

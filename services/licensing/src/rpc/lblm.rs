@@ -11,7 +11,9 @@ use portal_runtime::{
     time::to_proto,
 };
 use prost::Message;
-use sea_orm::{ActiveModelTrait, ColumnTrait, EntityTrait, PaginatorTrait, QueryFilter, QueryOrder, Set};
+use sea_orm::{
+    ActiveModelTrait, ColumnTrait, EntityTrait, PaginatorTrait, QueryFilter, QueryOrder, Set,
+};
 use serde_json::json;
 
 use crate::{
@@ -63,24 +65,39 @@ fn ensure_lblm(deployment: &deployment::Model) -> Result<()> {
 }
 
 impl LicensingApi {
-    pub(super) async fn set_site_role(&self, context: CallContext, r: pb::SetSiteRoleRequest) -> Result<pb::SiteMembership> {
+    pub(super) async fn set_site_role(
+        &self,
+        context: CallContext,
+        r: pb::SetSiteRoleRequest,
+    ) -> Result<pb::SiteMembership> {
         let mut v = Violations::default();
         v.require("deployment_id", &r.deployment_id);
         let email = v.check(super::keys::email("email", &r.email));
         let role = site_role(r.site_role);
         if role.is_none() {
-            v.add("site_role", "must be SITE_ROLE_CREATOR, SITE_ROLE_EXPLORER or SITE_ROLE_VIEWER");
+            v.add(
+                "site_role",
+                "must be SITE_ROLE_CREATOR, SITE_ROLE_EXPLORER or SITE_ROLE_VIEWER",
+            );
         }
         v.finish().map_err(Error::invalid_fields)?;
-        let (Some(email), Some(role)) = (email, role) else { return Err(Error::invalid("request", "incomplete")) };
+        let (Some(email), Some(role)) = (email, role) else {
+            return Err(Error::invalid("request", "incomplete"));
+        };
         let caller = self.caller(&context).await?;
         let current = match store::find_deployment(&self.db, &r.deployment_id).await {
-            Err(Error::DeploymentNotFound) if caller.member().is_some() => return Err(Error::denied("no such deployment visible to you")),
+            Err(Error::DeploymentNotFound) if caller.member().is_some() => {
+                return Err(Error::denied("no such deployment visible to you"));
+            }
             other => other?,
         };
         caller.require_admin_of(&current.account_id, &[INTERNAL])?;
         ensure_lblm(&current)?;
-        let Some(member) = self.identity.member_by_email(&current.account_id, &email).await? else {
+        let Some(member) = self
+            .identity
+            .member_by_email(&current.account_id, &email)
+            .await?
+        else {
             return Err(Error::UserNotInAccount);
         };
         let txn = portal_runtime::db::begin_write(&self.db).await?;
@@ -92,9 +109,16 @@ impl LicensingApi {
             .filter(membership::Column::EmailKey.ne(member.email_key()))
             .count(&txn)
             .await?;
-        lblm::ensure_creator_seat(role, creators, u64::try_from(deployment.creator_seats).unwrap_or(0))?;
+        lblm::ensure_creator_seat(
+            role,
+            creators,
+            u64::try_from(deployment.creator_seats).unwrap_or(0),
+        )?;
         let now = Utc::now();
-        let existing = membership::Entity::find_by_id((deployment.deployment_id.clone(), member.email_key())).one(&txn).await?;
+        let existing =
+            membership::Entity::find_by_id((deployment.deployment_id.clone(), member.email_key()))
+                .one(&txn)
+                .await?;
         let before = existing.as_ref().map(|m| m.site_role.clone());
         let row = match existing {
             Some(existing) => {
@@ -131,33 +155,52 @@ impl LicensingApi {
         Ok(membership_to_proto(&row))
     }
 
-    pub(super) async fn authorize_to_run(&self, context: CallContext, r: pb::AuthorizeToRunRequest) -> Result<pb::AuthorizeToRunResponse> {
+    pub(super) async fn authorize_to_run(
+        &self,
+        context: CallContext,
+        r: pb::AuthorizeToRunRequest,
+    ) -> Result<pb::AuthorizeToRunResponse> {
         let mut v = Violations::default();
         v.require("deployment_id", &r.deployment_id);
         v.require("machine_fingerprint", &r.machine_fingerprint);
         let email = v.check(super::keys::email("email", &r.email));
         let product = v.check(convert::product("product", r.product));
-        for (field, value) in [("machine_fingerprint", &r.machine_fingerprint), ("hostname", &r.hostname), ("version", &r.version)] {
+        for (field, value) in [
+            ("machine_fingerprint", &r.machine_fingerprint),
+            ("hostname", &r.hostname),
+            ("version", &r.version),
+        ] {
             if value.len() > 256 {
                 v.add(field, "must be at most 256 bytes");
             }
         }
         v.finish().map_err(Error::invalid_fields)?;
-        let (Some(email), Some(product)) = (email, product) else { return Err(Error::invalid("request", "incomplete")) };
+        let (Some(email), Some(product)) = (email, product) else {
+            return Err(Error::invalid("request", "incomplete"));
+        };
         let caller = self.caller(&context).await?;
-        let is_self = caller.member().is_some_and(|m| m.email.eq_ignore_ascii_case(&email));
+        let is_self = caller
+            .member()
+            .is_some_and(|m| m.email.eq_ignore_ascii_case(&email));
         if !(caller.has_scope(&[ACTIVATE]) || is_self) {
-            return Err(Error::denied("only the person themself or the activation back end may ask"));
+            return Err(Error::denied(
+                "only the person themself or the activation back end may ask",
+            ));
         }
         let deployment = store::find_deployment(&self.db, &r.deployment_id).await?;
         ensure_lblm(&deployment)?;
-        let Some(member) = self.identity.member_by_email(&deployment.account_id, &email).await? else {
+        let Some(member) = self
+            .identity
+            .member_by_email(&deployment.account_id, &email)
+            .await?
+        else {
             return Err(Error::UserNotInAccount);
         };
-        let role = membership::Entity::find_by_id((deployment.deployment_id.clone(), member.email_key()))
-            .one(&self.db)
-            .await?
-            .and_then(|m| SiteRole::parse(&m.site_role));
+        let role =
+            membership::Entity::find_by_id((deployment.deployment_id.clone(), member.email_key()))
+                .one(&self.db)
+                .await?
+                .and_then(|m| SiteRole::parse(&m.site_role));
         lblm::ensure_may_run(role, product)?;
         let now = Utc::now();
         let expire = now + self.grant_ttl;
@@ -194,15 +237,29 @@ impl LicensingApi {
                     run_usage::Column::Product,
                     run_usage::Column::MachineFingerprint,
                 ])
-                .update_columns([run_usage::Column::Hostname, run_usage::Column::Version, run_usage::Column::LastUseTime, run_usage::Column::ExpireTime])
+                .update_columns([
+                    run_usage::Column::Hostname,
+                    run_usage::Column::Version,
+                    run_usage::Column::LastUseTime,
+                    run_usage::Column::ExpireTime,
+                ])
                 .to_owned(),
             )
             .exec(&self.db)
             .await?;
-        Ok(pb::AuthorizeToRunResponse { grant: bytes, signature, expire_time: Some(to_proto(expire)), signing_key_id: self.grants.key_id().into() })
+        Ok(pb::AuthorizeToRunResponse {
+            grant: bytes,
+            signature,
+            expire_time: Some(to_proto(expire)),
+            signing_key_id: self.grants.key_id().into(),
+        })
     }
 
-    pub(super) async fn get_license_usage(&self, context: CallContext, r: pb::GetLicenseUsageRequest) -> Result<pb::GetLicenseUsageResponse> {
+    pub(super) async fn get_license_usage(
+        &self,
+        context: CallContext,
+        r: pb::GetLicenseUsageRequest,
+    ) -> Result<pb::GetLicenseUsageResponse> {
         let caller = self.caller(&context).await?;
         caller.require_admin_of(&r.account_id, &[INTERNAL])?;
         let mut v = Violations::default();
@@ -219,12 +276,21 @@ impl LicensingApi {
             .order_by_asc(membership::Column::EmailKey)
             .all(&self.db)
             .await?;
-        let usage = run_usage::Entity::find().filter(run_usage::Column::AccountId.eq(r.account_id.as_str())).all(&self.db).await?;
+        let usage = run_usage::Entity::find()
+            .filter(run_usage::Column::AccountId.eq(r.account_id.as_str()))
+            .all(&self.db)
+            .await?;
         let mut rows = Vec::new();
         let mut seat_usage = Vec::new();
         for d in &deployments {
-            let on_site: Vec<&membership::Model> = members.iter().filter(|m| m.deployment_id == d.deployment_id).collect();
-            let creators = on_site.iter().filter(|m| m.site_role == SiteRole::Creator.as_str()).count() as i64;
+            let on_site: Vec<&membership::Model> = members
+                .iter()
+                .filter(|m| m.deployment_id == d.deployment_id)
+                .collect();
+            let creators = on_site
+                .iter()
+                .filter(|m| m.site_role == SiteRole::Creator.as_str())
+                .count() as i64;
             let clamp = |n: i64| i32::try_from(n).unwrap_or(i32::MAX);
             seat_usage.push(pb::DeploymentSeatUsage {
                 deployment_id: d.deployment_id.clone(),
@@ -234,15 +300,22 @@ impl LicensingApi {
                 creator_seats_unused: clamp((d.creator_seats - creators).max(0)),
             });
             for m in on_site {
-                let uses: Vec<&run_usage::Model> = usage.iter().filter(|u| u.deployment_id == d.deployment_id && u.email_key == m.email_key).collect();
+                let uses: Vec<&run_usage::Model> = usage
+                    .iter()
+                    .filter(|u| u.deployment_id == d.deployment_id && u.email_key == m.email_key)
+                    .collect();
                 let row = |u: Option<&run_usage::Model>| pb::LicenseUsageRow {
                     deployment_id: d.deployment_id.clone(),
                     deployment_name: d.name.clone(),
                     user_id: m.user_id.clone(),
                     email: m.email.clone(),
                     site_role: site_role_to_proto(&m.site_role) as i32,
-                    product: u.and_then(|u| Product::parse(&u.product)).map_or(0, |p| convert::product_to_proto(p) as i32),
-                    machine_fingerprint: u.map(|u| u.machine_fingerprint.clone()).unwrap_or_default(),
+                    product: u
+                        .and_then(|u| Product::parse(&u.product))
+                        .map_or(0, |p| convert::product_to_proto(p) as i32),
+                    machine_fingerprint: u
+                        .map(|u| u.machine_fingerprint.clone())
+                        .unwrap_or_default(),
                     hostname: u.map(|u| u.hostname.clone()).unwrap_or_default(),
                     version: u.map(|u| u.version.clone()).unwrap_or_default(),
                     last_use_time: u.map(|u| to_proto(u.last_use_time)),

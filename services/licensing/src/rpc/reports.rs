@@ -2,6 +2,7 @@
 
 use chrono::{Duration, Utc};
 use portal_proto::licensing as pb;
+use portal_proto::notification::{Attachment, NoticeKind, SendNoticeRequest as NoticeRequest};
 use portal_runtime::{
     CallContext,
     audit::{self, Change},
@@ -10,9 +11,11 @@ use portal_runtime::{
     new_id, paging,
     time::to_proto,
 };
-use portal_proto::notification::{Attachment, NoticeKind, SendNoticeRequest as NoticeRequest};
 use prost::Message;
-use sea_orm::{ActiveModelTrait, ColumnTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect, Set, sea_query::Expr};
+use sea_orm::{
+    ActiveModelTrait, ColumnTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect, Set,
+    sea_query::Expr,
+};
 use serde_json::json;
 
 use crate::{
@@ -55,16 +58,42 @@ impl LicensingApi {
     ) -> Result<pb::RequestActivationReportResponse> {
         let caller = self.caller(&context).await?;
         if !caller.is_admin_of(&r.account_id) {
-            return Err(Error::denied("only an Administrator of the account requests activation reports"));
+            return Err(Error::denied(
+                "only an Administrator of the account requests activation reports",
+            ));
         }
-        let requester = caller.member().map(|m| m.user_id.clone()).unwrap_or_default();
-        let hash = fingerprint(&pb::RequestActivationReportRequest { request_id: String::new(), ..r.clone() }.encode_to_vec());
+        let requester = caller
+            .member()
+            .map(|m| m.user_id.clone())
+            .unwrap_or_default();
+        let hash = fingerprint(
+            &pb::RequestActivationReportRequest {
+                request_id: String::new(),
+                ..r.clone()
+            }
+            .encode_to_vec(),
+        );
         let report_id = new_id("rpt");
-        let txn = match idempotency::begin(&self.db, "RequestActivationReport", &r.request_id, &hash, &report_id).await? {
+        let txn = match idempotency::begin(
+            &self.db,
+            "RequestActivationReport",
+            &r.request_id,
+            &hash,
+            &report_id,
+        )
+        .await?
+        {
             Begun::Fresh(txn) => txn,
             Begun::Replay(id) => {
-                let row = store::report::Entity::find_by_id(id).one(&self.db).await?.ok_or(Error::ReportNotFound)?;
-                return Ok(pb::RequestActivationReportResponse { report_id: row.report_id.clone(), csv: row.csv.into_bytes(), create_time: Some(to_proto(row.create_time)) });
+                let row = store::report::Entity::find_by_id(id)
+                    .one(&self.db)
+                    .await?
+                    .ok_or(Error::ReportNotFound)?;
+                return Ok(pb::RequestActivationReportResponse {
+                    report_id: row.report_id.clone(),
+                    csv: row.csv.into_bytes(),
+                    create_time: Some(to_proto(row.create_time)),
+                });
             }
             Begun::Reused => return Err(Error::request_id_reused()),
         };
@@ -80,11 +109,21 @@ impl LicensingApi {
             .await?
             .rows_affected;
         if claimed == 0 {
-            let last = report_quota::Entity::find_by_id(r.account_id.clone()).one(&txn).await?.map(|q| q.last_time);
+            let last = report_quota::Entity::find_by_id(r.account_id.clone())
+                .one(&txn)
+                .await?
+                .map(|q| q.last_time);
             report::ensure_report_allowed(last, now)?;
-            let first = report_quota::ActiveModel { account_id: Set(r.account_id.clone()), last_time: Set(now) };
+            let first = report_quota::ActiveModel {
+                account_id: Set(r.account_id.clone()),
+                last_time: Set(now),
+            };
             if let Err(e) = report_quota::Entity::insert(first).exec(&txn).await {
-                return Err(if idempotency::is_conflict(&e) { Error::ReportRateLimited } else { e.into() });
+                return Err(if idempotency::is_conflict(&e) {
+                    Error::ReportRateLimited
+                } else {
+                    e.into()
+                });
             }
         }
         let activations = activation::Entity::find()
@@ -103,7 +142,10 @@ impl LicensingApi {
         let rows: Vec<ReportRow> = activations
             .iter()
             .map(|a| ReportRow {
-                key_last_group: keys.get(&a.key_id).map(|k| k[k.len() - 4..].to_string()).unwrap_or_default(),
+                key_last_group: keys
+                    .get(&a.key_id)
+                    .map(|k| k[k.len() - 4..].to_string())
+                    .unwrap_or_default(),
                 product: a.product.clone(),
                 user: a.user_email.clone(),
                 machine: a.machine_fingerprint.clone(),
@@ -124,7 +166,19 @@ impl LicensingApi {
         }
         .insert(&txn)
         .await?;
-        audit::record(&txn, &context, Change { account_id: &r.account_id, action: "RequestActivationReport", resource_type: "report", resource_id: &report_id, before: None, after: Some(json!({ "rows": rows.len() })) }).await?;
+        audit::record(
+            &txn,
+            &context,
+            Change {
+                account_id: &r.account_id,
+                action: "RequestActivationReport",
+                resource_type: "report",
+                resource_id: &report_id,
+                before: None,
+                after: Some(json!({ "rows": rows.len() })),
+            },
+        )
+        .await?;
         // L10: e-mailed to the requester (with the CSV) through notification's ledger, queued with the report.
         if let Some(member) = caller.member() {
             let notice = NoticeRequest {
@@ -132,28 +186,57 @@ impl LicensingApi {
                 account_id: r.account_id.clone(),
                 email: member.email.clone(),
                 display_name: member.display_name.clone(),
-                fields: [("report_id".to_string(), report_id.clone()), ("user_id".to_string(), member.user_id.clone())].into_iter().collect(),
-                attachments: vec![Attachment { filename: "activation-report.csv".into(), content_type: "text/csv".into(), content: csv.clone().into_bytes() }],
+                fields: [
+                    ("report_id".to_string(), report_id.clone()),
+                    ("user_id".to_string(), member.user_id.clone()),
+                ]
+                .into_iter()
+                .collect(),
+                attachments: vec![Attachment {
+                    filename: "activation-report.csv".into(),
+                    content_type: "text/csv".into(),
+                    content: csv.clone().into_bytes(),
+                }],
                 ..Default::default()
             };
             portal_runtime::outbox::enqueue(&txn, notice).await?;
         }
         txn.commit().await?;
-        Ok(pb::RequestActivationReportResponse { report_id: row.report_id, csv: csv.into_bytes(), create_time: Some(to_proto(now)) })
+        Ok(pb::RequestActivationReportResponse {
+            report_id: row.report_id,
+            csv: csv.into_bytes(),
+            create_time: Some(to_proto(now)),
+        })
     }
 
-    pub(super) async fn get_activation_report(&self, context: CallContext, r: pb::GetActivationReportRequest) -> Result<pb::ActivationReport> {
+    pub(super) async fn get_activation_report(
+        &self,
+        context: CallContext,
+        r: pb::GetActivationReportRequest,
+    ) -> Result<pb::ActivationReport> {
         let caller = self.caller(&context).await?;
-        let row = store::report::Entity::find_by_id(r.report_id.clone()).one(&self.db).await?;
+        let row = store::report::Entity::find_by_id(r.report_id.clone())
+            .one(&self.db)
+            .await?;
         match row {
-            Some(row) if caller.has_scope(&[INTERNAL]) || caller.is_admin_of(&row.account_id) => Ok(report_to_proto(&row)),
+            Some(row) if caller.has_scope(&[INTERNAL]) || caller.is_admin_of(&row.account_id) => {
+                Ok(report_to_proto(&row))
+            }
             None if caller.has_scope(&[INTERNAL]) => Err(Error::ReportNotFound),
-            _ => Err(Error::denied("only Administrators of the report's account download it")),
+            _ => Err(Error::denied(
+                "only Administrators of the report's account download it",
+            )),
         }
     }
 
-    pub(super) async fn issue_elearning_codes(&self, context: CallContext, r: pb::IssueElearningCodesRequest) -> Result<pb::IssueElearningCodesResponse> {
-        self.caller(&context).await?.require_scope(&[ISSUE, INTERNAL])?;
+    pub(super) async fn issue_elearning_codes(
+        &self,
+        context: CallContext,
+        r: pb::IssueElearningCodesRequest,
+    ) -> Result<pb::IssueElearningCodesResponse> {
+        self.caller(&context)
+            .await?
+            .require_scope(&[ISSUE, INTERNAL])?;
         let mut v = Violations::default();
         v.require("account_id", &r.account_id);
         if !(1..=MAX_CODES).contains(&r.count) {
@@ -163,13 +246,32 @@ impl LicensingApi {
         if self.identity.account(&r.account_id).await?.is_none() {
             return Err(Error::AccountNotFound);
         }
-        let hash = fingerprint(&pb::IssueElearningCodesRequest { request_id: String::new(), ..r.clone() }.encode_to_vec());
+        let hash = fingerprint(
+            &pb::IssueElearningCodesRequest {
+                request_id: String::new(),
+                ..r.clone()
+            }
+            .encode_to_vec(),
+        );
         let batch_id = new_id("elb");
-        let txn = match idempotency::begin(&self.db, "IssueElearningCodes", &r.request_id, &hash, &batch_id).await? {
+        let txn = match idempotency::begin(
+            &self.db,
+            "IssueElearningCodes",
+            &r.request_id,
+            &hash,
+            &batch_id,
+        )
+        .await?
+        {
             Begun::Fresh(txn) => txn,
             Begun::Replay(batch) => {
-                let rows = elearning_code::Entity::find().filter(elearning_code::Column::BatchId.eq(batch)).all(&self.db).await?;
-                return Ok(pb::IssueElearningCodesResponse { codes: rows.iter().map(code_to_proto).collect() });
+                let rows = elearning_code::Entity::find()
+                    .filter(elearning_code::Column::BatchId.eq(batch))
+                    .all(&self.db)
+                    .await?;
+                return Ok(pb::IssueElearningCodesResponse {
+                    codes: rows.iter().map(code_to_proto).collect(),
+                });
             }
             Begun::Reused => return Err(Error::request_id_reused()),
         };
@@ -177,7 +279,11 @@ impl LicensingApi {
         let mut rows = Vec::new();
         for _ in 0..r.count {
             let mut code = report::elearning_code();
-            while elearning_code::Entity::find_by_id(code.clone()).one(&txn).await?.is_some() {
+            while elearning_code::Entity::find_by_id(code.clone())
+                .one(&txn)
+                .await?
+                .is_some()
+            {
                 code = report::elearning_code();
             }
             rows.push(
@@ -194,52 +300,119 @@ impl LicensingApi {
                 .await?,
             );
         }
-        audit::record(&txn, &context, Change { account_id: &r.account_id, action: "IssueElearningCodes", resource_type: "elearning_batch", resource_id: &batch_id, before: None, after: Some(json!({ "count": r.count, "purchase_id": r.purchase_id })) }).await?;
+        audit::record(
+            &txn,
+            &context,
+            Change {
+                account_id: &r.account_id,
+                action: "IssueElearningCodes",
+                resource_type: "elearning_batch",
+                resource_id: &batch_id,
+                before: None,
+                after: Some(json!({ "count": r.count, "purchase_id": r.purchase_id })),
+            },
+        )
+        .await?;
         txn.commit().await?;
-        Ok(pb::IssueElearningCodesResponse { codes: rows.iter().map(code_to_proto).collect() })
+        Ok(pb::IssueElearningCodesResponse {
+            codes: rows.iter().map(code_to_proto).collect(),
+        })
     }
 
-    pub(super) async fn list_elearning_codes(&self, context: CallContext, r: pb::ListElearningCodesRequest) -> Result<pb::ListElearningCodesResponse> {
+    pub(super) async fn list_elearning_codes(
+        &self,
+        context: CallContext,
+        r: pb::ListElearningCodesRequest,
+    ) -> Result<pb::ListElearningCodesResponse> {
         let caller = self.caller(&context).await?;
         caller.require_admin_of(&r.account_id, &[INTERNAL, ISSUE])?;
         let mut v = Violations::default();
         v.require("account_id", &r.account_id);
         let page = v.check(paging::parse(r.page_size, &r.page_token, &r.account_id));
         v.finish().map_err(Error::invalid_fields)?;
-        let Some(page) = page else { return Err(Error::invalid("page_token", "invalid")) };
-        let mut query = elearning_code::Entity::find().filter(elearning_code::Column::AccountId.eq(r.account_id.as_str()));
+        let Some(page) = page else {
+            return Err(Error::invalid("page_token", "invalid"));
+        };
+        let mut query = elearning_code::Entity::find()
+            .filter(elearning_code::Column::AccountId.eq(r.account_id.as_str()));
         if let Some(after) = &page.after {
             query = query.filter(elearning_code::Column::Code.gt(after.as_str()));
         }
-        let rows = query.order_by_asc(elearning_code::Column::Code).limit(page.size).all(&self.db).await?;
-        let next_page_token = paging::next_token(&r.account_id, rows.last().map(|c| c.code.as_str()), rows.len(), page.size);
-        Ok(pb::ListElearningCodesResponse { codes: rows.iter().map(code_to_proto).collect(), next_page_token })
+        let rows = query
+            .order_by_asc(elearning_code::Column::Code)
+            .limit(page.size)
+            .all(&self.db)
+            .await?;
+        let next_page_token = paging::next_token(
+            &r.account_id,
+            rows.last().map(|c| c.code.as_str()),
+            rows.len(),
+            page.size,
+        );
+        Ok(pb::ListElearningCodesResponse {
+            codes: rows.iter().map(code_to_proto).collect(),
+            next_page_token,
+        })
     }
 
-    pub(super) async fn redeem_elearning_code(&self, context: CallContext, r: pb::RedeemElearningCodeRequest) -> Result<pb::ElearningCode> {
-        self.caller(&context).await?.require_scope(&[ACTIVATE, INTERNAL])?;
+    pub(super) async fn redeem_elearning_code(
+        &self,
+        context: CallContext,
+        r: pb::RedeemElearningCodeRequest,
+    ) -> Result<pb::ElearningCode> {
+        self.caller(&context)
+            .await?
+            .require_scope(&[ACTIVATE, INTERNAL])?;
         let mut v = Violations::default();
         v.require("code", &r.code);
         let email = v.check(super::keys::email("email", &r.email));
         v.finish().map_err(Error::invalid_fields)?;
-        let Some(email) = email else { return Err(Error::invalid("email", "required")) };
+        let Some(email) = email else {
+            return Err(Error::invalid("email", "required"));
+        };
         let code = r.code.trim().to_ascii_uppercase();
         let txn = portal_runtime::db::begin_write(&self.db).await?;
         // Conditional update: only an unredeemed code changes, so two redemptions cannot both win.
         let redeemed = elearning_code::Entity::update_many()
-            .col_expr(elearning_code::Column::RedeemedByEmail, Expr::value(Some(email.clone())))
-            .col_expr(elearning_code::Column::RedeemTime, Expr::value(Some(Utc::now())))
+            .col_expr(
+                elearning_code::Column::RedeemedByEmail,
+                Expr::value(Some(email.clone())),
+            )
+            .col_expr(
+                elearning_code::Column::RedeemTime,
+                Expr::value(Some(Utc::now())),
+            )
             .filter(elearning_code::Column::Code.eq(code.as_str()))
             .filter(elearning_code::Column::RedeemedByEmail.is_null())
             .exec(&txn)
             .await?
             .rows_affected;
-        let row = elearning_code::Entity::find_by_id(code.clone()).one(&txn).await?.ok_or(Error::CodeNotFound)?;
-        if redeemed == 0 && !row.redeemed_by_email.as_deref().is_some_and(|e| e.eq_ignore_ascii_case(&email)) {
+        let row = elearning_code::Entity::find_by_id(code.clone())
+            .one(&txn)
+            .await?
+            .ok_or(Error::CodeNotFound)?;
+        if redeemed == 0
+            && !row
+                .redeemed_by_email
+                .as_deref()
+                .is_some_and(|e| e.eq_ignore_ascii_case(&email))
+        {
             return Err(Error::CodeAlreadyRedeemed);
         }
         if redeemed > 0 {
-            audit::record(&txn, &context, Change { account_id: &row.account_id, action: "RedeemElearningCode", resource_type: "elearning_code", resource_id: &code[code.len() - 4..], before: None, after: Some(json!({ "email": email })) }).await?;
+            audit::record(
+                &txn,
+                &context,
+                Change {
+                    account_id: &row.account_id,
+                    action: "RedeemElearningCode",
+                    resource_type: "elearning_code",
+                    resource_id: &code[code.len() - 4..],
+                    before: None,
+                    after: Some(json!({ "email": email })),
+                },
+            )
+            .await?;
         }
         txn.commit().await?;
         Ok(code_to_proto(&row))

@@ -17,7 +17,11 @@ impl Kind {
         }
     }
     pub fn parse(s: &str) -> Self {
-        if s == "TECHNICAL" { Kind::Technical } else { Kind::Security }
+        if s == "TECHNICAL" {
+            Kind::Technical
+        } else {
+            Kind::Security
+        }
     }
 }
 
@@ -91,7 +95,10 @@ pub fn check_text(v: &mut Violations, field: &str, value: &str, required: bool, 
         v.add(field, "must not be empty");
     } else if value.chars().count() > max {
         v.add(field, format!("must be at most {max} characters"));
-    } else if value.chars().any(|c| c.is_control() && c != '\n' && c != '\t' && c != '\r') {
+    } else if value
+        .chars()
+        .any(|c| c.is_control() && c != '\n' && c != '\t' && c != '\r')
+    {
         v.add(field, "must not contain control characters");
     }
 }
@@ -114,17 +121,31 @@ pub fn cve_id(raw: &str) -> Result<String, FieldViolation> {
         && parts[2].len() >= 4
         && parts[2].len() <= 19
         && parts[2].bytes().all(|b| b.is_ascii_digit());
-    if ok { Ok(id) } else { Err(FieldViolation::new("cve_ids", format!("{raw:?} is not a CVE id like CVE-2026-12345"))) }
+    if ok {
+        Ok(id)
+    } else {
+        Err(FieldViolation::new(
+            "cve_ids",
+            format!("{raw:?} is not a CVE id like CVE-2026-12345"),
+        ))
+    }
 }
 
 pub fn check_lists(v: &mut Violations, affected: usize, cves: usize, accounts: usize) {
-    for (field, n) in [("affected_products", affected), ("cve_ids", cves), ("target.account_ids", accounts)] {
+    for (field, n) in [
+        ("affected_products", affected),
+        ("cve_ids", cves),
+        ("target.account_ids", accounts),
+    ] {
         if n > MAX_LIST && field != "target.account_ids" {
             v.add(field, format!("at most {MAX_LIST} entries"));
         }
     }
     if accounts > 100_000 {
-        v.add("target.account_ids", "at most 100000 accounts; target by product or all accounts instead");
+        v.add(
+            "target.account_ids",
+            "at most 100000 accounts; target by product or all accounts instead",
+        );
     }
 }
 

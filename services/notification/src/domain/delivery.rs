@@ -57,7 +57,11 @@ pub struct RetryPolicy {
 
 impl Default for RetryPolicy {
     fn default() -> Self {
-        Self { first_delay: Duration::from_secs(2), max_delay: Duration::from_secs(600), max_attempts: 8 }
+        Self {
+            first_delay: Duration::from_secs(2),
+            max_delay: Duration::from_secs(600),
+            max_attempts: 8,
+        }
     }
 }
 
@@ -71,7 +75,12 @@ pub enum AfterFailure {
 impl RetryPolicy {
     /// After attempt number `attempts` (1-based) failed: dead if the failure is permanent (SMTP 5xx) or the
     /// attempts are used up, else retry after the attempt's backoff (with jitter).
-    pub fn after_failure(&self, attempts: u32, permanent: bool, now: DateTime<Utc>) -> AfterFailure {
+    pub fn after_failure(
+        &self,
+        attempts: u32,
+        permanent: bool,
+        now: DateTime<Utc>,
+    ) -> AfterFailure {
         if permanent || attempts >= self.max_attempts {
             return AfterFailure::Dead;
         }
@@ -83,7 +92,9 @@ impl RetryPolicy {
             .build()
             .nth(attempts.saturating_sub(1) as usize)
             .unwrap_or(self.max_delay);
-        AfterFailure::RetryAt(now + chrono::Duration::from_std(delay).unwrap_or(chrono::Duration::seconds(600)))
+        AfterFailure::RetryAt(
+            now + chrono::Duration::from_std(delay).unwrap_or(chrono::Duration::seconds(600)),
+        )
     }
 }
 
@@ -93,13 +104,23 @@ mod tests {
 
     #[test]
     fn n3_message_ids_are_deterministic_per_row() {
-        assert_eq!(message_id("dlv-1", "portal.example"), message_id("dlv-1", "portal.example"));
-        assert_ne!(message_id("dlv-1", "portal.example"), message_id("dlv-2", "portal.example"));
+        assert_eq!(
+            message_id("dlv-1", "portal.example"),
+            message_id("dlv-1", "portal.example")
+        );
+        assert_ne!(
+            message_id("dlv-1", "portal.example"),
+            message_id("dlv-2", "portal.example")
+        );
     }
 
     #[test]
     fn n3_failures_back_off_exponentially_then_die() {
-        let policy = RetryPolicy { first_delay: Duration::from_secs(1), max_delay: Duration::from_secs(60), max_attempts: 4 };
+        let policy = RetryPolicy {
+            first_delay: Duration::from_secs(1),
+            max_delay: Duration::from_secs(60),
+            max_attempts: 4,
+        };
         let now = Utc::now();
         let delay = |attempts| match policy.after_failure(attempts, false, now) {
             AfterFailure::RetryAt(at) => (at - now).num_milliseconds(),
@@ -109,7 +130,11 @@ mod tests {
         assert!((1000..=2000).contains(&first), "{first}");
         assert!((4000..=8000).contains(&third), "{third}");
         assert_eq!(delay(4), -1, "attempts exhausted");
-        assert_eq!(policy.after_failure(1, true, now), AfterFailure::Dead, "permanent failures die at once");
+        assert_eq!(
+            policy.after_failure(1, true, now),
+            AfterFailure::Dead,
+            "permanent failures die at once"
+        );
     }
 
     #[test]
