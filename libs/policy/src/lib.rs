@@ -2,7 +2,11 @@
 //! [`Decision`] for an [`Action`] (I10). Identity answers `CheckAccess` with it, and licensing and billing
 //! evaluate the very same code in-process on their hot paths, so no RPC decides differently from another.
 
+pub mod product;
+
 use std::fmt;
+
+pub use product::{Family, LicenseType, Product};
 
 /// A portal user's role in one account (I3).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]

@@ -150,7 +150,10 @@ impl BillingApi {
             {
                 Ok(plan) => plan,
                 Err(e) => {
-                    return Outcome::Refused(format!("line {} cannot be issued: {e}", line.line_no));
+                    return Outcome::Refused(format!(
+                        "line {} cannot be issued: {e}",
+                        line.line_no
+                    ));
                 }
             };
             let request_id = rules::line_request_id(&row.purchase_id, line.line_no);

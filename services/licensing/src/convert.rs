@@ -97,7 +97,7 @@ pub fn key(
         account_id: row.account_id.clone(),
         family: family_to_proto(family) as i32,
         seats: clamp(seats),
-        license_type: match LicenseType::parse(&row.license_type) {
+        license_type: match LicenseType::parse(&row.license_type).unwrap_or(LicenseType::Term) {
             LicenseType::Term => common::LicenseType::Term,
             LicenseType::Perpetual => common::LicenseType::Perpetual,
         } as i32,

@@ -289,7 +289,7 @@ pub async fn accounts_holding<C: ConnectionTrait>(
     after: Option<&str>,
     limit: u64,
 ) -> Result<Vec<(String, Vec<Family>, bool)>> {
-    let prefixes: Vec<&str> = families.iter().map(|f| f.prefix()).collect();
+    let prefixes: Vec<&str> = families.iter().map(|f| f.as_str()).collect();
     let mut keys = key::Entity::find()
         .select_only()
         .column(key::Column::AccountId)

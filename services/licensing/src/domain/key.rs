@@ -8,95 +8,7 @@ use rand::Rng;
 
 use crate::error::{Error, Result};
 
-/// What a key can activate (L1).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
-pub enum Product {
-    Desktop,
-    PrepBuilder,
-    Server,
-    Elearning,
-}
-
-impl Product {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Product::Desktop => "DESKTOP",
-            Product::PrepBuilder => "PREP_BUILDER",
-            Product::Server => "SERVER",
-            Product::Elearning => "ELEARNING",
-        }
-    }
-    pub fn parse(s: &str) -> Option<Self> {
-        Some(match s {
-            "DESKTOP" => Product::Desktop,
-            "PREP_BUILDER" => Product::PrepBuilder,
-            "SERVER" => Product::Server,
-            "ELEARNING" => Product::Elearning,
-            _ => return None,
-        })
-    }
-}
-
-/// A key's product family, named by its prefix (L1).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub enum Family {
-    /// Desktop + Prep Builder.
-    Tc,
-    /// Desktop only (legacy).
-    Td,
-    /// Server.
-    Ts,
-}
-
-impl Family {
-    pub const ALL: [Family; 3] = [Family::Tc, Family::Td, Family::Ts];
-
-    pub fn prefix(self) -> &'static str {
-        match self {
-            Family::Tc => "TC",
-            Family::Td => "TD",
-            Family::Ts => "TS",
-        }
-    }
-
-    pub fn parse(s: &str) -> Option<Self> {
-        Family::ALL.into_iter().find(|f| f.prefix() == s)
-    }
-
-    pub fn products(self) -> &'static [Product] {
-        match self {
-            Family::Tc => &[Product::Desktop, Product::PrepBuilder],
-            Family::Td => &[Product::Desktop],
-            Family::Ts => &[Product::Server],
-        }
-    }
-
-    pub fn covers(self, product: Product) -> bool {
-        self.products().contains(&product)
-    }
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum LicenseType {
-    Term,
-    Perpetual,
-}
-
-impl LicenseType {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            LicenseType::Term => "TERM",
-            LicenseType::Perpetual => "PERPETUAL",
-        }
-    }
-    pub fn parse(s: &str) -> Self {
-        if s == "PERPETUAL" {
-            LicenseType::Perpetual
-        } else {
-            LicenseType::Term
-        }
-    }
-}
+pub use portal_policy::{Family, LicenseType, Product};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum KeyState {
@@ -132,7 +44,7 @@ impl KeyString {
     /// A fresh key from the operating system's CSPRNG.
     pub fn generate(family: Family) -> Self {
         let mut rng = rand::rngs::OsRng;
-        let mut body: String = family.prefix().to_string();
+        let mut body: String = family.as_str().to_string();
         for i in 0..18 {
             if (i + 2) % 4 == 0 {
                 body.push('-');
@@ -297,7 +209,7 @@ mod tests {
             let key = KeyString::generate(family);
             let s = key.as_str();
             assert_eq!(s.len(), 24, "{s}");
-            assert!(s.starts_with(family.prefix()));
+            assert!(s.starts_with(family.as_str()));
             assert_eq!(s.split('-').map(str::len).collect::<Vec<_>>(), vec![4; 5]);
             assert_eq!(KeyString::parse("key", s).unwrap(), key);
             assert_eq!(key.family(), family);
@@ -331,13 +243,6 @@ mod tests {
                 .as_str(),
             "TC12-3456-7890-ABCD-1234"
         );
-    }
-
-    #[test]
-    fn l1_families_cover_their_products() {
-        assert!(Family::Tc.covers(Product::Desktop) && Family::Tc.covers(Product::PrepBuilder));
-        assert!(Family::Td.covers(Product::Desktop) && !Family::Td.covers(Product::PrepBuilder));
-        assert!(Family::Ts.covers(Product::Server) && !Family::Ts.covers(Product::Desktop));
     }
 
     #[test]

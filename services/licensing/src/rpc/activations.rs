@@ -78,7 +78,7 @@ impl LicensingApi {
         let now = Utc::now();
         domain::ensure_activatable(
             KeyState::parse(&row.state),
-            LicenseType::parse(&row.license_type),
+            LicenseType::parse(&row.license_type).unwrap_or(LicenseType::Term),
             row.period_end,
             now,
         )?;

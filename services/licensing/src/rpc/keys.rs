@@ -148,7 +148,7 @@ impl LicensingApi {
                 key_id: Set(new_id("key")),
                 key: Set(string.as_str().into()),
                 account_id: Set(r.account_id.clone()),
-                family: Set(family.prefix().into()),
+                family: Set(family.as_str().into()),
                 seats: Set(i64::from(r.seats)),
                 license_type: Set(license_type.as_str().into()),
                 period_end: Set(period_end),
@@ -169,7 +169,7 @@ impl LicensingApi {
             rows.push(row);
         }
         let last_groups: Vec<&str> = rows.iter().map(|k| &k.key[k.key.len() - 4..]).collect();
-        let after = json!({ "family": family.prefix(), "seats": r.seats, "count": rows.len(), "keys": last_groups, "purchase_id": r.purchase_id });
+        let after = json!({ "family": family.as_str(), "seats": r.seats, "count": rows.len(), "keys": last_groups, "purchase_id": r.purchase_id });
         audit::record(
             &txn,
             &context,
@@ -447,7 +447,7 @@ impl LicensingApi {
             maintenance_end: before.maintenance_end,
         };
         let next = domain::refresh(
-            LicenseType::parse(&before.license_type),
+            LicenseType::parse(&before.license_type).unwrap_or(LicenseType::Term),
             KeyState::parse(&before.state),
             current,
             period_end,
