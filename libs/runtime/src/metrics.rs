@@ -37,6 +37,7 @@ pub fn install() -> Option<&'static PrometheusHandle> {
                 .build_recorder();
             let handle = recorder.handle();
             metrics::set_global_recorder(recorder).ok()?;
+            describe();
             Some(handle)
         })
         .as_ref()
@@ -59,31 +60,54 @@ pub fn render() -> String {
     install().map(PrometheusHandle::render).unwrap_or_default()
 }
 
-pub fn counter(name: &'static str, help: &'static str) {
-    metrics::describe_counter!(name, help);
+/// Every metric the suite records, with its help text, described once when the recorder is installed.
+fn describe() {
+    use metrics::{describe_counter, describe_gauge, describe_histogram};
+    describe_counter!(
+        "portal_rpc_requests_total",
+        "RPCs served, by method and gRPC status code"
+    );
+    describe_histogram!(
+        "portal_rpc_duration_seconds",
+        "RPC latency until the response headers, by method"
+    );
+    describe_gauge!(
+        "portal_db_pool_connections",
+        "Database pool connections, by service and state"
+    );
+    describe_gauge!(
+        "portal_delivery_queue_depth",
+        "Deliveries waiting to be sent (PENDING or FAILED)"
+    );
+    describe_counter!("portal_deliveries_sent_total", "Deliveries sent");
+    describe_counter!(
+        "portal_deliveries_failed_total",
+        "Delivery attempts that failed and will be retried"
+    );
+    describe_counter!(
+        "portal_deliveries_dead_total",
+        "Deliveries that gave up (DEAD)"
+    );
+    describe_histogram!(
+        "portal_delivery_send_seconds",
+        "Time to render and send one delivery"
+    );
+}
+
+pub fn counter(name: &'static str) {
     metrics::counter!(name).increment(1);
 }
 
-pub fn gauge(name: &'static str, help: &'static str, value: f64) {
-    metrics::describe_gauge!(name, help);
+pub fn gauge(name: &'static str, value: f64) {
     metrics::gauge!(name).set(value);
 }
 
-pub fn histogram(name: &'static str, help: &'static str, value: f64) {
-    metrics::describe_histogram!(name, help);
+pub fn histogram(name: &'static str, value: f64) {
     metrics::histogram!(name).record(value);
 }
 
 /// One finished RPC: rate, errors (by gRPC status code) and latency per method.
 pub fn rpc(method: &str, code: &str, seconds: f64) {
-    metrics::describe_counter!(
-        "portal_rpc_requests_total",
-        "RPCs served, by method and gRPC status code"
-    );
-    metrics::describe_histogram!(
-        "portal_rpc_duration_seconds",
-        "RPC latency until the response headers, by method"
-    );
     metrics::counter!("portal_rpc_requests_total", "method" => method.to_string(), "code" => code.to_string()).increment(1);
     metrics::histogram!("portal_rpc_duration_seconds", "method" => method.to_string())
         .record(seconds);
@@ -91,10 +115,6 @@ pub fn rpc(method: &str, code: &str, seconds: f64) {
 
 /// Database pool gauges of one service.
 pub fn pool(service: &'static str, size: u32, idle: usize) {
-    metrics::describe_gauge!(
-        "portal_db_pool_connections",
-        "Database pool connections, by service and state"
-    );
     let idle = idle as f64;
     metrics::gauge!("portal_db_pool_connections", "service" => service, "state" => "idle")
         .set(idle);

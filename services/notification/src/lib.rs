@@ -63,12 +63,7 @@ impl NotificationApi {
         settings: WorkerSettings,
         stop: watch::Receiver<bool>,
     ) -> Vec<JoinHandle<()>> {
-        let worker = worker::Worker::new(
-            self.db.clone(),
-            self.mailer.clone(),
-            settings,
-            metrics::Metrics,
-        );
+        let worker = worker::Worker::new(self.db.clone(), self.mailer.clone(), settings);
         let deliveries = tokio::spawn(worker.run(stop.clone()));
         let api = self.clone();
         let mut stop_sweep = stop;

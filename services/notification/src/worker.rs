@@ -14,7 +14,7 @@ use tokio::sync::{Mutex, watch};
 use crate::{
     domain::{AdvisoryContent, RetryPolicy, delivery::AfterFailure, message_id},
     mail::{Mailer, SendFailure, View},
-    metrics::Metrics,
+    metrics,
     store::{self, advisory, delivery},
 };
 
@@ -64,17 +64,11 @@ pub struct Worker {
     mailer: Arc<Mailer>,
     owner: String,
     settings: WorkerSettings,
-    metrics: Metrics,
     advisories: Mutex<HashMap<String, Arc<(advisory::Model, AdvisoryContent)>>>,
 }
 
 impl Worker {
-    pub fn new(
-        db: DatabaseConnection,
-        mailer: Arc<Mailer>,
-        settings: WorkerSettings,
-        metrics: Metrics,
-    ) -> Self {
+    pub fn new(db: DatabaseConnection, mailer: Arc<Mailer>, settings: WorkerSettings) -> Self {
         // A fresh owner per process: leases of a crashed predecessor are never mistaken for ours.
         let owner = portal_runtime::new_id("wrk");
         Self {
@@ -82,7 +76,6 @@ impl Worker {
             mailer,
             owner,
             settings,
-            metrics,
             advisories: Mutex::new(HashMap::new()),
         }
     }
@@ -110,7 +103,7 @@ impl Worker {
             };
             if batch.is_empty() {
                 if let Ok(depth) = store::queue_depth(&self.db).await {
-                    self.metrics.queue_depth(depth);
+                    metrics::queue_depth(depth);
                 }
                 tokio::select! {
                     () = tokio::time::sleep(self.settings.poll) => {}
@@ -141,7 +134,7 @@ impl Worker {
         let now = Utc::now();
         let result = match outcome {
             Ok(()) => {
-                self.metrics.sent(started.elapsed());
+                metrics::sent(started.elapsed());
                 store::mark_sent(&self.db, &row.delivery_id, &self.owner, now)
                     .await
                     .map(|_| ())
@@ -155,11 +148,11 @@ impl Worker {
                         .after_failure(attempts, failure.permanent, now)
                     {
                         AfterFailure::RetryAt(at) => {
-                            self.metrics.failed();
+                            metrics::failed();
                             Some(at)
                         }
                         AfterFailure::Dead => {
-                            self.metrics.dead();
+                            metrics::dead();
                             None
                         }
                     };
