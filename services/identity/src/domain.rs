@@ -1,6 +1,7 @@
 //! The identity rules (I1–I11) as plain types and functions: no tonic, no database. Handlers translate to and
 //! from these; the store persists them.
 
+pub mod contacts;
 pub mod eligibility;
 pub mod user;
 

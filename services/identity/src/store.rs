@@ -13,7 +13,7 @@ use sea_orm::{
 pub use entity::{account, user};
 
 use crate::{
-    domain::{Role, UserState},
+    domain::{Permissions, Role, UserState},
     error::{Error, Result},
 };
 
@@ -29,6 +29,14 @@ pub fn role_of(row: &user::Model) -> Role {
         Role::Administrator
     } else {
         Role::DownloadOnly
+    }
+}
+
+pub fn permissions_of(row: &user::Model) -> Permissions {
+    Permissions {
+        security_contact: row.security_contact,
+        technical_contact: row.technical_contact,
+        case_administrator: row.case_administrator,
     }
 }
 

@@ -14,7 +14,7 @@ use tonic::Status;
 use crate::{
     IdentityApi,
     authz::{ADMIN, INTERNAL},
-    domain::Role,
+    domain::contacts,
     error::{Error, Result},
     store::{self, account, user},
 };
@@ -106,29 +106,15 @@ async fn send_batch(
             .get(account.account_id.as_str())
             .map(Vec::as_slice)
             .unwrap_or_default();
-        let is_contact = |u: &&&user::Model| {
-            if security {
-                u.security_contact
-            } else {
-                u.technical_contact
-            }
-        };
-        let contacts: Vec<&user::Model> = members.iter().filter(is_contact).copied().collect();
-        let (chosen, fallback) = if !contacts.is_empty() {
-            (contacts, false)
-        } else if include_fallback {
-            (
-                members
-                    .iter()
-                    .filter(|u| store::role_of(u) == Role::Administrator)
-                    .copied()
-                    .collect(),
-                true,
-            )
-        } else {
-            (Vec::new(), false)
-        };
-        for u in chosen {
+        let facts: Vec<contacts::Member> = members
+            .iter()
+            .map(|u| contacts::Member {
+                role: store::role_of(u),
+                permissions: store::permissions_of(u),
+            })
+            .collect();
+        let (chosen, fallback) = contacts::recipients(&facts, security, include_fallback);
+        for u in chosen.into_iter().map(|i| members[i]) {
             let contact = pb::PointOfContact {
                 account_id: u.account_id.clone(),
                 user_id: u.user_id.clone(),
