@@ -3,15 +3,17 @@
 //! tokens for service-to-service calls and for `portal token`.
 
 use std::{
-    collections::BTreeSet,
+    collections::{BTreeSet, HashMap},
     fs, io,
     path::{Path, PathBuf},
+    sync::Mutex,
     time::{Duration, SystemTime, UNIX_EPOCH},
 };
 
 use ed25519_dalek::pkcs8::{EncodePrivateKey, EncodePublicKey, spki::der::pem::LineEnding};
 use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey, Header, Validation};
 use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
 use tonic::Status;
 
 use crate::error::{self, reason};
@@ -119,6 +121,56 @@ pub struct Verifier {
     issuer: String,
     audience: String,
     leeway: u64,
+    verified: VerifiedTokens,
+}
+
+/// Tokens that passed verification, so a client reusing its token (as every client does) costs a hash and a
+/// lookup instead of a signature check. Keyed by the SHA-256 of the token, never the token itself; an entry is
+/// used only while the token is still within its `exp` (plus the same leeway verification allows), and the
+/// set is bounded. Only successes are kept: a bad token is checked in full every time.
+struct VerifiedTokens {
+    entries: Mutex<HashMap<[u8; 32], (Principal, u64)>>,
+    capacity: usize,
+}
+
+impl VerifiedTokens {
+    const CAPACITY: usize = 8192;
+
+    fn new(capacity: usize) -> Self {
+        Self {
+            entries: Mutex::new(HashMap::new()),
+            capacity,
+        }
+    }
+
+    fn get(&self, digest: &[u8; 32], now: u64) -> Option<Principal> {
+        let entries = self.entries.lock().ok()?;
+        match entries.get(digest) {
+            Some((principal, valid_until)) if now <= *valid_until => Some(principal.clone()),
+            _ => None,
+        }
+    }
+
+    fn insert(&self, digest: [u8; 32], principal: Principal, valid_until: u64, now: u64) {
+        let Ok(mut entries) = self.entries.lock() else {
+            return;
+        };
+        if entries.len() >= self.capacity {
+            entries.retain(|_, (_, until)| now <= *until);
+            if entries.len() >= self.capacity {
+                // Still full of live tokens: start over rather than grow; the next calls verify in full.
+                entries.clear();
+            }
+        }
+        entries.insert(digest, (principal, valid_until));
+    }
+}
+
+fn unix_now() -> u64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| d.as_secs())
+        .unwrap_or_default()
 }
 
 impl std::fmt::Debug for Verifier {
@@ -146,6 +198,7 @@ impl Verifier {
             issuer: issuer.into(),
             audience: audience.into(),
             leeway: leeway.as_secs(),
+            verified: VerifiedTokens::new(VerifiedTokens::CAPACITY),
         })
     }
 
@@ -159,11 +212,24 @@ impl Verifier {
             .strip_prefix("Bearer ")
             .or_else(|| header.strip_prefix("bearer "))
             .ok_or_else(|| unauthenticated("authorization must be `Bearer <token>`"))?;
+        let token = token.trim();
+        let digest: [u8; 32] = Sha256::digest(token.as_bytes()).into();
+        let now = unix_now();
+        if let Some(principal) = self.verified.get(&digest, now) {
+            return Ok(principal);
+        }
         let claims = self
-            .verify(token.trim())
+            .verify(token)
             .map_err(|e| unauthenticated(&format!("invalid token: {e}")))?;
-        principal_from(&claims)
-            .ok_or_else(|| unauthenticated("token subject must be a user id or svc:<name>"))
+        let principal = principal_from(&claims)
+            .ok_or_else(|| unauthenticated("token subject must be a user id or svc:<name>"))?;
+        self.verified.insert(
+            digest,
+            principal.clone(),
+            claims.exp.saturating_add(self.leeway),
+            now,
+        );
+        Ok(principal)
     }
 
     /// Verifies a JWT and returns its claims.
@@ -272,10 +338,7 @@ impl Minter {
     }
 
     fn mint(&self, sub: String, scope: Option<String>, ttl: Duration) -> String {
-        let now = SystemTime::now()
-            .duration_since(UNIX_EPOCH)
-            .map(|d| d.as_secs())
-            .unwrap_or_default();
+        let now = unix_now();
         let claims = Claims {
             sub,
             iss: self.issuer.clone(),
@@ -399,6 +462,55 @@ mod tests {
         let first = fs::read(&private).unwrap();
         ensure_signing_key(&private).unwrap();
         assert_eq!(first, fs::read(&private).unwrap());
+    }
+
+    #[test]
+    fn a_remembered_token_is_not_used_past_its_expiry() {
+        let (_dir, minter, verifier) = pair();
+        let token = minter.user("u1", Duration::from_secs(60));
+        let header = format!("Bearer {token}");
+        assert!(verifier.verify_header(Some(&header)).is_ok());
+        let digest: [u8; 32] = Sha256::digest(token.as_bytes()).into();
+        let now = unix_now();
+        assert!(verifier.verified.get(&digest, now).is_some());
+        assert!(
+            verifier
+                .verified
+                .get(&digest, now + 60 + verifier.leeway + 1)
+                .is_none()
+        );
+    }
+
+    #[test]
+    fn the_verified_set_stays_bounded() {
+        let cache = VerifiedTokens::new(4);
+        let principal = Principal::User {
+            user_id: "u".into(),
+        };
+        for i in 0..10u8 {
+            cache.insert([i; 32], principal.clone(), 100, 50);
+            assert!(cache.entries.lock().unwrap().len() <= 4);
+        }
+        // Expired entries go first when the set is full.
+        let cache = VerifiedTokens::new(2);
+        cache.insert([1; 32], principal.clone(), 10, 5);
+        cache.insert([2; 32], principal.clone(), 100, 5);
+        cache.insert([3; 32], principal, 100, 50);
+        assert!(cache.get(&[2; 32], 50).is_some() && cache.get(&[3; 32], 50).is_some());
+    }
+
+    #[test]
+    fn a_bad_token_is_refused_every_time() {
+        let (_dir, minter, verifier) = pair();
+        let mut token = minter.user("u1", Duration::from_secs(60));
+        token.push('x');
+        for _ in 0..2 {
+            assert!(
+                verifier
+                    .verify_header(Some(&format!("Bearer {token}")))
+                    .is_err()
+            );
+        }
     }
 
     #[test]

@@ -129,6 +129,8 @@ pub async fn serve_admin(listener: TcpListener) {
         let Ok((stream, _)) = listener.accept().await else {
             continue;
         };
+        // A scrape answered in two writes would otherwise wait for the scraper's delayed ACK.
+        let _ = stream.set_nodelay(true);
         tokio::spawn(async move {
             let service = service_fn(|request: Request<Incoming>| async move {
                 let (status, body) = match request.uri().path() {

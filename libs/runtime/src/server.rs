@@ -12,13 +12,12 @@ use std::{
 };
 
 use tokio::{net::TcpListener, sync::Semaphore};
-use tokio_stream::wrappers::TcpListenerStream;
 use tonic::{
     Code,
     body::Body,
     server::NamedService,
     service::{Routes, RoutesBuilder},
-    transport::Server,
+    transport::{Server, server::TcpIncoming},
 };
 use tonic_health::{ServingStatus, server::HealthReporter};
 use tower::Service;
@@ -135,9 +134,11 @@ impl Host {
         let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
         let server = Server::builder()
             .timeout(settings.request_timeout())
-            .tcp_nodelay(true)
             .add_routes(routes.routes())
-            .serve_with_incoming_shutdown(TcpListenerStream::new(listener), async {
+            // tonic applies its own TCP settings only to listeners it binds; ours is bound early (port 0 in tests),
+            // so no-delay is set on each accepted socket here. Without it, any response written in more than one
+            // write waits ~40 ms for the client's delayed ACK (Nagle).
+            .serve_with_incoming_shutdown(TcpIncoming::from(listener).with_nodelay(Some(true)), async {
                 let _ = stopped.await;
             });
         tokio::pin!(server);

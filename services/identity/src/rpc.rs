@@ -246,7 +246,11 @@ impl IdentityApi {
         v.require("user_id", &r.user_id);
         v.finish().map_err(Error::invalid_fields)?;
         let caller = self.caller(&context).await?;
-        let row = self.visible_user(&caller, &r.user_id).await?;
+        let row = match caller.user() {
+            // Reading oneself: the row was just read to resolve the caller.
+            Some(me) if me.user_id == r.user_id => me.clone(),
+            _ => self.visible_user(&caller, &r.user_id).await?,
+        };
         if !(caller.has_scope(&[ADMIN, INTERNAL])
             || caller.is_user(&row.user_id)
             || caller.is_admin_of(&row.account_id))
@@ -485,7 +489,12 @@ impl IdentityApi {
         let Some(action) = action else {
             return Err(Error::invalid("action", "required"));
         };
-        let row = match store::find_user(&self.db, &r.user_id).await {
+        // A user asking about themselves was just read (and found active) to resolve the caller.
+        let found = match caller.user() {
+            Some(row) if row.user_id == r.user_id => Ok(row.clone()),
+            _ => store::find_user(&self.db, &r.user_id).await,
+        };
+        let row = match found {
             Ok(row) if row.account_id == r.account_id && store::is_active(&row) => row,
             Ok(_) | Err(Error::UserNotFound) => {
                 return Ok(pb::CheckAccessResponse {

@@ -1,13 +1,14 @@
-//! Mail (N5): multipart plain-text + HTML rendered from templates (minijinja), sent through lettre's pooled
-//! async SMTP transport (STARTTLS or implicit TLS, optional auth from the URL), or written as `.eml` files in
-//! the data directory when no SMTP server is configured.
+//! Mail (N5): multipart plain-text + HTML rendered from templates (minijinja), sent over a pool of lettre SMTP
+//! connections on no-delay sockets ([`smtp`]: STARTTLS or implicit TLS, optional auth from the URL), or written
+//! as `.eml` files in the data directory when no SMTP server is configured.
 
 use std::{path::PathBuf, time::Duration};
 
+mod smtp;
+
 use lettre::{
-    AsyncFileTransport, AsyncSmtpTransport, AsyncTransport, Message, Tokio1Executor,
+    AsyncFileTransport, AsyncTransport, Message, Tokio1Executor,
     message::{Attachment, Mailbox, MultiPart, SinglePart, header::ContentType},
-    transport::smtp::PoolConfig,
 };
 use minijinja::Environment;
 use serde::Serialize;
@@ -35,7 +36,7 @@ pub struct SendFailure {
 }
 
 enum Transport {
-    Smtp(AsyncSmtpTransport<Tokio1Executor>),
+    Smtp(smtp::Pool),
     Files(AsyncFileTransport<Tokio1Executor>),
 }
 
@@ -66,7 +67,8 @@ pub struct View<'a, T: Serialize> {
 }
 
 impl Mailer {
-    /// SMTP when `smtp_url` is set (pooled, with a per-command timeout), else `.eml` files under `mail_dir`.
+    /// SMTP when `smtp_url` is set (a pool of `pool_size` no-delay connections, each send bounded by a timeout),
+    /// else `.eml` files under `mail_dir`.
     pub fn new(
         smtp_url: Option<&str>,
         mail_dir: PathBuf,
@@ -78,17 +80,7 @@ impl Mailer {
             .map_err(|_| MailError::From(from.to_string()))?;
         let domain = from.email.domain().to_string();
         let transport = match smtp_url {
-            Some(url) => Transport::Smtp(
-                AsyncSmtpTransport::<Tokio1Executor>::from_url(url)
-                    .map_err(|e| MailError::Url(e.to_string()))?
-                    .pool_config(
-                        PoolConfig::new()
-                            .max_size(pool_size)
-                            .idle_timeout(Duration::from_secs(30)),
-                    )
-                    .timeout(Some(Duration::from_secs(15)))
-                    .build(),
-            ),
+            Some(url) => Transport::Smtp(smtp::Pool::new(url, pool_size, Duration::from_secs(15))?),
             None => {
                 std::fs::create_dir_all(&mail_dir).map_err(|source| MailError::Directory {
                     path: mail_dir.clone(),
@@ -171,14 +163,9 @@ impl Mailer {
 
     pub async fn send(&self, message: Message) -> Result<(), SendFailure> {
         match &self.transport {
-            Transport::Smtp(smtp) => {
-                smtp.send(message)
-                    .await
-                    .map(|_| ())
-                    .map_err(|e| SendFailure {
-                        permanent: e.is_permanent(),
-                        message: e.to_string(),
-                    })
+            Transport::Smtp(pool) => {
+                let (envelope, bytes) = smtp::envelope(&message);
+                pool.send(&envelope, &bytes).await
             }
             Transport::Files(files) => {
                 files

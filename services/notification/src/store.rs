@@ -180,13 +180,34 @@ pub async fn claim_batch<C: ConnectionTrait>(
         .await?)
 }
 
-/// Marks a delivery sent, if `owner` still holds it.
+/// Writes a chunk of attempt outcomes in one transaction: the sent deliveries in one statement, each failure
+/// with its own next attempt time. Only rows `owner` still holds are touched.
+pub async fn record_outcomes(
+    db: &sea_orm::DatabaseConnection,
+    owner: &str,
+    sent: &[String],
+    failed: &[(String, String, Option<DateTime<Utc>>)],
+    now: DateTime<Utc>,
+) -> Result<()> {
+    let txn = portal_runtime::db::begin_write(db).await?;
+    mark_sent(&txn, sent, owner, now).await?;
+    for (delivery_id, error, next) in failed {
+        mark_failed(&txn, delivery_id, owner, error, *next, now).await?;
+    }
+    txn.commit().await?;
+    Ok(())
+}
+
+/// Marks deliveries sent, those `owner` still holds; returns how many.
 pub async fn mark_sent<C: ConnectionTrait>(
     db: &C,
-    delivery_id: &str,
+    delivery_ids: &[String],
     owner: &str,
     now: DateTime<Utc>,
-) -> Result<bool> {
+) -> Result<u64> {
+    if delivery_ids.is_empty() {
+        return Ok(0);
+    }
     let result = delivery::Entity::update_many()
         .col_expr(
             delivery::Column::State,
@@ -207,11 +228,11 @@ pub async fn mark_sent<C: ConnectionTrait>(
             Expr::value(Option::<DateTime<Utc>>::None),
         )
         .col_expr(delivery::Column::UpdateTime, Expr::value(now))
-        .filter(delivery::Column::DeliveryId.eq(delivery_id))
+        .filter(delivery::Column::DeliveryId.is_in(delivery_ids.iter().cloned()))
         .filter(delivery::Column::LeaseOwner.eq(owner))
         .exec(db)
         .await?;
-    Ok(result.rows_affected == 1)
+    Ok(result.rows_affected)
 }
 
 /// Records a failed attempt: FAILED with the next attempt time, or DEAD.

@@ -59,6 +59,19 @@ struct NoticeView<'a> {
     fields: &'a std::collections::BTreeMap<String, String>,
 }
 
+/// Outcomes written per transaction.
+const RECORD_CHUNK: usize = 64;
+
+/// What one attempt came to.
+enum Outcome {
+    Sent(String),
+    Failed {
+        delivery_id: String,
+        error: String,
+        next: Option<chrono::DateTime<Utc>>,
+    },
+}
+
 pub struct Worker {
     db: DatabaseConnection,
     mailer: Arc<Mailer>,
@@ -111,9 +124,15 @@ impl Worker {
                 }
                 continue;
             }
-            futures::stream::iter(batch)
-                .for_each_concurrent(self.settings.concurrency, |row| self.deliver(row))
-                .await;
+            // Sends run `concurrency` at a time; their outcomes are written as they come, a chunk per transaction,
+            // so the ledger keeps up with the mail without one write per message.
+            let mut outcomes = futures::stream::iter(batch)
+                .map(|row| self.attempt(row))
+                .buffer_unordered(self.settings.concurrency)
+                .ready_chunks(RECORD_CHUNK);
+            while let Some(chunk) = outcomes.next().await {
+                self.record(chunk).await;
+            }
         }
         match store::release(&self.db, &self.owner).await {
             Ok(released) => {
@@ -125,52 +144,63 @@ impl Worker {
         }
     }
 
-    async fn deliver(&self, row: delivery::Model) {
+    /// Composes and sends one delivery; what happened, to be recorded with others.
+    async fn attempt(&self, row: delivery::Model) -> Outcome {
         let started = std::time::Instant::now();
-        let outcome = match self.compose(&row).await {
+        let result = match self.compose(&row).await {
             Ok(message) => self.mailer.send(message).await,
             Err(failure) => Err(failure),
         };
         let now = Utc::now();
-        let result = match outcome {
+        match result {
             Ok(()) => {
                 metrics::sent(started.elapsed());
-                store::mark_sent(&self.db, &row.delivery_id, &self.owner, now)
-                    .await
-                    .map(|_| ())
+                Outcome::Sent(row.delivery_id)
             }
             Err(failure) => {
                 let attempts = u32::try_from(row.attempts).unwrap_or(0) + 1;
-                let next =
-                    match self
-                        .settings
-                        .policy
-                        .after_failure(attempts, failure.permanent, now)
-                    {
-                        AfterFailure::RetryAt(at) => {
-                            metrics::failed();
-                            Some(at)
-                        }
-                        AfterFailure::Dead => {
-                            metrics::dead();
-                            None
-                        }
-                    };
+                let next = match self
+                    .settings
+                    .policy
+                    .after_failure(attempts, failure.permanent, now)
+                {
+                    AfterFailure::RetryAt(at) => {
+                        metrics::failed();
+                        Some(at)
+                    }
+                    AfterFailure::Dead => {
+                        metrics::dead();
+                        None
+                    }
+                };
                 tracing::warn!(delivery_id = %row.delivery_id, attempts, permanent = failure.permanent, error = %failure.message, "delivery failed");
-                store::mark_failed(
-                    &self.db,
-                    &row.delivery_id,
-                    &self.owner,
-                    &failure.message,
+                Outcome::Failed {
+                    delivery_id: row.delivery_id,
+                    error: failure.message,
                     next,
-                    now,
-                )
-                .await
+                }
             }
-        };
-        if let Err(e) = result {
-            // The lease expires and the row is sent again with the same Message-ID (at least once, N3).
-            tracing::warn!(delivery_id = %row.delivery_id, error = %e, "recording a delivery outcome failed");
+        }
+    }
+
+    /// Writes a chunk of outcomes in one transaction. If that fails the rows stay leased to us; when the lease
+    /// ends they are sent again with the same Message-ID (at least once, N3).
+    async fn record(&self, outcomes: Vec<Outcome>) {
+        let now = Utc::now();
+        let mut sent = Vec::new();
+        let mut failed = Vec::new();
+        for outcome in outcomes {
+            match outcome {
+                Outcome::Sent(id) => sent.push(id),
+                Outcome::Failed {
+                    delivery_id,
+                    error,
+                    next,
+                } => failed.push((delivery_id, error, next)),
+            }
+        }
+        if let Err(e) = store::record_outcomes(&self.db, &self.owner, &sent, &failed, now).await {
+            tracing::warn!(error = %e, sent = sent.len(), failed = failed.len(), "recording delivery outcomes failed");
         }
     }
 
