@@ -71,6 +71,19 @@ pub async fn connect(address: &str, connections: usize) -> anyhow::Result<Vec<Ch
     Ok(channels)
 }
 
+/// [`drive`] when `wanted`; else nothing, at once (an empty [`Figures`] with zero elapsed time).
+pub async fn drive_if<F, Fut>(wanted: bool, channels: &[Channel], shape: Shape, call: F) -> Figures
+where
+    F: Fn(Channel, u64) -> Fut + Clone + Send + Sync + 'static,
+    Fut: Future<Output = Result<(), tonic::Status>> + Send,
+{
+    if wanted {
+        drive(channels, shape, call).await
+    } else {
+        Figures::default()
+    }
+}
+
 /// Runs `call(channel, n)` on every stream (n counts calls across streams, so callers can make unique
 /// requests) for the warm-up, then again for the measured time.
 pub async fn drive<F, Fut>(channels: &[Channel], shape: Shape, call: F) -> Figures

@@ -33,6 +33,12 @@ struct Cli {
     /// Accounts to seed.
     #[arg(long)]
     accounts: Option<usize>,
+    /// Only the scenarios whose name contains this (case-insensitive), e.g. `ListKeys` — for profiling one.
+    #[arg(long)]
+    only: Option<String>,
+    /// Skip the advisory fan-out.
+    #[arg(long)]
+    no_advisory: bool,
     /// PostgreSQL server to create the run's database on.
     #[arg(long, env = "TEST_POSTGRES_URL", default_value = "postgres://postgres@127.0.0.1:5432/postgres")]
     postgres_url: String,
@@ -74,6 +80,8 @@ fn main() -> anyhow::Result<()> {
     if let Some(accounts) = cli.accounts {
         plan.size.accounts = accounts;
     }
+    plan.only = cli.only.map(|o| o.to_lowercase());
+    plan.advisory = !cli.no_advisory;
     let runtime = tokio::runtime::Runtime::new()?;
     runtime.block_on(async {
         let machine = scenarios::machine();

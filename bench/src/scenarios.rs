@@ -36,10 +36,21 @@ use crate::{
 };
 
 /// What a run does.
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug, Clone)]
 pub struct Plan {
     pub shape: Shape,
     pub size: Size,
+    /// Only scenarios whose name contains this (lower case).
+    pub only: Option<String>,
+    pub advisory: bool,
+}
+
+impl Plan {
+    fn wants(&self, name: &str) -> bool {
+        self.only
+            .as_ref()
+            .is_none_or(|only| name.to_lowercase().contains(only))
+    }
 }
 
 impl Plan {
@@ -57,6 +68,8 @@ impl Plan {
                 contacts_per_account: 10,
                 keys_per_account: 50,
             },
+            only: None,
+            advisory: true,
         }
     }
 
@@ -74,6 +87,8 @@ impl Plan {
                 contacts_per_account: 2,
                 keys_per_account: 5,
             },
+            only: None,
+            advisory: true,
         }
     }
 }
@@ -117,7 +132,7 @@ fn print_table(backend: &str, echo: &Figures, rows: &[Row]) {
         );
     };
     line("bare tonic echo (baseline)", echo);
-    for row in rows {
+    for row in rows.iter().filter(|r| !r.figures.elapsed.is_zero()) {
         line(row.name, &row.figures);
         if let Some(error) = &row.figures.first_error {
             println!("|   first error: {error} | | | | | | |");
@@ -186,8 +201,8 @@ pub async fn run(plan: &Plan, database_url: Option<&str>) -> anyhow::Result<bool
     .await;
 
     let idle = idle_round_trips(&channels[0], &minter, &seeded).await?;
-    let mut rows = reads(&channels, shape, &minter, &seeded).await?;
-    let (writes, checks_ok) = writes(&channels, shape, &minter, &seeded).await?;
+    let mut rows = reads(&channels, plan, &minter, &seeded).await?;
+    let (writes, checks_ok) = writes(&channels, plan, &minter, &seeded).await?;
     ok &= checks_ok;
     rows.extend(writes);
     print_table(backend, &echo, &rows);
@@ -200,7 +215,9 @@ pub async fn run(plan: &Plan, database_url: Option<&str>) -> anyhow::Result<bool
             .join(", ")
     );
 
-    ok &= advisory(&channels[0], &minter, &seeded, plan, &sink).await?;
+    if plan.advisory {
+        ok &= advisory(&channels[0], &minter, &seeded, plan, &sink).await?;
+    }
     println!(
         "Peak RSS: portal up (all four services) {:.1} MiB; echo server {:.1} MiB",
         suite.guard.peak_rss_mib().unwrap_or(f64::NAN),
@@ -273,16 +290,17 @@ async fn idle_round_trips(
 
 async fn reads(
     channels: &[tonic::transport::Channel],
-    shape: Shape,
+    plan: &Plan,
     minter: &Minter,
     seeded: &Seeded,
 ) -> anyhow::Result<Vec<Row>> {
+    let shape = plan.shape;
     let admins = user_tokens(minter, seeded, |a| &a.admin_user_id)?;
     let holders = user_tokens(minter, seeded, |a| &a.holder_user_id)?;
     let pick = |n: u64, of: usize| (n as usize) % of.max(1);
     let mut rows = Vec::new();
 
-    let health = load::drive(channels, shape, |channel, _| async move {
+    let health = load::drive_if(plan.wants("grpc.health Check (the suite, no auth)"), channels, shape, |channel, _| async move {
         HealthClient::new(channel)
             .check(HealthCheckRequest {
                 service: String::new(),
@@ -308,7 +326,7 @@ async fn reads(
             Action::DownloadProducts,
         ),
     ] {
-        let figures = load::drive(channels, shape, move |channel, n| {
+        let figures = load::drive_if(plan.wants(name), channels, shape, move |channel, n| {
             let (token, user_id, account_id) = tokens[pick(n, tokens.len())].clone();
             async move {
                 IdentityServiceClient::new(channel)
@@ -335,7 +353,7 @@ async fn reads(
     }
 
     let tokens = holders.clone();
-    let figures = load::drive(channels, shape, move |channel, n| {
+    let figures = load::drive_if(plan.wants("GetUser, Download Only (with persona)"), channels, shape, move |channel, n| {
         let (token, user_id, _) = tokens[pick(n, tokens.len())].clone();
         async move {
             IdentityServiceClient::new(channel)
@@ -357,7 +375,7 @@ async fn reads(
     });
 
     let tokens = admins.clone();
-    let figures = load::drive(channels, shape, move |channel, n| {
+    let figures = load::drive_if(plan.wants("ListKeys, Administrator, page of 50"), channels, shape, move |channel, n| {
         let (token, _, account_id) = tokens[pick(n, tokens.len())].clone();
         async move {
             LicensingServiceClient::new(channel)
@@ -383,10 +401,11 @@ async fn reads(
 
 async fn writes(
     channels: &[tonic::transport::Channel],
-    shape: Shape,
+    plan: &Plan,
     minter: &Minter,
     seeded: &Seeded,
 ) -> anyhow::Result<(Vec<Row>, bool)> {
+    let shape = plan.shape;
     let ttl = Duration::from_secs(4 * 3600);
     let mut ok = true;
     let mut rows = Vec::new();
@@ -419,7 +438,7 @@ async fn writes(
         .context("no contended key issued")?;
     let key_string = key.key.clone();
     let token = activator.clone();
-    let figures = load::drive(channels, shape, move |channel, n| {
+    let figures = load::drive_if(plan.wants("ActivateKey, one contended pool"), channels, shape, move |channel, n| {
         let (key, token) = (key_string.clone(), token.clone());
         async move {
             LicensingServiceClient::new(channel)
@@ -466,7 +485,7 @@ async fn writes(
     let admin = bearer(&minter.service("bench", "identity.admin", ttl))?;
     let accounts: Arc<Vec<String>> = Arc::new(seeded.accounts.iter().map(|a| a.account_id.clone()).collect());
     let ids = accounts.clone();
-    let figures = load::drive(channels, shape, move |channel, n| {
+    let figures = load::drive_if(plan.wants("CreateUser"), channels, shape, move |channel, n| {
         let account_id = ids[pick(n, ids.len())].clone();
         let token = admin.clone();
         async move {
@@ -494,7 +513,7 @@ async fn writes(
 
     // CreatePurchase: an Administrator buys one Desktop seat; billing has licensing issue the key.
     let admins = user_tokens(minter, seeded, |a| &a.admin_user_id)?;
-    let figures = load::drive(channels, shape, move |channel, n| {
+    let figures = load::drive_if(plan.wants("CreatePurchase (one Desktop seat)"), channels, shape, move |channel, n| {
         let (token, _, account_id) = admins[pick(n, admins.len())].clone();
         async move {
             BillingServiceClient::new(channel)

@@ -76,7 +76,9 @@ impl Default for LicensingSettings {
 pub struct DatabaseSettings {
     /// `sqlite://…` or `postgres://…`; unset means one SQLite file per service in the data directory.
     pub url: Option<SecretString>,
-    pub max_connections: u32,
+    /// Pool size per service; unset: 4 on SQLite (one writer at a time, and each connection is a thread with
+    /// its own page cache), 16 on PostgreSQL.
+    pub max_connections: Option<u32>,
     /// Apply pending migrations when a service starts (the Kubernetes overlays run `portal migrate` instead).
     pub auto_migrate: bool,
 }
@@ -85,7 +87,7 @@ impl Default for DatabaseSettings {
     fn default() -> Self {
         Self {
             url: None,
-            max_connections: 16,
+            max_connections: None,
             auto_migrate: true,
         }
     }
@@ -120,7 +122,7 @@ impl Default for SmtpSettings {
         Self {
             url: None,
             from: "Customer Portal <noreply@portal.invalid>".into(),
-            pool_size: 8,
+            pool_size: 16,
             batch_size: 100,
             lease_secs: 60,
             max_attempts: 8,
@@ -315,7 +317,7 @@ impl Settings {
                 return invalid("smtp.url", "must start with smtp:// or smtps://");
             }
         }
-        if self.database.max_connections == 0 {
+        if self.database.max_connections == Some(0) {
             return invalid("database.max_connections", "must be at least 1");
         }
         if self.server.concurrency_limit == 0 {

@@ -60,8 +60,10 @@ pub async fn connect<M: MigratorTrait>(
 pub async fn open(
     url: &str,
     service: &str,
-    max_connections: u32,
+    max_connections: Option<u32>,
 ) -> Result<DatabaseConnection, DbErr> {
+    let sqlite = url.starts_with("sqlite:");
+    let max_connections = max_connections.unwrap_or(if sqlite { 4 } else { 16 });
     let mut options = ConnectOptions::new(url.to_string());
     options
         .max_connections(max_connections)
@@ -69,7 +71,7 @@ pub async fn open(
         .connect_timeout(Duration::from_secs(10))
         .acquire_timeout(Duration::from_secs(10))
         .sqlx_logging(false);
-    if url.starts_with("sqlite:") {
+    if sqlite {
         if let Some(dir) = url
             .trim_start_matches("sqlite://")
             .split('?')
