@@ -2,12 +2,13 @@
 //! authorization comes before existence, so a portal user learns nothing about other accounts.
 
 use portal_runtime::Principal;
-use sea_orm::ConnectionTrait;
+use sea_orm::DatabaseConnection;
 
 use crate::{
     domain::Role,
     error::{Error, Result},
     store::{self, user},
+    users::UserCache,
 };
 
 /// The caller, resolved: a service principal, or an active portal user with their row.
@@ -21,10 +22,14 @@ pub const ADMIN: &str = "identity.admin";
 pub const INTERNAL: &str = "internal";
 
 impl Caller {
-    pub async fn resolve<C: ConnectionTrait>(db: &C, principal: Principal) -> Result<Self> {
+    pub async fn resolve(
+        db: &DatabaseConnection,
+        users: &UserCache,
+        principal: Principal,
+    ) -> Result<Self> {
         match &principal {
             Principal::Service { .. } => Ok(Caller::Service(principal)),
-            Principal::User { user_id } => match store::find_user(db, user_id).await {
+            Principal::User { user_id } => match users.find(db, user_id).await {
                 Ok(row) if store::is_active(&row) => Ok(Caller::User(row)),
                 Ok(_) | Err(Error::UserNotFound) => Err(Error::denied(
                     "the calling user is not an active portal user",

@@ -12,6 +12,7 @@ mod licensing;
 pub mod migration;
 mod rpc;
 mod store;
+mod users;
 
 pub use licensing::Licensing;
 use portal_proto::identity::identity_service_server::IdentityServiceServer;
@@ -22,11 +23,17 @@ use sea_orm::DatabaseConnection;
 pub struct IdentityApi {
     db: DatabaseConnection,
     licensing: Licensing,
+    users: std::sync::Arc<users::UserCache>,
 }
 
 impl IdentityApi {
     pub fn new(db: DatabaseConnection, licensing: Licensing) -> Self {
-        Self { db, licensing }
+        let users = std::sync::Arc::new(users::UserCache::for_database(&db));
+        Self {
+            db,
+            licensing,
+            users,
+        }
     }
 
     /// The tonic service to mount on a [`portal_runtime::server::Host`].

@@ -33,13 +33,13 @@ fn respond<T>(result: Result<T>) -> Result<Response<T>, Status> {
 
 impl IdentityApi {
     async fn caller(&self, context: &CallContext) -> Result<Caller> {
-        Caller::resolve(&self.db, context.principal.clone()).await
+        Caller::resolve(&self.db, &self.users, context.principal.clone()).await
     }
 
     /// A user row the caller may see, or — for portal users — `PERMISSION_DENIED` without revealing whether
     /// it exists (authorization before existence).
     async fn visible_user(&self, caller: &Caller, user_id: &str) -> Result<user::Model> {
-        match store::find_user(&self.db, user_id).await {
+        match self.users.find(&self.db, user_id).await {
             Err(Error::UserNotFound) if caller.user().is_some() => {
                 Err(Error::denied("no such user in your account"))
             }
@@ -104,6 +104,7 @@ impl IdentityApi {
         )
         .await?;
         txn.commit().await?;
+        self.users.invalidate();
         Ok(convert::account(&row))
     }
 
@@ -235,6 +236,7 @@ impl IdentityApi {
         };
         outbox::enqueue(&txn, notice).await?;
         txn.commit().await?;
+        self.users.invalidate();
         // A new user id owns nothing, and assignments by e-mail end when a user is removed (I8), so the persona
         // of a fresh user follows from the role alone.
         let persona = Persona::derive(role, Holdings::default());
@@ -404,6 +406,7 @@ impl IdentityApi {
         )
         .await?;
         txn.commit().await?;
+        self.users.invalidate();
         let persona = self.persona(&after).await?;
         Ok(convert::user(&after, persona))
     }
@@ -467,6 +470,7 @@ impl IdentityApi {
         )
         .await?;
         txn.commit().await?;
+        self.users.invalidate();
         Ok(pb::RemoveUserResponse {})
     }
 
@@ -492,7 +496,7 @@ impl IdentityApi {
         // A user asking about themselves was just read (and found active) to resolve the caller.
         let found = match caller.user() {
             Some(row) if row.user_id == r.user_id => Ok(row.clone()),
-            _ => store::find_user(&self.db, &r.user_id).await,
+            _ => self.users.find(&self.db, &r.user_id).await,
         };
         let row = match found {
             Ok(row) if row.account_id == r.account_id && store::is_active(&row) => row,

@@ -242,25 +242,52 @@ pub async fn list_keys<C: ConnectionTrait>(
         .await?)
 }
 
-/// (owned, assigned) counts of a person in an account; revoked keys do not count.
+#[derive(Debug, FromQueryResult)]
+struct HoldingCounts {
+    owned: i64,
+    assigned: i64,
+}
+
+/// (owned, assigned) counts of a person in an account; revoked keys do not count. One statement: this is on
+/// the path of every persona decision for a Download Only user (I9).
 pub async fn holdings<C: ConnectionTrait>(
     db: &C,
     account_id: &str,
     user_id: &str,
     email_key: &str,
 ) -> Result<(u64, u64)> {
-    let owned = key::Entity::find()
-        .filter(key::Column::AccountId.eq(account_id))
-        .filter(key::Column::OwnerUserId.eq(user_id))
-        .filter(key::Column::State.ne(KeyState::Revoked.as_str()))
-        .count(db)
-        .await?;
-    let assigned = assignment::Entity::find()
-        .filter(assignment::Column::AccountId.eq(account_id))
-        .filter(assignment::Column::EmailKey.eq(email_key))
-        .count(db)
-        .await?;
-    Ok((owned, assigned))
+    let backend = db.get_database_backend();
+    let p: [&str; 4] = match backend {
+        sea_orm::DbBackend::Postgres => ["$1", "$2", "$3", "$4"],
+        _ => ["?1", "?2", "?3", "?4"],
+    };
+    let sql = format!(
+        "SELECT \
+           (SELECT COUNT(*) FROM keys WHERE account_id = {a} AND owner_user_id = {u} AND state <> {revoked}) AS owned, \
+           (SELECT COUNT(*) FROM assignments WHERE account_id = {a} AND email_key = {e}) AS assigned",
+        a = p[0],
+        u = p[1],
+        e = p[2],
+        revoked = p[3],
+    );
+    let statement = sea_orm::Statement::from_sql_and_values(
+        backend,
+        sql,
+        [
+            account_id.into(),
+            user_id.into(),
+            email_key.into(),
+            KeyState::Revoked.as_str().into(),
+        ],
+    );
+    let counts = HoldingCounts::find_by_statement(statement)
+        .one(db)
+        .await?
+        .ok_or_else(|| Error::internal("holdings query returned no row"))?;
+    let count = |n: i64| {
+        u64::try_from(n).map_err(|_| Error::internal(format!("negative holding count {n}")))
+    };
+    Ok((count(counts.owned)?, count(counts.assigned)?))
 }
 
 /// Marks active term keys past their period end `EXPIRED` (L7). One statement: idempotent and safe to run
