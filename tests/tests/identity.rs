@@ -1001,3 +1001,113 @@ async fn persona_needs_licensing_and_says_so_when_it_is_down() {
         .await;
     assert_status(users, Code::Unavailable, "DEPENDENCY_UNAVAILABLE");
 }
+
+/// What a caller may do follows a change at once: the caller's row is remembered between calls (on SQLite),
+/// and every write of identity forgets it before answering.
+async fn check_as(app: &TestApp, token: &str, user_id: &str, account_id: &str) -> pb::CheckAccessResponse {
+    app.identity(token)
+        .await
+        .check_access(CheckAccessRequest {
+            user_id: user_id.into(),
+            account_id: account_id.into(),
+            action: Action::ViewInvoices as i32,
+        })
+        .await
+        .unwrap()
+        .into_inner()
+}
+
+storage_test!(
+    i10_a_demotion_or_removal_is_seen_by_the_next_call,
+    |backend| async move {
+        let app = TestApp::spawn(backend).await;
+        let (a, _, admin_token) = app.account_with_admin("Acme").await;
+        let second = app
+            .new_user(&a, "second@acme.example", Role::Administrator, &[])
+            .await;
+        let second_token = app.user_token(&second.user_id);
+        // Warm whatever the suite remembers about the caller.
+        for _ in 0..3 {
+            let before = check_as(&app, &second_token, &second.user_id, &a).await;
+            assert!(before.allowed);
+            assert_eq!(before.persona(), Persona::PortalAdministrator);
+        }
+
+        let mut admin = app.identity(&admin_token).await;
+        admin
+            .update_user(UpdateUserRequest {
+                user: Some(pb::User {
+                    user_id: second.user_id.clone(),
+                    role: Role::DownloadOnly as i32,
+                    ..Default::default()
+                }),
+                update_mask: mask(&["role"]),
+            })
+            .await
+            .unwrap();
+        let after = check_as(&app, &second_token, &second.user_id, &a).await;
+        assert!(!after.allowed);
+        assert_eq!(after.persona(), Persona::SupportOnly);
+        let listing = app
+            .identity(&second_token)
+            .await
+            .list_users(ListUsersRequest {
+                account_id: a.clone(),
+                page_size: 10,
+                ..Default::default()
+            })
+            .await;
+        assert_eq!(listing.unwrap_err().code(), Code::PermissionDenied);
+
+        admin
+            .remove_user(pb::RemoveUserRequest {
+                user_id: second.user_id.clone(),
+            })
+            .await
+            .unwrap();
+        let removed = app
+            .identity(&second_token)
+            .await
+            .get_user(GetUserRequest {
+                user_id: second.user_id.clone(),
+                without_persona: true,
+            })
+            .await;
+        assert_eq!(removed.unwrap_err().code(), Code::PermissionDenied);
+    }
+);
+
+/// Two identity replicas on one PostgreSQL database: a demotion made through one is seen by the next call to
+/// the other (no replica keeps user rows between calls on PostgreSQL).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn i10_a_demotion_through_one_replica_is_seen_by_the_other() {
+    let first = TestApp::spawn(Backend::Postgres).await;
+    let second = first
+        .spawn_sharing(&[ServiceKind::Identity], |s| {
+            s.peers.licensing = Some(format!("http://{}", first.address));
+        })
+        .await;
+    let (a, _, admin_token) = first.account_with_admin("Acme").await;
+    let user = first
+        .new_user(&a, "second@acme.example", Role::Administrator, &[])
+        .await;
+    let token = first.user_token(&user.user_id);
+    assert!(check_as(&second, &token, &user.user_id, &a).await.allowed);
+
+    first
+        .identity(&admin_token)
+        .await
+        .update_user(UpdateUserRequest {
+            user: Some(pb::User {
+                user_id: user.user_id.clone(),
+                role: Role::DownloadOnly as i32,
+                ..Default::default()
+            }),
+            update_mask: mask(&["role"]),
+        })
+        .await
+        .unwrap();
+    let after = check_as(&second, &token, &user.user_id, &a).await;
+    assert!(!after.allowed);
+    assert_eq!(after.persona(), Persona::SupportOnly);
+}
