@@ -1,9 +1,10 @@
 //! What every portal service shares: layered [`config`], [`telemetry`], the [`server`] bootstrap (health,
 //! reflection, load shedding, drain), bearer-token [`auth`], the one [`error`] mapping, [`db`] connections and
-//! shared [`migration`]s, and the [`client`] side of service-to-service calls.
+//! shared [`migration`]s, the [`client`] side of service-to-service calls, and [`cache`]s of a service's own data.
 
 pub mod audit;
 pub mod auth;
+pub mod cache;
 pub mod client;
 pub mod config;
 pub mod context;

@@ -16,6 +16,7 @@ mod users;
 
 pub use licensing::Licensing;
 use portal_proto::identity::identity_service_server::IdentityServiceServer;
+use portal_runtime::cache::ClearAfterWrites;
 use sea_orm::DatabaseConnection;
 
 /// Everything the identity handlers need.
@@ -36,8 +37,23 @@ impl IdentityApi {
         }
     }
 
-    /// The tonic service to mount on a [`portal_runtime::server::Host`].
-    pub fn into_server(self) -> IdentityServiceServer<Self> {
-        IdentityServiceServer::new(self)
+    /// The tonic service to mount on a [`portal_runtime::server::Host`]. Every RPC but the reads clears the
+    /// remembered user rows once its handler is done, before it answers.
+    pub fn into_server(self) -> ClearAfterWrites<IdentityServiceServer<Self>> {
+        const READS: &[&str] = &[
+            "GetAccount",
+            "GetUser",
+            "ListUsers",
+            "CheckAccess",
+            "CheckSupportEligibility",
+            "ListPointsOfContact",
+            "ListAuditEvents",
+        ];
+        let users = self.users.clone();
+        ClearAfterWrites::new(
+            IdentityServiceServer::new(self),
+            READS,
+            std::sync::Arc::new(move || users.invalidate()),
+        )
     }
 }

@@ -104,7 +104,6 @@ impl IdentityApi {
         )
         .await?;
         txn.commit().await?;
-        self.users.invalidate();
         Ok(convert::account(&row))
     }
 
@@ -236,7 +235,6 @@ impl IdentityApi {
         };
         outbox::enqueue(&txn, notice).await?;
         txn.commit().await?;
-        self.users.invalidate();
         // A new user id owns nothing, and assignments by e-mail end when a user is removed (I8), so the persona
         // of a fresh user follows from the role alone.
         let persona = Persona::derive(role, Holdings::default());
@@ -406,7 +404,6 @@ impl IdentityApi {
         )
         .await?;
         txn.commit().await?;
-        self.users.invalidate();
         let persona = self.persona(&after).await?;
         Ok(convert::user(&after, persona))
     }
@@ -470,7 +467,6 @@ impl IdentityApi {
         )
         .await?;
         txn.commit().await?;
-        self.users.invalidate();
         Ok(pb::RemoveUserResponse {})
     }
 

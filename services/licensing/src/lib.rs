@@ -18,7 +18,12 @@ use std::{sync::Arc, time::Duration};
 pub use domain::GrantSigner;
 pub use identity::Identity;
 use portal_proto::licensing::licensing_service_server::LicensingServiceServer;
+use portal_runtime::cache::{ClearAfterWrites, ReadCache};
 use sea_orm::DatabaseConnection;
+
+/// A person's key facts in an account (owned, assigned), by (account, user id, e-mail key): asked on every
+/// persona decision for a Download Only user (I9). In memory on SQLite only; see [`portal_runtime::cache`].
+type HoldingsCache = ReadCache<(String, String, String), (u64, u64)>;
 
 /// Everything the licensing handlers need.
 #[derive(Debug, Clone)]
@@ -27,6 +32,7 @@ pub struct LicensingApi {
     identity: Identity,
     grants: Arc<GrantSigner>,
     grant_ttl: chrono::Duration,
+    holdings: Arc<HoldingsCache>,
 }
 
 impl LicensingApi {
@@ -38,23 +44,43 @@ impl LicensingApi {
     ) -> Self {
         let grant_ttl =
             chrono::Duration::from_std(grant_ttl).unwrap_or(chrono::Duration::hours(72));
+        let holdings = Arc::new(HoldingsCache::for_database(&db, 10_000));
         Self {
             db,
             identity,
             grants,
             grant_ttl,
+            holdings,
         }
     }
 
-    /// The tonic service to mount on a [`portal_runtime::server::Host`].
-    pub fn into_server(self) -> LicensingServiceServer<Self> {
-        LicensingServiceServer::new(self)
+    /// The tonic service to mount on a [`portal_runtime::server::Host`]. Every RPC but the reads clears the
+    /// remembered key facts once its handler is done, before it answers.
+    pub fn into_server(self) -> ClearAfterWrites<LicensingServiceServer<Self>> {
+        const READS: &[&str] = &[
+            "GetKey",
+            "ListKeys",
+            "GetHoldings",
+            "ListActivations",
+            "ListDeployments",
+            "GetLicenseUsage",
+            "GetActivationReport",
+            "ListAccountsWithProducts",
+            "ListElearningCodes",
+        ];
+        let holdings = self.holdings.clone();
+        ClearAfterWrites::new(
+            LicensingServiceServer::new(self),
+            READS,
+            Arc::new(move || holdings.invalidate()),
+        )
     }
 
     /// L7: marks term keys past their period end `EXPIRED` every `every`, until the process ends. Each run is
     /// one idempotent statement, so several replicas may run it at once.
     pub fn spawn_expiry_sweep(&self, every: Duration) -> tokio::task::JoinHandle<()> {
         let db = self.db.clone();
+        let holdings = self.holdings.clone();
         tokio::spawn(async move {
             let mut ticks = tokio::time::interval(every);
             ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
@@ -62,7 +88,10 @@ impl LicensingApi {
                 ticks.tick().await;
                 match store::expire_due_keys(&db, chrono::Utc::now()).await {
                     Ok(0) => {}
-                    Ok(n) => tracing::info!(expired = n, "expiry sweep"),
+                    Ok(n) => {
+                        holdings.invalidate();
+                        tracing::info!(expired = n, "expiry sweep");
+                    }
                     Err(e) => tracing::warn!(error = %e, "expiry sweep failed; retrying next tick"),
                 }
             }

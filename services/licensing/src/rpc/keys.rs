@@ -500,8 +500,14 @@ impl LicensingApi {
         } else {
             r.email
         };
-        let (owned, assigned) =
-            store::holdings(&self.db, &r.account_id, &r.user_id, &email.to_lowercase()).await?;
+        let email_key = email.to_lowercase();
+        let (owned, assigned) = self
+            .holdings
+            .get_or_load(
+                (r.account_id.clone(), r.user_id.clone(), email_key.clone()),
+                store::holdings(&self.db, &r.account_id, &r.user_id, &email_key),
+            )
+            .await?;
         let clamp = |n: u64| i32::try_from(n).unwrap_or(i32::MAX);
         Ok(pb::GetHoldingsResponse {
             owned_key_count: clamp(owned),
