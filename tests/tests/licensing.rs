@@ -668,6 +668,67 @@ storage_test!(
     }
 );
 
+storage_test!(
+    l6_one_machine_activating_at_once_from_many_places_takes_one_fulfillment,
+    |backend| async move {
+        let app = TestApp::spawn(backend).await;
+        let (a, _, admin_token) = app.account_with_admin("Acme").await;
+        let key = one_key(&app, &a, KeyFamily::Td, 1).await; // Desktop pool: 2
+        let activator = app
+            .licensing(&app.service_token("activation", "licensing.activate"))
+            .await;
+        let calls = (0..12).map(|_| {
+            let mut client = activator.clone();
+            let request = activate(&key.key, Product::Desktop, "the-same-machine");
+            async move { client.activate_key(request).await }
+        });
+        let results = futures::future::join_all(calls).await;
+        assert!(results.iter().all(Result::is_ok), "{results:?}");
+        let mut admin = app.licensing(&admin_token).await;
+        let used = |admin: &mut portal_testkit::clients::Licensing| {
+            let mut admin = admin.clone();
+            let key_id = key.key_id.clone();
+            async move {
+                admin
+                    .get_key(pb::GetKeyRequest { key_id })
+                    .await
+                    .unwrap()
+                    .into_inner()
+                    .activations_used
+            }
+        };
+        assert_eq!(used(&mut admin).await, 1);
+        // Deactivating gives the one fulfillment back, and the pool takes two other machines.
+        activator
+            .clone()
+            .deactivate_key(pb::DeactivateKeyRequest {
+                key: key.key.clone(),
+                machine_fingerprint: "the-same-machine".into(),
+                product: Product::Desktop as i32,
+            })
+            .await
+            .unwrap();
+        assert_eq!(used(&mut admin).await, 0);
+        for machine in ["m1", "m2"] {
+            activator
+                .clone()
+                .activate_key(activate(&key.key, Product::Desktop, machine))
+                .await
+                .unwrap();
+        }
+        assert_eq!(
+            reason(
+                activator
+                    .clone()
+                    .activate_key(activate(&key.key, Product::Desktop, "m3"))
+                    .await
+            ),
+            (Code::ResourceExhausted, "MAX_ACTIVATIONS".into())
+        );
+        assert_eq!(used(&mut admin).await, 2);
+    }
+);
+
 storage_test!(l6_l7_expired_and_refreshed_keys, |backend| async move {
     let app = TestApp::spawn_with(backend, &portal_testkit::ServiceKind::ALL, |s| {
         s.licensing.expiry_sweep_secs = 1

@@ -13,6 +13,7 @@ impl MigratorTrait for Migrator {
             Box::new(portal_runtime::migration::CreateOutbox),
             Box::new(CreateKeys),
             Box::new(CreateLblmReportsCodes),
+            Box::new(CreatePoolCounts),
         ]
     }
 }
@@ -421,6 +422,47 @@ impl MigrationTrait for CreateLblmReportsCodes {
                 .drop_table(Table::drop().table(Alias::new(table)).to_owned())
                 .await?;
         }
+        Ok(())
+    }
+}
+
+/// L6: each pool's count of active fulfillments, kept beside the activations in the same transactions, so an
+/// activation checks its pool in one statement instead of counting every active row of a busy key under the
+/// key's lock. Filled from the activations already there.
+struct CreatePoolCounts;
+
+impl MigrationName for CreatePoolCounts {
+    fn name(&self) -> &str {
+        "m20261128_000301_create_pool_counts"
+    }
+}
+
+#[async_trait::async_trait]
+impl MigrationTrait for CreatePoolCounts {
+    async fn up(&self, manager: &SchemaManager) -> Result<(), DbErr> {
+        let db = manager.get_connection();
+        db.execute_unprepared(
+            "CREATE TABLE IF NOT EXISTS pool_counts (\
+               key_id TEXT NOT NULL, \
+               product TEXT NOT NULL, \
+               used BIGINT NOT NULL CHECK (used >= 0), \
+               PRIMARY KEY (key_id, product))",
+        )
+        .await?;
+        db.execute_unprepared(
+            "INSERT INTO pool_counts (key_id, product, used) \
+             SELECT key_id, product, COUNT(*) FROM activations WHERE state = 'ACTIVE' GROUP BY key_id, product \
+             ON CONFLICT (key_id, product) DO NOTHING",
+        )
+        .await?;
+        Ok(())
+    }
+
+    async fn down(&self, manager: &SchemaManager) -> Result<(), DbErr> {
+        manager
+            .get_connection()
+            .execute_unprepared("DROP TABLE IF EXISTS pool_counts")
+            .await?;
         Ok(())
     }
 }

@@ -12,8 +12,8 @@ use sea_orm::{
 };
 
 pub use entity::{
-    activation, assignment, deployment, elearning_code, key, membership, report, report_quota,
-    run_usage,
+    activation, assignment, deployment, elearning_code, key, membership, pool_count, report,
+    report_quota, run_usage,
 };
 
 use crate::{
@@ -41,20 +41,18 @@ pub async fn find_key_by_string<C: ConnectionTrait>(db: &C, key: &str) -> Result
 
 /// Serialises mutations of one key: the transaction's first write takes the key row's lock (PostgreSQL row
 /// lock, SQLite write lock), so seat and pool checks cannot interleave (L5, L6).
-pub async fn lock_key<C: ConnectionTrait>(db: &C, key_id: &str) -> Result<()> {
-    let updated = key::Entity::update_many()
+pub async fn lock_key<C: ConnectionTrait>(db: &C, key_id: &str) -> Result<key::Model> {
+    // One round trip takes the row lock (PostgreSQL) or the write lock (SQLite) and reads the locked row.
+    key::Entity::update_many()
         .col_expr(
             key::Column::Revision,
             Expr::col(key::Column::Revision).add(1),
         )
         .filter(key::Column::KeyId.eq(key_id))
-        .exec(db)
-        .await?;
-    if updated.rows_affected == 0 {
-        Err(Error::KeyNotFound)
-    } else {
-        Ok(())
-    }
+        .exec_with_returning(db)
+        .await?
+        .pop()
+        .ok_or(Error::KeyNotFound)
 }
 
 pub async fn lock_deployment<C: ConnectionTrait>(db: &C, deployment_id: &str) -> Result<()> {
@@ -100,39 +98,26 @@ pub async fn assignees<C: ConnectionTrait>(
     Ok(map)
 }
 
-#[derive(Debug, FromQueryResult)]
-struct PoolCount {
-    key_id: String,
-    product: String,
-    used: i64,
-}
-
-/// Active fulfillments per key and product.
+/// Active fulfillments per key and product (L6), from the pools' counters.
 pub async fn pool_usage<C: ConnectionTrait>(
     db: &C,
     key_ids: &[String],
 ) -> Result<HashMap<(String, Product), u64>> {
-    let rows = activation::Entity::find()
-        .select_only()
-        .column(activation::Column::KeyId)
-        .column(activation::Column::Product)
-        .column_as(activation::Column::ActivationId.count(), "used")
-        .filter(activation::Column::KeyId.is_in(key_ids.iter().cloned()))
-        .filter(activation::Column::State.eq(ACTIVE))
-        .group_by(activation::Column::KeyId)
-        .group_by(activation::Column::Product)
-        .into_model::<PoolCount>()
+    let rows = pool_count::Entity::find()
+        .filter(pool_count::Column::KeyId.is_in(key_ids.iter().cloned()))
+        .filter(pool_count::Column::Used.gt(0))
         .all(db)
         .await?;
-    Ok(rows
-        .into_iter()
-        .filter_map(|r| {
-            Some((
-                (r.key_id, Product::parse(&r.product)?),
-                u64::try_from(r.used).unwrap_or(0),
-            ))
+    rows.into_iter()
+        .map(|r| {
+            let product = Product::parse(&r.product).ok_or_else(|| {
+                Error::internal(format!("pool counter with unknown product {:?}", r.product))
+            })?;
+            let used = u64::try_from(r.used)
+                .map_err(|_| Error::internal(format!("negative pool counter {}", r.used)))?;
+            Ok(((r.key_id, product), used))
         })
-        .collect())
+        .collect()
 }
 
 pub async fn count_assignments<C: ConnectionTrait>(db: &C, key_id: &str) -> Result<u64> {
@@ -154,48 +139,129 @@ pub async fn find_assignment<C: ConnectionTrait>(
     )
 }
 
-pub async fn active_activation<C: ConnectionTrait>(
+/// The machine's active fulfillment of the key's `product` pool, if it has one.
+pub async fn active_activation_id<C: ConnectionTrait>(
     db: &C,
     key_id: &str,
     product: Product,
     fingerprint: &str,
-) -> Result<Option<activation::Model>> {
+) -> Result<Option<String>> {
     Ok(activation::Entity::find()
+        .select_only()
+        .column(activation::Column::ActivationId)
         .filter(activation::Column::KeyId.eq(key_id))
         .filter(activation::Column::Product.eq(product.as_str()))
         .filter(activation::Column::MachineFingerprint.eq(fingerprint))
         .filter(activation::Column::State.eq(ACTIVE))
+        .into_tuple()
         .one(db)
         .await?)
 }
 
-pub async fn count_active<C: ConnectionTrait>(
+/// Writes a new activation; `None` when the machine already holds an active one on the pool (the partial
+/// unique index: a concurrent activation of the same machine committed first).
+pub async fn insert_activation<C: ConnectionTrait>(
+    db: &C,
+    row: activation::ActiveModel,
+) -> Result<Option<activation::Model>> {
+    use sea_orm::ActiveModelTrait;
+    match row.insert(db).await {
+        Ok(created) => Ok(Some(created)),
+        Err(e) if portal_runtime::idempotency::is_conflict(&e) => Ok(None),
+        Err(e) => Err(e.into()),
+    }
+}
+
+/// The same machine activating again: what we know of it is refreshed; returns the activation.
+pub async fn touch_activation<C: ConnectionTrait>(
+    db: &C,
+    activation_id: &str,
+    hostname: &str,
+    version: &str,
+    now: chrono::DateTime<chrono::Utc>,
+) -> Result<activation::Model> {
+    activation::Entity::update_many()
+        .col_expr(activation::Column::Hostname, Expr::value(hostname))
+        .col_expr(activation::Column::Version, Expr::value(version))
+        .col_expr(activation::Column::LastUseTime, Expr::value(now))
+        .filter(activation::Column::ActivationId.eq(activation_id))
+        .exec_with_returning(db)
+        .await?
+        .pop()
+        .ok_or_else(|| Error::internal("activation vanished under the key lock"))
+}
+
+/// Takes one fulfillment from the key's `product` pool of `limit`, in one statement that also locks the pool's
+/// counter row; false when the pool is empty (L6).
+pub async fn take_from_pool<C: ConnectionTrait>(
     db: &C,
     key_id: &str,
     product: Product,
-) -> Result<u64> {
-    Ok(activation::Entity::find()
-        .filter(activation::Column::KeyId.eq(key_id))
-        .filter(activation::Column::Product.eq(product.as_str()))
-        .filter(activation::Column::State.eq(ACTIVE))
-        .count(db)
-        .await?)
+    limit: u64,
+) -> Result<bool> {
+    if limit == 0 {
+        return Ok(false);
+    }
+    let backend = db.get_database_backend();
+    let p: [&str; 3] = match backend {
+        sea_orm::DbBackend::Postgres => ["$1", "$2", "$3"],
+        _ => ["?1", "?2", "?3"],
+    };
+    let sql = format!(
+        "INSERT INTO pool_counts (key_id, product, used) VALUES ({k}, {p}, 1) \
+         ON CONFLICT (key_id, product) DO UPDATE SET used = pool_counts.used + 1 \
+         WHERE pool_counts.used < {l} RETURNING used",
+        k = p[0],
+        p = p[1],
+        l = p[2],
+    );
+    let limit = i64::try_from(limit).unwrap_or(i64::MAX);
+    let statement = sea_orm::Statement::from_sql_and_values(
+        backend,
+        sql,
+        [key_id.into(), product.as_str().into(), limit.into()],
+    );
+    Ok(db.query_one_raw(statement).await?.is_some())
 }
 
-/// Releases active fulfillments (matching `filter`) with a deactivation time; returns how many.
+/// Releases active fulfillments (matching `filter`) with a deactivation time, and gives them back to their
+/// pools in the same transaction; returns how many.
 pub async fn deactivate_where<C: ConnectionTrait>(
     db: &C,
     filter: sea_orm::Condition,
 ) -> Result<u64> {
     let now = chrono::Utc::now();
-    let result = activation::Entity::update_many()
+    let released = activation::Entity::update_many()
         .col_expr(activation::Column::State, Expr::value(DEACTIVATED))
         .col_expr(activation::Column::DeactivateTime, Expr::value(Some(now)))
         .filter(activation::Column::State.eq(ACTIVE))
         .filter(filter)
-        .exec(db)
+        .exec_with_returning(db)
         .await?;
-    Ok(result.rows_affected)
+    // Counter rows are touched in one order, so transactions releasing several pools cannot deadlock.
+    let mut per_pool: std::collections::BTreeMap<(String, String), i64> = Default::default();
+    for row in &released {
+        *per_pool
+            .entry((row.key_id.clone(), row.product.clone()))
+            .or_default() += 1;
+    }
+    for ((key_id, product), n) in per_pool {
+        let updated = pool_count::Entity::update_many()
+            .col_expr(
+                pool_count::Column::Used,
+                Expr::col(pool_count::Column::Used).sub(n),
+            )
+            .filter(pool_count::Column::KeyId.eq(key_id.as_str()))
+            .filter(pool_count::Column::Product.eq(product.as_str()))
+            .exec(db)
+            .await?;
+        if updated.rows_affected != 1 {
+            return Err(Error::internal(format!(
+                "pool counter missing for a released fulfillment of key {key_id}"
+            )));
+        }
+    }
+    Ok(u64::try_from(released.len()).unwrap_or(u64::MAX))
 }
 
 /// Which keys of an account a listing shows.

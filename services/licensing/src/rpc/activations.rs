@@ -10,8 +10,8 @@ use portal_runtime::{
     new_id, paging,
 };
 use sea_orm::{
-    ActiveModelTrait, ColumnTrait, Condition, EntityTrait, IntoActiveModel, QueryFilter,
-    QueryOrder, QuerySelect, Set,
+    ColumnTrait, Condition, DatabaseTransaction, EntityTrait, QueryFilter, QueryOrder, QuerySelect,
+    Set,
 };
 use serde_json::json;
 
@@ -19,7 +19,7 @@ use crate::{
     LicensingApi,
     authz::{ACTIVATE, INTERNAL},
     convert,
-    domain::{self, Family, FulfillmentPool, KeyState, KeyString, LicenseType},
+    domain::{self, Family, FulfillmentPool, KeyState, KeyString, LicenseType, Product},
     error::{Error, Result},
     store::{self, activation},
 };
@@ -72,67 +72,92 @@ impl LicensingApi {
         };
         let found = store::find_key_by_string(&self.db, key.as_str()).await?;
         let family = Family::parse(&found.family).unwrap_or(key.family());
-        let txn = portal_runtime::db::begin_write(&self.db).await?;
-        store::lock_key(&txn, &found.key_id).await?;
-        let row = store::find_key(&txn, &found.key_id).await?;
-        let now = Utc::now();
-        domain::ensure_activatable(
-            KeyState::parse(&row.state),
-            LicenseType::parse(&row.license_type).unwrap_or(LicenseType::Term),
-            row.period_end,
-            now,
-        )?;
-        let existing = store::active_activation(&txn, &row.key_id, product, &fingerprint).await?;
-        let used = store::count_active(&txn, &row.key_id, product).await?;
-        let pool =
-            FulfillmentPool::of(family, product, u64::try_from(row.seats).unwrap_or(0), used)?;
-        pool.take(existing.is_some())?;
-        let activation = match existing {
-            Some(existing) => {
-                // The same machine again takes nothing from the pool; it refreshes what we know of it.
-                let mut active = existing.into_active_model();
-                active.hostname = Set(hostname);
-                active.version = Set(version);
-                active.last_use_time = Set(now);
-                active.update(&txn).await?
-            }
-            None => {
-                let created = activation::ActiveModel {
-                    activation_id: Set(new_id("act")),
-                    key_id: Set(row.key_id.clone()),
-                    account_id: Set(row.account_id.clone()),
-                    product: Set(product.as_str().into()),
-                    machine_fingerprint: Set(fingerprint),
-                    hostname: Set(hostname),
-                    version: Set(version),
-                    user_email: Set(user_email.to_lowercase()),
-                    state: Set(store::ACTIVE.into()),
-                    create_time: Set(now),
-                    last_use_time: Set(now),
-                    deactivate_time: Set(None),
-                }
-                .insert(&txn)
-                .await?;
-                let after = json!({ "product": product.as_str(), "machine_fingerprint": created.machine_fingerprint, "pool_used": used + 1, "pool_limit": pool.limit });
-                audit::record(
-                    &txn,
-                    &context,
-                    Change {
-                        account_id: &row.account_id,
-                        action: "ActivateKey",
-                        resource_type: "key",
-                        resource_id: &row.key_id,
-                        before: None,
-                        after: Some(after),
-                    },
-                )
-                .await?;
-                created
-            }
+        let seats = u64::try_from(found.seats).unwrap_or(0);
+        // A product outside the family is refused before anything is written.
+        let pool = FulfillmentPool::of(family, product, seats, 0)?;
+        let new = NewActivation {
+            key_id: &found.key_id,
+            account_id: &found.account_id,
+            limit: pool.limit,
+            product,
+            fingerprint: &fingerprint,
+            hostname: &hostname,
+            version: &version,
+            user_email: &user_email.to_lowercase(),
+        };
+        // A machine activating at the same moment from elsewhere wins the unique index; the second attempt
+        // then finds it active and takes nothing from the pool.
+        let (txn, row, activation) = match self.activate_once(&context, &new).await? {
+            Some(done) => done,
+            None => self
+                .activate_once(&context, &new)
+                .await?
+                .ok_or_else(|| Error::internal("activation raced twice on one machine"))?,
         };
         txn.commit().await?;
         tracing::info!(key = %key, product = product.as_str(), "activated");
         Ok(convert::activation(&activation, &row.key))
+    }
+
+    /// L6 in one transaction. The key's lock is taken as late as possible (after the activation row and its
+    /// audit entry are written) and held for three statements: the lock itself, one conditional increment of
+    /// the pool's counter (which refuses at the limit, so the pool is never oversubscribed), and the commit. `None`: the machine was
+    /// activated concurrently (the unique index refused the row); the caller tries once more.
+    async fn activate_once(
+        &self,
+        context: &CallContext,
+        new: &NewActivation<'_>,
+    ) -> Result<Option<(DatabaseTransaction, store::key::Model, activation::Model)>> {
+        let txn = portal_runtime::db::begin_write(&self.db).await?;
+        let now = Utc::now();
+        if let Some(existing) =
+            store::active_activation_id(&txn, new.key_id, new.product, new.fingerprint).await?
+        {
+            // The same machine again takes nothing from the pool; it refreshes what we know of it.
+            let row = store::lock_key(&txn, new.key_id).await?;
+            ensure_activatable(&row, now)?;
+            let touched =
+                store::touch_activation(&txn, &existing, new.hostname, new.version, now).await?;
+            return Ok(Some((txn, row, touched)));
+        }
+        let model = activation::ActiveModel {
+            activation_id: Set(new_id("act")),
+            key_id: Set(new.key_id.to_string()),
+            account_id: Set(new.account_id.to_string()),
+            product: Set(new.product.as_str().into()),
+            machine_fingerprint: Set(new.fingerprint.to_string()),
+            hostname: Set(new.hostname.to_string()),
+            version: Set(new.version.to_string()),
+            user_email: Set(new.user_email.to_string()),
+            state: Set(store::ACTIVE.into()),
+            create_time: Set(now),
+            last_use_time: Set(now),
+            deactivate_time: Set(None),
+        };
+        let Some(created) = store::insert_activation(&txn, model).await? else {
+            return Ok(None);
+        };
+        let after = json!({ "product": new.product.as_str(), "machine_fingerprint": created.machine_fingerprint, "pool_limit": new.limit });
+        audit::record(
+            &txn,
+            context,
+            Change {
+                account_id: new.account_id,
+                action: "ActivateKey",
+                resource_type: "key",
+                resource_id: new.key_id,
+                before: None,
+                after: Some(after),
+            },
+        )
+        .await?;
+        // Under the key's lock from here to the commit: the key's state, then the pool's counter.
+        let row = store::lock_key(&txn, new.key_id).await?;
+        ensure_activatable(&row, now)?;
+        if !store::take_from_pool(&txn, new.key_id, new.product, new.limit).await? {
+            return Err(Error::MaxActivations);
+        }
+        Ok(Some((txn, row, created)))
     }
 
     pub(super) async fn deactivate_key(
@@ -243,4 +268,27 @@ impl LicensingApi {
             next_page_token,
         })
     }
+}
+
+/// An activation as asked for, checked.
+struct NewActivation<'a> {
+    key_id: &'a str,
+    account_id: &'a str,
+    /// The pool's size; seats never change once a key is issued.
+    limit: u64,
+    product: Product,
+    fingerprint: &'a str,
+    hostname: &'a str,
+    version: &'a str,
+    user_email: &'a str,
+}
+
+/// L6: only an active key within its period activates.
+fn ensure_activatable(row: &store::key::Model, now: chrono::DateTime<Utc>) -> Result<()> {
+    domain::ensure_activatable(
+        KeyState::parse(&row.state),
+        LicenseType::parse(&row.license_type).unwrap_or(LicenseType::Term),
+        row.period_end,
+        now,
+    )
 }

@@ -271,8 +271,7 @@ impl LicensingApi {
             }
         };
         let txn = portal_runtime::db::begin_write(&self.db).await?;
-        store::lock_key(&txn, &current.key_id).await?;
-        let before = store::find_key(&txn, &current.key_id).await?;
+        let before = store::lock_key(&txn, &current.key_id).await?;
         let mut row = before.clone().into_active_model();
         row.owner_user_id = Set(owner.clone());
         row.update_time = Set(Utc::now());
@@ -317,8 +316,7 @@ impl LicensingApi {
             return Err(Error::UserNotInAccount);
         };
         let txn = portal_runtime::db::begin_write(&self.db).await?;
-        store::lock_key(&txn, &current.key_id).await?;
-        let row = store::find_key(&txn, &current.key_id).await?;
+        let row = store::lock_key(&txn, &current.key_id).await?;
         if store::find_assignment(&txn, &row.key_id, &member.email_key())
             .await?
             .is_none()
@@ -440,8 +438,7 @@ impl LicensingApi {
         let maintenance_end = maintenance_end.and_then(|m| v.check(m));
         v.finish().map_err(Error::invalid_fields)?;
         let txn = portal_runtime::db::begin_write(&self.db).await?;
-        store::lock_key(&txn, &r.key_id).await?;
-        let before = store::find_key(&txn, &r.key_id).await?;
+        let before = store::lock_key(&txn, &r.key_id).await?;
         let current = domain::key::Refreshed {
             period_end: before.period_end,
             maintenance_end: before.maintenance_end,

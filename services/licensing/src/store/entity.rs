@@ -216,3 +216,23 @@ pub mod elearning_code {
 
     impl ActiveModelBehavior for ActiveModel {}
 }
+
+/// L6: active fulfillments per key and product, kept with the activations.
+pub mod pool_count {
+    use sea_orm::entity::prelude::*;
+
+    #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
+    #[sea_orm(table_name = "pool_counts")]
+    pub struct Model {
+        #[sea_orm(primary_key, auto_increment = false)]
+        pub key_id: String,
+        #[sea_orm(primary_key, auto_increment = false)]
+        pub product: String,
+        pub used: i64,
+    }
+
+    #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
+    pub enum Relation {}
+
+    impl ActiveModelBehavior for ActiveModel {}
+}
