@@ -28,8 +28,13 @@ impl Guard {
 
     /// Peak resident set size so far (`VmHWM`), in MiB.
     pub fn peak_rss_mib(&self) -> Option<f64> {
+        self.status_mib("VmHWM:")
+    }
+
+    /// A size line of `/proc/<pid>/status` (`VmRSS:`, `RssAnon:`, `RssFile:` …), in MiB.
+    pub fn status_mib(&self, field: &str) -> Option<f64> {
         let status = std::fs::read_to_string(format!("/proc/{}/status", self.pid())).ok()?;
-        let line = status.lines().find(|l| l.starts_with("VmHWM:"))?;
+        let line = status.lines().find(|l| l.starts_with(field))?;
         let kib: f64 = line.split_whitespace().nth(1)?.parse().ok()?;
         Some(kib / 1024.0)
     }

@@ -218,9 +218,13 @@ pub async fn run(plan: &Plan, database_url: Option<&str>) -> anyhow::Result<bool
     if plan.advisory {
         ok &= advisory(&channels[0], &minter, &seeded, plan, &sink).await?;
     }
+    let mib = |field: &str| suite.guard.status_mib(field).unwrap_or(f64::NAN);
     println!(
-        "Peak RSS: portal up (all four services) {:.1} MiB; echo server {:.1} MiB",
+        "Peak RSS: portal up (all four services) {:.1} MiB (at the end: {:.1} MiB, of which anonymous {:.1}, file {:.1}); echo server {:.1} MiB",
         suite.guard.peak_rss_mib().unwrap_or(f64::NAN),
+        mib("VmRSS:"),
+        mib("RssAnon:"),
+        mib("RssFile:"),
         echo_process.peak_rss_mib().unwrap_or(f64::NAN)
     );
     drop(suite);
