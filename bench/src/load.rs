@@ -126,7 +126,9 @@ where
                         Ok(()) => {
                             figures.ok += 1;
                             let us = begun.elapsed().as_micros();
-                            figures.latencies_us.push(u32::try_from(us).unwrap_or(u32::MAX));
+                            figures
+                                .latencies_us
+                                .push(u32::try_from(us).unwrap_or(u32::MAX));
                         }
                         Err(status) => {
                             figures.errors += 1;
@@ -156,7 +158,10 @@ where
 }
 
 /// A request carrying `authorization`.
-pub fn authorized<T>(message: T, authorization: &tonic::metadata::AsciiMetadataValue) -> tonic::Request<T> {
+pub fn authorized<T>(
+    message: T,
+    authorization: &tonic::metadata::AsciiMetadataValue,
+) -> tonic::Request<T> {
     let mut request = tonic::Request::new(message);
     request
         .metadata_mut()

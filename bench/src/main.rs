@@ -17,7 +17,10 @@ use std::time::Duration;
 use clap::{Parser, Subcommand, ValueEnum};
 
 #[derive(Parser)]
-#[command(name = "portal-bench", about = "Benchmark of the portal suite against a bare tonic echo server")]
+#[command(
+    name = "portal-bench",
+    about = "Benchmark of the portal suite against a bare tonic echo server"
+)]
 struct Cli {
     #[command(subcommand)]
     command: Option<Command>,
@@ -40,7 +43,11 @@ struct Cli {
     #[arg(long)]
     no_advisory: bool,
     /// PostgreSQL server to create the run's database on.
-    #[arg(long, env = "TEST_POSTGRES_URL", default_value = "postgres://postgres@127.0.0.1:5432/postgres")]
+    #[arg(
+        long,
+        env = "TEST_POSTGRES_URL",
+        default_value = "postgres://postgres@127.0.0.1:5432/postgres"
+    )]
     postgres_url: String,
 }
 

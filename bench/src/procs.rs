@@ -299,5 +299,7 @@ pub fn portal_binary() -> anyhow::Result<PathBuf> {
 
 /// Where `SocketAddr` parsing is needed by the echo subcommand.
 pub fn parse_address(value: &str) -> anyhow::Result<SocketAddr> {
-    value.parse().with_context(|| format!("bad address {value:?}"))
+    value
+        .parse()
+        .with_context(|| format!("bad address {value:?}"))
 }

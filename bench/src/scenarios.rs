@@ -150,7 +150,8 @@ pub async fn run(plan: &Plan, database_url: Option<&str>) -> anyhow::Result<bool
     let mut ok = true;
     let (echo_process, echo_address) = procs::start_echo()?;
     let sink = Sink::start()?;
-    let data_dir = std::env::temp_dir().join(format!("portal-bench-{}-{backend}", std::process::id()));
+    let data_dir =
+        std::env::temp_dir().join(format!("portal-bench-{}-{backend}", std::process::id()));
     let _ = std::fs::remove_dir_all(&data_dir);
     let suite = Suite::start(&procs::portal_binary()?, &data_dir, database_url, sink.port)?;
     let minter = Arc::new(
@@ -304,14 +305,19 @@ async fn reads(
     let pick = |n: u64, of: usize| (n as usize) % of.max(1);
     let mut rows = Vec::new();
 
-    let health = load::drive_if(plan.wants("grpc.health Check (the suite, no auth)"), channels, shape, |channel, _| async move {
-        HealthClient::new(channel)
-            .check(HealthCheckRequest {
-                service: String::new(),
-            })
-            .await
-            .map(|_| ())
-    })
+    let health = load::drive_if(
+        plan.wants("grpc.health Check (the suite, no auth)"),
+        channels,
+        shape,
+        |channel, _| async move {
+            HealthClient::new(channel)
+                .check(HealthCheckRequest {
+                    service: String::new(),
+                })
+                .await
+                .map(|_| ())
+        },
+    )
     .await;
     rows.push(Row {
         name: "grpc.health Check (the suite, no auth)",
@@ -347,7 +353,10 @@ async fn reads(
                         if r.get_ref().allowed {
                             Ok(())
                         } else {
-                            Err(tonic::Status::internal(format!("denied: {}", r.get_ref().reason)))
+                            Err(tonic::Status::internal(format!(
+                                "denied: {}",
+                                r.get_ref().reason
+                            )))
                         }
                     })
             }
@@ -357,21 +366,26 @@ async fn reads(
     }
 
     let tokens = holders.clone();
-    let figures = load::drive_if(plan.wants("GetUser, Download Only (with persona)"), channels, shape, move |channel, n| {
-        let (token, user_id, _) = tokens[pick(n, tokens.len())].clone();
-        async move {
-            IdentityServiceClient::new(channel)
-                .get_user(authorized(
-                    GetUserRequest {
-                        user_id,
-                        without_persona: false,
-                    },
-                    &token,
-                ))
-                .await
-                .map(|_| ())
-        }
-    })
+    let figures = load::drive_if(
+        plan.wants("GetUser, Download Only (with persona)"),
+        channels,
+        shape,
+        move |channel, n| {
+            let (token, user_id, _) = tokens[pick(n, tokens.len())].clone();
+            async move {
+                IdentityServiceClient::new(channel)
+                    .get_user(authorized(
+                        GetUserRequest {
+                            user_id,
+                            without_persona: false,
+                        },
+                        &token,
+                    ))
+                    .await
+                    .map(|_| ())
+            }
+        },
+    )
     .await;
     rows.push(Row {
         name: "GetUser, Download Only (with persona)",
@@ -379,22 +393,27 @@ async fn reads(
     });
 
     let tokens = admins.clone();
-    let figures = load::drive_if(plan.wants("ListKeys, Administrator, page of 50"), channels, shape, move |channel, n| {
-        let (token, _, account_id) = tokens[pick(n, tokens.len())].clone();
-        async move {
-            LicensingServiceClient::new(channel)
-                .list_keys(authorized(
-                    ListKeysRequest {
-                        account_id,
-                        page_size: 50,
-                        page_token: String::new(),
-                    },
-                    &token,
-                ))
-                .await
-                .map(|_| ())
-        }
-    })
+    let figures = load::drive_if(
+        plan.wants("ListKeys, Administrator, page of 50"),
+        channels,
+        shape,
+        move |channel, n| {
+            let (token, _, account_id) = tokens[pick(n, tokens.len())].clone();
+            async move {
+                LicensingServiceClient::new(channel)
+                    .list_keys(authorized(
+                        ListKeysRequest {
+                            account_id,
+                            page_size: 50,
+                            page_token: String::new(),
+                        },
+                        &token,
+                    ))
+                    .await
+                    .map(|_| ())
+            }
+        },
+    )
     .await;
     rows.push(Row {
         name: "ListKeys, Administrator, page of 50",
@@ -442,25 +461,30 @@ async fn writes(
         .context("no contended key issued")?;
     let key_string = key.key.clone();
     let token = activator.clone();
-    let figures = load::drive_if(plan.wants("ActivateKey, one contended pool"), channels, shape, move |channel, n| {
-        let (key, token) = (key_string.clone(), token.clone());
-        async move {
-            LicensingServiceClient::new(channel)
-                .activate_key(authorized(
-                    ActivateKeyRequest {
-                        key,
-                        product: Product::Desktop as i32,
-                        machine_fingerprint: format!("machine-{n}"),
-                        hostname: format!("host-{n}"),
-                        version: "2026.3".into(),
-                        user_email: String::new(),
-                    },
-                    &token,
-                ))
-                .await
-                .map(|_| ())
-        }
-    })
+    let figures = load::drive_if(
+        plan.wants("ActivateKey, one contended pool"),
+        channels,
+        shape,
+        move |channel, n| {
+            let (key, token) = (key_string.clone(), token.clone());
+            async move {
+                LicensingServiceClient::new(channel)
+                    .activate_key(authorized(
+                        ActivateKeyRequest {
+                            key,
+                            product: Product::Desktop as i32,
+                            machine_fingerprint: format!("machine-{n}"),
+                            hostname: format!("host-{n}"),
+                            version: "2026.3".into(),
+                            user_email: String::new(),
+                        },
+                        &token,
+                    ))
+                    .await
+                    .map(|_| ())
+            }
+        },
+    )
     .await;
     let used = LicensingServiceClient::new(channels[0].clone())
         .get_key(authorized(
@@ -477,7 +501,9 @@ async fn writes(
     if u64::try_from(used).unwrap_or(0) == succeeded {
         println!("ActivateKey check: {succeeded} activations succeeded, the pool counts {used}");
     } else {
-        println!("CHECK FAILED: ActivateKey: {succeeded} activations succeeded but the pool counts {used}");
+        println!(
+            "CHECK FAILED: ActivateKey: {succeeded} activations succeeded but the pool counts {used}"
+        );
         ok = false;
     }
     rows.push(Row {
@@ -487,28 +513,39 @@ async fn writes(
 
     // CreateUser: new users spread over the seeded accounts, by the vendor's account team.
     let admin = bearer(&minter.service("bench", "identity.admin", ttl))?;
-    let accounts: Arc<Vec<String>> = Arc::new(seeded.accounts.iter().map(|a| a.account_id.clone()).collect());
+    let accounts: Arc<Vec<String>> = Arc::new(
+        seeded
+            .accounts
+            .iter()
+            .map(|a| a.account_id.clone())
+            .collect(),
+    );
     let ids = accounts.clone();
-    let figures = load::drive_if(plan.wants("CreateUser"), channels, shape, move |channel, n| {
-        let account_id = ids[pick(n, ids.len())].clone();
-        let token = admin.clone();
-        async move {
-            IdentityServiceClient::new(channel)
-                .create_user(authorized(
-                    CreateUserRequest {
-                        account_id,
-                        email: format!("new{n}-{run}@bench.example"),
-                        display_name: format!("New user {n}"),
-                        role: Role::DownloadOnly as i32,
-                        additional_permissions: vec![],
-                        request_id: format!("bench-{run}-new-{n}"),
-                    },
-                    &token,
-                ))
-                .await
-                .map(|_| ())
-        }
-    })
+    let figures = load::drive_if(
+        plan.wants("CreateUser"),
+        channels,
+        shape,
+        move |channel, n| {
+            let account_id = ids[pick(n, ids.len())].clone();
+            let token = admin.clone();
+            async move {
+                IdentityServiceClient::new(channel)
+                    .create_user(authorized(
+                        CreateUserRequest {
+                            account_id,
+                            email: format!("new{n}-{run}@bench.example"),
+                            display_name: format!("New user {n}"),
+                            role: Role::DownloadOnly as i32,
+                            additional_permissions: vec![],
+                            request_id: format!("bench-{run}-new-{n}"),
+                        },
+                        &token,
+                    ))
+                    .await
+                    .map(|_| ())
+            }
+        },
+    )
     .await;
     rows.push(Row {
         name: "CreateUser",
@@ -517,25 +554,30 @@ async fn writes(
 
     // CreatePurchase: an Administrator buys one Desktop seat; billing has licensing issue the key.
     let admins = user_tokens(minter, seeded, |a| &a.admin_user_id)?;
-    let figures = load::drive_if(plan.wants("CreatePurchase (one Desktop seat)"), channels, shape, move |channel, n| {
-        let (token, _, account_id) = admins[pick(n, admins.len())].clone();
-        async move {
-            BillingServiceClient::new(channel)
-                .create_purchase(authorized(
-                    CreatePurchaseRequest {
-                        account_id,
-                        items: vec![PurchaseItem {
-                            sku: "DESKTOP-TERM-1Y".into(),
-                            quantity: 1,
-                        }],
-                        request_id: format!("bench-{run}-buy-{n}"),
-                    },
-                    &token,
-                ))
-                .await
-                .map(|_| ())
-        }
-    })
+    let figures = load::drive_if(
+        plan.wants("CreatePurchase (one Desktop seat)"),
+        channels,
+        shape,
+        move |channel, n| {
+            let (token, _, account_id) = admins[pick(n, admins.len())].clone();
+            async move {
+                BillingServiceClient::new(channel)
+                    .create_purchase(authorized(
+                        CreatePurchaseRequest {
+                            account_id,
+                            items: vec![PurchaseItem {
+                                sku: "DESKTOP-TERM-1Y".into(),
+                                quantity: 1,
+                            }],
+                            request_id: format!("bench-{run}-buy-{n}"),
+                        },
+                        &token,
+                    ))
+                    .await
+                    .map(|_| ())
+            }
+        },
+    )
     .await;
     rows.push(Row {
         name: "CreatePurchase (one Desktop seat)",
@@ -564,11 +606,8 @@ async fn advisory(
     }
     let ceiling = sink.ceiling(recipients.max(1000))?;
     let before = sink.count();
-    let token = bearer(&minter.service(
-        "secops",
-        "notification.publish",
-        Duration::from_secs(3600),
-    ))?;
+    let token =
+        bearer(&minter.service("secops", "notification.publish", Duration::from_secs(3600)))?;
     let mut client = NotificationServiceClient::new(channel.clone());
     let started = Instant::now();
     let advisory = client
@@ -616,7 +655,9 @@ async fn advisory(
         tokio::time::sleep(Duration::from_millis(10)).await;
     };
     let mailed = started.elapsed();
-    let all_in = sink.wait_for(before + recipients, Duration::from_secs(10)).await;
+    let all_in = sink
+        .wait_for(before + recipients, Duration::from_secs(10))
+        .await;
     let extra_wait = Instant::now();
     // Anything beyond one mail per recipient would arrive right behind the last one.
     while extra_wait.elapsed() < Duration::from_millis(500) && sink.count() <= before + recipients {
@@ -635,9 +676,13 @@ async fn advisory(
         settled.sent,
         settled.dead,
     );
-    let exact = all_in && accepted == recipients && u64::try_from(settled.sent).unwrap_or(0) == recipients;
+    let exact =
+        all_in && accepted == recipients && u64::try_from(settled.sent).unwrap_or(0) == recipients;
     if !exact {
-        println!("CHECK FAILED: expected exactly {recipients} mails, sink counted {accepted}, ledger says sent {}", settled.sent);
+        println!(
+            "CHECK FAILED: expected exactly {recipients} mails, sink counted {accepted}, ledger says sent {}",
+            settled.sent
+        );
     }
     Ok(exact)
 }

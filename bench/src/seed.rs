@@ -13,7 +13,9 @@ use portal_proto::{
         CreateAccountRequest, CreateUserRequest, Permission, Role,
         identity_service_client::IdentityServiceClient,
     },
-    licensing::{AssignKeyRequest, IssueKeysRequest, licensing_service_client::LicensingServiceClient},
+    licensing::{
+        AssignKeyRequest, IssueKeysRequest, licensing_service_client::LicensingServiceClient,
+    },
 };
 use portal_runtime::auth::Minter;
 use tonic::{metadata::AsciiMetadataValue, transport::Channel};

@@ -1004,7 +1004,12 @@ async fn persona_needs_licensing_and_says_so_when_it_is_down() {
 
 /// What a caller may do follows a change at once: the caller's row is remembered between calls (on SQLite),
 /// and every write of identity forgets it before answering.
-async fn check_as(app: &TestApp, token: &str, user_id: &str, account_id: &str) -> pb::CheckAccessResponse {
+async fn check_as(
+    app: &TestApp,
+    token: &str,
+    user_id: &str,
+    account_id: &str,
+) -> pb::CheckAccessResponse {
     app.identity(token)
         .await
         .check_access(CheckAccessRequest {

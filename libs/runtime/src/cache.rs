@@ -13,11 +13,11 @@ use std::{
     future::Future,
     hash::Hash,
     pin::Pin,
-    task::{Context, Poll},
     sync::{
         Mutex,
         atomic::{AtomicU64, Ordering},
     },
+    task::{Context, Poll},
 };
 
 use sea_orm::{ConnectionTrait, DbBackend};

@@ -138,9 +138,12 @@ impl Host {
             // tonic applies its own TCP settings only to listeners it binds; ours is bound early (port 0 in tests),
             // so no-delay is set on each accepted socket here. Without it, any response written in more than one
             // write waits ~40 ms for the client's delayed ACK (Nagle).
-            .serve_with_incoming_shutdown(TcpIncoming::from(listener).with_nodelay(Some(true)), async {
-                let _ = stopped.await;
-            });
+            .serve_with_incoming_shutdown(
+                TcpIncoming::from(listener).with_nodelay(Some(true)),
+                async {
+                    let _ = stopped.await;
+                },
+            );
         tokio::pin!(server);
         tokio::select! {
             result = &mut server => return result,

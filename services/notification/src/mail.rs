@@ -36,7 +36,7 @@ pub struct SendFailure {
 }
 
 enum Transport {
-    Smtp(smtp::Pool),
+    Smtp(Box<smtp::Pool>),
     Files(AsyncFileTransport<Tokio1Executor>),
 }
 
@@ -80,7 +80,11 @@ impl Mailer {
             .map_err(|_| MailError::From(from.to_string()))?;
         let domain = from.email.domain().to_string();
         let transport = match smtp_url {
-            Some(url) => Transport::Smtp(smtp::Pool::new(url, pool_size, Duration::from_secs(15))?),
+            Some(url) => Transport::Smtp(Box::new(smtp::Pool::new(
+                url,
+                pool_size,
+                Duration::from_secs(15),
+            )?)),
             None => {
                 std::fs::create_dir_all(&mail_dir).map_err(|source| MailError::Directory {
                     path: mail_dir.clone(),

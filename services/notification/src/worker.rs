@@ -159,20 +159,21 @@ impl Worker {
             }
             Err(failure) => {
                 let attempts = u32::try_from(row.attempts).unwrap_or(0) + 1;
-                let next = match self
-                    .settings
-                    .policy
-                    .after_failure(attempts, failure.permanent, now)
-                {
-                    AfterFailure::RetryAt(at) => {
-                        metrics::failed();
-                        Some(at)
-                    }
-                    AfterFailure::Dead => {
-                        metrics::dead();
-                        None
-                    }
-                };
+                let next =
+                    match self
+                        .settings
+                        .policy
+                        .after_failure(attempts, failure.permanent, now)
+                    {
+                        AfterFailure::RetryAt(at) => {
+                            metrics::failed();
+                            Some(at)
+                        }
+                        AfterFailure::Dead => {
+                            metrics::dead();
+                            None
+                        }
+                    };
                 tracing::warn!(delivery_id = %row.delivery_id, attempts, permanent = failure.permanent, error = %failure.message, "delivery failed");
                 Outcome::Failed {
                     delivery_id: row.delivery_id,

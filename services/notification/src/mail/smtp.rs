@@ -267,7 +267,9 @@ struct NoDelayTls {
 
 impl std::fmt::Debug for NoDelayTls {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("NoDelayTls").field("peer", &self.peer).finish()
+        f.debug_struct("NoDelayTls")
+            .field("peer", &self.peer)
+            .finish()
     }
 }
 
@@ -330,7 +332,10 @@ mod tests {
         let plain = Server::parse("smtp://127.0.0.1:2525").unwrap();
         assert!(matches!(plain.security, Security::Plain) && plain.port == 2525);
         let starttls = Server::parse("smtp://user:p%40ss@mail.example?tls=required").unwrap();
-        assert!(matches!(starttls.security, Security::StartTls { required: true, .. }));
+        assert!(matches!(
+            starttls.security,
+            Security::StartTls { required: true, .. }
+        ));
         assert_eq!(starttls.port, 587);
         assert!(starttls.credentials.is_some());
         let implicit = Server::parse("smtps://mail.example").unwrap();
