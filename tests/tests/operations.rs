@@ -90,9 +90,38 @@ storage_test!(
     }
 );
 
+/// Set in the child process the tracing test runs its app in.
+const TRACED_CHILD: &str = "PORTAL_TEST_TRACED_CHILD";
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn one_trace_spans_get_user_and_the_licensing_call_it_makes() {
-    // This test owns its process (nextest runs each test alone), so it may install the global tracer.
+    // The global tracer can be installed once per process, and under `cargo test` the other tests of this
+    // binary share the process (and install a subscriber of their own first). So the traced app runs in a
+    // process of its own: this test binary again, asked for this one test.
+    if std::env::var_os(TRACED_CHILD).is_none() {
+        let output = tokio::process::Command::new(std::env::current_exe().unwrap())
+            .args([
+                "one_trace_spans_get_user_and_the_licensing_call_it_makes",
+                "--exact",
+                "--test-threads=1",
+                "--nocapture",
+            ])
+            .env(TRACED_CHILD, "1")
+            .output()
+            .await
+            .unwrap();
+        let report = format!(
+            "{}{}",
+            String::from_utf8_lossy(&output.stdout),
+            String::from_utf8_lossy(&output.stderr)
+        );
+        assert!(output.status.success(), "the traced child failed:\n{report}");
+        assert!(
+            report.contains("1 passed"),
+            "the child ran no test:\n{report}"
+        );
+        return;
+    }
     let exporter = InMemorySpanExporter::default();
     let provider = SdkTracerProvider::builder()
         .with_simple_exporter(exporter.clone())

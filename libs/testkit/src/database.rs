@@ -17,6 +17,30 @@ pub fn postgres_admin_url() -> String {
         .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/postgres".into())
 }
 
+/// The one message every `::postgres` test fails with when the server is not there, at once.
+fn no_server(admin_url: &str, why: impl std::fmt::Display) -> ! {
+    panic!(
+        "the ::postgres tests need a PostgreSQL server: {admin_url} is not reachable ({why}). \
+         Start one, or point the tests at yours with TEST_POSTGRES_URL=postgres://user@host:port/database \
+         (each test creates and drops a database of its own there)."
+    )
+}
+
+/// Connects to the server the tests create their databases on, failing within seconds if it is not there.
+async fn connect_admin(admin_url: &str) -> sea_orm::DatabaseConnection {
+    let options = sea_orm::ConnectOptions::new(admin_url.to_string())
+        .max_connections(1)
+        .connect_timeout(std::time::Duration::from_secs(3))
+        .acquire_timeout(std::time::Duration::from_secs(3))
+        .sqlx_logging(false)
+        .to_owned();
+    match tokio::time::timeout(std::time::Duration::from_secs(5), Database::connect(options)).await {
+        Ok(Ok(db)) => db,
+        Ok(Err(e)) => no_server(admin_url, e),
+        Err(_) => no_server(admin_url, "no answer within 5 s"),
+    }
+}
+
 pub struct TestDatabase {
     url: String,
     postgres_name: Option<String>,
@@ -40,9 +64,7 @@ impl TestDatabase {
             Backend::Postgres => {
                 let name = format!("portal_test_{}", uuid::Uuid::new_v4().simple());
                 let admin_url = postgres_admin_url();
-                let admin = Database::connect(&admin_url).await.unwrap_or_else(|e| {
-                    panic!("PostgreSQL at {admin_url} is required for the ::postgres tests: {e}")
-                });
+                let admin = connect_admin(&admin_url).await;
                 admin
                     .execute_unprepared(&format!("CREATE DATABASE \"{name}\""))
                     .await

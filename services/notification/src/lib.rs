@@ -31,6 +31,9 @@ pub struct NotificationApi {
     db: DatabaseConnection,
     upstream: Upstream,
     mailer: Arc<Mailer>,
+    /// Wakes this process's delivery worker when it has put work in the ledger, instead of waiting for the
+    /// worker's next poll (other replicas still find it by polling).
+    work: Arc<tokio::sync::Notify>,
 }
 
 impl NotificationApi {
@@ -39,7 +42,13 @@ impl NotificationApi {
             db,
             upstream,
             mailer,
+            work: Arc::new(tokio::sync::Notify::new()),
         }
+    }
+
+    /// Tells the delivery worker there are deliveries due.
+    fn wake_worker(&self) {
+        self.work.notify_one();
     }
 
     /// The tonic service to mount on a [`portal_runtime::server::Host`].
@@ -50,8 +59,11 @@ impl NotificationApi {
     fn start_resolving(&self, advisory_id: String) {
         let api = self.clone();
         tokio::spawn(async move {
-            if let Err(e) = resolver::resolve(&api.db, &api.upstream, &advisory_id).await {
-                tracing::warn!(advisory_id, error = %e, "resolving recipients failed; it is retried when the lease lapses");
+            match resolver::resolve(&api.db, &api.upstream, &advisory_id).await {
+                Ok(()) => api.wake_worker(),
+                Err(e) => {
+                    tracing::warn!(advisory_id, error = %e, "resolving recipients failed; it is retried when the lease lapses")
+                }
             }
         });
     }
@@ -63,7 +75,12 @@ impl NotificationApi {
         settings: WorkerSettings,
         stop: watch::Receiver<bool>,
     ) -> Vec<JoinHandle<()>> {
-        let worker = worker::Worker::new(self.db.clone(), self.mailer.clone(), settings);
+        let worker = worker::Worker::new(
+            self.db.clone(),
+            self.mailer.clone(),
+            settings,
+            self.work.clone(),
+        );
         let deliveries = tokio::spawn(worker.run(stop.clone()));
         let api = self.clone();
         let mut stop_sweep = stop;
@@ -72,8 +89,11 @@ impl NotificationApi {
                 match resolver::orphaned(&api.db).await {
                     Ok(ids) => {
                         for id in ids {
-                            if let Err(e) = resolver::resolve(&api.db, &api.upstream, &id).await {
-                                tracing::warn!(advisory_id = id, error = %e, "resolving recipients failed; retrying later");
+                            match resolver::resolve(&api.db, &api.upstream, &id).await {
+                                Ok(()) => api.wake_worker(),
+                                Err(e) => {
+                                    tracing::warn!(advisory_id = id, error = %e, "resolving recipients failed; retrying later")
+                                }
                             }
                         }
                     }

@@ -389,6 +389,7 @@ impl NotificationApi {
         )
         .await?;
         txn.commit().await?;
+        self.wake_worker();
         Ok(pb::RetryDeliveriesResponse {
             requeued: i32::try_from(requeued).unwrap_or(i32::MAX),
         })
@@ -548,6 +549,7 @@ impl NotificationApi {
         )
         .await?;
         txn.commit().await?;
+        self.wake_worker();
         Ok(pb::SendNoticeResponse { delivery_id })
     }
 }

@@ -78,10 +78,17 @@ pub struct Worker {
     owner: String,
     settings: WorkerSettings,
     advisories: Mutex<HashMap<String, Arc<(advisory::Model, AdvisoryContent)>>>,
+    work: Arc<tokio::sync::Notify>,
 }
 
 impl Worker {
-    pub fn new(db: DatabaseConnection, mailer: Arc<Mailer>, settings: WorkerSettings) -> Self {
+    /// `work` is notified when this process put deliveries in the ledger; otherwise the worker polls.
+    pub fn new(
+        db: DatabaseConnection,
+        mailer: Arc<Mailer>,
+        settings: WorkerSettings,
+        work: Arc<tokio::sync::Notify>,
+    ) -> Self {
         // A fresh owner per process: leases of a crashed predecessor are never mistaken for ours.
         let owner = portal_runtime::new_id("wrk");
         Self {
@@ -90,6 +97,7 @@ impl Worker {
             owner,
             settings,
             advisories: Mutex::new(HashMap::new()),
+            work,
         }
     }
 
@@ -120,6 +128,7 @@ impl Worker {
                 }
                 tokio::select! {
                     () = tokio::time::sleep(self.settings.poll) => {}
+                    () = self.work.notified() => {}
                     _ = stop.changed() => {}
                 }
                 continue;
