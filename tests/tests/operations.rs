@@ -115,7 +115,10 @@ async fn one_trace_spans_get_user_and_the_licensing_call_it_makes() {
             String::from_utf8_lossy(&output.stdout),
             String::from_utf8_lossy(&output.stderr)
         );
-        assert!(output.status.success(), "the traced child failed:\n{report}");
+        assert!(
+            output.status.success(),
+            "the traced child failed:\n{report}"
+        );
         assert!(
             report.contains("1 passed"),
             "the child ran no test:\n{report}"

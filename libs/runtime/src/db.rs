@@ -125,6 +125,16 @@ pub async fn begin_write(db: &DatabaseConnection) -> Result<DatabaseTransaction,
     db.begin_with_options(options).await
 }
 
+/// Numbered parameter placeholders for hand-written SQL on `backend`: `$1…$n` on PostgreSQL, `?1…?n` on SQLite.
+pub fn placeholders(backend: DbBackend, n: usize) -> Vec<String> {
+    let sigil = if backend == DbBackend::Postgres {
+        '$'
+    } else {
+        '?'
+    };
+    (1..=n).map(|i| format!("{sigil}{i}")).collect()
+}
+
 /// Schema names are interpolated into DDL, so only plain identifiers pass.
 fn schema_name(service: &str) -> Result<String, DbErr> {
     if !service.is_empty() && service.chars().all(|c| c.is_ascii_lowercase() || c == '_') {
@@ -150,6 +160,12 @@ mod tests {
             per_service_sqlite("sqlite://portal", "billing"),
             "sqlite://portal-billing?mode=rwc"
         );
+    }
+
+    #[test]
+    fn placeholders_are_numbered_per_backend() {
+        assert_eq!(placeholders(DbBackend::Postgres, 2), ["$1", "$2"]);
+        assert_eq!(placeholders(DbBackend::Sqlite, 2), ["?1", "?2"]);
     }
 
     #[test]

@@ -34,7 +34,12 @@ async fn connect_admin(admin_url: &str) -> sea_orm::DatabaseConnection {
         .acquire_timeout(std::time::Duration::from_secs(3))
         .sqlx_logging(false)
         .to_owned();
-    match tokio::time::timeout(std::time::Duration::from_secs(5), Database::connect(options)).await {
+    match tokio::time::timeout(
+        std::time::Duration::from_secs(5),
+        Database::connect(options),
+    )
+    .await
+    {
         Ok(Ok(db)) => db,
         Ok(Err(e)) => no_server(admin_url, e),
         Err(_) => no_server(admin_url, "no answer within 5 s"),

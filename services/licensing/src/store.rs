@@ -203,10 +203,7 @@ pub async fn take_from_pool<C: ConnectionTrait>(
         return Ok(false);
     }
     let backend = db.get_database_backend();
-    let p: [&str; 3] = match backend {
-        sea_orm::DbBackend::Postgres => ["$1", "$2", "$3"],
-        _ => ["?1", "?2", "?3"],
-    };
+    let p = portal_runtime::db::placeholders(backend, 3);
     let sql = format!(
         "INSERT INTO pool_counts (key_id, product, used) VALUES ({k}, {p}, 1) \
          ON CONFLICT (key_id, product) DO UPDATE SET used = pool_counts.used + 1 \
@@ -323,10 +320,7 @@ pub async fn holdings<C: ConnectionTrait>(
     email_key: &str,
 ) -> Result<(u64, u64)> {
     let backend = db.get_database_backend();
-    let p: [&str; 4] = match backend {
-        sea_orm::DbBackend::Postgres => ["$1", "$2", "$3", "$4"],
-        _ => ["?1", "?2", "?3", "?4"],
-    };
+    let p = portal_runtime::db::placeholders(backend, 4);
     let sql = format!(
         "SELECT \
            (SELECT COUNT(*) FROM keys WHERE account_id = {a} AND owner_user_id = {u} AND state <> {revoked}) AS owned, \

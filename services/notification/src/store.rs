@@ -153,10 +153,11 @@ pub async fn claim_batch<C: ConnectionTrait>(
     limit: u64,
 ) -> Result<Vec<delivery::Model>> {
     let backend = db.get_database_backend();
-    let (skip_locked, p) = match backend {
-        DbBackend::Postgres => (" FOR UPDATE SKIP LOCKED", ["$1", "$2", "$3", "$4"]),
-        _ => ("", ["?1", "?2", "?3", "?4"]),
+    let skip_locked = match backend {
+        DbBackend::Postgres => " FOR UPDATE SKIP LOCKED",
+        _ => "",
     };
+    let p = portal_runtime::db::placeholders(backend, 4);
     let sql = format!(
         "UPDATE deliveries SET lease_owner = {owner}, lease_until = {until}, update_time = {now} \
          WHERE delivery_id IN (SELECT delivery_id FROM deliveries \
