@@ -172,23 +172,24 @@ pub async fn insert_activation<C: ConnectionTrait>(
     }
 }
 
-/// The same machine activating again: what we know of it is refreshed; returns the activation.
+/// The same machine activating again: what we know of it is refreshed; `None` if the activation is no longer
+/// active (released since it was looked up).
 pub async fn touch_activation<C: ConnectionTrait>(
     db: &C,
     activation_id: &str,
     hostname: &str,
     version: &str,
     now: chrono::DateTime<chrono::Utc>,
-) -> Result<activation::Model> {
-    activation::Entity::update_many()
+) -> Result<Option<activation::Model>> {
+    Ok(activation::Entity::update_many()
         .col_expr(activation::Column::Hostname, Expr::value(hostname))
         .col_expr(activation::Column::Version, Expr::value(version))
         .col_expr(activation::Column::LastUseTime, Expr::value(now))
         .filter(activation::Column::ActivationId.eq(activation_id))
+        .filter(activation::Column::State.eq(ACTIVE))
         .exec_with_returning(db)
         .await?
-        .pop()
-        .ok_or_else(|| Error::internal("activation vanished under the key lock"))
+        .pop())
 }
 
 /// Takes one fulfillment from the key's `product` pool of `limit`, in one statement that also locks the pool's

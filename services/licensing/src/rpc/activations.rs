@@ -89,10 +89,12 @@ impl LicensingApi {
         // then finds it active and takes nothing from the pool.
         let (txn, row, activation) = match self.activate_once(&context, &new).await? {
             Some(done) => done,
-            None => self
-                .activate_once(&context, &new)
-                .await?
-                .ok_or_else(|| Error::internal("activation raced twice on one machine"))?,
+            None => self.activate_once(&context, &new).await?.ok_or_else(|| {
+                Error::unavailable(
+                    "licensing",
+                    "this machine's activation changed twice while it was being made; retry",
+                )
+            })?,
         };
         txn.commit().await?;
         tracing::info!(key = %key, product = product.as_str(), "activated");
@@ -101,8 +103,9 @@ impl LicensingApi {
 
     /// L6 in one transaction. The key's lock is taken as late as possible (after the activation row and its
     /// audit entry are written) and held for three statements: the lock itself, one conditional increment of
-    /// the pool's counter (which refuses at the limit, so the pool is never oversubscribed), and the commit. `None`: the machine was
-    /// activated concurrently (the unique index refused the row); the caller tries once more.
+    /// the pool's counter (which refuses at the limit, so the pool is never oversubscribed), and the commit.
+    /// `None`: another call changed this machine's activation meanwhile (the unique index refused our row, or
+    /// the activation we found was released); the caller tries once more.
     async fn activate_once(
         &self,
         context: &CallContext,
@@ -118,7 +121,7 @@ impl LicensingApi {
             ensure_activatable(&row, now)?;
             let touched =
                 store::touch_activation(&txn, &existing, new.hostname, new.version, now).await?;
-            return Ok(Some((txn, row, touched)));
+            return Ok(touched.map(|touched| (txn, row, touched)));
         }
         let model = activation::ActiveModel {
             activation_id: Set(new_id("act")),
