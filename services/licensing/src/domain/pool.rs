@@ -1,4 +1,6 @@
-//! L6: each key has a pool of fulfillments per product it covers.
+//! L6: each key has a pool of fulfillments per product it covers, of a size set by its seats. That a pool never
+//! gives out more than its limit, also under concurrent activations, is enforced where the count lives: one
+//! conditional increment of the pool's counter (`store::take_from_pool`), refused at [`FulfillmentPool::limit`].
 
 use crate::{
     domain::{Family, Product},
@@ -8,7 +10,6 @@ use crate::{
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct FulfillmentPool {
     pub product: Product,
-    pub used: u64,
     pub limit: u64,
 }
 
@@ -21,29 +22,21 @@ impl FulfillmentPool {
         }
     }
 
-    pub fn of(family: Family, product: Product, seats: u64, used: u64) -> Result<Self> {
+    /// The `product` pool of a key of `family` with `seats`; a product the family does not cover has none.
+    pub fn of(family: Family, product: Product, seats: u64) -> Result<Self> {
         if !family.covers(product) {
             return Err(Error::ProductNotInFamily);
         }
         Ok(Self {
             product,
-            used,
             limit: Self::limit(product, seats),
         })
-    }
-
-    /// Takes one fulfillment for a machine not yet active on the key; a machine already active takes none.
-    pub fn take(&self, machine_already_active: bool) -> Result<()> {
-        if machine_already_active || self.used < self.limit {
-            Ok(())
-        } else {
-            Err(Error::MaxActivations)
-        }
     }
 }
 
 #[cfg(test)]
 mod tests {
+    #![allow(clippy::unwrap_used)]
     use super::*;
 
     #[test]
@@ -54,23 +47,12 @@ mod tests {
     }
 
     #[test]
-    fn l6_an_empty_pool_refuses_new_machines_but_not_known_ones() {
-        let full = FulfillmentPool::of(Family::Td, Product::Desktop, 1, 2).unwrap();
-        assert!(matches!(full.take(false), Err(Error::MaxActivations)));
-        assert!(full.take(true).is_ok());
-        assert!(
-            FulfillmentPool::of(Family::Td, Product::Desktop, 1, 1)
-                .unwrap()
-                .take(false)
-                .is_ok()
-        );
-    }
-
-    #[test]
     fn l6_a_key_only_activates_its_family_products() {
         assert!(matches!(
-            FulfillmentPool::of(Family::Ts, Product::Desktop, 1, 0),
+            FulfillmentPool::of(Family::Ts, Product::Desktop, 1),
             Err(Error::ProductNotInFamily)
         ));
+        let pool = FulfillmentPool::of(Family::Tc, Product::PrepBuilder, 4).unwrap();
+        assert_eq!(pool.limit, 4);
     }
 }

@@ -74,7 +74,7 @@ impl LicensingApi {
         let family = Family::parse(&found.family).unwrap_or(key.family());
         let seats = u64::try_from(found.seats).unwrap_or(0);
         // A product outside the family is refused before anything is written.
-        let pool = FulfillmentPool::of(family, product, seats, 0)?;
+        let pool = FulfillmentPool::of(family, product, seats)?;
         let new = NewActivation {
             key_id: &found.key_id,
             account_id: &found.account_id,
