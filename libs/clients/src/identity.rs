@@ -1,10 +1,13 @@
 //! Who is who, as the other services need it: a portal user's account, role, e-mail and state; whether an
 //! e-mail is an active user of an account; whether an account exists.
 
+use std::time::Duration;
+
 use portal_policy::Role;
 use portal_proto::identity::{self as pb, identity_service_client::IdentityServiceClient};
 use portal_runtime::client::Caller;
-use tonic::{Code, codegen::InterceptedService, transport::Channel};
+use tokio_stream::{Stream, StreamExt};
+use tonic::{Code, Request, codegen::InterceptedService, transport::Channel};
 
 use crate::ClientError;
 
@@ -26,15 +29,17 @@ impl Member {
     }
 }
 
-fn member(user: pb::User) -> Option<Member> {
+/// The member a user record describes, `None` for a user who is not active; a record of no role is an error.
+fn member(user: pb::User) -> Result<Option<Member>, ClientError> {
     if user.state() != pb::UserState::Active {
-        return None;
+        return Ok(None);
     }
     let role = match user.role() {
         pb::Role::Administrator => Role::Administrator,
-        _ => Role::DownloadOnly,
+        pb::Role::DownloadOnly => Role::DownloadOnly,
+        pb::Role::Unspecified => return Err(ClientError::bad_answer(SERVICE, "a user of no role")),
     };
-    Some(Member {
+    Ok(Some(Member {
         case_administrator: user
             .additional_permissions
             .contains(&(pb::Permission::CaseAdministrator as i32)),
@@ -43,7 +48,7 @@ fn member(user: pb::User) -> Option<Member> {
         email: user.email,
         display_name: user.display_name,
         role,
-    })
+    }))
 }
 
 /// Identity's directory of users, as seen by another service.
@@ -53,6 +58,9 @@ pub struct Directory {
 }
 
 const SERVICE: &str = "identity";
+
+/// How long one stream of contacts may run.
+const STREAM_DEADLINE: Duration = Duration::from_secs(600);
 
 impl Directory {
     pub fn new(channel: Channel, caller: Caller) -> Self {
@@ -68,7 +76,7 @@ impl Directory {
             without_persona: true,
         };
         match self.client.clone().get_user(request).await {
-            Ok(response) => Ok(member(response.into_inner())),
+            Ok(response) => member(response.into_inner()),
             Err(status) if matches!(status.code(), Code::NotFound | Code::InvalidArgument) => {
                 Ok(None)
             }
@@ -90,7 +98,14 @@ impl Directory {
             ..Default::default()
         };
         match self.client.clone().list_users(request).await {
-            Ok(response) => Ok(response.into_inner().users.into_iter().find_map(member)),
+            Ok(response) => {
+                for user in response.into_inner().users {
+                    if let Some(member) = member(user)? {
+                        return Ok(Some(member));
+                    }
+                }
+                Ok(None)
+            }
             Err(status) if matches!(status.code(), Code::NotFound | Code::InvalidArgument) => {
                 Ok(None)
             }
@@ -110,5 +125,30 @@ impl Directory {
             }
             Err(status) => Err(ClientError::from_status(SERVICE, status)),
         }
+    }
+
+    /// N2: the points of contact of `account_ids` (all accounts when empty), with Administrator fallback, as a
+    /// stream with a long deadline.
+    pub async fn contacts(
+        &self,
+        kind: pb::ContactKind,
+        account_ids: Vec<String>,
+    ) -> Result<impl Stream<Item = Result<pb::PointOfContact, ClientError>> + use<>, ClientError>
+    {
+        let mut request = Request::new(pb::ListPointsOfContactRequest {
+            kind: kind as i32,
+            account_ids,
+            include_fallback: true,
+        });
+        request.set_timeout(STREAM_DEADLINE);
+        let stream = self
+            .client
+            .clone()
+            .list_points_of_contact(request)
+            .await
+            .map_err(|s| ClientError::from_status(SERVICE, s))?;
+        Ok(stream
+            .into_inner()
+            .map(|item| item.map_err(|s| ClientError::from_status(SERVICE, s))))
     }
 }

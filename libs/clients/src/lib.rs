@@ -4,9 +4,11 @@
 
 pub mod caller;
 pub mod identity;
+pub mod licensing;
 
 pub use caller::{Caller, CallerError};
 pub use identity::{Directory, Member};
+pub use licensing::{KeyFacts, Licensing};
 
 /// Why a call to another service failed.
 #[derive(Debug, Clone, thiserror::Error)]
@@ -27,6 +29,16 @@ pub enum ClientError {
 }
 
 impl ClientError {
+    /// The callee answered something this client cannot read (e.g. an enum value it does not know): a
+    /// contract mismatch or corrupt data, never guessed at.
+    pub fn bad_answer(service: &'static str, what: &str) -> Self {
+        ClientError::Failed {
+            service,
+            code: tonic::Code::Internal,
+            message: format!("answered with {what}"),
+        }
+    }
+
     pub fn from_status(service: &'static str, status: tonic::Status) -> Self {
         if portal_runtime::client::is_unavailable(&status) {
             ClientError::Unavailable {

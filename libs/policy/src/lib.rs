@@ -2,10 +2,14 @@
 //! [`Decision`] for an [`Action`] (I10). Identity answers `CheckAccess` with it, and licensing and billing
 //! evaluate the very same code in-process on their hot paths, so no RPC decides differently from another.
 
+pub mod deployment;
+pub mod email;
 pub mod product;
 
 use std::fmt;
 
+pub use deployment::{Deployment, DeploymentKind};
+pub use email::{Email, InvalidEmail};
 pub use product::{Family, LicenseType, Product};
 
 /// A portal user's role in one account (I3).

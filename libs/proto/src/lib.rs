@@ -1,5 +1,6 @@
 //! The suite's contracts: generated tonic/prost modules for `proto/portal/**` and the descriptor set that
-//! server reflection serves. Nothing here is written by hand but the module tree and its short aliases.
+//! server reflection serves. Nothing here is written by hand but the module tree, its short aliases and the
+//! list of requests that carry a `request_id` ([`Idempotent`]).
 
 #![allow(clippy::all, clippy::pedantic, missing_docs)]
 
@@ -54,3 +55,39 @@ pub mod service_names {
     pub const BILLING: &str = "portal.billing.v1.BillingService";
     pub const NOTIFICATION: &str = "portal.notification.v1.NotificationService";
 }
+
+/// A request that carries a client-chosen `request_id`, so a retry of it is answered, not acted on twice.
+pub trait Idempotent: prost::Message + Clone {
+    fn request_id(&self) -> &str;
+
+    /// The same request without its id: what a replay must match.
+    fn without_request_id(&self) -> Self;
+}
+
+macro_rules! idempotent {
+    ($($request:ty),* $(,)?) => {
+        $(impl Idempotent for $request {
+            fn request_id(&self) -> &str {
+                &self.request_id
+            }
+
+            fn without_request_id(&self) -> Self {
+                Self { request_id: String::new(), ..self.clone() }
+            }
+        })*
+    };
+}
+
+idempotent!(
+    identity::CreateAccountRequest,
+    identity::CreateUserRequest,
+    licensing::IssueKeysRequest,
+    licensing::RegisterDeploymentRequest,
+    licensing::RequestActivationReportRequest,
+    licensing::IssueElearningCodesRequest,
+    billing::CreatePurchaseRequest,
+    billing::RecordPaymentRequest,
+    billing::CreateRenewalInvoiceRequest,
+    notification::PublishAdvisoryRequest,
+    notification::SendNoticeRequest,
+);

@@ -18,6 +18,9 @@ use tonic::Status;
 
 use crate::error::{self, reason};
 
+/// The scope every service-to-service call carries: what the services may ask each other.
+pub const INTERNAL_SCOPE: &str = "internal";
+
 /// Who a request acts for.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Principal {

@@ -4,7 +4,8 @@
 use std::{path::Path, time::Duration};
 
 use sea_orm::{
-    ConnectOptions, ConnectionTrait, Database, DatabaseConnection, DatabaseTransaction, DbBackend,
+    ColumnTrait, ConnectOptions, ConnectionTrait, EntityTrait, QueryFilter,
+    sea_query::{Expr, ExprTrait}, Database, DatabaseConnection, DatabaseTransaction, DbBackend,
     DbErr, SqliteTransactionMode, TransactionOptions, TransactionTrait,
     sqlx::sqlite::{SqliteJournalMode, SqliteSynchronous},
 };
@@ -123,6 +124,28 @@ pub async fn begin_write(db: &DatabaseConnection) -> Result<DatabaseTransaction,
         ..TransactionOptions::default()
     };
     db.begin_with_options(options).await
+}
+
+/// Serialises the mutations of one row: bumping its `revision` column is the transaction's first write, which
+/// takes the row's lock on PostgreSQL and the write lock on SQLite, so checks made under it cannot interleave
+/// with another transaction's. Returns the locked row, or `None` when no row has that id.
+pub async fn lock_row<E, C>(
+    db: &C,
+    id_column: E::Column,
+    revision_column: E::Column,
+    id: &str,
+) -> Result<Option<E::Model>, DbErr>
+where
+    E: EntityTrait,
+    E::Model: Sync,
+    C: ConnectionTrait,
+{
+    Ok(E::update_many()
+        .col_expr(revision_column, Expr::col(revision_column).add(1))
+        .filter(id_column.eq(id))
+        .exec_with_returning(db)
+        .await?
+        .pop())
 }
 
 /// Numbered parameter placeholders for hand-written SQL on `backend`: `$1…$n` on PostgreSQL, `?1…?n` on SQLite.

@@ -32,6 +32,11 @@ impl FieldViolation {
             description: description.into(),
         }
     }
+
+    /// For `map_err`: a parse error's text becomes the violation of `field`.
+    pub fn of<E: std::fmt::Display>(field: &str) -> impl FnOnce(E) -> Self + '_ {
+        move |err| Self::new(field, err.to_string())
+    }
 }
 
 /// A status carrying `ErrorInfo { reason, domain: "portal" }`.

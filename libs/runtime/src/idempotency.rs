@@ -2,6 +2,7 @@
 //! as the mutation, so a replay (also a concurrent one) returns it instead of acting twice.
 
 use chrono::Utc;
+use portal_proto::Idempotent;
 use sea_orm::{
     ActiveModelTrait, ConnectionTrait, DatabaseConnection, DatabaseTransaction, DbErr, EntityTrait,
     Set, SqlErr,
@@ -150,4 +151,34 @@ pub async fn set_resource<C: ConnectionTrait>(
         .exec(db)
         .await
         .map(|_| ())
+}
+
+/// How a claimed idempotent mutation goes on.
+#[derive(Debug)]
+pub enum Claim {
+    /// First time: a write transaction whose first write claimed the request id; commit it with the mutation.
+    Fresh(DatabaseTransaction),
+    /// The same request was made before: answer with this resource.
+    Replay(String),
+}
+
+/// The fingerprint a replay of `request` must match: its content without the request id.
+pub fn content_hash<R: Idempotent>(request: &R) -> String {
+    fingerprint(&request.without_request_id().encode_to_vec())
+}
+
+/// Starts an idempotent mutation in one call: fingerprints `request`, claims `(operation, request_id)` for
+/// `resource_id` (see [`begin`]), and turns an id reused for other content into `REQUEST_ID_REUSED`.
+pub async fn claim<R: Idempotent>(
+    db: &DatabaseConnection,
+    operation: &str,
+    request: &R,
+    resource_id: &str,
+) -> Result<Claim, crate::error::Common> {
+    let hash = content_hash(request);
+    match begin(db, operation, request.request_id(), &hash, resource_id).await? {
+        Begun::Fresh(txn) => Ok(Claim::Fresh(txn)),
+        Begun::Replay(id) => Ok(Claim::Replay(id)),
+        Begun::Reused => Err(crate::error::Common::RequestIdReused),
+    }
 }

@@ -3,7 +3,7 @@
 //!
 //! `domain` holds the rules without I/O, `store` the sea-orm persistence, `rpc` the tonic handlers, `fulfil`
 //! what happens after a purchase or a renewal payment commits (licensing issues and refreshes keys), `pdf` the
-//! printable invoice, and `identity` / `licensing` the clients of the other services.
+//! printable invoice; the other services are asked through the shared `portal_clients`.
 
 mod authz;
 mod convert;
@@ -11,7 +11,6 @@ pub mod domain;
 pub mod error;
 mod fulfil;
 mod identity;
-mod licensing;
 pub mod migration;
 mod pdf;
 mod rpc;
@@ -20,7 +19,7 @@ mod store;
 use std::{sync::Arc, time::Duration};
 
 pub use identity::Identity;
-pub use licensing::Licensing;
+pub use portal_clients::Licensing;
 use portal_proto::billing::billing_service_server::BillingServiceServer;
 use sea_orm::DatabaseConnection;
 use tokio::sync::OnceCell;

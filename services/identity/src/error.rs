@@ -26,6 +26,7 @@ pub enum Error {
 }
 
 portal_runtime::common_errors!(Error);
+portal_clients::client_errors!(Error);
 
 impl From<Error> for Status {
     fn from(err: Error) -> Status {

@@ -1,20 +1,19 @@
 //! The identity service: accounts, portal users, roles and permissions, derived personas, access decisions,
 //! support eligibility and the audit log (SPEC I1–I12).
 //!
-//! `domain` holds the rules without I/O, `store` the sea-orm persistence, `rpc` the tonic handlers, and
-//! `licensing` the client for the key facts identity needs from licensing.
+//! `domain` holds the rules without I/O, `store` the sea-orm persistence, `rpc` the tonic handlers; what
+//! identity asks licensing goes through the shared [`portal_clients::Licensing`].
 
 mod authz;
 mod convert;
 pub mod domain;
 pub mod error;
-mod licensing;
 pub mod migration;
 mod rpc;
 mod store;
 mod users;
 
-pub use licensing::Licensing;
+pub use portal_clients::Licensing;
 use portal_proto::identity::identity_service_server::IdentityServiceServer;
 use portal_runtime::cache::ClearAfterWrites;
 use sea_orm::DatabaseConnection;

@@ -432,7 +432,7 @@ impl IdentityApi {
         }
         // I8: release first, so a licensing outage leaves the user fully in place (the call is idempotent).
         self.licensing
-            .release(&current.account_id, &current.user_id, &current.email)
+            .release_holdings(&current.account_id, &current.user_id, &current.email)
             .await?;
 
         let txn = portal_runtime::db::begin_write(&self.db).await?;

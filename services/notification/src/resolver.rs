@@ -6,7 +6,7 @@
 use std::{collections::HashSet, time::Duration};
 
 use chrono::Utc;
-use portal_proto::identity::PointOfContact;
+use portal_proto::identity::{ContactKind, PointOfContact};
 use portal_runtime::new_id;
 use sea_orm::{ColumnTrait, DatabaseConnection, EntityTrait, QueryFilter, Set, sea_query::Expr};
 use tokio_stream::{Stream, StreamExt};
@@ -127,7 +127,11 @@ pub async fn resolve(
     let row = store::find_advisory(db, advisory_id).await?;
     let target: Target = serde_json::from_str(&row.target)
         .map_err(|e| crate::error::Error::internal(format!("stored target: {e}")))?;
-    let security = Kind::parse(&row.kind) == Kind::Security;
+    let contact_kind = if Kind::parse(&row.kind) == Kind::Security {
+        ContactKind::Security
+    } else {
+        ContactKind::Technical
+    };
     let mut ledger = Ledger {
         db,
         advisory_id,
@@ -137,17 +141,17 @@ pub async fn resolve(
     };
     match target {
         Target::AllAccounts => {
-            let contacts = upstream.contacts(security, Vec::new()).await?;
+            let contacts = upstream.identity.contacts(contact_kind, Vec::new()).await?;
             ledger.consume(contacts, None).await?;
         }
         Target::Accounts(ids) => {
             for chunk in ids.chunks(BATCH) {
-                let contacts = upstream.contacts(security, chunk.to_vec()).await?;
+                let contacts = upstream.identity.contacts(contact_kind, chunk.to_vec()).await?;
                 ledger.consume(contacts, Some(chunk)).await?;
             }
         }
         Target::Products(products) => {
-            let accounts = upstream.accounts_with(products).await?;
+            let accounts = upstream.licensing.accounts_with(products).await?;
             tokio::pin!(accounts);
             let mut page = Vec::with_capacity(BATCH);
             loop {
@@ -157,7 +161,7 @@ pub async fn resolve(
                     page.push(account);
                 }
                 if page.len() >= BATCH || (done && !page.is_empty()) {
-                    let contacts = upstream.contacts(security, page.clone()).await?;
+                    let contacts = upstream.identity.contacts(contact_kind, page.clone()).await?;
                     ledger.consume(contacts, Some(&page)).await?;
                     page.clear();
                 }

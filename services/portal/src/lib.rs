@@ -191,7 +191,7 @@ impl Peers<'_> {
         portal_runtime::client::Caller::new(
             self.minter.clone(),
             kind.name(),
-            "internal",
+            portal_runtime::auth::INTERNAL_SCOPE,
             self.settings.server.client_timeout(),
         )
     }

@@ -1,17 +1,6 @@
 //! I11: who may open support cases for an account.
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum DeploymentKind {
-    OnPremise,
-    CloudSite,
-}
-
-/// What licensing tells about one deployment.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Deployment {
-    pub kind: DeploymentKind,
-    pub active: bool,
-}
+pub use portal_policy::{Deployment, DeploymentKind};
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Eligibility {
