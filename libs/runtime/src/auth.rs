@@ -78,12 +78,27 @@ pub fn principal<T>(request: &tonic::Request<T>) -> Result<Principal, Status> {
 pub struct Claims {
     pub sub: String,
     pub iss: String,
-    pub aud: String,
+    pub aud: Audience,
     pub exp: u64,
     pub iat: u64,
+    /// Not before: a token is refused until then (checked when present).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub nbf: Option<u64>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub scope: Option<String>,
 }
+
+/// A token's audience: one name, or a list of them as many identity providers issue (RFC 7519 §4.1.3).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(untagged)]
+pub enum Audience {
+    One(String),
+    Many(Vec<String>),
+}
+
+/// The longest lifetime (`exp - iat`) a token may claim unless configured otherwise: a year, as long as
+/// `portal token` mints.
+pub const MAX_TOKEN_LIFETIME: Duration = Duration::from_secs(365 * 24 * 3600);
 
 /// Algorithms a token may be signed with; everything else (`none`, HS*, EC) is refused.
 const ALLOWED: &[Algorithm] = &[
@@ -127,6 +142,7 @@ pub struct Verifier {
     issuer: String,
     audience: String,
     leeway: u64,
+    max_lifetime: u64,
     verified: VerifiedTokens,
 }
 
@@ -204,8 +220,16 @@ impl Verifier {
             issuer: issuer.into(),
             audience: audience.into(),
             leeway: leeway.as_secs(),
+            max_lifetime: MAX_TOKEN_LIFETIME.as_secs(),
             verified: VerifiedTokens::new(VerifiedTokens::CAPACITY),
         })
+    }
+
+    /// Refuses tokens that claim to live longer than `max` (`exp - iat`).
+    #[must_use]
+    pub fn with_max_lifetime(mut self, max: Duration) -> Self {
+        self.max_lifetime = max.as_secs();
+        self
     }
 
     /// Checks an `authorization` header value.
@@ -227,6 +251,7 @@ impl Verifier {
         let claims = self
             .verify(token)
             .map_err(|e| unauthenticated(&format!("invalid token: {e}")))?;
+        self.check_times(&claims, now).map_err(unauthenticated)?;
         let principal = principal_from(&claims)
             .ok_or_else(|| unauthenticated("token subject must be a user id or svc:<name>"))?;
         self.verified.insert(
@@ -236,6 +261,18 @@ impl Verifier {
             now,
         );
         Ok(principal)
+    }
+
+    /// What the signature check leaves to us: a token issued in the future, or one that claims to live longer
+    /// than the configured maximum, is refused (`exp` and `nbf` are checked with the signature).
+    fn check_times(&self, claims: &Claims, now: u64) -> Result<(), &'static str> {
+        if claims.iat > now.saturating_add(self.leeway) {
+            return Err("invalid token: issued in the future (iat)");
+        }
+        if claims.exp.saturating_sub(claims.iat) > self.max_lifetime {
+            return Err("invalid token: lifetime (exp - iat) is longer than allowed");
+        }
+        Ok(())
     }
 
     /// Verifies a JWT and returns its claims.
@@ -250,6 +287,7 @@ impl Verifier {
         validation.set_audience(&[&self.audience]);
         validation.set_required_spec_claims(&["exp", "iss", "aud", "sub"]);
         validation.leeway = self.leeway;
+        validation.validate_nbf = true;
         let mut last = ErrorKind::InvalidAlgorithm.into();
         for (_, key) in self
             .keys
@@ -417,5 +455,64 @@ mod tests {
                 .verify_header(Some(&format!("Bearer {token}")))
                 .is_err()
         );
+    }
+
+    /// Signs arbitrary claims with the pair's private key, as another issuer might.
+    fn signed(dir: &tempfile::TempDir, claims: &serde_json::Value) -> String {
+        let key =
+            jsonwebtoken::EncodingKey::from_ed_pem(&fs::read(dir.path().join("k.pem")).unwrap())
+                .unwrap();
+        jsonwebtoken::encode(
+            &jsonwebtoken::Header::new(Algorithm::EdDSA),
+            claims,
+            &key,
+        )
+        .unwrap()
+    }
+
+    fn accepted(verifier: &Verifier, token: &str) -> bool {
+        verifier
+            .verify_header(Some(&format!("Bearer {token}")))
+            .is_ok()
+    }
+
+    #[test]
+    fn a_token_not_yet_valid_is_refused() {
+        let (dir, _, verifier) = pair();
+        let now = unix_now();
+        let base = serde_json::json!({ "sub": "u1", "iss": "portal", "aud": "portal", "iat": now, "exp": now + 7200 });
+        let mut early = base.clone();
+        early["nbf"] = (now + 3600).into();
+        assert!(!accepted(&verifier, &signed(&dir, &early)), "nbf an hour ahead");
+        let mut future = base.clone();
+        future["iat"] = (now + 365 * 24 * 3600).into();
+        future["exp"] = (now + 366 * 24 * 3600).into();
+        assert!(!accepted(&verifier, &signed(&dir, &future)), "iat a year ahead");
+        let mut ready = base;
+        ready["nbf"] = (now - 10).into();
+        assert!(accepted(&verifier, &signed(&dir, &ready)));
+    }
+
+    #[test]
+    fn a_token_living_longer_than_allowed_is_refused() {
+        let (dir, _, verifier) = pair();
+        let now = unix_now();
+        let century = serde_json::json!({ "sub": "u1", "iss": "portal", "aud": "portal", "iat": now, "exp": now + 100 * 365 * 24 * 3600 });
+        assert!(!accepted(&verifier, &signed(&dir, &century)));
+        let verifier = verifier.with_max_lifetime(Duration::from_secs(3600));
+        let day = serde_json::json!({ "sub": "u1", "iss": "portal", "aud": "portal", "iat": now, "exp": now + 24 * 3600 });
+        assert!(!accepted(&verifier, &signed(&dir, &day)));
+        let hour = serde_json::json!({ "sub": "u1", "iss": "portal", "aud": "portal", "iat": now, "exp": now + 3600 });
+        assert!(accepted(&verifier, &signed(&dir, &hour)));
+    }
+
+    #[test]
+    fn an_audience_list_naming_the_suite_is_accepted() {
+        let (dir, _, verifier) = pair();
+        let now = unix_now();
+        let with = serde_json::json!({ "sub": "u1", "iss": "portal", "aud": ["other", "portal"], "iat": now, "exp": now + 60 });
+        assert!(accepted(&verifier, &signed(&dir, &with)));
+        let without = serde_json::json!({ "sub": "u1", "iss": "portal", "aud": ["other"], "iat": now, "exp": now + 60 });
+        assert!(!accepted(&verifier, &signed(&dir, &without)));
     }
 }

@@ -146,6 +146,8 @@ pub struct AuthSettings {
     pub signing_key_file: Option<PathBuf>,
     /// Lifetime of the service tokens this process mints for its own outbound calls.
     pub service_token_ttl_secs: u64,
+    /// The longest lifetime (`exp - iat`) an accepted token may claim.
+    pub max_token_lifetime_secs: u64,
 }
 
 impl Default for AuthSettings {
@@ -157,6 +159,7 @@ impl Default for AuthSettings {
             public_key_files: Vec::new(),
             signing_key_file: None,
             service_token_ttl_secs: 300,
+            max_token_lifetime_secs: crate::auth::MAX_TOKEN_LIFETIME.as_secs(),
         }
     }
 }

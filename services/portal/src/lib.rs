@@ -109,7 +109,8 @@ pub fn keys(settings: &Settings) -> Result<(Arc<Minter>, Arc<Verifier>), AppErro
         &settings.auth.issuer,
         &settings.auth.audience,
         Duration::from_secs(settings.auth.leeway_secs),
-    )?;
+    )?
+    .with_max_lifetime(Duration::from_secs(settings.auth.max_token_lifetime_secs));
     Ok((Arc::new(minter), Arc::new(verifier)))
 }
 

@@ -9,7 +9,7 @@ use std::{
 use ed25519_dalek::pkcs8::{EncodePrivateKey, EncodePublicKey, spki::der::pem::LineEnding};
 use jsonwebtoken::{Algorithm, EncodingKey, Header};
 
-use super::{Claims, KeyError, unix_now};
+use super::{Audience, Claims, KeyError, unix_now};
 
 /// Signs tokens with an Ed25519 private key.
 #[derive(Clone)]
@@ -57,9 +57,10 @@ impl Minter {
         let claims = Claims {
             sub,
             iss: self.issuer.clone(),
-            aud: self.audience.clone(),
+            aud: Audience::One(self.audience.clone()),
             iat: now,
             exp: now + ttl.as_secs(),
+            nbf: None,
             scope,
         };
         // Signing with a key that parsed as Ed25519 cannot fail; an empty string would be refused downstream.
