@@ -14,6 +14,7 @@ pub mod reason {
     pub const INVALID_ARGUMENT: &str = "INVALID_FIELD";
     pub const REQUEST_ID_REUSED: &str = "REQUEST_ID_REUSED";
     pub const OVERLOADED: &str = "OVERLOADED";
+    pub const MESSAGE_TOO_LARGE: &str = "MESSAGE_TOO_LARGE";
     pub const UNAVAILABLE: &str = "DEPENDENCY_UNAVAILABLE";
     pub const INTERNAL: &str = "INTERNAL";
 }
@@ -46,11 +47,27 @@ pub fn status(code: Code, reason: &str, message: impl Into<String>) -> Status {
 }
 
 /// `INVALID_ARGUMENT` with `ErrorInfo` and one `BadRequest` violation per bad field.
+/// The most field violations one error carries, and the longest field name or description in it: stock gRPC
+/// clients refuse status details over a few KiB (and then lose the real error), so a request with thousands of
+/// bad elements is told about the first few and how many more there were.
+pub const MAX_VIOLATIONS: usize = 20;
+const MAX_VIOLATION_CHARS: usize = 200;
+
+fn shortened(text: &str) -> String {
+    match text.char_indices().nth(MAX_VIOLATION_CHARS) {
+        Some((cut, _)) => format!("{}…", &text[..cut]),
+        None => text.to_string(),
+    }
+}
+
 pub fn invalid(reason: &str, message: impl Into<String>, violations: &[FieldViolation]) -> Status {
     let mut details =
         ErrorDetails::with_error_info(reason, DOMAIN, std::collections::HashMap::new());
-    for v in violations {
-        details.add_bad_request_violation(v.field.clone(), v.description.clone());
+    for v in violations.iter().take(MAX_VIOLATIONS) {
+        details.add_bad_request_violation(shortened(&v.field), shortened(&v.description));
+    }
+    if let Some(more) = violations.len().checked_sub(MAX_VIOLATIONS).filter(|n| *n > 0) {
+        details.add_bad_request_violation("request", format!("and {more} more violations"));
     }
     Status::with_error_details(Code::InvalidArgument, message, details)
 }
@@ -106,6 +123,23 @@ mod tests {
             violations_of(&s),
             vec![FieldViolation::new("email", "not an address")]
         );
+    }
+
+    #[test]
+    fn error_details_stay_small_however_many_violations() {
+        let many: Vec<_> = (0..100_000)
+            .map(|i| FieldViolation::new(format!("cve_ids[{i}]"), "x".repeat(1000)))
+            .collect();
+        let s = invalid(reason::INVALID_ARGUMENT, "bad input", &many);
+        let shown = violations_of(&s);
+        assert_eq!(shown.len(), MAX_VIOLATIONS + 1);
+        assert_eq!(shown[0].field, "cve_ids[0]");
+        assert!(shown[0].description.chars().count() <= MAX_VIOLATION_CHARS + 1);
+        assert_eq!(
+            shown[MAX_VIOLATIONS].description,
+            format!("and {} more violations", 100_000 - MAX_VIOLATIONS)
+        );
+        assert!(s.details().len() < 8 * 1024, "{} bytes", s.details().len());
     }
 
     #[test]

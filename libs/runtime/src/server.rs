@@ -278,7 +278,7 @@ where
         Box::pin(
             async move {
                 let started = std::time::Instant::now();
-                let response = inner.call(request).await;
+                let response = inner.call(request).await.map(blame_the_caller);
                 drop(permit);
                 // An error answered at once carries grpc-status in the headers; success comes in the trailers.
                 let code = match &response {
@@ -296,4 +296,35 @@ where
             .instrument(span),
         )
     }
+}
+
+/// tonic answers a request body it cannot read before any handler runs, as if the server were at fault:
+/// `INTERNAL` naming the message and field for a body that is not the method's protobuf message, and
+/// `OUT_OF_RANGE` for one over the size limit. Both are the caller's fault, so they leave as `INVALID_ARGUMENT`
+/// (reason `INVALID_FIELD`) and `RESOURCE_EXHAUSTED` (reason `MESSAGE_TOO_LARGE`), without the decoder's text.
+/// Handlers never answer with these messages: their internal errors say only "internal error".
+fn blame_the_caller(response: http::Response<Body>) -> http::Response<Body> {
+    let header = |name: &str| {
+        response
+            .headers()
+            .get(name)
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or_default()
+    };
+    let status = match (header("grpc-status"), header("grpc-message")) {
+        ("13", message) if message.starts_with("failed to decode Protobuf message") => {
+            error::invalid(
+                reason::INVALID_ARGUMENT,
+                "the request body is not a valid message of this method",
+                &[],
+            )
+        }
+        ("11", message) if message.contains("message length too large") => error::status(
+            Code::ResourceExhausted,
+            reason::MESSAGE_TOO_LARGE,
+            "the request message is larger than the server accepts",
+        ),
+        _ => return response,
+    };
+    status.into_http()
 }
