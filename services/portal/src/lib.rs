@@ -94,6 +94,11 @@ pub enum AppError {
     Mail(String),
     #[error("server: {0}")]
     Serve(#[from] tonic::transport::Error),
+    #[error("data directory {path}: {source}")]
+    DataDir {
+        path: std::path::PathBuf,
+        source: std::io::Error,
+    },
 }
 
 /// Loads (or, on the embedded default, creates) the signing key and the verifier.
@@ -114,6 +119,30 @@ pub fn keys(settings: &Settings) -> Result<(Arc<Minter>, Arc<Verifier>), AppErro
     Ok((Arc::new(minter), Arc::new(verifier)))
 }
 
+/// Creates the data directory readable by this user only, and narrows an existing one (earlier versions left it
+/// world-readable): it holds the SQLite databases, the signing key and the mail files.
+fn private_dir(dir: &std::path::Path) -> Result<(), AppError> {
+    let failed = |source| AppError::DataDir {
+        path: dir.to_path_buf(),
+        source,
+    };
+    std::fs::create_dir_all(dir).map_err(failed)?;
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let mode = std::fs::metadata(dir).map_err(failed)?.permissions().mode();
+        if mode & 0o077 != 0 {
+            // A mounted volume may not be ours to change; then its mount options decide, and we say so.
+            if let Err(e) =
+                std::fs::set_permissions(dir, std::fs::Permissions::from_mode(mode & 0o700))
+            {
+                tracing::warn!(path = %dir.display(), error = %e, "could not make the data directory private");
+            }
+        }
+    }
+    Ok(())
+}
+
 /// Reports the pool's size at every scrape.
 fn watch_pool(service: &'static str, db: &DatabaseConnection) {
     let db = db.clone();
@@ -131,6 +160,7 @@ fn watch_pool(service: &'static str, db: &DatabaseConnection) {
 
 /// Applies every service's migrations.
 pub async fn migrate(settings: &Settings, services: &[ServiceKind]) -> Result<(), AppError> {
+    private_dir(&settings.data_dir)?;
     for kind in services {
         let db = kind
             .connect(settings, true)
@@ -215,6 +245,7 @@ pub struct App {
 impl App {
     /// Binds the listener, opens each service's database (migrating when configured) and mounts the services.
     pub async fn build(settings: &Settings, services: &[ServiceKind]) -> Result<Self, AppError> {
+        private_dir(&settings.data_dir)?;
         let (minter, verifier) = keys(settings)?;
         let mut host = Host::bind(settings.listen, settings.server.clone(), verifier)
             .await

@@ -94,6 +94,10 @@ fn main() -> ExitCode {
             return ExitCode::from(USAGE);
         }
     };
+    // Everything the suite writes (databases, signing keys, mail files) is for its own user only: licensing's
+    // database holds every full product key.
+    #[cfg(unix)]
+    rustix::process::umask(rustix::fs::Mode::from_raw_mode(0o077));
     if let Command::Token(args) = &cli.command {
         return token(&settings, args);
     }

@@ -228,3 +228,40 @@ fn migrate_applies_every_schema() {
         );
     }
 }
+
+/// Every path under `dir`, recursively.
+#[cfg(unix)]
+fn tree(dir: &std::path::Path) -> Vec<std::path::PathBuf> {
+    let mut paths = Vec::new();
+    for entry in std::fs::read_dir(dir).unwrap() {
+        let path = entry.unwrap().path();
+        if path.is_dir() {
+            paths.extend(tree(&path));
+        }
+        paths.push(path);
+    }
+    paths
+}
+
+#[cfg(unix)]
+#[test]
+fn the_data_directory_and_everything_in_it_is_private() {
+    use std::os::unix::fs::PermissionsExt;
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    // An existing, world-readable data directory (as earlier versions left it) is narrowed too.
+    std::fs::create_dir(&data).unwrap();
+    std::fs::set_permissions(&data, std::fs::Permissions::from_mode(0o755)).unwrap();
+    let running = up(&data);
+    let mode = |p: &std::path::Path| std::fs::metadata(p).unwrap().permissions().mode() & 0o777;
+    assert_eq!(mode(&data), 0o700);
+    let paths = tree(&data);
+    assert!(
+        paths.iter().any(|p| p.extension().is_some_and(|e| e == "db")),
+        "{paths:?}"
+    );
+    for path in &paths {
+        assert_eq!(mode(path) & 0o077, 0, "{} is {:o}", path.display(), mode(path));
+    }
+    drop(running);
+}
