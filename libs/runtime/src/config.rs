@@ -171,6 +171,12 @@ pub struct ServerSettings {
     pub request_timeout_ms: u64,
     /// RPCs served at once; beyond it callers get `RESOURCE_EXHAUSTED` at once.
     pub concurrency_limit: usize,
+    /// Responses open at once in this process, server streams included (a stream stays open until it ends);
+    /// beyond it callers get `RESOURCE_EXHAUSTED` at once.
+    pub stream_limit: usize,
+    /// Concurrent HTTP/2 streams one client connection may open (SETTINGS_MAX_CONCURRENT_STREAMS); clients
+    /// queue the rest.
+    pub max_streams_per_connection: u32,
     /// Time between reporting NOT_SERVING and closing the listener, so load balancers notice.
     pub shutdown_delay_ms: u64,
     /// How long in-flight RPCs may run after shutdown starts.
@@ -184,6 +190,8 @@ impl Default for ServerSettings {
         Self {
             request_timeout_ms: 30_000,
             concurrency_limit: 512,
+            stream_limit: 1024,
+            max_streams_per_connection: 128,
             shutdown_delay_ms: 0,
             drain_timeout_secs: 20,
             client_timeout_ms: 5_000,

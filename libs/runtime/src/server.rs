@@ -41,6 +41,7 @@ pub struct Host {
     names: Vec<&'static str>,
     settings: ServerSettings,
     permits: Arc<Semaphore>,
+    streams: Arc<Semaphore>,
     verifier: Arc<Verifier>,
 }
 
@@ -69,6 +70,7 @@ impl Host {
             .add_service(reflection_v1()?)
             .add_service(reflection_v1alpha()?);
         let permits = Arc::new(Semaphore::new(settings.concurrency_limit));
+        let streams = Arc::new(Semaphore::new(settings.stream_limit));
         Ok(Self {
             listener,
             address,
@@ -77,6 +79,7 @@ impl Host {
             names: Vec::new(),
             settings,
             permits,
+            streams,
             verifier,
         })
     }
@@ -105,6 +108,7 @@ impl Host {
         let gate = Gate {
             inner: service,
             permits: self.permits.clone(),
+            streams: self.streams.clone(),
             verifier: self.verifier.clone(),
         };
         self.routes.add_service(gate);
@@ -134,6 +138,7 @@ impl Host {
         let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
         let server = Server::builder()
             .timeout(settings.request_timeout())
+            .max_concurrent_streams(settings.max_streams_per_connection)
             .add_routes(routes.routes())
             // tonic applies its own TCP settings only to listeners it binds; ours is bound early (port 0 in tests),
             // so no-delay is set on each accepted socket here. Without it, any response written in more than one
@@ -218,12 +223,13 @@ pub async fn shutdown_signal() {
     }
 }
 
-/// What stands in front of every portal service: sheds load beyond the concurrency limit with
-/// `RESOURCE_EXHAUSTED` at once, authenticates the bearer token, and adopts the caller's trace context.
+/// What stands in front of every portal service: sheds load beyond the concurrency and open-stream limits
+/// with `RESOURCE_EXHAUSTED` at once, authenticates the bearer token, and adopts the caller's trace context.
 #[derive(Clone)]
 pub struct Gate<S> {
     inner: S,
     permits: Arc<Semaphore>,
+    streams: Arc<Semaphore>,
     verifier: Arc<Verifier>,
 }
 
@@ -249,11 +255,13 @@ where
     }
 
     fn call(&mut self, mut request: http::Request<Body>) -> Self::Future {
-        let Ok(permit) = self.permits.clone().try_acquire_owned() else {
+        let permits = self.permits.clone().try_acquire_owned();
+        let stream = self.streams.clone().try_acquire_owned();
+        let (Ok(permit), Ok(stream)) = (permits, stream) else {
             let status = error::status(
                 Code::ResourceExhausted,
                 reason::OVERLOADED,
-                "server is at its concurrency limit; retry with backoff",
+                "server is at its concurrency or open-stream limit; retry with backoff",
             );
             metrics::rpc(request.uri().path(), "8", 0.0);
             return Box::pin(async move { Ok(status.into_http()) });
@@ -278,7 +286,10 @@ where
         Box::pin(
             async move {
                 let started = std::time::Instant::now();
-                let response = inner.call(request).await.map(blame_the_caller);
+                let response = inner
+                    .call(request)
+                    .await
+                    .map(|r| blame_the_caller(r).map(|body| Body::new(Held::new(body, stream))));
                 drop(permit);
                 // An error answered at once carries grpc-status in the headers; success comes in the trailers.
                 let code = match &response {
@@ -327,4 +338,39 @@ fn blame_the_caller(response: http::Response<Body>) -> http::Response<Body> {
         _ => return response,
     };
     status.into_http()
+}
+
+/// A response body that holds its open-stream permit until the body ends or is dropped (a client hanging up).
+struct Held {
+    body: Body,
+    _permit: tokio::sync::OwnedSemaphorePermit,
+}
+
+impl Held {
+    fn new(body: Body, permit: tokio::sync::OwnedSemaphorePermit) -> Self {
+        Self {
+            body,
+            _permit: permit,
+        }
+    }
+}
+
+impl http_body::Body for Held {
+    type Data = bytes::Bytes;
+    type Error = tonic::Status;
+
+    fn poll_frame(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+    ) -> Poll<Option<Result<http_body::Frame<Self::Data>, Self::Error>>> {
+        Pin::new(&mut self.body).poll_frame(cx)
+    }
+
+    fn is_end_stream(&self) -> bool {
+        self.body.is_end_stream()
+    }
+
+    fn size_hint(&self) -> http_body::SizeHint {
+        self.body.size_hint()
+    }
 }
