@@ -9,15 +9,15 @@ use portal_runtime::error::reason_of;
 use portal_testkit::{TestApp, assert::reason, storage_test};
 use tonic::Code;
 
-use super::{activate, one_key};
+use super::activate;
 
 storage_test!(
     l6_pools_take_once_per_machine_and_refuse_when_empty,
     |backend| async move {
         let app = TestApp::spawn(backend).await;
         let (a, _, admin_token) = app.account_with_admin("Acme").await;
-        let tc = one_key(&app, &a, KeyFamily::Tc, 1).await;
-        let ts = one_key(&app, &a, KeyFamily::Ts, 1).await;
+        let tc = app.issue_key(&a, KeyFamily::Tc, 1).await;
+        let ts = app.issue_key(&a, KeyFamily::Ts, 1).await;
         let mut activator = app
             .licensing(&app.service_token("activation", "licensing.activate"))
             .await;
@@ -125,7 +125,7 @@ storage_test!(
     |backend| async move {
         let app = TestApp::spawn(backend).await;
         let (a, _, admin_token) = app.account_with_admin("Acme").await;
-        let key = one_key(&app, &a, KeyFamily::Td, 3).await; // Desktop pool: 6
+        let key = app.issue_key(&a, KeyFamily::Td, 3).await; // Desktop pool: 6
         let activator = app
             .licensing(&app.service_token("activation", "licensing.activate"))
             .await;
@@ -166,7 +166,7 @@ storage_test!(
     |backend| async move {
         let app = TestApp::spawn(backend).await;
         let (a, _, admin_token) = app.account_with_admin("Acme").await;
-        let key = one_key(&app, &a, KeyFamily::Td, 1).await; // Desktop pool: 2
+        let key = app.issue_key(&a, KeyFamily::Td, 1).await; // Desktop pool: 2
         let activator = app
             .licensing(&app.service_token("activation", "licensing.activate"))
             .await;

@@ -9,7 +9,7 @@ use portal_proto::{
 use portal_testkit::{TestApp, assert::reason, storage_test};
 use tonic::Code;
 
-use super::{activate, one_key};
+use super::activate;
 
 storage_test!(
     l4_l5_l12_owners_assignments_and_visibility,
@@ -26,8 +26,8 @@ storage_test!(
             .new_user(&a, "by@acme.example", Role::DownloadOnly, &[])
             .await;
         let (b, stranger, _) = app.account_with_admin("Beta").await;
-        let key = one_key(&app, &a, KeyFamily::Tc, 1).await;
-        let other_key = one_key(&app, &a, KeyFamily::Td, 1).await;
+        let key = app.issue_key(&a, KeyFamily::Tc, 1).await;
+        let other_key = app.issue_key(&a, KeyFamily::Td, 1).await;
 
         let mut admin = app.licensing(&admin_token).await;
         let mut as_owner = app.licensing(&app.user_token(&owner.user_id)).await;
@@ -250,7 +250,7 @@ storage_test!(
         let leaver = app
             .new_user(&a, "leaver@acme.example", Role::DownloadOnly, &[])
             .await;
-        let key = one_key(&app, &a, KeyFamily::Td, 2).await;
+        let key = app.issue_key(&a, KeyFamily::Td, 2).await;
         let mut admin = app.licensing(&admin_token).await;
         admin
             .assign_key(pb::AssignKeyRequest {

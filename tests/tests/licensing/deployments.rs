@@ -14,8 +14,6 @@ use portal_testkit::{
 use tokio_stream::StreamExt;
 use tonic::Code;
 
-use super::one_key;
-
 storage_test!(
     l8_i11_deployments_decide_support_eligibility,
     |backend| async move {
@@ -118,8 +116,8 @@ storage_test!(
         let server = app.new_account("Serv", false).await;
         let site_only = app.new_account("Site", false).await;
         let _nothing = app.new_account("Empty", false).await;
-        one_key(&app, &desktop, KeyFamily::Td, 1).await;
-        one_key(&app, &server, KeyFamily::Ts, 1).await;
+        app.issue_key(&desktop, KeyFamily::Td, 1).await;
+        app.issue_key(&server, KeyFamily::Ts, 1).await;
         let mut ops = app
             .licensing(&app.service_token("ops", "licensing.issue"))
             .await;

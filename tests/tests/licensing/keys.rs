@@ -10,11 +10,12 @@ use portal_runtime::time::to_proto;
 use portal_testkit::{
     TestApp,
     assert::{assert_violation, reason},
+    fixtures::term_key,
     storage_test, wait,
 };
 use tonic::Code;
 
-use super::{activate, issue, one_key};
+use super::activate;
 
 storage_test!(
     l1_l3_issue_keys_in_the_family_format_idempotently,
@@ -27,7 +28,7 @@ storage_test!(
         let request = pb::IssueKeysRequest {
             count: 3,
             request_id: "po-17".into(),
-            ..issue(&a, KeyFamily::Tc, 5)
+            ..term_key(&a, KeyFamily::Tc, 5)
         };
         let first = issuer
             .issue_keys(request.clone())
@@ -75,7 +76,7 @@ storage_test!(
         let (_, _, admin) = app.account_with_admin("Other").await;
         let mut user = app.licensing(&admin).await;
         assert_eq!(
-            reason(user.issue_keys(issue(&a, KeyFamily::Td, 1)).await).0,
+            reason(user.issue_keys(term_key(&a, KeyFamily::Td, 1)).await).0,
             Code::PermissionDenied
         );
     }
@@ -94,56 +95,56 @@ storage_test!(
             (
                 pb::IssueKeysRequest {
                     seats: 0,
-                    ..issue(&a, KeyFamily::Tc, 1)
+                    ..term_key(&a, KeyFamily::Tc, 1)
                 },
                 "seats",
             ),
             (
                 pb::IssueKeysRequest {
                     seats: -4,
-                    ..issue(&a, KeyFamily::Tc, 1)
+                    ..term_key(&a, KeyFamily::Tc, 1)
                 },
                 "seats",
             ),
             (
                 pb::IssueKeysRequest {
                     family: 0,
-                    ..issue(&a, KeyFamily::Tc, 1)
+                    ..term_key(&a, KeyFamily::Tc, 1)
                 },
                 "family",
             ),
             (
                 pb::IssueKeysRequest {
                     family: 42,
-                    ..issue(&a, KeyFamily::Tc, 1)
+                    ..term_key(&a, KeyFamily::Tc, 1)
                 },
                 "family",
             ),
             (
                 pb::IssueKeysRequest {
                     count: 1_000_000,
-                    ..issue(&a, KeyFamily::Tc, 1)
+                    ..term_key(&a, KeyFamily::Tc, 1)
                 },
                 "count",
             ),
             (
                 pb::IssueKeysRequest {
                     period_end: past,
-                    ..issue(&a, KeyFamily::Tc, 1)
+                    ..term_key(&a, KeyFamily::Tc, 1)
                 },
                 "period_end",
             ),
             (
                 pb::IssueKeysRequest {
                     license_type: LicenseType::Perpetual as i32,
-                    ..issue(&a, KeyFamily::Tc, 1)
+                    ..term_key(&a, KeyFamily::Tc, 1)
                 },
                 "period_end",
             ),
             (
                 pb::IssueKeysRequest {
                     maintenance_end: None,
-                    ..issue(&a, KeyFamily::Tc, 1)
+                    ..term_key(&a, KeyFamily::Tc, 1)
                 },
                 "maintenance_end",
             ),
@@ -152,7 +153,11 @@ storage_test!(
             assert_violation(issuer.issue_keys(request).await, field);
         }
         assert_eq!(
-            reason(issuer.issue_keys(issue("acc-nope", KeyFamily::Tc, 1)).await),
+            reason(
+                issuer
+                    .issue_keys(term_key("acc-nope", KeyFamily::Tc, 1))
+                    .await
+            ),
             (Code::NotFound, "ACCOUNT_NOT_FOUND".into())
         );
         let mut activator = app
@@ -189,7 +194,7 @@ storage_test!(l6_l7_expired_and_refreshed_keys, |backend| async move {
         .await;
     let soon = pb::IssueKeysRequest {
         period_end: Some(to_proto(Utc::now() + Duration::milliseconds(3000))),
-        ..issue(&a, KeyFamily::Td, 1)
+        ..term_key(&a, KeyFamily::Td, 1)
     };
     let short = issuer
         .issue_keys(soon)
@@ -206,7 +211,7 @@ storage_test!(l6_l7_expired_and_refreshed_keys, |backend| async move {
         .await
         .unwrap();
     // Refreshing before the period end keeps the key and moves the date (L7).
-    let long = one_key(&app, &a, KeyFamily::Td, 1).await;
+    let long = app.issue_key(&a, KeyFamily::Td, 1).await;
     let later = Utc::now() + Duration::days(800);
     let refreshed = issuer
         .refresh_key(pb::RefreshKeyRequest {
@@ -271,7 +276,7 @@ storage_test!(l6_l7_expired_and_refreshed_keys, |backend| async move {
         .issue_keys(pb::IssueKeysRequest {
             license_type: LicenseType::Perpetual as i32,
             period_end: None,
-            ..issue(&a, KeyFamily::Ts, 1)
+            ..term_key(&a, KeyFamily::Ts, 1)
         })
         .await
         .unwrap()

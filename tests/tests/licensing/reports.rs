@@ -10,14 +10,14 @@ use portal_runtime::error::reason_of;
 use portal_testkit::{TestApp, assert::reason, storage_test};
 use tonic::Code;
 
-use super::{activate, one_key};
+use super::activate;
 
 storage_test!(
     l10_activation_report_once_a_day_as_csv,
     |backend| async move {
         let app = TestApp::spawn(backend).await;
         let (a, _, admin_token) = app.account_with_admin("Acme").await;
-        let key = one_key(&app, &a, KeyFamily::Td, 2).await;
+        let key = app.issue_key(&a, KeyFamily::Td, 2).await;
         let mut activator = app
             .licensing(&app.service_token("activation", "licensing.activate"))
             .await;

@@ -4,12 +4,11 @@
 use std::{collections::HashMap, time::Duration};
 
 use portal_proto::{
-    common::{KeyFamily, LicenseType, Product},
+    common::{KeyFamily, Product},
     identity::{Permission, Role},
-    licensing as lic,
     notification::{self as pb, DeliveryState},
 };
-use portal_runtime::{error::reason_of, time::to_proto};
+use portal_runtime::error::reason_of;
 use portal_testkit::{
     assert::{assert_status, violated_fields},
     smtp::SmtpSink,
@@ -155,29 +154,8 @@ storage_test!(
         let app = app_with_mail(backend, &sink).await;
         let (server_account, server_admin, _) = app.account_with_admin("Servers").await;
         let (desktop_account, _, _) = app.account_with_admin("Desktops").await;
-        let mut issuer = app
-            .licensing(&app.service_token("issuer", "licensing.issue"))
-            .await;
-        for (account, family) in [
-            (&server_account, KeyFamily::Ts),
-            (&desktop_account, KeyFamily::Td),
-        ] {
-            issuer
-                .issue_keys(lic::IssueKeysRequest {
-                    account_id: account.clone(),
-                    family: family as i32,
-                    seats: 1,
-                    license_type: LicenseType::Term as i32,
-                    period_end: Some(to_proto(chrono::Utc::now() + chrono::Duration::days(30))),
-                    maintenance_end: Some(to_proto(
-                        chrono::Utc::now() + chrono::Duration::days(30),
-                    )),
-                    count: 1,
-                    ..Default::default()
-                })
-                .await
-                .unwrap();
-        }
+        app.issue_key(&server_account, KeyFamily::Ts, 1).await;
+        app.issue_key(&desktop_account, KeyFamily::Td, 1).await;
         let mut publisher = app
             .notification(&app.service_token("secops", "notification.publish"))
             .await;

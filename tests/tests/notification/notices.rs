@@ -4,12 +4,11 @@
 use std::time::Duration;
 
 use portal_proto::{
-    common::{KeyFamily, LicenseType},
+    common::KeyFamily,
     identity::Role,
     licensing as lic,
     notification::{self as pb, NoticeKind},
 };
-use portal_runtime::time::to_proto;
 use portal_testkit::{
     smtp::{Received, SmtpSink},
     storage_test, wait,
@@ -89,25 +88,7 @@ storage_test!(
         let user = app
             .new_user(&a, "newbie@acme.example", Role::DownloadOnly, &[])
             .await;
-        let mut issuer = app
-            .licensing(&app.service_token("issuer", "licensing.issue"))
-            .await;
-        let key = issuer
-            .issue_keys(lic::IssueKeysRequest {
-                account_id: a.clone(),
-                family: KeyFamily::Td as i32,
-                seats: 1,
-                license_type: LicenseType::Term as i32,
-                period_end: Some(to_proto(chrono::Utc::now() + chrono::Duration::days(30))),
-                maintenance_end: Some(to_proto(chrono::Utc::now() + chrono::Duration::days(30))),
-                count: 1,
-                ..Default::default()
-            })
-            .await
-            .unwrap()
-            .into_inner()
-            .keys
-            .remove(0);
+        let key = app.issue_key(&a, KeyFamily::Td, 1).await;
         let mut licensing = app.licensing(&admin_token).await;
         licensing
             .assign_key(lic::AssignKeyRequest {
