@@ -316,3 +316,6 @@ fn address_of(command: &str) -> String {
         .map_or(command.len(), |i| start + i);
     command[start..end].to_string()
 }
+
+#[cfg(test)]
+mod tests;

@@ -29,3 +29,39 @@ pub async fn until<T, S: Debug>(
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn returns_what_the_probe_found_once_it_holds() {
+        let mut checks = 0;
+        let found = until("the third check", Duration::from_secs(5), async || {
+            checks += 1;
+            if checks == 3 { Ok(checks) } else { Err(checks) }
+        })
+        .await;
+        assert_eq!(found, 3);
+    }
+
+    #[tokio::test]
+    #[should_panic(expected = "for a condition that never holds; last seen: \"no\"")]
+    async fn fails_at_the_deadline_saying_what_it_saw() {
+        until(
+            "a condition that never holds",
+            Duration::from_millis(100),
+            async || Err::<(), _>("no"),
+        )
+        .await;
+    }
+
+    #[tokio::test]
+    #[should_panic(expected = "the last check did not answer")]
+    async fn a_check_that_hangs_fails_at_the_deadline() {
+        until("a hung check", Duration::from_millis(100), async || {
+            std::future::pending::<Result<(), ()>>().await
+        })
+        .await;
+    }
+}

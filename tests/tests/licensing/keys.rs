@@ -1,5 +1,6 @@
-//! Product keys (L1–L3, L6–L7): issuing in the family's format, idempotently and only by issuers; refusing bad
-//! input field by field; expiry by the sweep, refresh before it, and what an expired key still allows.
+//! Product keys (L1–L3, L6–L7): issued in the family's format, idempotently and only by issuers; bad input refused
+//! field by field; refreshed before the period end (a perpetual key's maintenance only); expired by the sweep,
+//! after which activation and refresh are refused.
 
 use chrono::{Duration, Utc};
 use portal_proto::{

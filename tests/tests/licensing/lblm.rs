@@ -1,4 +1,4 @@
-//! License-based license management on a cloud site (L9): creator seats, site roles, and run grants a desktop
+//! Login-based license management, LBLM (L9): Creator seats and site roles on a cloud site, and run grants a desktop
 //! app verifies offline with the public key alone; the usage report that follows.
 
 use chrono::Utc;

@@ -47,7 +47,7 @@ storage_test!(
             .into_inner();
         assert_eq!(
             internal
-                .send_notice(request)
+                .send_notice(request.clone())
                 .await
                 .unwrap()
                 .into_inner()
@@ -72,10 +72,31 @@ storage_test!(
                 .code(),
             Code::PermissionDenied
         );
-        // A caller cannot read a notice's ledger row, so the end is made observable by stopping the app: the drain
-        // lets the delivery workers finish every send they hold, and nothing is sent after it.
+        // A caller cannot read a notice's ledger row, so the end is made observable: a later notice, which the
+        // workers take after any row the replay could have added (the oldest due first), and then the app's stop,
+        // whose drain lets them finish every send they hold. Nothing is sent after it.
+        let later = pb::SendNoticeRequest {
+            email: "later@acme.example".into(),
+            request_id: "notice-2".into(),
+            ..request
+        };
+        internal.send_notice(later).await.unwrap();
+        wait::until("the later notice", Duration::from_secs(15), async || {
+            let mail = sink.received();
+            if mail.iter().any(|m| m.to == ["later@acme.example"]) {
+                Ok(())
+            } else {
+                Err(mail.len())
+            }
+        })
+        .await;
         app.shutdown().await;
-        assert_eq!(sink.count(), 1, "sent once");
+        let to_admin = sink
+            .received()
+            .iter()
+            .filter(|m| m.to == ["admin@acme.example"])
+            .count();
+        assert_eq!((to_admin, sink.count()), (1, 2), "sent once");
     }
 );
 
