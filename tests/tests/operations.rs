@@ -9,8 +9,11 @@ use opentelemetry::trace::{SpanKind, TraceId};
 use opentelemetry_sdk::trace::{InMemorySpanExporter, SdkTracerProvider};
 use portal_proto::{identity::Role, licensing as lic};
 use portal_runtime::config::LogFormat;
-use portal_testkit::{Backend, ServiceKind, TestApp, storage_test};
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use portal_testkit::{Backend, ServiceKind, TestApp, storage_test, wait};
+use tokio::{
+    io::{AsyncReadExt, AsyncWriteExt},
+    sync::watch,
+};
 use tonic::Code;
 
 async fn scrape(admin: SocketAddr) -> String {
@@ -50,9 +53,24 @@ storage_test!(
             .await
             .unwrap_err();
         assert_eq!(denied.code(), Code::PermissionDenied);
-        tokio::time::sleep(Duration::from_millis(700)).await; // a worker poll, for the queue-depth gauge
-
-        let body = scrape(app.admin.unwrap()).await;
+        // The delivery worker sets the queue-depth gauge when it finds nothing to do.
+        let admin = app.admin.unwrap();
+        let body = wait::until(
+            "the delivery worker to report the queue depth",
+            Duration::from_secs(10),
+            async || {
+                let body = scrape(admin).await;
+                if body
+                    .lines()
+                    .any(|l| l.starts_with("portal_delivery_queue_depth"))
+                {
+                    Ok(body)
+                } else {
+                    Err("no portal_delivery_queue_depth sample")
+                }
+            },
+        )
+        .await;
         let lines = body.lines().map(|l| Ok(l.to_string()));
         let scrape = prometheus_parse::Scrape::parse(lines).expect("valid exposition format");
         let find = |name: &str| {
@@ -199,6 +217,9 @@ async fn a_retrying_client_sees_no_failure_while_a_service_restarts() {
     let client =
         portal_testkit::clients::licensing(channel, &core.service_token("ops", "internal"));
 
+    // The client publishes its progress, so the test restarts licensing while calls are being made and only once
+    // the client has met the outage.
+    let (progress, mut seen) = watch::channel((0u32, 0u32));
     let calls = tokio::spawn({
         let a = a.clone();
         async move {
@@ -217,20 +238,31 @@ async fn a_retrying_client_sees_no_failure_while_a_service_restarts() {
                         Err(s) if s.code() == Code::Unavailable && attempt < 100 => {
                             attempt += 1;
                             retries += 1;
+                            progress.send_replace((ok, retries));
+                            // The retrying client's backoff.
                             tokio::time::sleep(Duration::from_millis(20)).await;
                         }
                         Err(s) => panic!("call failed after {attempt} retries: {s:?}"),
                     }
                 }
                 ok += 1;
+                progress.send_replace((ok, retries));
+                // Paces the load, so the restart falls in the middle of it.
                 tokio::time::sleep(Duration::from_millis(5)).await;
             }
             (ok, retries)
         }
     });
-    tokio::time::sleep(Duration::from_millis(300)).await;
+    let bound = Duration::from_secs(30);
+    tokio::time::timeout(bound, seen.wait_for(|&(ok, _)| ok >= 20))
+        .await
+        .expect("20 calls succeed before the restart")
+        .expect("the client is still calling");
     licensing.shutdown().await;
-    tokio::time::sleep(Duration::from_millis(200)).await;
+    tokio::time::timeout(bound, seen.wait_for(|&(_, retries)| retries > 0))
+        .await
+        .expect("the client meets the outage")
+        .expect("the client is still calling");
     let _restarted = core.spawn_sharing(&[ServiceKind::Licensing], peers).await;
     let (ok, retries) = tokio::time::timeout(Duration::from_secs(60), calls)
         .await

@@ -15,7 +15,7 @@ use portal_runtime::{
     error::reason_of,
     server::Host,
 };
-use portal_testkit::authed;
+use portal_testkit::{authed, wait};
 use tokio::sync::{mpsc, oneshot};
 use tonic::{Code, Request, Response, Status, transport::Endpoint};
 use tonic_health::pb::{
@@ -128,28 +128,26 @@ async fn shutdown_finishes_in_flight_rpcs_and_refuses_new_ones() {
 
     // Readiness flips first, while the in-flight RPC is still running: a watcher on the existing connection sees
     // NOT_SERVING (or the connection already going away) well before the RPC completes.
-    let deadline = tokio::time::Instant::now() + Duration::from_millis(500);
-    loop {
-        match health
+    wait::until(
+        "readiness to drop within 500 ms of the shutdown",
+        Duration::from_millis(500),
+        async || match health
             .check(HealthCheckRequest {
                 service: "portal.identity.v1.IdentityService".into(),
             })
             .await
         {
             Ok(response) if response.get_ref().status() == ServingStatus::Serving => {
-                assert!(
-                    tokio::time::Instant::now() < deadline,
-                    "still SERVING 500 ms after shutdown began"
-                );
-                tokio::time::sleep(Duration::from_millis(10)).await;
+                Err(ServingStatus::Serving)
             }
             Ok(response) => {
                 assert_eq!(response.into_inner().status(), ServingStatus::NotServing);
-                break;
+                Ok(())
             }
-            Err(_) => break,
-        }
-    }
+            Err(_) => Ok(()),
+        },
+    )
+    .await;
     assert!(
         !in_flight.is_finished(),
         "readiness must drop before the in-flight RPC finishes"
@@ -161,8 +159,12 @@ async fn shutdown_finishes_in_flight_rpcs_and_refuses_new_ones() {
         .expect("the in-flight RPC completes during the drain");
     assert_eq!(done.into_inner().account_id, "a");
 
-    // The listener is closed: a new connection (or a new call) is refused.
-    tokio::time::sleep(Duration::from_millis(100)).await;
+    // Once the server has stopped, the listener is closed: a new connection (or a new call) is refused.
+    tokio::time::timeout(Duration::from_secs(10), &mut rig.served)
+        .await
+        .expect("the server stops once the drain is done")
+        .unwrap()
+        .unwrap();
     match rig.client().await {
         Err(_) => {}
         Ok(mut late) => {
@@ -170,7 +172,6 @@ async fn shutdown_finishes_in_flight_rpcs_and_refuses_new_ones() {
             assert_eq!(refused.code(), Code::Unavailable);
         }
     }
-    rig.served.await.unwrap().unwrap();
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -1,8 +1,30 @@
 //! Arrange helpers: accounts, users and keys created the way a real caller would, over the RPCs.
 
-use portal_proto::identity::{self as id, Permission, Role};
+use chrono::{Duration, Utc};
+use portal_proto::{
+    common::{KeyFamily, LicenseType},
+    identity::{self as id, Permission, Role},
+    licensing as lic,
+};
+use portal_runtime::time::to_proto;
 
 use crate::TestApp;
+
+/// The request for one one-year term key of `family` with `seats` for `account_id`, which tests vary.
+pub fn term_key(account_id: &str, family: KeyFamily, seats: i32) -> lic::IssueKeysRequest {
+    lic::IssueKeysRequest {
+        account_id: account_id.into(),
+        family: family as i32,
+        seats,
+        license_type: LicenseType::Term as i32,
+        period_end: Some(to_proto(Utc::now() + Duration::days(365))),
+        maintenance_end: Some(to_proto(Utc::now() + Duration::days(365))),
+        count: 1,
+        request_id: String::new(),
+        lblm_enabled: false,
+        purchase_id: String::new(),
+    }
+}
 
 impl TestApp {
     /// A new account (created by the operator principal); returns its id.
@@ -56,5 +78,25 @@ impl TestApp {
             .await;
         let token = self.user_token(&admin.user_id);
         (account_id, admin, token)
+    }
+
+    /// A [`term_key`] issued by an issuer principal.
+    pub async fn issue_key(
+        &self,
+        account_id: &str,
+        family: KeyFamily,
+        seats: i32,
+    ) -> lic::ProductKey {
+        let mut issuer = self
+            .licensing(&self.service_token("issuer", "licensing.issue"))
+            .await;
+        issuer
+            .issue_keys(term_key(account_id, family, seats))
+            .await
+            .unwrap_or_else(|e| panic!("issue a {family:?} key: {e:?}"))
+            .into_inner()
+            .keys
+            .pop()
+            .unwrap_or_else(|| panic!("no {family:?} key issued"))
     }
 }

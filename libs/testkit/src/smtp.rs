@@ -1,6 +1,8 @@
 //! A real SMTP listener for tests: it speaks enough ESMTP for lettre (EHLO, MAIL, RCPT, DATA, RSET, NOOP,
 //! QUIT), keeps every message it accepts, can refuse connections for a while (an outage), and can answer
-//! chosen recipients with a permanent 550. No TLS or AUTH: tests use plain `smtp://`.
+//! chosen recipients with a permanent 550. It also counts the transactions still open (`MAIL FROM` seen, the
+//! message not yet accepted or abandoned), so a test can tell that no mail is on its way. No TLS or AUTH: tests
+//! use plain `smtp://`.
 
 use std::{
     collections::HashSet,
@@ -51,6 +53,8 @@ struct Shared {
     received: Vec<Received>,
     reject: HashSet<String>,
     delay: Duration,
+    /// Transactions begun (`MAIL FROM`) and not yet accepted, reset or dropped.
+    open: usize,
 }
 
 pub struct SmtpSink {
@@ -151,28 +155,64 @@ impl SmtpSink {
             .unwrap_or_default()
     }
 
+    /// Messages on their way: transactions begun with `MAIL FROM` and not yet accepted, reset or dropped.
+    pub fn in_flight(&self) -> usize {
+        self.shared.lock().map(|s| s.open).unwrap_or_default()
+    }
+
     /// Waits until at least `n` messages arrived (panics after `timeout`).
     pub async fn wait_for(&self, n: usize, timeout: Duration) -> Vec<Received> {
-        let deadline = tokio::time::Instant::now() + timeout;
-        loop {
-            let received = self.received();
-            if received.len() >= n {
-                return received;
-            }
-            if tokio::time::Instant::now() > deadline {
-                panic!(
-                    "smtp sink: {} of {n} messages after {timeout:?}",
-                    received.len()
-                );
-            }
-            tokio::time::sleep(Duration::from_millis(50)).await;
-        }
+        crate::wait::until(
+            &format!("{n} messages at the smtp sink"),
+            timeout,
+            async || {
+                let received = self.received();
+                if received.len() >= n {
+                    Ok(received)
+                } else {
+                    Err(format!("{} messages", received.len()))
+                }
+            },
+        )
+        .await
     }
 }
 
 impl Drop for SmtpSink {
     fn drop(&mut self) {
         self.down();
+    }
+}
+
+/// A session's open transaction, counted in [`Shared::open`] until it ends — also when the client goes away.
+struct Transaction {
+    shared: Arc<Mutex<Shared>>,
+    open: bool,
+}
+
+impl Transaction {
+    fn begin(&mut self) {
+        if !self.open
+            && let Ok(mut shared) = self.shared.lock()
+        {
+            shared.open += 1;
+            self.open = true;
+        }
+    }
+
+    fn end(&mut self) {
+        if self.open
+            && let Ok(mut shared) = self.shared.lock()
+        {
+            shared.open -= 1;
+            self.open = false;
+        }
+    }
+}
+
+impl Drop for Transaction {
+    fn drop(&mut self) {
+        self.end();
     }
 }
 
@@ -185,6 +225,10 @@ async fn session(stream: TcpStream, shared: Arc<Mutex<Shared>>) {
         return;
     }
     let (mut from, mut to) = (String::new(), Vec::new());
+    let mut transaction = Transaction {
+        shared: shared.clone(),
+        open: false,
+    };
     let mut line = String::new();
     loop {
         line.clear();
@@ -199,6 +243,7 @@ async fn session(stream: TcpStream, shared: Arc<Mutex<Shared>>) {
         } else if upper.starts_with("HELO") {
             "250 sink\r\n".into()
         } else if upper.starts_with("MAIL FROM:") {
+            transaction.begin();
             from = address_of(&command);
             to.clear();
             "250 OK\r\n".into()
@@ -246,11 +291,15 @@ async fn session(stream: TcpStream, shared: Arc<Mutex<Shared>>) {
                     data,
                 });
             }
+            transaction.end();
             "250 OK queued\r\n".into()
         } else if upper == "QUIT" {
             let _ = write.write_all(b"221 bye\r\n").await;
             return;
         } else {
+            if upper == "RSET" {
+                transaction.end();
+            }
             // RSET, NOOP and anything else lettre may send.
             "250 OK\r\n".into()
         };
@@ -267,3 +316,6 @@ fn address_of(command: &str) -> String {
         .map_or(command.len(), |i| start + i);
     command[start..end].to_string()
 }
+
+#[cfg(test)]
+mod tests;

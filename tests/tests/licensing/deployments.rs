@@ -1,0 +1,179 @@
+//! Deployments (L8, I11) and the products an account holds: support eligibility follows the registered
+//! deployments, and notification finds the accounts holding a product through keys and deployments alike.
+
+use portal_proto::{
+    common::{KeyFamily, Product},
+    identity as id,
+    licensing::{self as pb, DeploymentKind},
+};
+use portal_testkit::{
+    TestApp,
+    assert::{reason, violated_fields},
+    storage_test,
+};
+use tokio_stream::StreamExt;
+use tonic::Code;
+
+storage_test!(
+    l8_i11_deployments_decide_support_eligibility,
+    |backend| async move {
+        let app = TestApp::spawn(backend).await;
+        let (a, _, admin_token) = app.account_with_admin("Acme").await;
+        let mut admin = app.licensing(&admin_token).await;
+        let mut identity = app
+            .identity(&app.service_token("support", "internal"))
+            .await;
+        let eligible = |email: &str| {
+            let mut identity = identity.clone();
+            let request = id::CheckSupportEligibilityRequest {
+                account_id: a.clone(),
+                email: email.into(),
+            };
+            async move {
+                identity
+                    .check_support_eligibility(request)
+                    .await
+                    .unwrap()
+                    .into_inner()
+            }
+        };
+        assert!(!eligible("admin@acme.example").await.eligible);
+        let register = |kind: DeploymentKind| pb::RegisterDeploymentRequest {
+            account_id: a.clone(),
+            kind: kind as i32,
+            name: "Prod".into(),
+            lblm_enabled: false,
+            creator_seats: 0,
+            key_id: String::new(),
+            request_id: String::new(),
+        };
+        let on_prem = admin
+            .register_deployment(register(DeploymentKind::OnPremise))
+            .await
+            .unwrap()
+            .into_inner();
+        let user = eligible("admin@acme.example").await;
+        assert!(user.eligible, "{}", user.reason);
+        let outsider = eligible("someone@elsewhere.example").await;
+        assert!(!outsider.eligible, "{}", outsider.reason);
+        admin
+            .register_deployment(register(DeploymentKind::CloudSite))
+            .await
+            .unwrap();
+        assert!(eligible("someone@elsewhere.example").await.eligible);
+        let listed = admin
+            .list_deployments(pb::ListDeploymentsRequest {
+                account_id: a.clone(),
+            })
+            .await
+            .unwrap()
+            .into_inner();
+        assert_eq!(listed.deployments.len(), 2);
+        let inactive = pb::Deployment {
+            deployment_id: on_prem.deployment_id.clone(),
+            state: pb::DeploymentState::Inactive as i32,
+            ..Default::default()
+        };
+        let updated = admin
+            .update_deployment(pb::UpdateDeploymentRequest {
+                deployment: Some(inactive),
+                update_mask: Some(prost_types::FieldMask {
+                    paths: vec!["state".into()],
+                }),
+            })
+            .await
+            .unwrap()
+            .into_inner();
+        assert_eq!(updated.state(), pb::DeploymentState::Inactive);
+        let bad = admin
+            .register_deployment(pb::RegisterDeploymentRequest {
+                kind: 0,
+                name: String::new(),
+                creator_seats: -1,
+                ..register(DeploymentKind::CloudSite)
+            })
+            .await
+            .unwrap_err();
+        assert_eq!(violated_fields(&bad), ["kind", "name", "creator_seats"]);
+        let academic = app.new_account("Uni", true).await;
+        let answer = identity
+            .check_support_eligibility(id::CheckSupportEligibilityRequest {
+                account_id: academic,
+                email: "x@uni.example".into(),
+            })
+            .await
+            .unwrap()
+            .into_inner();
+        assert!(!answer.eligible);
+    }
+);
+
+storage_test!(
+    accounts_with_products_stream_for_advisory_targeting,
+    |backend| async move {
+        let app = TestApp::spawn(backend).await;
+        let desktop = app.new_account("Desk", false).await;
+        let server = app.new_account("Serv", false).await;
+        let site_only = app.new_account("Site", false).await;
+        let _nothing = app.new_account("Empty", false).await;
+        app.issue_key(&desktop, KeyFamily::Td, 1).await;
+        app.issue_key(&server, KeyFamily::Ts, 1).await;
+        let mut ops = app
+            .licensing(&app.service_token("ops", "licensing.issue"))
+            .await;
+        ops.register_deployment(pb::RegisterDeploymentRequest {
+            account_id: site_only.clone(),
+            kind: DeploymentKind::CloudSite as i32,
+            name: "Cloud".into(),
+            ..Default::default()
+        })
+        .await
+        .unwrap();
+        let notifier = app
+            .licensing(&app.service_token("notification", "internal"))
+            .await;
+        let accounts = |products: Vec<Product>| {
+            let mut client = notifier.clone();
+            async move {
+                let request = pb::ListAccountsWithProductsRequest {
+                    products: products.into_iter().map(|p| p as i32).collect(),
+                };
+                let mut ids: Vec<String> = client
+                    .list_accounts_with_products(request)
+                    .await
+                    .unwrap()
+                    .into_inner()
+                    .map(|r| r.unwrap().account_id)
+                    .collect()
+                    .await;
+                ids.sort();
+                ids
+            }
+        };
+        assert_eq!(
+            accounts(vec![Product::Desktop]).await,
+            vec![desktop.clone()]
+        );
+        let mut expected = vec![server.clone(), site_only.clone()];
+        expected.sort();
+        assert_eq!(accounts(vec![Product::Server]).await, expected);
+        assert_eq!(
+            accounts(vec![Product::Desktop, Product::Server])
+                .await
+                .len(),
+            3
+        );
+        let mut user = app.licensing(&app.user_token("usr-x")).await;
+        assert_eq!(
+            reason(
+                user.list_accounts_with_products(pb::ListAccountsWithProductsRequest {
+                    products: vec![1]
+                })
+                .await
+                .map(|_| ())
+            )
+            .0,
+            Code::PermissionDenied
+        );
+    }
+);

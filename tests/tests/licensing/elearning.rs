@@ -1,0 +1,88 @@
+//! E-learning codes (L11): issued idempotently for a purchase, redeemed once, listed with who redeemed them.
+
+use portal_proto::licensing as pb;
+use portal_testkit::{TestApp, assert::reason, storage_test};
+use tonic::Code;
+
+storage_test!(
+    l11_elearning_codes_list_who_redeemed_them,
+    |backend| async move {
+        let app = TestApp::spawn(backend).await;
+        let (a, _, admin_token) = app.account_with_admin("Acme").await;
+        let mut issuer = app
+            .licensing(&app.service_token("billing", "internal"))
+            .await;
+        let request = pb::IssueElearningCodesRequest {
+            account_id: a.clone(),
+            count: 3,
+            request_id: "el-1".into(),
+            purchase_id: "pur-1".into(),
+        };
+        let codes = issuer
+            .issue_elearning_codes(request.clone())
+            .await
+            .unwrap()
+            .into_inner()
+            .codes;
+        assert_eq!(codes.len(), 3);
+        assert_eq!(
+            issuer
+                .issue_elearning_codes(request)
+                .await
+                .unwrap()
+                .into_inner()
+                .codes
+                .len(),
+            3,
+            "idempotent"
+        );
+        let mut redeemer = app
+            .licensing(&app.service_token("elearning", "licensing.activate"))
+            .await;
+        let redeemed = redeemer
+            .redeem_elearning_code(pb::RedeemElearningCodeRequest {
+                code: codes[0].code.to_lowercase(),
+                email: "learner@acme.example".into(),
+            })
+            .await
+            .unwrap()
+            .into_inner();
+        assert_eq!(redeemed.redeemed_by_email, "learner@acme.example");
+        let again = redeemer
+            .redeem_elearning_code(pb::RedeemElearningCodeRequest {
+                code: codes[0].code.clone(),
+                email: "other@acme.example".into(),
+            })
+            .await;
+        assert_eq!(
+            reason(again),
+            (Code::FailedPrecondition, "CODE_ALREADY_REDEEMED".into())
+        );
+        let unknown = redeemer
+            .redeem_elearning_code(pb::RedeemElearningCodeRequest {
+                code: "ELRN-0000-0000-0000".into(),
+                email: "x@acme.example".into(),
+            })
+            .await;
+        assert_eq!(reason(unknown).0, Code::NotFound);
+        let mut admin = app.licensing(&admin_token).await;
+        let listed = admin
+            .list_elearning_codes(pb::ListElearningCodesRequest {
+                account_id: a.clone(),
+                ..Default::default()
+            })
+            .await
+            .unwrap()
+            .into_inner()
+            .codes;
+        assert_eq!(listed.len(), 3);
+        assert_eq!(
+            listed
+                .iter()
+                .filter(|c| !c.redeemed_by_email.is_empty())
+                .count(),
+            1
+        );
+        assert!(listed.iter().all(|c| c.purchase_id == "pur-1"));
+    }
+);
