@@ -1,11 +1,12 @@
-//! The server bootstrap under stress: graceful drain on shutdown and load shedding past the concurrency limit.
+//! The server bootstrap under stress: graceful drain on shutdown, load shedding past the concurrency and
+//! open-stream limits, and requests the server cannot read answered as the caller's fault.
 
 #![allow(clippy::unwrap_used, clippy::expect_used)] // test helpers panic on purpose
 
 use std::{sync::Arc, time::Duration};
 
 use portal_proto::identity::{
-    Account, GetAccountRequest,
+    Account, ContactKind, GetAccountRequest, ListPointsOfContactRequest, PointOfContact,
     identity_service_client::IdentityServiceClient,
     identity_service_server::{IdentityService, IdentityServiceServer},
 };
@@ -40,6 +41,17 @@ impl IdentityService for Slow {
             account_id: request.into_inner().account_id,
             ..Account::default()
         }))
+    }
+
+    /// A stream that stays open until the client hangs up.
+    async fn list_points_of_contact(
+        &self,
+        _request: Request<ListPointsOfContactRequest>,
+    ) -> Result<
+        Response<std::pin::Pin<Box<dyn futures::Stream<Item = Result<PointOfContact, Status>> + Send>>>,
+        Status,
+    > {
+        Ok(Response::new(Box::pin(futures::stream::pending())))
     }
 }
 
@@ -246,4 +258,107 @@ async fn beyond_the_concurrency_limit_calls_are_shed_with_resource_exhausted() {
             .await
     });
     assert!(ok.await.unwrap().is_ok());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn beyond_the_open_stream_limit_calls_are_shed_with_resource_exhausted() {
+    let settings = ServerSettings {
+        stream_limit: 2,
+        ..ServerSettings::default()
+    };
+    let rig = rig(settings, Duration::ZERO).await;
+    let mut client = rig.client().await.unwrap();
+    let watch = || {
+        authed(
+            ListPointsOfContactRequest {
+                kind: ContactKind::Security as i32,
+                ..ListPointsOfContactRequest::default()
+            },
+            &rig.token,
+        )
+    };
+    let first = client.list_points_of_contact(watch()).await.unwrap();
+    let _second = client.list_points_of_contact(watch()).await.unwrap();
+
+    let refused = client.list_points_of_contact(watch()).await.unwrap_err();
+    assert_eq!(refused.code(), Code::ResourceExhausted);
+    assert_eq!(reason_of(&refused).as_deref(), Some("OVERLOADED"));
+    let unary = client.get_account(rig.request()).await.unwrap_err();
+    assert_eq!(unary.code(), Code::ResourceExhausted, "{unary:?}");
+
+    // Hanging up one stream frees its place.
+    drop(first);
+    wait::until("a place for one more stream", Duration::from_secs(10), async || {
+        client
+            .clone()
+            .list_points_of_contact(watch())
+            .await
+            .map(drop)
+    })
+    .await;
+}
+
+/// What a client with a stale or wrong contract sends as GetAccount: field 1 as a number, not a string; and,
+/// to go over the size limit, a large field 2.
+#[derive(Clone, PartialEq, prost::Message)]
+struct NotAGetAccountRequest {
+    #[prost(uint64, tag = "1")]
+    account_id: u64,
+    #[prost(bytes = "vec", tag = "2")]
+    padding: Vec<u8>,
+}
+
+async fn send_raw(rig: &Rig, message: NotAGetAccountRequest) -> Status {
+    let channel = Endpoint::from_shared(format!("http://{}", rig.address))
+        .unwrap()
+        .connect()
+        .await
+        .unwrap();
+    let mut grpc = tonic::client::Grpc::new(channel);
+    grpc.ready().await.unwrap();
+    grpc.unary::<_, Account, _>(
+        authed(message, &rig.token),
+        tonic::codegen::http::uri::PathAndQuery::from_static(
+            "/portal.identity.v1.IdentityService/GetAccount",
+        ),
+        tonic_prost::ProstCodec::default(),
+    )
+    .await
+    .unwrap_err()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_body_that_is_not_the_methods_message_is_the_callers_fault() {
+    let rig = rig(ServerSettings::default(), Duration::ZERO).await;
+    let refused = send_raw(
+        &rig,
+        NotAGetAccountRequest {
+            account_id: 7,
+            padding: Vec::new(),
+        },
+    )
+    .await;
+    assert_eq!(refused.code(), Code::InvalidArgument, "{refused:?}");
+    assert_eq!(reason_of(&refused).as_deref(), Some("INVALID_FIELD"));
+    // Nothing of the decoder's internals (message and field names) leaks.
+    assert!(
+        !refused.message().contains("GetAccountRequest") && !refused.message().contains("account_id"),
+        "{}",
+        refused.message()
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_message_over_the_size_limit_is_resource_exhausted() {
+    let rig = rig(ServerSettings::default(), Duration::ZERO).await;
+    let refused = send_raw(
+        &rig,
+        NotAGetAccountRequest {
+            account_id: 0,
+            padding: vec![0; 5 * 1024 * 1024],
+        },
+    )
+    .await;
+    assert_eq!(refused.code(), Code::ResourceExhausted, "{refused:?}");
+    assert_eq!(reason_of(&refused).as_deref(), Some("MESSAGE_TOO_LARGE"));
 }

@@ -322,7 +322,9 @@ fn blame_the_caller(response: http::Response<Body>) -> http::Response<Body> {
             .and_then(|v| v.to_str().ok())
             .unwrap_or_default()
     };
-    let status = match (header("grpc-status"), header("grpc-message")) {
+    // grpc-message is percent-encoded on the wire.
+    let message = percent_encoding::percent_decode_str(header("grpc-message")).decode_utf8_lossy();
+    let status = match (header("grpc-status"), message.as_ref()) {
         ("13", message) if message.starts_with("failed to decode Protobuf message") => {
             error::invalid(
                 reason::INVALID_ARGUMENT,
