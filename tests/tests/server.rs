@@ -48,7 +48,9 @@ impl IdentityService for Slow {
         &self,
         _request: Request<ListPointsOfContactRequest>,
     ) -> Result<
-        Response<std::pin::Pin<Box<dyn futures::Stream<Item = Result<PointOfContact, Status>> + Send>>>,
+        Response<
+            std::pin::Pin<Box<dyn futures::Stream<Item = Result<PointOfContact, Status>> + Send>>,
+        >,
         Status,
     > {
         Ok(Response::new(Box::pin(futures::stream::pending())))
@@ -288,13 +290,17 @@ async fn beyond_the_open_stream_limit_calls_are_shed_with_resource_exhausted() {
 
     // Hanging up one stream frees its place.
     drop(first);
-    wait::until("a place for one more stream", Duration::from_secs(10), async || {
-        client
-            .clone()
-            .list_points_of_contact(watch())
-            .await
-            .map(drop)
-    })
+    wait::until(
+        "a place for one more stream",
+        Duration::from_secs(10),
+        async || {
+            client
+                .clone()
+                .list_points_of_contact(watch())
+                .await
+                .map(drop)
+        },
+    )
     .await;
 }
 
@@ -342,7 +348,8 @@ async fn a_body_that_is_not_the_methods_message_is_the_callers_fault() {
     assert_eq!(reason_of(&refused).as_deref(), Some("INVALID_FIELD"));
     // Nothing of the decoder's internals (message and field names) leaks.
     assert!(
-        !refused.message().contains("GetAccountRequest") && !refused.message().contains("account_id"),
+        !refused.message().contains("GetAccountRequest")
+            && !refused.message().contains("account_id"),
         "{}",
         refused.message()
     );

@@ -11,7 +11,8 @@ use portal_proto::{
     licensing::{
         self as pb, GetHoldingsRequest, GetKeyRequest, IssueElearningCodesRequest,
         IssueKeysRequest, ListAccountsWithProductsRequest, ListDeploymentsRequest,
-        RefreshKeyRequest, ReleaseHoldingsRequest, licensing_service_client::LicensingServiceClient,
+        RefreshKeyRequest, ReleaseHoldingsRequest,
+        licensing_service_client::LicensingServiceClient,
     },
 };
 use portal_runtime::{

@@ -462,12 +462,7 @@ mod tests {
         let key =
             jsonwebtoken::EncodingKey::from_ed_pem(&fs::read(dir.path().join("k.pem")).unwrap())
                 .unwrap();
-        jsonwebtoken::encode(
-            &jsonwebtoken::Header::new(Algorithm::EdDSA),
-            claims,
-            &key,
-        )
-        .unwrap()
+        jsonwebtoken::encode(&jsonwebtoken::Header::new(Algorithm::EdDSA), claims, &key).unwrap()
     }
 
     fn accepted(verifier: &Verifier, token: &str) -> bool {
@@ -483,11 +478,17 @@ mod tests {
         let base = serde_json::json!({ "sub": "u1", "iss": "portal", "aud": "portal", "iat": now, "exp": now + 7200 });
         let mut early = base.clone();
         early["nbf"] = (now + 3600).into();
-        assert!(!accepted(&verifier, &signed(&dir, &early)), "nbf an hour ahead");
+        assert!(
+            !accepted(&verifier, &signed(&dir, &early)),
+            "nbf an hour ahead"
+        );
         let mut future = base.clone();
         future["iat"] = (now + 365 * 24 * 3600).into();
         future["exp"] = (now + 366 * 24 * 3600).into();
-        assert!(!accepted(&verifier, &signed(&dir, &future)), "iat a year ahead");
+        assert!(
+            !accepted(&verifier, &signed(&dir, &future)),
+            "iat a year ahead"
+        );
         let mut ready = base;
         ready["nbf"] = (now - 10).into();
         assert!(accepted(&verifier, &signed(&dir, &ready)));

@@ -77,8 +77,16 @@ mod tests {
 
     #[test]
     fn a_request_id_comes_from_the_body_or_the_header() {
-        assert_eq!(CallContext::of(&request(Some("h")), "b").unwrap().request_id, "b");
-        assert_eq!(CallContext::of(&request(Some("h")), "").unwrap().request_id, "h");
+        assert_eq!(
+            CallContext::of(&request(Some("h")), "b")
+                .unwrap()
+                .request_id,
+            "b"
+        );
+        assert_eq!(
+            CallContext::of(&request(Some("h")), "").unwrap().request_id,
+            "h"
+        );
     }
 
     #[test]

@@ -4,9 +4,10 @@
 use std::{path::Path, time::Duration};
 
 use sea_orm::{
-    ColumnTrait, ConnectOptions, ConnectionTrait, EntityTrait, QueryFilter,
-    sea_query::{Expr, ExprTrait}, Database, DatabaseConnection, DatabaseTransaction, DbBackend,
-    DbErr, SqliteTransactionMode, TransactionOptions, TransactionTrait,
+    ColumnTrait, ConnectOptions, ConnectionTrait, Database, DatabaseConnection,
+    DatabaseTransaction, DbBackend, DbErr, EntityTrait, QueryFilter, SqliteTransactionMode,
+    TransactionOptions, TransactionTrait,
+    sea_query::{Expr, ExprTrait},
     sqlx::sqlite::{SqliteJournalMode, SqliteSynchronous},
 };
 use sea_orm_migration::MigratorTrait;

@@ -66,7 +66,11 @@ pub fn invalid(reason: &str, message: impl Into<String>, violations: &[FieldViol
     for v in violations.iter().take(MAX_VIOLATIONS) {
         details.add_bad_request_violation(shortened(&v.field), shortened(&v.description));
     }
-    if let Some(more) = violations.len().checked_sub(MAX_VIOLATIONS).filter(|n| *n > 0) {
+    if let Some(more) = violations
+        .len()
+        .checked_sub(MAX_VIOLATIONS)
+        .filter(|n| *n > 0)
+    {
         details.add_bad_request_violation("request", format!("and {more} more violations"));
     }
     Status::with_error_details(Code::InvalidArgument, message, details)

@@ -257,11 +257,19 @@ fn the_data_directory_and_everything_in_it_is_private() {
     assert_eq!(mode(&data), 0o700);
     let paths = tree(&data);
     assert!(
-        paths.iter().any(|p| p.extension().is_some_and(|e| e == "db")),
+        paths
+            .iter()
+            .any(|p| p.extension().is_some_and(|e| e == "db")),
         "{paths:?}"
     );
     for path in &paths {
-        assert_eq!(mode(path) & 0o077, 0, "{} is {:o}", path.display(), mode(path));
+        assert_eq!(
+            mode(path) & 0o077,
+            0,
+            "{} is {:o}",
+            path.display(),
+            mode(path)
+        );
     }
     drop(running);
 }
