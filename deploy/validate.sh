@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Offline validation of deploy/: lints the Dockerfile (hadolint) and this script (shellcheck),
 # renders every kustomize overlay with kubectl and checks every object against the Kubernetes
-# JSON schemas (strict) and the rules in check_manifests.py. No cluster, no Docker engine.
+# JSON schemas (strict) and the rules in check_manifests.py, and checks the alerting rules in
+# observability/ with promtool (syntax and their unit tests). No cluster, no Docker engine.
 #
 # The tools come from PyPI, pinned, into a venv that is reused while the pins are unchanged:
 # the first run needs PyPI, later runs need no network at all.
@@ -71,7 +72,20 @@ check_overlay() { # check_overlay DIR: render with kustomize, then validate what
   "$venv/bin/python" "$deploy_dir/check_manifests.py" "$rendered" "${args[@]}"
 }
 
+install_promtool() { # promtool comes with Debian's prometheus package
+  command -v promtool >/dev/null 2>&1 && return
+  echo "== installing promtool (Debian package prometheus)"
+  local sudo=""
+  [[ $(id -u) -eq 0 ]] || sudo="sudo"
+  export DEBIAN_FRONTEND=noninteractive
+  $sudo apt-get install -y -q --no-install-recommends prometheus >/dev/null || {
+    $sudo apt-get update -q >/dev/null
+    $sudo apt-get install -y -q --no-install-recommends prometheus >/dev/null
+  }
+}
+
 install_tools
+install_promtool
 export PATH="$venv/bin:$PATH"
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
@@ -82,6 +96,10 @@ overlays=("$deploy_dir"/kustomize/overlays/*/)
 for overlay in "${overlays[@]}"; do
   check "overlay $(basename "$overlay")" check_overlay "$overlay"
 done
+
+check "promtool check rules" promtool check rules "$deploy_dir/observability/alerts.yaml"
+check "promtool test rules" promtool test rules "$deploy_dir/observability/alerts_test.yaml"
+check "dashboard is JSON" python3 -m json.tool "$deploy_dir/observability/dashboard.json" /dev/null
 
 echo "deploy: $passed passed, $failed failed"
 [[ $failed -eq 0 ]]
