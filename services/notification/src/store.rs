@@ -12,6 +12,9 @@ pub mod ledger;
 
 use std::fmt::Display;
 
+use sea_orm::{
+    ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect, Select, Value,
+};
 use serde::Serialize;
 
 use crate::error::{Error, Result};
@@ -21,7 +24,38 @@ fn unreadable(what: &str, id: &str, cause: impl Display) -> Error {
     Error::internal(format!("unreadable {what} {id}: {cause}"))
 }
 
+/// One page of `query` in `key` order: at most `limit` rows after the one whose key is `after`, each read as a
+/// domain value.
+async fn keyset_page<E, C, T>(
+    db: &C,
+    query: Select<E>,
+    key: E::Column,
+    after: Option<impl Into<Value>>,
+    limit: u64,
+    read: fn(E::Model) -> Result<T>,
+) -> Result<Vec<T>>
+where
+    E: EntityTrait,
+    C: ConnectionTrait,
+{
+    let query = match after {
+        Some(after) => query.filter(key.gt(after)),
+        None => query,
+    };
+    query
+        .order_by_asc(key)
+        .limit(limit)
+        .all(db)
+        .await?
+        .into_iter()
+        .map(read)
+        .collect()
+}
+
 /// A domain value as the JSON stored in a text column.
 fn to_json<T: Serialize>(value: &T) -> Result<String> {
     serde_json::to_string(value).map_err(|e| Error::internal(e.to_string()))
 }
+
+#[cfg(test)]
+mod tests;

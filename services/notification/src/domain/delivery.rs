@@ -7,7 +7,7 @@ use backon::BackoffBuilder;
 use chrono::{DateTime, Utc};
 use sea_orm::{DeriveActiveEnum, EnumIter, sea_query::StringLen};
 
-use super::{AdvisoryState, NoticePayload};
+use super::{AdvisoryState, NoticePayload, Recipient};
 
 /// A ledger row's state. `Staged` rows belong to an advisory whose recipient list is still being written and
 /// are not sent until it is complete (N3); the contract shows them as pending.
@@ -47,13 +47,7 @@ pub enum About {
 pub struct Delivery {
     pub delivery_id: String,
     pub about: About,
-    pub account_id: String,
-    pub account_name: String,
-    pub user_id: String,
-    pub email: String,
-    pub display_name: String,
-    /// N2: sent to an Administrator because the account has no designated contact.
-    pub fallback: bool,
+    pub to: Recipient,
     pub state: DeliveryState,
     pub attempts: u32,
     pub last_error: String,

@@ -235,15 +235,15 @@ impl Worker {
 
     async fn compose(&self, row: &Delivery) -> Result<lettre::Message, SendFailure> {
         let id = message_id(&row.delivery_id, self.mailer.domain());
-        let to = (row.display_name.as_str(), row.email.as_str());
+        let to = (row.to.display_name.as_str(), row.to.email.as_str());
         match &row.about {
             About::Advisory(advisory_id) => {
                 let advisory = self.advisory(advisory_id).await?;
                 let view = View {
-                    recipient_name: &row.display_name,
-                    account_id: &row.account_id,
-                    account_name: &row.account_name,
-                    fallback: row.fallback,
+                    recipient_name: &row.to.display_name,
+                    account_id: &row.to.account_id,
+                    account_name: &row.to.account_name,
+                    fallback: row.to.fallback,
                     content: AdvisoryView {
                         advisory_id: &advisory.advisory_id,
                         kind: advisory.kind.as_str(),
@@ -276,9 +276,9 @@ impl Worker {
                 message: format!("unreadable attachment: {e}"),
             })?;
         let view = View {
-            recipient_name: &row.display_name,
-            account_id: &row.account_id,
-            account_name: &row.account_name,
+            recipient_name: &row.to.display_name,
+            account_id: &row.to.account_id,
+            account_name: &row.to.account_name,
             fallback: false,
             content: NoticeView {
                 kind: payload.kind.as_str(),

@@ -3,11 +3,11 @@
 use chrono::{DateTime, Utc};
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, Condition, ConnectionTrait, DatabaseConnection, EntityTrait,
-    QueryFilter, QueryOrder, QuerySelect, Set,
+    QueryFilter, QuerySelect, Set,
     sea_query::{Expr, ExprTrait},
 };
 
-use super::{entity, entity::advisory, to_json, unreadable};
+use super::{entity, entity::advisory, keyset_page, to_json, unreadable};
 use crate::{
     domain::{Advisory, AdvisoryState, Coverage, DeliveryState, NewAdvisory},
     error::{Error, Result},
@@ -75,18 +75,8 @@ pub async fn page<C: ConnectionTrait>(
     after: Option<i64>,
     limit: u64,
 ) -> Result<Vec<Advisory>> {
-    let mut query = advisory::Entity::find();
-    if let Some(after) = after {
-        query = query.filter(advisory::Column::Ordinal.gt(after));
-    }
-    query
-        .order_by_asc(advisory::Column::Ordinal)
-        .limit(limit)
-        .all(db)
-        .await?
-        .into_iter()
-        .map(read)
-        .collect()
+    let query = advisory::Entity::find();
+    keyset_page(db, query, advisory::Column::Ordinal, after, limit, read).await
 }
 
 fn read(row: advisory::Model) -> Result<Advisory> {

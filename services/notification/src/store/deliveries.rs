@@ -9,7 +9,7 @@ use sea_orm::{
     sea_query::{Expr, OnConflict},
 };
 
-use super::{entity::delivery, to_json, unreadable};
+use super::{entity::delivery, keyset_page, to_json, unreadable};
 use crate::{
     domain::{About, Counts, Delivery, DeliveryState, NewNotice, Recipient},
     error::Result,
@@ -118,17 +118,7 @@ pub async fn page<C: ConnectionTrait>(
     if let Some(states) = states {
         query = query.filter(delivery::Column::State.is_in(states.iter().copied()));
     }
-    if let Some(after) = after {
-        query = query.filter(delivery::Column::DeliveryId.gt(after));
-    }
-    query
-        .order_by_asc(delivery::Column::DeliveryId)
-        .limit(limit)
-        .all(db)
-        .await?
-        .into_iter()
-        .map(read)
-        .collect()
+    keyset_page(db, query, delivery::Column::DeliveryId, after, limit, read).await
 }
 
 /// A ledger row as the domain sees it; a row that is neither an advisory's nor a notice's, or whose payload
@@ -152,12 +142,14 @@ pub(super) fn read(row: delivery::Model) -> Result<Delivery> {
         attempts: u32::try_from(row.attempts).map_err(|e| unreadable("attempts of", id, e))?,
         about,
         delivery_id: row.delivery_id,
-        account_id: row.account_id,
-        account_name: row.account_name,
-        user_id: row.user_id,
-        email: row.email,
-        display_name: row.display_name,
-        fallback: row.fallback,
+        to: Recipient {
+            account_id: row.account_id,
+            account_name: row.account_name,
+            user_id: row.user_id,
+            email: row.email,
+            display_name: row.display_name,
+            fallback: row.fallback,
+        },
         state: row.state,
         last_error: row.last_error,
         next_attempt_time: row.next_attempt_time,

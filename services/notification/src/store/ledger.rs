@@ -4,7 +4,7 @@
 use chrono::{DateTime, Utc};
 use sea_orm::{
     ColumnTrait, ConnectionTrait, DatabaseConnection, DbBackend, EntityTrait, FromQueryResult,
-    PaginatorTrait, QueryFilter, Statement,
+    PaginatorTrait, QueryFilter, Statement, UpdateMany,
     sea_query::{Expr, ExprTrait},
 };
 
@@ -72,6 +72,19 @@ pub async fn claim_batch<C: ConnectionTrait>(
     Ok(claimed)
 }
 
+/// An update that also gives up the row's lease.
+fn unleased(update: UpdateMany<delivery::Entity>) -> UpdateMany<delivery::Entity> {
+    update
+        .col_expr(
+            delivery::Column::LeaseOwner,
+            Expr::value(Option::<String>::None),
+        )
+        .col_expr(
+            delivery::Column::LeaseUntil,
+            Expr::value(Option::<DateTime<Utc>>::None),
+        )
+}
+
 /// Writes a chunk of attempt outcomes in one transaction: the sent deliveries in one statement, each failure
 /// with its own next attempt time (DEAD when there is none). Only rows `owner` still holds are touched.
 pub async fn record_outcomes(
@@ -100,7 +113,7 @@ async fn mark_sent<C: ConnectionTrait>(
     if delivery_ids.is_empty() {
         return Ok(());
     }
-    delivery::Entity::update_many()
+    unleased(delivery::Entity::update_many())
         .col_expr(delivery::Column::State, Expr::value(DeliveryState::Sent))
         .col_expr(
             delivery::Column::Attempts,
@@ -108,14 +121,6 @@ async fn mark_sent<C: ConnectionTrait>(
         )
         .col_expr(delivery::Column::SentTime, Expr::value(Some(now)))
         .col_expr(delivery::Column::LastError, Expr::value(""))
-        .col_expr(
-            delivery::Column::LeaseOwner,
-            Expr::value(Option::<String>::None),
-        )
-        .col_expr(
-            delivery::Column::LeaseUntil,
-            Expr::value(Option::<DateTime<Utc>>::None),
-        )
         .col_expr(delivery::Column::UpdateTime, Expr::value(now))
         .filter(delivery::Column::DeliveryId.is_in(delivery_ids.iter().cloned()))
         .filter(delivery::Column::LeaseOwner.eq(owner))
@@ -139,7 +144,7 @@ async fn mark_failed<C: ConnectionTrait>(
         DeliveryState::Dead
     };
     let error: String = error.chars().take(1000).collect();
-    delivery::Entity::update_many()
+    unleased(delivery::Entity::update_many())
         .col_expr(delivery::Column::State, Expr::value(state))
         .col_expr(
             delivery::Column::Attempts,
@@ -149,14 +154,6 @@ async fn mark_failed<C: ConnectionTrait>(
         .col_expr(
             delivery::Column::NextAttemptTime,
             Expr::value(next.unwrap_or(now)),
-        )
-        .col_expr(
-            delivery::Column::LeaseOwner,
-            Expr::value(Option::<String>::None),
-        )
-        .col_expr(
-            delivery::Column::LeaseUntil,
-            Expr::value(Option::<DateTime<Utc>>::None),
         )
         .col_expr(delivery::Column::UpdateTime, Expr::value(now))
         .filter(delivery::Column::DeliveryId.eq(delivery_id))
@@ -168,15 +165,7 @@ async fn mark_failed<C: ConnectionTrait>(
 
 /// Gives back every delivery `owner` still holds (graceful shutdown), so another worker takes them at once.
 pub async fn release<C: ConnectionTrait>(db: &C, owner: &str) -> Result<u64> {
-    let result = delivery::Entity::update_many()
-        .col_expr(
-            delivery::Column::LeaseOwner,
-            Expr::value(Option::<String>::None),
-        )
-        .col_expr(
-            delivery::Column::LeaseUntil,
-            Expr::value(Option::<DateTime<Utc>>::None),
-        )
+    let result = unleased(delivery::Entity::update_many())
         .filter(delivery::Column::LeaseOwner.eq(owner))
         .exec(db)
         .await?;
