@@ -9,9 +9,7 @@ pub mod delivery;
 pub mod notice;
 pub mod recipients;
 
-pub use advisory::{
-    Advisory, AdvisoryContent, AdvisoryState, Kind, NewAdvisory, Severity, Target, advisory_id,
-};
-pub use delivery::{About, Counts, Delivery, DeliveryState, RetryPolicy, message_id};
+pub use advisory::{Advisory, AdvisoryContent, AdvisoryState, Kind, NewAdvisory, Severity, Target};
+pub use delivery::{About, Counts, Delivery, DeliveryState, RetryPolicy, n3_message_id};
 pub use notice::{NewNotice, NoticeKind, NoticePayload, StoredAttachment};
 pub use recipients::{ContactRole, Coverage, Recipient};

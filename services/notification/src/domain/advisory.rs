@@ -62,7 +62,7 @@ pub enum AdvisoryState {
 }
 
 /// N1: `ADV-YYYY-NNN`, sequential per year (more digits once a year passes 999).
-pub fn advisory_id(year: i32, sequence: i64) -> String {
+pub fn n1_advisory_id(year: i32, sequence: i64) -> String {
     format!("ADV-{year}-{sequence:03}")
 }
 
@@ -145,7 +145,7 @@ const MAX_LIST: usize = 200;
 const MAX_TARGET_ACCOUNTS: usize = 100_000;
 
 /// Checks a free-text field: required or not, bounded, no control characters but newlines and tabs.
-pub fn check_text(v: &mut Violations, field: &str, value: &str, required: bool, max: usize) {
+pub fn n1_check_text(v: &mut Violations, field: &str, value: &str, required: bool, max: usize) {
     if required && value.trim().is_empty() {
         v.add(field, "must not be empty");
     } else if value.chars().count() > max {
@@ -158,15 +158,15 @@ pub fn check_text(v: &mut Violations, field: &str, value: &str, required: bool, 
     }
 }
 
-pub fn check_title(v: &mut Violations, title: &str) {
-    check_text(v, "title", title, true, MAX_TITLE);
+pub fn n1_check_title(v: &mut Violations, title: &str) {
+    n1_check_text(v, "title", title, true, MAX_TITLE);
     if title.contains(['\n', '\r']) {
         v.add("title", "must be one line");
     }
 }
 
 /// N1: `CVE-YYYY-NNNN…` (four or more digits).
-pub fn cve_id(raw: &str) -> Result<String, FieldViolation> {
+pub fn n1_cve_id(raw: &str) -> Result<String, FieldViolation> {
     let id = raw.trim().to_ascii_uppercase();
     let parts: Vec<&str> = id.split('-').collect();
     let ok = parts.len() == 3
@@ -187,7 +187,7 @@ pub fn cve_id(raw: &str) -> Result<String, FieldViolation> {
 }
 
 /// Bounds on the lists an advisory carries.
-pub fn check_lists(v: &mut Violations, affected: usize, cves: usize, accounts: usize) {
+pub fn n1_check_lists(v: &mut Violations, affected: usize, cves: usize, accounts: usize) {
     for (field, n) in [("affected_products", affected), ("cve_ids", cves)] {
         if n > MAX_LIST {
             v.add(field, format!("at most {MAX_LIST} entries"));
@@ -220,26 +220,26 @@ mod tests {
 
     #[test]
     fn n1_ids_are_sequential_per_year() {
-        assert_eq!(advisory_id(2026, 1), "ADV-2026-001");
-        assert_eq!(advisory_id(2026, 42), "ADV-2026-042");
-        assert_eq!(advisory_id(2027, 1234), "ADV-2027-1234");
+        assert_eq!(n1_advisory_id(2026, 1), "ADV-2026-001");
+        assert_eq!(n1_advisory_id(2026, 42), "ADV-2026-042");
+        assert_eq!(n1_advisory_id(2027, 1234), "ADV-2027-1234");
         assert!(n1_ordinal(2026, 999) < n1_ordinal(2027, 1));
     }
 
     #[test]
     fn n1_cve_ids_are_checked() {
-        assert_eq!(cve_id("cve-2026-12345").unwrap(), "CVE-2026-12345");
+        assert_eq!(n1_cve_id("cve-2026-12345").unwrap(), "CVE-2026-12345");
         for bad in ["CVE-26-1234", "CVE-2026-12", "GHSA-xxxx", "CVE-2026-12a4"] {
-            assert!(cve_id(bad).is_err(), "{bad}");
+            assert!(n1_cve_id(bad).is_err(), "{bad}");
         }
     }
 
     #[test]
     fn n1_titles_are_one_bounded_line() {
         let mut v = Violations::default();
-        check_title(&mut v, "Two\nlines");
-        check_title(&mut v, "");
-        check_title(&mut v, &"x".repeat(500));
+        n1_check_title(&mut v, "Two\nlines");
+        n1_check_title(&mut v, "");
+        n1_check_title(&mut v, &"x".repeat(500));
         assert_eq!(v.finish().unwrap_err().len(), 3);
     }
 

@@ -58,7 +58,7 @@ pub struct Delivery {
 }
 
 /// N3: the same ledger row always carries the same Message-ID, so a resend after a crash is recognisable.
-pub fn message_id(delivery_id: &str, domain: &str) -> String {
+pub fn n3_message_id(delivery_id: &str, domain: &str) -> String {
     format!("<{delivery_id}@{domain}>")
 }
 
@@ -90,7 +90,7 @@ pub enum AfterFailure {
 impl RetryPolicy {
     /// N3: after attempt number `attempts` (1-based) failed: dead if the failure is permanent (SMTP 5xx) or the
     /// attempts are used up, else retry after the attempt's backoff (with jitter).
-    pub fn after_failure(
+    pub fn n3_after_failure(
         &self,
         attempts: u32,
         permanent: bool,
@@ -152,12 +152,12 @@ mod tests {
     #[test]
     fn n3_message_ids_are_deterministic_per_row() {
         assert_eq!(
-            message_id("dlv-1", "portal.example"),
-            message_id("dlv-1", "portal.example")
+            n3_message_id("dlv-1", "portal.example"),
+            n3_message_id("dlv-1", "portal.example")
         );
         assert_ne!(
-            message_id("dlv-1", "portal.example"),
-            message_id("dlv-2", "portal.example")
+            n3_message_id("dlv-1", "portal.example"),
+            n3_message_id("dlv-2", "portal.example")
         );
     }
 
@@ -169,7 +169,7 @@ mod tests {
             max_attempts: 4,
         };
         let now = Utc::now();
-        let delay = |attempts| match policy.after_failure(attempts, false, now) {
+        let delay = |attempts| match policy.n3_after_failure(attempts, false, now) {
             AfterFailure::RetryAt(at) => (at - now).num_milliseconds(),
             AfterFailure::Dead => -1,
         };
@@ -178,7 +178,7 @@ mod tests {
         assert!((4000..=8000).contains(&third), "{third}");
         assert_eq!(delay(4), -1, "attempts exhausted");
         assert_eq!(
-            policy.after_failure(1, true, now),
+            policy.n3_after_failure(1, true, now),
             AfterFailure::Dead,
             "permanent failures die at once"
         );

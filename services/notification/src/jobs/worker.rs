@@ -14,7 +14,7 @@ use super::metrics;
 use crate::{
     domain::{
         About, Advisory, AdvisoryContent, Delivery, NoticePayload, RetryPolicy,
-        delivery::AfterFailure, message_id,
+        delivery::AfterFailure, n3_message_id,
     },
     mail::{Mailer, SendFailure, View},
     store::{self, ledger::Unreadable},
@@ -172,7 +172,7 @@ impl Worker {
                     match self
                         .settings
                         .policy
-                        .after_failure(attempts, failure.permanent, now)
+                        .n3_after_failure(attempts, failure.permanent, now)
                     {
                         AfterFailure::RetryAt(at) => {
                             metrics::failed();
@@ -234,7 +234,7 @@ impl Worker {
     }
 
     async fn compose(&self, row: &Delivery) -> Result<lettre::Message, SendFailure> {
-        let id = message_id(&row.delivery_id, self.mailer.domain());
+        let id = n3_message_id(&row.delivery_id, self.mailer.domain());
         let to = (row.to.display_name.as_str(), row.to.email.as_str());
         match &row.about {
             About::Advisory(advisory_id) => {

@@ -21,7 +21,6 @@ use crate::{
     NotificationApi,
     domain::{
         Advisory, AdvisoryContent, NewAdvisory, Target, advisory as rules, advisory::Affected,
-        advisory_id,
     },
     error::{Error, Result},
     store::{advisories, deliveries},
@@ -50,14 +49,14 @@ impl TryFrom<&pb::PublishAdvisoryRequest> for NewAdvisory {
         if severity.is_none() {
             v.add("severity", "must be a known SEVERITY_* value");
         }
-        rules::check_title(&mut v, &r.title);
-        rules::check_text(&mut v, "summary", &r.summary, true, rules::TEXT_LIMIT);
+        rules::n1_check_title(&mut v, &r.title);
+        rules::n1_check_text(&mut v, "summary", &r.summary, true, rules::TEXT_LIMIT);
         for (field, value) in [
             ("impact", &r.impact),
             ("conditions", &r.conditions),
             ("resolution", &r.resolution),
         ] {
-            rules::check_text(&mut v, field, value, false, rules::TEXT_LIMIT);
+            rules::n1_check_text(&mut v, field, value, false, rules::TEXT_LIMIT);
         }
         let mut affected = Vec::new();
         for (i, a) in r.affected_products.iter().enumerate() {
@@ -76,7 +75,7 @@ impl TryFrom<&pb::PublishAdvisoryRequest> for NewAdvisory {
         let cve_ids: Vec<String> = r
             .cve_ids
             .iter()
-            .filter_map(|c| v.check(rules::cve_id(c)))
+            .filter_map(|c| v.check(rules::n1_cve_id(c)))
             .collect();
         let target = match &r.target {
             Some(Wanted::AllAccounts(true)) => Some(Target::AllAccounts),
@@ -104,7 +103,7 @@ impl TryFrom<&pb::PublishAdvisoryRequest> for NewAdvisory {
             Some(Target::Accounts(ids)) => ids.len(),
             _ => 0,
         };
-        rules::check_lists(
+        rules::n1_check_lists(
             &mut v,
             r.affected_products.len(),
             cve_ids.len(),
@@ -160,7 +159,7 @@ impl NotificationApi {
         let now = Utc::now();
         let year = now.year();
         let sequence = advisories::next_number(&txn, year).await?;
-        let id = advisory_id(year, sequence);
+        let id = rules::n1_advisory_id(year, sequence);
         if !r.request_id.is_empty() {
             idempotency::set_resource(&txn, "PublishAdvisory", &r.request_id, &id).await?;
         }

@@ -172,7 +172,7 @@ pub fn delivery(row: &Delivery, domain: &str) -> pb::Delivery {
         state: delivery_state(row.state) as i32,
         attempts: i32::try_from(row.attempts).unwrap_or(i32::MAX),
         last_error: row.last_error.clone(),
-        message_id: crate::domain::message_id(&row.delivery_id, domain),
+        message_id: crate::domain::n3_message_id(&row.delivery_id, domain),
         fallback: row.to.fallback,
         user_id: row.to.user_id.clone(),
         notice_kind: notice_kind as i32,
