@@ -201,6 +201,14 @@ pub fn n1_check_lists(v: &mut Violations, affected: usize, cves: usize, accounts
     }
 }
 
+/// N1: a target's products (proto enum numbers), without repeats, in order.
+pub fn n1_target_products(raw: &[i32]) -> Vec<i32> {
+    let mut products = raw.to_vec();
+    products.sort_unstable();
+    products.dedup();
+    products
+}
+
 /// N1: a target's listed accounts, trimmed, without blanks or repeats, in order.
 pub fn n1_target_accounts(raw: &[String]) -> Vec<String> {
     let mut ids: Vec<String> = raw
@@ -244,9 +252,10 @@ mod tests {
     }
 
     #[test]
-    fn n1_target_accounts_are_trimmed_and_deduplicated() {
+    fn n1_targets_are_trimmed_and_deduplicated() {
         let raw = [" b ".to_string(), "a".into(), String::new(), "b".into()];
         assert_eq!(n1_target_accounts(&raw), ["a", "b"]);
+        assert_eq!(n1_target_products(&[3, 1, 3]), [1, 3]);
     }
 
     #[test]

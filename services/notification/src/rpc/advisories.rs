@@ -83,10 +83,7 @@ impl TryFrom<&pb::PublishAdvisoryRequest> for NewAdvisory {
                 if list.products.iter().any(|p| convert::product(*p).is_none()) {
                     v.add("target.products", "must be known PRODUCT_* values");
                 }
-                let mut products = list.products.clone();
-                products.sort();
-                products.dedup();
-                Some(Target::Products(products))
+                Some(Target::Products(rules::n1_target_products(&list.products)))
             }
             Some(Wanted::AccountIds(list)) if !list.account_ids.is_empty() => Some(
                 Target::Accounts(rules::n1_target_accounts(&list.account_ids)),
