@@ -1,7 +1,15 @@
-//! The notification rules (N1–N6) as plain types and functions: no tonic, no database, no SMTP.
+//! The notification rules (N1–N6) as plain types and functions: no tonic, no queries, no SMTP. Each rule is
+//! found by its id: `grep -rn N3 src/domain`.
+//!
+//! The enums that are stored (kind, severity, states, notice kind) derive sea-orm's `DeriveActiveEnum` so the
+//! ledger's columns are typed with exactly the strings stored today; that derive is their only tie to storage.
 
 pub mod advisory;
 pub mod delivery;
+pub mod notice;
+pub mod recipients;
 
-pub use advisory::{AdvisoryContent, Kind, Severity, Target, advisory_id};
-pub use delivery::{DeliveryState, RetryPolicy, message_id};
+pub use advisory::{Advisory, AdvisoryContent, AdvisoryState, Kind, NewAdvisory, Severity, Target};
+pub use delivery::{About, Counts, Delivery, DeliveryState, RetryPolicy, n3_message_id};
+pub use notice::{NewNotice, NoticeKind, NoticePayload, StoredAttachment};
+pub use recipients::{ContactRole, Coverage, Recipient};

@@ -1,49 +1,64 @@
-//! Deliveries (N3, N4): the ledger row's states, the deterministic Message-ID, and what a failed attempt
-//! leads to.
+//! Deliveries (N3, N4): the ledger row and its states, the deterministic Message-ID, what a failed attempt
+//! leads to, and an advisory's progress.
 
 use std::time::Duration;
 
 use backon::BackoffBuilder;
 use chrono::{DateTime, Utc};
+use sea_orm::{DeriveActiveEnum, EnumIter, sea_query::StringLen};
+
+use super::{AdvisoryState, NoticePayload, Recipient};
 
 /// A ledger row's state. `Staged` rows belong to an advisory whose recipient list is still being written and
 /// are not sent until it is complete (N3); the contract shows them as pending.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, EnumIter, DeriveActiveEnum)]
+#[sea_orm(rs_type = "String", db_type = "String(StringLen::None)")]
 pub enum DeliveryState {
+    #[sea_orm(string_value = "STAGED")]
     Staged,
+    #[sea_orm(string_value = "PENDING")]
     Pending,
+    #[sea_orm(string_value = "SENT")]
     Sent,
+    #[sea_orm(string_value = "FAILED")]
     Failed,
+    #[sea_orm(string_value = "DEAD")]
     Dead,
 }
 
 impl DeliveryState {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            DeliveryState::Staged => "STAGED",
-            DeliveryState::Pending => "PENDING",
-            DeliveryState::Sent => "SENT",
-            DeliveryState::Failed => "FAILED",
-            DeliveryState::Dead => "DEAD",
-        }
-    }
-    pub fn parse(s: &str) -> Self {
-        match s {
-            "STAGED" => DeliveryState::Staged,
-            "SENT" => DeliveryState::Sent,
-            "FAILED" => DeliveryState::Failed,
-            "DEAD" => DeliveryState::Dead,
-            _ => DeliveryState::Pending,
-        }
-    }
-    /// Settled rows need nothing more (N4).
+    /// N4: settled rows need nothing more.
     pub fn is_settled(self) -> bool {
         matches!(self, DeliveryState::Sent | DeliveryState::Dead)
     }
 }
 
+/// What a ledger row delivers.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum About {
+    /// One recipient's copy of an advisory (N2).
+    Advisory(String),
+    /// A transactional notice (N6).
+    Notice(NoticePayload),
+}
+
+/// One ledger row (N3).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Delivery {
+    pub delivery_id: String,
+    pub about: About,
+    pub to: Recipient,
+    pub state: DeliveryState,
+    pub attempts: u32,
+    pub last_error: String,
+    pub next_attempt_time: DateTime<Utc>,
+    pub sent_time: Option<DateTime<Utc>>,
+    pub create_time: DateTime<Utc>,
+    pub update_time: DateTime<Utc>,
+}
+
 /// N3: the same ledger row always carries the same Message-ID, so a resend after a crash is recognisable.
-pub fn message_id(delivery_id: &str, domain: &str) -> String {
+pub fn n3_message_id(delivery_id: &str, domain: &str) -> String {
     format!("<{delivery_id}@{domain}>")
 }
 
@@ -73,9 +88,9 @@ pub enum AfterFailure {
 }
 
 impl RetryPolicy {
-    /// After attempt number `attempts` (1-based) failed: dead if the failure is permanent (SMTP 5xx) or the
+    /// N3: after attempt number `attempts` (1-based) failed: dead if the failure is permanent (SMTP 5xx) or the
     /// attempts are used up, else retry after the attempt's backoff (with jitter).
-    pub fn after_failure(
+    pub fn n3_after_failure(
         &self,
         attempts: u32,
         permanent: bool,
@@ -98,6 +113,38 @@ impl RetryPolicy {
     }
 }
 
+/// N4: delivery counts of one advisory by state.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Counts {
+    pub staged: i64,
+    pub pending: i64,
+    pub sent: i64,
+    pub failed: i64,
+    pub dead: i64,
+}
+
+impl Counts {
+    pub fn add(&mut self, state: DeliveryState, n: i64) {
+        let count = match state {
+            DeliveryState::Staged => &mut self.staged,
+            DeliveryState::Pending => &mut self.pending,
+            DeliveryState::Sent => &mut self.sent,
+            DeliveryState::Failed => &mut self.failed,
+            DeliveryState::Dead => &mut self.dead,
+        };
+        *count += n;
+    }
+
+    pub fn total(&self) -> i64 {
+        self.staged + self.pending + self.sent + self.failed + self.dead
+    }
+
+    /// N4: the watch ends when the recipient list is complete and every delivery is settled.
+    pub fn n4_settled(&self, state: AdvisoryState) -> bool {
+        state == AdvisoryState::Ready && self.staged + self.pending + self.failed == 0
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -105,12 +152,12 @@ mod tests {
     #[test]
     fn n3_message_ids_are_deterministic_per_row() {
         assert_eq!(
-            message_id("dlv-1", "portal.example"),
-            message_id("dlv-1", "portal.example")
+            n3_message_id("dlv-1", "portal.example"),
+            n3_message_id("dlv-1", "portal.example")
         );
         assert_ne!(
-            message_id("dlv-1", "portal.example"),
-            message_id("dlv-2", "portal.example")
+            n3_message_id("dlv-1", "portal.example"),
+            n3_message_id("dlv-2", "portal.example")
         );
     }
 
@@ -122,7 +169,7 @@ mod tests {
             max_attempts: 4,
         };
         let now = Utc::now();
-        let delay = |attempts| match policy.after_failure(attempts, false, now) {
+        let delay = |attempts| match policy.n3_after_failure(attempts, false, now) {
             AfterFailure::RetryAt(at) => (at - now).num_milliseconds(),
             AfterFailure::Dead => -1,
         };
@@ -131,7 +178,7 @@ mod tests {
         assert!((4000..=8000).contains(&third), "{third}");
         assert_eq!(delay(4), -1, "attempts exhausted");
         assert_eq!(
-            policy.after_failure(1, true, now),
+            policy.n3_after_failure(1, true, now),
             AfterFailure::Dead,
             "permanent failures die at once"
         );
@@ -141,5 +188,20 @@ mod tests {
     fn n4_sent_and_dead_are_settled() {
         assert!(DeliveryState::Sent.is_settled() && DeliveryState::Dead.is_settled());
         assert!(!DeliveryState::Failed.is_settled() && !DeliveryState::Staged.is_settled());
+    }
+
+    #[test]
+    fn n4_an_advisory_settles_when_resolved_and_nothing_is_unsettled() {
+        let mut counts = Counts::default();
+        counts.add(DeliveryState::Sent, 2);
+        counts.add(DeliveryState::Dead, 1);
+        assert!(counts.n4_settled(AdvisoryState::Ready));
+        assert!(
+            !counts.n4_settled(AdvisoryState::Resolving),
+            "list not complete"
+        );
+        counts.add(DeliveryState::Failed, 1);
+        assert!(!counts.n4_settled(AdvisoryState::Ready), "a retry is due");
+        assert_eq!(counts.total(), 4);
     }
 }

@@ -1,7 +1,10 @@
-//! sea-orm entities of the notification schema.
+//! sea-orm entities of the notification schema. Enum columns are the domain's enums (stored as today's strings),
+//! so a row with an unknown value fails to read instead of being guessed at.
 
 pub mod advisory {
     use sea_orm::entity::prelude::*;
+
+    use crate::domain::{AdvisoryState, Kind, Severity};
 
     #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
     #[sea_orm(table_name = "advisories")]
@@ -9,12 +12,12 @@ pub mod advisory {
         #[sea_orm(primary_key, auto_increment = false)]
         pub advisory_id: String,
         pub ordinal: i64,
-        pub kind: String,
-        pub severity: String,
+        pub kind: Kind,
+        pub severity: Severity,
         pub title: String,
         pub body: String,
         pub target: String,
-        pub state: String,
+        pub state: AdvisoryState,
         pub accounts_targeted: i64,
         pub fallback_accounts: String,
         pub unreachable_accounts: String,
@@ -49,13 +52,15 @@ pub mod counter {
 pub mod delivery {
     use sea_orm::entity::prelude::*;
 
+    use crate::domain::{DeliveryState, NoticeKind};
+
     #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
     #[sea_orm(table_name = "deliveries")]
     pub struct Model {
         #[sea_orm(primary_key, auto_increment = false)]
         pub delivery_id: String,
         pub advisory_id: Option<String>,
-        pub notice_kind: Option<String>,
+        pub notice_kind: Option<NoticeKind>,
         pub account_id: String,
         pub account_name: String,
         pub user_id: String,
@@ -64,7 +69,7 @@ pub mod delivery {
         pub display_name: String,
         pub fallback: bool,
         pub payload: Option<String>,
-        pub state: String,
+        pub state: DeliveryState,
         pub attempts: i32,
         pub last_error: String,
         pub next_attempt_time: DateTimeUtc,

@@ -4,18 +4,20 @@
 
 use std::{collections::HashMap, sync::Arc, time::Duration};
 
-use base64::{Engine, engine::general_purpose::STANDARD};
 use chrono::Utc;
 use futures::StreamExt;
 use sea_orm::DatabaseConnection;
-use serde::{Deserialize, Serialize};
+use serde::Serialize;
 use tokio::sync::{Mutex, watch};
 
+use super::metrics;
 use crate::{
-    domain::{AdvisoryContent, RetryPolicy, delivery::AfterFailure, message_id},
+    domain::{
+        About, Advisory, AdvisoryContent, Delivery, NoticePayload, RetryPolicy,
+        delivery::AfterFailure, n3_message_id,
+    },
     mail::{Mailer, SendFailure, View},
-    metrics,
-    store::{self, advisory, delivery},
+    store::{self, ledger::Unreadable},
 };
 
 /// How a worker paces itself.
@@ -26,21 +28,6 @@ pub struct WorkerSettings {
     pub lease: Duration,
     pub poll: Duration,
     pub policy: RetryPolicy,
-}
-
-/// What a transactional notice (N6) carries in its ledger row.
-#[derive(Debug, Clone, Serialize, Deserialize)]
-pub struct NoticePayload {
-    pub kind: String,
-    pub fields: std::collections::BTreeMap<String, String>,
-    pub attachments: Vec<StoredAttachment>,
-}
-
-#[derive(Debug, Clone, Serialize, Deserialize)]
-pub struct StoredAttachment {
-    pub filename: String,
-    pub content_type: String,
-    pub base64: String,
 }
 
 #[derive(Serialize)]
@@ -77,7 +64,7 @@ pub struct Worker {
     mailer: Arc<Mailer>,
     owner: String,
     settings: WorkerSettings,
-    advisories: Mutex<HashMap<String, Arc<(advisory::Model, AdvisoryContent)>>>,
+    advisories: Mutex<HashMap<String, Arc<Advisory>>>,
     work: Arc<tokio::sync::Notify>,
 }
 
@@ -107,7 +94,7 @@ impl Worker {
             let now = Utc::now();
             let lease_until =
                 now + chrono::Duration::from_std(self.settings.lease).unwrap_or_default();
-            let batch = match store::claim_batch(
+            let batch = match store::ledger::claim_batch(
                 &self.db,
                 &self.owner,
                 now,
@@ -123,7 +110,7 @@ impl Worker {
                 }
             };
             if batch.is_empty() {
-                if let Ok(depth) = store::queue_depth(&self.db).await {
+                if let Ok(depth) = store::ledger::queue_depth(&self.db).await {
                     metrics::queue_depth(depth);
                 }
                 tokio::select! {
@@ -143,7 +130,7 @@ impl Worker {
                 self.record(chunk).await;
             }
         }
-        match store::release(&self.db, &self.owner).await {
+        match store::ledger::release(&self.db, &self.owner).await {
             Ok(released) => {
                 tracing::info!(owner = %self.owner, released, "delivery worker stopped")
             }
@@ -153,8 +140,21 @@ impl Worker {
         }
     }
 
-    /// Composes and sends one delivery; what happened, to be recorded with others.
-    async fn attempt(&self, row: delivery::Model) -> Outcome {
+    /// Composes and sends one delivery; what happened, to be recorded with others. A row that cannot be read
+    /// is settled DEAD with the cause (logged), never sent as a guess.
+    async fn attempt(&self, claimed: Result<Delivery, Unreadable>) -> Outcome {
+        let row = match claimed {
+            Ok(row) => row,
+            Err(Unreadable { delivery_id, cause }) => {
+                tracing::error!(delivery_id, error = %cause, "unreadable ledger row");
+                metrics::dead();
+                return Outcome::Failed {
+                    delivery_id,
+                    error: format!("unreadable ledger row: {cause}"),
+                    next: None,
+                };
+            }
+        };
         let started = std::time::Instant::now();
         let result = match self.compose(&row).await {
             Ok(message) => self.mailer.send(message).await,
@@ -167,12 +167,12 @@ impl Worker {
                 Outcome::Sent(row.delivery_id)
             }
             Err(failure) => {
-                let attempts = u32::try_from(row.attempts).unwrap_or(0) + 1;
+                let attempts = row.attempts.saturating_add(1);
                 let next =
                     match self
                         .settings
                         .policy
-                        .after_failure(attempts, failure.permanent, now)
+                        .n3_after_failure(attempts, failure.permanent, now)
                     {
                         AfterFailure::RetryAt(at) => {
                             metrics::failed();
@@ -209,104 +209,83 @@ impl Worker {
                 } => failed.push((delivery_id, error, next)),
             }
         }
-        if let Err(e) = store::record_outcomes(&self.db, &self.owner, &sent, &failed, now).await {
+        if let Err(e) =
+            store::ledger::record_outcomes(&self.db, &self.owner, &sent, &failed, now).await
+        {
             tracing::warn!(error = %e, sent = sent.len(), failed = failed.len(), "recording delivery outcomes failed");
         }
     }
 
-    async fn advisory(
-        &self,
-        advisory_id: &str,
-    ) -> Result<Arc<(advisory::Model, AdvisoryContent)>, SendFailure> {
+    /// The advisory a delivery carries, read once per worker.
+    async fn advisory(&self, advisory_id: &str) -> Result<Arc<Advisory>, SendFailure> {
         let mut cache = self.advisories.lock().await;
         if let Some(found) = cache.get(advisory_id) {
             return Ok(found.clone());
         }
-        let transient = |message: String| SendFailure {
-            permanent: false,
-            message,
-        };
-        let row = store::find_advisory(&self.db, advisory_id)
+        let advisory = store::advisories::find(&self.db, advisory_id)
             .await
-            .map_err(|e| transient(e.to_string()))?;
-        let content: AdvisoryContent =
-            serde_json::from_str(&row.body).map_err(|e| SendFailure {
-                permanent: true,
+            .map_err(|e| SendFailure {
+                permanent: false,
                 message: e.to_string(),
             })?;
-        let entry = Arc::new((row, content));
+        let entry = Arc::new(advisory);
         cache.insert(advisory_id.to_string(), entry.clone());
         Ok(entry)
     }
 
-    async fn compose(&self, row: &delivery::Model) -> Result<lettre::Message, SendFailure> {
-        let id = message_id(&row.delivery_id, self.mailer.domain());
-        let to = (row.display_name.as_str(), row.email.as_str());
-        if let Some(advisory_id) = &row.advisory_id {
-            let entry = self.advisory(advisory_id).await?;
-            let (advisory, content) = (&entry.0, &entry.1);
-            let subject = format!(
-                "[{}] {}: {}",
-                advisory.severity, advisory.advisory_id, advisory.title
-            );
-            let view = View {
-                recipient_name: &row.display_name,
-                account_id: &row.account_id,
-                account_name: &row.account_name,
-                fallback: row.fallback,
-                content: AdvisoryView {
-                    advisory_id: &advisory.advisory_id,
-                    kind: &advisory.kind,
-                    severity: &advisory.severity,
-                    title: &advisory.title,
-                    content,
-                },
-            };
-            return self
-                .mailer
-                .compose("advisory", &subject, to, &id, &view, &[]);
+    async fn compose(&self, row: &Delivery) -> Result<lettre::Message, SendFailure> {
+        let id = n3_message_id(&row.delivery_id, self.mailer.domain());
+        let to = (row.to.display_name.as_str(), row.to.email.as_str());
+        match &row.about {
+            About::Advisory(advisory_id) => {
+                let advisory = self.advisory(advisory_id).await?;
+                let view = View {
+                    recipient_name: &row.to.display_name,
+                    account_id: &row.to.account_id,
+                    account_name: &row.to.account_name,
+                    fallback: row.to.fallback,
+                    content: AdvisoryView {
+                        advisory_id: &advisory.advisory_id,
+                        kind: advisory.kind.as_str(),
+                        severity: advisory.severity.as_str(),
+                        title: &advisory.title,
+                        content: &advisory.content,
+                    },
+                };
+                self.mailer
+                    .compose("advisory", &advisory.n5_subject(), to, &id, &view, &[])
+            }
+            About::Notice(payload) => self.compose_notice(row, payload, to, &id),
         }
-        let payload: NoticePayload = row
-            .payload
-            .as_deref()
-            .and_then(|p| serde_json::from_str(p).ok())
-            .ok_or_else(|| SendFailure {
-                permanent: true,
-                message: "notice without payload".into(),
-            })?;
-        let subject = match payload.kind.as_str() {
-            "USER_ADDED" => "You have been added to a customer portal account".to_string(),
-            "KEY_ASSIGNED" => format!(
-                "A product key ending in {} was assigned to you",
-                payload
-                    .fields
-                    .get("key_last_group")
-                    .map_or("", String::as_str)
-            ),
-            _ => "Your activation summary report is ready".to_string(),
-        };
-        let attachments: Vec<(String, String, Vec<u8>)> = payload
+    }
+
+    fn compose_notice(
+        &self,
+        row: &Delivery,
+        payload: &NoticePayload,
+        to: (&str, &str),
+        id: &str,
+    ) -> Result<lettre::Message, SendFailure> {
+        let attachments = payload
             .attachments
             .iter()
-            .filter_map(|a| {
-                Some((
-                    a.filename.clone(),
-                    a.content_type.clone(),
-                    STANDARD.decode(&a.base64).ok()?,
-                ))
-            })
-            .collect();
+            .map(|a| Ok((a.filename.clone(), a.content_type.clone(), a.content()?)))
+            .collect::<Result<Vec<_>, base64::DecodeError>>()
+            .map_err(|e| SendFailure {
+                permanent: true,
+                message: format!("unreadable attachment: {e}"),
+            })?;
         let view = View {
-            recipient_name: &row.display_name,
-            account_id: &row.account_id,
-            account_name: &row.account_name,
+            recipient_name: &row.to.display_name,
+            account_id: &row.to.account_id,
+            account_name: &row.to.account_name,
             fallback: false,
             content: NoticeView {
-                kind: &payload.kind,
+                kind: payload.kind.as_str(),
                 fields: &payload.fields,
             },
         };
         self.mailer
-            .compose("notice", &subject, to, &id, &view, &attachments)
+            .compose("notice", &payload.n6_subject(), to, id, &view, &attachments)
     }
 }

@@ -1,0 +1,75 @@
+//! Background work of the notification service, in one place: the delivery worker (N3, [`worker`]) and the
+//! resolution of advisories' recipients (N2, [`resolver`]) — right after publishing, and as a sweep that takes
+//! over resolutions that stopped (a crash, an upstream outage).
+
+mod metrics;
+mod resolver;
+mod worker;
+
+use std::time::Duration;
+
+use tokio::{sync::watch, task::JoinHandle};
+pub use worker::WorkerSettings;
+
+use crate::{NotificationApi, store};
+
+/// How often the sweep looks for advisories whose resolution stopped.
+const SWEEP: Duration = Duration::from_secs(5);
+
+impl NotificationApi {
+    /// Resolves a just-published advisory's recipients in the background, then wakes the delivery worker.
+    pub(crate) fn start_resolving(&self, advisory_id: String) {
+        let api = self.clone();
+        tokio::spawn(async move {
+            match resolver::resolve(&api.db, &api.upstream, &advisory_id).await {
+                Ok(()) => api.wake_worker(),
+                Err(e) => {
+                    tracing::warn!(advisory_id, error = %e, "resolving recipients failed; it is retried when the lease lapses")
+                }
+            }
+        });
+    }
+
+    /// Starts the delivery worker and the resolver sweep (which takes over advisories whose resolution stopped,
+    /// e.g. after a crash). Both stop when `stop` turns true; the worker then releases what it holds.
+    pub fn spawn_workers(
+        &self,
+        settings: WorkerSettings,
+        stop: watch::Receiver<bool>,
+    ) -> Vec<JoinHandle<()>> {
+        let worker = worker::Worker::new(
+            self.db.clone(),
+            self.mailer.clone(),
+            settings,
+            self.work.clone(),
+        );
+        let deliveries = tokio::spawn(worker.run(stop.clone()));
+        let sweep = tokio::spawn(self.clone().sweep(stop));
+        vec![deliveries, sweep]
+    }
+
+    /// N2/N3: resolves every advisory still resolving whose resolver lease lapsed, until `stop` turns true.
+    async fn sweep(self, mut stop: watch::Receiver<bool>) {
+        loop {
+            match store::advisories::orphaned(&self.db, chrono::Utc::now()).await {
+                Ok(ids) => {
+                    for id in ids {
+                        match resolver::resolve(&self.db, &self.upstream, &id).await {
+                            Ok(()) => self.wake_worker(),
+                            Err(e) => {
+                                tracing::warn!(advisory_id = id, error = %e, "resolving recipients failed; retrying later")
+                            }
+                        }
+                    }
+                }
+                Err(e) => {
+                    tracing::warn!(error = %e, "looking for unresolved advisories failed")
+                }
+            }
+            tokio::select! {
+                () = tokio::time::sleep(SWEEP) => {}
+                _ = stop.changed() => return,
+            }
+        }
+    }
+}

@@ -1,0 +1,162 @@
+//! The store against a real (in-memory SQLite) ledger with the real migrations: rows read as domain types, and a
+//! row that cannot be read is an error, never a guess.
+
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+use chrono::Utc;
+use sea_orm::{ConnectOptions, ConnectionTrait, Database, DatabaseConnection};
+use sea_orm_migration::MigratorTrait;
+
+use super::{advisories, deliveries, ledger};
+use crate::{
+    domain::{
+        About, AdvisoryContent, AdvisoryState, DeliveryState, Kind, NewAdvisory, NewNotice,
+        NoticeKind, NoticePayload, Recipient, Severity, Target,
+    },
+    error::Error,
+    migration::Migrator,
+};
+
+async fn ledger_db() -> DatabaseConnection {
+    // One connection: every connection to `sqlite::memory:` is a database of its own.
+    let options = ConnectOptions::new("sqlite::memory:")
+        .max_connections(1)
+        .sqlx_logging(false)
+        .to_owned();
+    let db = Database::connect(options).await.unwrap();
+    Migrator::up(&db, None).await.unwrap();
+    db
+}
+
+fn recipient(email: &str) -> Recipient {
+    Recipient {
+        account_id: "acc-1".into(),
+        account_name: "Acme".into(),
+        user_id: "usr-1".into(),
+        email: email.into(),
+        display_name: "Ada".into(),
+        fallback: false,
+    }
+}
+
+fn new_advisory() -> NewAdvisory {
+    NewAdvisory {
+        kind: Kind::Technical,
+        severity: Severity::High,
+        title: "Title".into(),
+        content: AdvisoryContent {
+            summary: "Summary".into(),
+            impact: String::new(),
+            affected: Vec::new(),
+            conditions: String::new(),
+            resolution: String::new(),
+            cve_ids: Vec::new(),
+        },
+        target: Target::Accounts(vec!["acc-1".into()]),
+    }
+}
+
+fn is_internal(result: Result<impl std::fmt::Debug, Error>) -> bool {
+    matches!(
+        result,
+        Err(Error::Common(portal_runtime::error::Common::Internal(_)))
+    )
+}
+
+#[tokio::test]
+async fn n1_advisories_read_back_as_written_and_corrupt_ones_are_errors() {
+    let db = ledger_db().await;
+    let written = advisories::insert(&db, "ADV-2026-001", 1, &new_advisory(), Utc::now())
+        .await
+        .unwrap();
+    let read = advisories::find(&db, "ADV-2026-001").await.unwrap();
+    assert_eq!(read, written);
+    assert_eq!(
+        (read.kind, read.severity),
+        (Kind::Technical, Severity::High)
+    );
+    assert_eq!(read.state, AdvisoryState::Resolving);
+    assert!(matches!(
+        advisories::find(&db, "ADV-2026-002").await,
+        Err(Error::AdvisoryNotFound)
+    ));
+    for corrupt in [
+        "UPDATE advisories SET severity = 'SEVERE'",
+        "UPDATE advisories SET severity = 'HIGH', kind = 'OTHER'",
+        "UPDATE advisories SET kind = 'TECHNICAL', target = 'nonsense'",
+    ] {
+        db.execute_unprepared(corrupt).await.unwrap();
+        assert!(
+            is_internal(advisories::find(&db, "ADV-2026-001").await),
+            "{corrupt}"
+        );
+    }
+}
+
+#[tokio::test]
+async fn n3_claimed_rows_are_domain_deliveries_and_an_unreadable_one_holds_up_no_other() {
+    let db = ledger_db().await;
+    let notice = |email: &str| NewNotice {
+        recipient: recipient(email),
+        payload: NoticePayload {
+            kind: NoticeKind::UserAdded,
+            fields: Default::default(),
+            attachments: Vec::new(),
+        },
+    };
+    let now = Utc::now();
+    deliveries::insert_notice(&db, "dlv-good", &notice("good@acme.example"), now)
+        .await
+        .unwrap();
+    deliveries::insert_notice(&db, "dlv-bad", &notice("bad@acme.example"), now)
+        .await
+        .unwrap();
+    db.execute_unprepared(
+        "UPDATE deliveries SET notice_kind = 'GUESS_ME' WHERE delivery_id = 'dlv-bad'",
+    )
+    .await
+    .unwrap();
+    let later = now + chrono::Duration::seconds(1);
+    let claimed = ledger::claim_batch(&db, "wrk-1", later, later, 10)
+        .await
+        .unwrap();
+    assert_eq!(claimed.len(), 2);
+    let (good, bad): (Vec<_>, Vec<_>) = claimed.into_iter().partition(Result::is_ok);
+    let good = good.into_iter().next().unwrap().unwrap();
+    assert_eq!(good.delivery_id, "dlv-good");
+    assert_eq!((good.state, good.attempts), (DeliveryState::Pending, 0));
+    assert!(matches!(&good.about, About::Notice(p) if p.kind == NoticeKind::UserAdded));
+    assert_eq!(
+        bad.into_iter().next().unwrap().unwrap_err().delivery_id,
+        "dlv-bad"
+    );
+}
+
+#[tokio::test]
+async fn n4_counts_by_state_and_an_unknown_state_is_an_error() {
+    let db = ledger_db().await;
+    advisories::insert(&db, "ADV-2026-001", 1, &new_advisory(), Utc::now())
+        .await
+        .unwrap();
+    let recipients = [recipient("a@acme.example"), recipient("b@acme.example")];
+    deliveries::insert_staged(&db, "ADV-2026-001", &recipients)
+        .await
+        .unwrap();
+    let counts = deliveries::counts(&db, "ADV-2026-001").await.unwrap();
+    assert_eq!((counts.staged, counts.total()), (2, 2));
+    let listed = deliveries::page(&db, "ADV-2026-001", None, None, 10)
+        .await
+        .unwrap();
+    assert!(
+        listed
+            .iter()
+            .all(|d| d.about == About::Advisory("ADV-2026-001".into()))
+    );
+    db.execute_unprepared("UPDATE deliveries SET state = 'LIMBO'")
+        .await
+        .unwrap();
+    assert!(is_internal(deliveries::counts(&db, "ADV-2026-001").await));
+    assert!(is_internal(
+        deliveries::page(&db, "ADV-2026-001", None, None, 10).await
+    ));
+}
