@@ -80,6 +80,10 @@ fn describe() {
         "Deliveries waiting to be sent (PENDING or FAILED)"
     );
     describe_counter!("portal_deliveries_sent_total", "Deliveries sent");
+    describe_gauge!(
+        "portal_advisory_oldest_unsettled_seconds",
+        "Age of the oldest advisory with recipients to resolve or deliveries to make (0 when all are settled)"
+    );
     describe_counter!(
         "portal_deliveries_failed_total",
         "Delivery attempts that failed and will be retried"

@@ -17,6 +17,18 @@ use crate::{NotificationApi, store};
 const SWEEP: Duration = Duration::from_secs(5);
 
 impl NotificationApi {
+    async fn record_gauges(&self) {
+        if let Ok(depth) = store::ledger::queue_depth(&self.db).await {
+            metrics::queue_depth(depth);
+        }
+        if let Ok(oldest) = store::ledger::oldest_unsettled_advisory(&self.db).await {
+            let age = oldest
+                .and_then(|t| (chrono::Utc::now() - t).to_std().ok())
+                .unwrap_or_default();
+            metrics::oldest_unsettled(age);
+        }
+    }
+
     /// Resolves a just-published advisory's recipients in the background, then wakes the delivery worker.
     pub(crate) fn start_resolving(&self, advisory_id: String) {
         let api = self.clone();
@@ -48,9 +60,11 @@ impl NotificationApi {
         vec![deliveries, sweep]
     }
 
-    /// N2/N3: resolves every advisory still resolving whose resolver lease lapsed, until `stop` turns true.
+    /// N2/N3: resolves every advisory still resolving whose resolver lease lapsed, until `stop` turns true; and
+    /// (N4) refreshes the delivery gauges each round, also while the worker is busy with a long fan-out.
     async fn sweep(self, mut stop: watch::Receiver<bool>) {
         loop {
+            self.record_gauges().await;
             match store::advisories::orphaned(&self.db, chrono::Utc::now()).await {
                 Ok(ids) => {
                     for id in ids {

@@ -9,6 +9,11 @@ pub fn queue_depth(depth: u64) {
     gauge("portal_delivery_queue_depth", depth as f64);
 }
 
+/// How long the oldest advisory not yet settled has been out (0 when all are settled).
+pub fn oldest_unsettled(age: Duration) {
+    gauge("portal_advisory_oldest_unsettled_seconds", age.as_secs_f64());
+}
+
 pub fn sent(latency: Duration) {
     counter("portal_deliveries_sent_total");
     histogram("portal_delivery_send_seconds", latency.as_secs_f64());

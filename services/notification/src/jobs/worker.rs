@@ -110,9 +110,6 @@ impl Worker {
                 }
             };
             if batch.is_empty() {
-                if let Ok(depth) = store::ledger::queue_depth(&self.db).await {
-                    metrics::queue_depth(depth);
-                }
                 tokio::select! {
                     () = tokio::time::sleep(self.settings.poll) => {}
                     () = self.work.notified() => {}

@@ -4,13 +4,16 @@
 use chrono::{DateTime, Utc};
 use sea_orm::{
     ColumnTrait, ConnectionTrait, DatabaseConnection, DbBackend, EntityTrait, FromQueryResult,
-    PaginatorTrait, QueryFilter, Statement, UpdateMany,
-    sea_query::{Expr, ExprTrait},
+    PaginatorTrait, QueryFilter, QuerySelect, Statement, UpdateMany,
+    sea_query::{Expr, ExprTrait, Func},
 };
 
-use super::{deliveries, entity::delivery};
+use super::{
+    deliveries,
+    entity::{advisory, delivery},
+};
 use crate::{
-    domain::{Delivery, DeliveryState},
+    domain::{AdvisoryState, Delivery, DeliveryState},
     error::{Error, Result},
 };
 
@@ -178,4 +181,33 @@ pub async fn queue_depth<C: ConnectionTrait>(db: &C) -> Result<u64> {
         .filter(delivery::Column::State.is_in([DeliveryState::Pending, DeliveryState::Failed]))
         .count(db)
         .await?)
+}
+
+/// N4: when the oldest advisory that is not yet settled was published — one with recipients still to resolve,
+/// or with deliveries still to make — or `None` when every advisory is settled.
+pub async fn oldest_unsettled_advisory<C: ConnectionTrait>(
+    db: &C,
+) -> Result<Option<DateTime<Utc>>> {
+    let delivering: Option<DateTime<Utc>> = delivery::Entity::find()
+        .select_only()
+        .expr(Func::min(Expr::col(delivery::Column::CreateTime)))
+        .filter(delivery::Column::AdvisoryId.is_not_null())
+        .filter(delivery::Column::State.is_in([
+            DeliveryState::Staged,
+            DeliveryState::Pending,
+            DeliveryState::Failed,
+        ]))
+        .into_tuple::<Option<DateTime<Utc>>>()
+        .one(db)
+        .await?
+        .flatten();
+    let resolving: Option<DateTime<Utc>> = advisory::Entity::find()
+        .select_only()
+        .expr(Func::min(Expr::col(advisory::Column::CreateTime)))
+        .filter(advisory::Column::State.eq(AdvisoryState::Resolving))
+        .into_tuple::<Option<DateTime<Utc>>>()
+        .one(db)
+        .await?
+        .flatten();
+    Ok(delivering.into_iter().chain(resolving).min())
 }
