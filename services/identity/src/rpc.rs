@@ -12,7 +12,11 @@ mod support;
 mod users;
 
 use portal_proto::identity::{self as pb, identity_service_server::IdentityService};
-use portal_runtime::{CallContext, error::Violations};
+use portal_runtime::{
+    CallContext,
+    error::Violations,
+    paging::{self, Page},
+};
 use tonic::{Request, Response, Status};
 
 use crate::{
@@ -29,6 +33,13 @@ fn require(field: &str, value: &str) -> Result<()> {
     let mut v = Violations::default();
     v.require(field, value);
     v.finish().map_err(Error::invalid_fields)
+}
+
+/// Ends a list request's validation with its page of the list `scope`: every invalid field at once.
+fn with_page(mut v: Violations, page_size: i32, page_token: &str, scope: &str) -> Result<Page> {
+    let page = v.check(paging::parse(page_size, page_token, scope));
+    v.finish().map_err(Error::invalid_fields)?;
+    page.ok_or_else(|| Error::invalid("page_token", "invalid"))
 }
 
 #[tonic::async_trait]

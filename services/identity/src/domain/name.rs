@@ -65,7 +65,9 @@ mod tests {
         assert!(AccountName::parse(&"n".repeat(10_000)).is_err());
         assert!(DisplayName::parse("display_name", "a\u{0}b").is_err());
         assert_eq!(
-            DisplayName::parse("user.display_name", " ").unwrap_err().field,
+            DisplayName::parse("user.display_name", " ")
+                .unwrap_err()
+                .field,
             "user.display_name"
         );
     }

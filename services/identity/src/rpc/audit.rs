@@ -3,12 +3,7 @@
 use portal_proto::identity as pb;
 use portal_runtime::{CallContext, audit, error::Violations, paging, time::to_proto};
 
-use crate::{
-    IdentityApi,
-    domain::access,
-    error::{Error, Result},
-    store,
-};
+use crate::{IdentityApi, domain::access, error::Result, store};
 
 impl IdentityApi {
     pub(super) async fn list_audit_events(
@@ -19,20 +14,12 @@ impl IdentityApi {
         access::ensure_may_read_audit_log(&*self.caller(&context).await?, &r.account_id)?;
         let mut v = Violations::default();
         v.require("account_id", &r.account_id);
-        let page = v.check(paging::parse(r.page_size, &r.page_token, &r.account_id));
-        v.finish().map_err(Error::invalid_fields)?;
-        let Some(page) = page else {
-            return Err(Error::invalid("page_token", "invalid"));
-        };
+        let page = super::with_page(v, r.page_size, &r.page_token, &r.account_id)?;
         store::find_account(&self.db, &r.account_id).await?;
-        let rows =
-            store::audit_events(&self.db, &r.account_id, page.after.as_deref(), page.size).await?;
-        let next_page_token = paging::next_token(
-            &r.account_id,
-            rows.last().map(|e| e.event_id.as_str()),
-            rows.len(),
-            page.size,
-        );
+        let (after, size) = (page.after.as_deref(), page.size);
+        let rows = store::audit_events(&self.db, &r.account_id, after, size).await?;
+        let last = rows.last().map(|e| e.event_id.as_str());
+        let next_page_token = paging::next_token(&r.account_id, last, rows.len(), size);
         let events = rows
             .into_iter()
             .map(|e| pb::AuditEvent {

@@ -177,11 +177,7 @@ impl IdentityApi {
             r.show_removed,
             r.without_persona
         );
-        let page = v.check(paging::parse(r.page_size, &r.page_token, &scope));
-        v.finish().map_err(Error::invalid_fields)?;
-        let Some(page) = page else {
-            return Err(Error::invalid("page_token", "invalid"));
-        };
+        let page = super::with_page(v, r.page_size, &r.page_token, &scope)?;
         store::find_account(&self.db, &r.account_id).await?;
         let filter = UserFilter {
             account_id: &r.account_id,
@@ -194,12 +190,8 @@ impl IdentityApi {
         } else {
             try_join_all(users.iter().map(|user| self.persona(user))).await?
         };
-        let next_page_token = paging::next_token(
-            &scope,
-            users.last().map(|u| u.user_id.as_str()),
-            users.len(),
-            page.size,
-        );
+        let last = users.last().map(|u| u.user_id.as_str());
+        let next_page_token = paging::next_token(&scope, last, users.len(), page.size);
         Ok(pb::ListUsersResponse {
             users: users
                 .iter()

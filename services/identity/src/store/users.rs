@@ -221,3 +221,77 @@ pub async fn contacts_and_admins<C: ConnectionTrait>(
         .await?;
     Ok(rows.into_iter().map(to_user).collect())
 }
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+    use portal_runtime::error::Common;
+    use sea_orm::{ConnectOptions, Database, DatabaseConnection, Statement};
+    use sea_orm_migration::MigratorTrait;
+
+    use super::*;
+    use crate::{
+        domain::{account::tests::account, user::tests::user},
+        migration::Migrator,
+        store::insert_account,
+    };
+
+    /// A migrated in-memory database holding account `acc-1` and its Administrator `usr-1`.
+    async fn database() -> DatabaseConnection {
+        let mut options = ConnectOptions::new("sqlite::memory:");
+        options.max_connections(1).sqlx_logging(false);
+        let db = Database::connect(options).await.unwrap();
+        Migrator::up(&db, None).await.unwrap();
+        insert_account(&db, &account(false)).await.unwrap();
+        insert_user(&db, &user(Role::Administrator)).await.unwrap();
+        db
+    }
+
+    async fn stored(db: &DatabaseConnection) -> (String, String) {
+        let sql = "SELECT role, state FROM users WHERE user_id = 'usr-1'";
+        let row = db
+            .query_one_raw(Statement::from_string(db.get_database_backend(), sql))
+            .await
+            .unwrap()
+            .unwrap();
+        (
+            row.try_get("", "role").unwrap(),
+            row.try_get("", "state").unwrap(),
+        )
+    }
+
+    #[tokio::test]
+    async fn i3_i8_role_and_state_are_stored_as_they_always_were() {
+        let db = database().await;
+        assert_eq!(stored(&db).await, ("ADMINISTRATOR".into(), "ACTIVE".into()));
+        let removed = user(Role::DownloadOnly)
+            .removed(2, chrono::Utc::now())
+            .unwrap()
+            .unwrap();
+        let back = update_user(&db, &removed).await.unwrap();
+        assert_eq!(
+            stored(&db).await,
+            ("DOWNLOAD_ONLY".into(), "REMOVED".into())
+        );
+        assert_eq!(find_user(&db, "usr-1").await.unwrap(), back);
+    }
+
+    #[tokio::test]
+    async fn a_row_that_cannot_be_read_is_an_internal_error_never_a_guess() {
+        for corrupt in [
+            "UPDATE users SET role = 'SUPERUSER'",
+            "UPDATE users SET state = 'SUSPENDED'",
+        ] {
+            let db = database().await;
+            db.execute_unprepared(corrupt).await.unwrap();
+            assert!(
+                matches!(
+                    find_user(&db, "usr-1").await,
+                    Err(Error::Common(Common::Internal(_)))
+                ),
+                "{corrupt}"
+            );
+            assert!(count_active_admins(&db, "acc-1").await.is_ok());
+        }
+    }
+}
