@@ -2,7 +2,7 @@
 
 use chrono::{DateTime, Utc};
 use portal_clients::Member;
-use portal_policy::{Email, Holdings, Subject};
+use portal_policy::{Email, Holdings, Persona, Subject};
 
 use crate::{
     domain::{Account, DisplayName},
@@ -68,6 +68,17 @@ impl User {
             role: self.role,
             case_administrator: self.permissions.case_administrator,
         }
+    }
+
+    /// I10: CheckAccess answers only for the active users of the account asked about; anyone else is denied.
+    pub fn is_active_member_of(&self, account_id: &str) -> bool {
+        self.is_active() && self.account_id == account_id
+    }
+
+    /// I9: the persona, derived from the role and licensing's key facts, never stored; a removed user has none.
+    pub fn persona(&self, holdings: Holdings) -> Option<Persona> {
+        self.is_active()
+            .then(|| Persona::derive(self.role, holdings))
     }
 
     /// What the shared policy decides this user's access with (I9, I10), given licensing's key facts.
@@ -242,6 +253,27 @@ pub(crate) mod tests {
         assert_eq!(fresh.email, "Ann@Example.com");
         assert_eq!(fresh.email_key(), "ann@example.com");
         assert!(fresh.is_active());
+    }
+
+    #[test]
+    fn i9_a_removed_user_has_no_persona() {
+        let now = Utc::now();
+        let active = user(Role::DownloadOnly);
+        assert_eq!(
+            active.persona(Holdings::default()),
+            Some(Persona::SupportOnly)
+        );
+        let removed = active.removed(1, now).unwrap().unwrap();
+        assert_eq!(removed.persona(Holdings::default()), None);
+    }
+
+    #[test]
+    fn i10_access_is_answered_for_active_members_of_the_account_only() {
+        let member = user(Role::Administrator);
+        assert!(member.is_active_member_of(&member.account_id));
+        assert!(!member.is_active_member_of("acc-2"));
+        let removed = member.removed(2, Utc::now()).unwrap().unwrap();
+        assert!(!removed.is_active_member_of(&member.account_id));
     }
 
     #[test]

@@ -24,12 +24,14 @@ impl IdentityApi {
             .await?)
     }
 
-    /// I9: derived at read time, never stored; a removed user has none.
+    /// I9: derived at read time (`User::persona`); licensing is not asked about removed users.
     pub(super) async fn persona(&self, user: &User) -> Result<Option<Persona>> {
-        if !user.is_active() {
-            return Ok(None);
-        }
-        Ok(Some(Persona::derive(user.role, self.holdings(user).await?)))
+        let holdings = if user.is_active() {
+            self.holdings(user).await?
+        } else {
+            Holdings::default()
+        };
+        Ok(user.persona(holdings))
     }
 
     pub(super) async fn check_access(
@@ -53,7 +55,7 @@ impl IdentityApi {
             None => self.users.find(&self.db, &r.user_id).await,
         };
         let user = match found {
-            Ok(user) if user.account_id == r.account_id && user.is_active() => user,
+            Ok(user) if user.is_active_member_of(&r.account_id) => user,
             Ok(_) | Err(Error::UserNotFound) => {
                 return Ok(pb::CheckAccessResponse {
                     allowed: false,

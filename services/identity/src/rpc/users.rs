@@ -3,7 +3,7 @@
 
 use chrono::Utc;
 use futures::future::try_join_all;
-use portal_policy::{Holdings, Persona};
+use portal_policy::Holdings;
 use portal_proto::identity as pb;
 use portal_proto::notification::{NoticeKind, SendNoticeRequest as NoticeRequest};
 use portal_runtime::{
@@ -132,8 +132,7 @@ impl IdentityApi {
         txn.commit().await?;
         // A new user id owns nothing, and assignments by e-mail end when a user is removed (I8), so the persona
         // of a fresh user follows from the role alone.
-        let persona = Persona::derive(user.role, Holdings::default());
-        Ok(convert::user(&user, Some(persona)))
+        Ok(convert::user(&user, user.persona(Holdings::default())))
     }
 
     pub(super) async fn get_user(
