@@ -3,14 +3,13 @@
 
 use portal_runtime::db::lock_row;
 use sea_orm::{
-    ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder,
-    QuerySelect, Set,
+    ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder, Set,
 };
 
 use crate::{
     domain::Account,
     error::{Error, Result},
-    store::account,
+    store::{account, keyset_page},
 };
 
 fn to_account(row: account::Model) -> Account {
@@ -64,15 +63,8 @@ pub async fn accounts_page<C: ConnectionTrait>(
     after: Option<&str>,
     limit: u64,
 ) -> Result<Vec<Account>> {
-    let mut query = account::Entity::find();
-    if let Some(after) = after {
-        query = query.filter(account::Column::AccountId.gt(after));
-    }
-    let rows = query
-        .order_by_asc(account::Column::AccountId)
-        .limit(limit)
-        .all(db)
-        .await?;
+    let query = account::Entity::find();
+    let rows = keyset_page(db, query, account::Column::AccountId, after, limit).await?;
     Ok(rows.into_iter().map(to_account).collect())
 }
 

@@ -4,14 +4,14 @@
 
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, Condition, ConnectionTrait, EntityTrait, PaginatorTrait,
-    QueryFilter, QueryOrder, QuerySelect, Set,
+    QueryFilter, QueryOrder, Set,
 };
 
 use crate::{
     domain::{ContactKind, Permissions, Role, User, UserState},
     error::{Error, Result},
     store::{
-        lock_account,
+        keyset_page, lock_account,
         user::{self, RoleColumn, StateColumn},
     },
 };
@@ -143,14 +143,7 @@ pub async fn list_users<C: ConnectionTrait>(
     if !filter.show_removed {
         query = query.filter(user::Column::State.eq(StateColumn::Active));
     }
-    if let Some(after) = after {
-        query = query.filter(user::Column::UserId.gt(after));
-    }
-    let rows = query
-        .order_by_asc(user::Column::UserId)
-        .limit(limit)
-        .all(db)
-        .await?;
+    let rows = keyset_page(db, query, user::Column::UserId, after, limit).await?;
     Ok(rows.into_iter().map(to_user).collect())
 }
 
