@@ -1,17 +1,17 @@
 //! The identity service: accounts, portal users, roles and permissions, derived personas, access decisions,
 //! support eligibility and the audit log (SPEC I1–I12).
 //!
-//! `domain` holds the rules without I/O, `store` the sea-orm persistence, `rpc` the tonic handlers; what
-//! identity asks licensing goes through the shared [`portal_clients::Licensing`].
+//! The data flows proto in → domain → store → proto out: `rpc` holds the tonic handlers (one file per
+//! resource), which only translate; `domain` the rules, by rule id, without I/O; `store` the sea-orm
+//! persistence, speaking domain types; `migration` the schema. What identity asks licensing goes through the
+//! shared [`portal_clients::Licensing`]. Identity has no background work of its own: its outbox is relayed by
+//! `portal_runtime::outbox::relay`, which the `portal` binary starts.
 
-mod authz;
-mod convert;
 pub mod domain;
 pub mod error;
 pub mod migration;
 mod rpc;
 mod store;
-mod users;
 
 pub use portal_clients::Licensing;
 use portal_proto::identity::identity_service_server::IdentityServiceServer;
@@ -23,12 +23,12 @@ use sea_orm::DatabaseConnection;
 pub struct IdentityApi {
     db: DatabaseConnection,
     licensing: Licensing,
-    users: std::sync::Arc<users::UserCache>,
+    users: std::sync::Arc<store::UserCache>,
 }
 
 impl IdentityApi {
     pub fn new(db: DatabaseConnection, licensing: Licensing) -> Self {
-        let users = std::sync::Arc::new(users::UserCache::for_database(&db));
+        let users = std::sync::Arc::new(store::UserCache::for_database(&db));
         Self {
             db,
             licensing,

@@ -1,107 +1,15 @@
-//! Accounts and users: parsing what may be stored, and the rules on changing it (I1–I8).
+//! Portal users (I2–I8): what a user is, the commands that add and change one, and the rules on doing so.
 
-use portal_runtime::error::FieldViolation;
+use chrono::{DateTime, Utc};
+use portal_clients::Member;
+use portal_policy::{Email, Holdings, Persona, Subject};
 
-use crate::error::{Error, Result};
+use crate::{
+    domain::{Account, DisplayName},
+    error::{Error, Result},
+};
 
-/// Longest name or display name accepted; longer input is a client bug, not a name.
-const MAX_NAME_CHARS: usize = 200;
-/// RFC 5321 caps a forward path at 256 octets, so an address has at most 254.
-const MAX_EMAIL_CHARS: usize = 254;
-
-fn parse_name(field: &str, raw: &str) -> Result<String, FieldViolation> {
-    let name = raw.trim();
-    if name.is_empty() {
-        return Err(FieldViolation::new(field, "must not be empty"));
-    }
-    if name.chars().count() > MAX_NAME_CHARS {
-        return Err(FieldViolation::new(
-            field,
-            format!("must be at most {MAX_NAME_CHARS} characters"),
-        ));
-    }
-    if name.chars().any(char::is_control) {
-        return Err(FieldViolation::new(
-            field,
-            "must not contain control characters",
-        ));
-    }
-    Ok(name.to_string())
-}
-
-/// An account's name (I1).
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct AccountName(String);
-
-impl AccountName {
-    pub fn parse(raw: &str) -> Result<Self, FieldViolation> {
-        parse_name("name", raw).map(Self)
-    }
-    pub fn as_str(&self) -> &str {
-        &self.0
-    }
-}
-
-/// A user's display name.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct DisplayName(String);
-
-impl DisplayName {
-    pub fn parse(field: &str, raw: &str) -> Result<Self, FieldViolation> {
-        parse_name(field, raw).map(Self)
-    }
-    pub fn as_str(&self) -> &str {
-        &self.0
-    }
-}
-
-/// An e-mail address, syntax-checked (RFC 5321/5322) and compared case-insensitively (I2).
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Email {
-    address: String,
-    key: String,
-}
-
-impl Email {
-    pub fn parse(field: &str, raw: &str) -> Result<Self, FieldViolation> {
-        let address = raw.trim();
-        if address.is_empty() {
-            return Err(FieldViolation::new(field, "must not be empty"));
-        }
-        if address.len() > MAX_EMAIL_CHARS {
-            return Err(FieldViolation::new(
-                field,
-                format!("must be at most {MAX_EMAIL_CHARS} characters"),
-            ));
-        }
-        let parsed: email_address::EmailAddress = address
-            .parse()
-            .map_err(|e| FieldViolation::new(field, format!("not a valid e-mail address: {e}")))?;
-        // Display-name forms ("Ann <ann@x>") parse too; the portal wants the bare address.
-        if parsed.email() != address || parsed.domain().is_empty() {
-            return Err(FieldViolation::new(
-                field,
-                "must be a bare address like name@example.com",
-            ));
-        }
-        Ok(Self {
-            address: address.to_string(),
-            key: address.to_lowercase(),
-        })
-    }
-
-    /// As entered.
-    pub fn as_str(&self) -> &str {
-        &self.address
-    }
-
-    /// The case-insensitive comparison key.
-    pub fn key(&self) -> &str {
-        &self.key
-    }
-}
-
-/// I3: exactly one of two roles.
+/// I3: a user's role is exactly one of two.
 pub use portal_policy::Role;
 
 /// I4: additional permissions, any subset, on either role.
@@ -112,41 +20,130 @@ pub struct Permissions {
     pub case_administrator: bool,
 }
 
-/// Whether a user is active or kept as removed for the audit trail (I8).
+/// Whether a user is active, or kept as removed for the audit trail (I8).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum UserState {
     Active,
     Removed,
 }
 
-impl UserState {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            UserState::Active => "ACTIVE",
-            UserState::Removed => "REMOVED",
+/// A portal user of one account (I2). The persona is not here: it is derived when asked (I9).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct User {
+    pub user_id: String,
+    pub account_id: String,
+    /// As entered when the user was added (a parsed [`Email`] then), never changed afterwards (I5).
+    pub email: String,
+    pub display_name: String,
+    pub role: Role,
+    pub permissions: Permissions,
+    pub state: UserState,
+    pub create_time: DateTime<Utc>,
+    pub update_time: DateTime<Utc>,
+    pub remove_time: Option<DateTime<Utc>>,
+}
+
+impl User {
+    pub fn is_active(&self) -> bool {
+        self.state == UserState::Active
+    }
+
+    /// I7: the users an account must keep at least one of.
+    pub fn is_active_administrator(&self) -> bool {
+        self.is_active() && self.role == Role::Administrator
+    }
+
+    /// I2: the case-insensitive comparison key of the e-mail.
+    pub fn email_key(&self) -> String {
+        self.email.to_lowercase()
+    }
+
+    /// The facts the shared authorization checks decide with when this user calls (I6, I10).
+    pub fn member(&self) -> Member {
+        Member {
+            user_id: self.user_id.clone(),
+            account_id: self.account_id.clone(),
+            email: self.email.clone(),
+            display_name: self.display_name.clone(),
+            role: self.role,
+            case_administrator: self.permissions.case_administrator,
         }
     }
-    pub fn parse(s: &str) -> Self {
-        if s == "REMOVED" {
-            UserState::Removed
-        } else {
-            UserState::Active
+
+    /// I10: CheckAccess answers only for the active users of the account asked about; anyone else is denied.
+    pub fn is_active_member_of(&self, account_id: &str) -> bool {
+        self.is_active() && self.account_id == account_id
+    }
+
+    /// I9: the persona, derived from the role and licensing's key facts, never stored; a removed user has none.
+    pub fn persona(&self, holdings: Holdings) -> Option<Persona> {
+        self.is_active()
+            .then(|| Persona::derive(self.role, holdings))
+    }
+
+    /// What the shared policy decides this user's access with (I9, I10), given licensing's key facts.
+    pub fn subject(&self, holdings: Holdings) -> Subject {
+        Subject {
+            role: self.role,
+            holdings,
+            case_administrator: self.permissions.case_administrator,
         }
+    }
+
+    /// I5, I7: the user after `patch` at `now`. A removed user cannot be changed; only the display name, role
+    /// and additional permissions change; demoting the last active Administrator is refused.
+    /// `active_admins` counts the account's active Administrators before the change.
+    pub fn updated(
+        &self,
+        patch: &UserPatch,
+        active_admins: u64,
+        now: DateTime<Utc>,
+    ) -> Result<User> {
+        if !self.is_active() {
+            return Err(Error::UserRemoved);
+        }
+        let mut after = self.clone();
+        if let Some(name) = &patch.display_name {
+            after.display_name = name.as_str().to_string();
+        }
+        if let Some(role) = patch.role {
+            after.role = role;
+        }
+        if let Some(permissions) = patch.permissions {
+            after.permissions = permissions;
+        }
+        after.update_time = now;
+        ensure_keeps_an_administrator(self, &after, active_admins)?;
+        Ok(after)
+    }
+
+    /// I7, I8: the user kept as removed at `now`, or `None` when they already are (removing is idempotent).
+    /// Removing the last active Administrator is refused. `active_admins` counts the account's active
+    /// Administrators before the change.
+    pub fn removed(&self, active_admins: u64, now: DateTime<Utc>) -> Result<Option<User>> {
+        if !self.is_active() {
+            return Ok(None);
+        }
+        let after = User {
+            state: UserState::Removed,
+            remove_time: Some(now),
+            update_time: now,
+            ..self.clone()
+        };
+        ensure_keeps_an_administrator(self, &after, active_admins)?;
+        Ok(Some(after))
     }
 }
 
-/// I1: academic accounts have no portal access.
-pub fn ensure_portal_access(academic: bool) -> Result<()> {
-    if academic {
-        Err(Error::AcademicAccount)
-    } else {
-        Ok(())
-    }
-}
-
-/// I7: a change that takes an active Administrator away (demotion or removal) needs another one left.
+/// I7: an account never loses its last active Administrator. Decides whether going from `before` to `after`
+/// takes an active Administrator away (a demotion or a removal) and, if so, whether another one is left;
 /// `active_admins` counts the account's active Administrators before the change.
-pub fn ensure_keeps_an_administrator(active_admins: u64, loses_an_admin: bool) -> Result<()> {
+pub fn ensure_keeps_an_administrator(
+    before: &User,
+    after: &User,
+    active_admins: u64,
+) -> Result<()> {
+    let loses_an_admin = before.is_active_administrator() && !after.is_active_administrator();
     if loses_an_admin && active_admins <= 1 {
         Err(Error::LastAdministrator)
     } else {
@@ -154,130 +151,190 @@ pub fn ensure_keeps_an_administrator(active_admins: u64, loses_an_admin: bool) -
     }
 }
 
-/// What an update may change (I5: role, display name, additional permissions — never the e-mail).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum UpdateField {
-    DisplayName,
-    Role,
-    AdditionalPermissions,
+/// CreateUser as a command (I2–I4): a parsed address and display name, one role, any permissions.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NewUser {
+    pub account_id: String,
+    pub email: Email,
+    pub display_name: DisplayName,
+    pub role: Role,
+    pub permissions: Permissions,
 }
 
-/// I5: parses an update mask. An empty mask means "the fields that are set" (AIP-134); any mention of the
-/// e-mail, or a change of it in an empty-mask update, is `EMAIL_IMMUTABLE`.
-pub fn parse_update_mask(
-    paths: &[String],
-    email_given: Option<&str>,
-    current_email: &str,
-) -> Result<Vec<UpdateField>> {
-    if paths.is_empty() {
-        if email_given.is_some_and(|e| !e.is_empty() && !e.eq_ignore_ascii_case(current_email)) {
-            return Err(Error::EmailImmutable);
+impl NewUser {
+    /// I1, I2: the user this command adds to `account` as `user_id` at `now`. Academic accounts take no users
+    /// (I1); the address must not be that of an active user of the account already (`email_taken`, I2).
+    pub fn admit(
+        self,
+        account: &Account,
+        email_taken: bool,
+        user_id: String,
+        now: DateTime<Utc>,
+    ) -> Result<User> {
+        account.ensure_portal_access()?;
+        if email_taken {
+            return Err(Error::UserExists);
         }
-        return Ok(vec![
-            UpdateField::DisplayName,
-            UpdateField::Role,
-            UpdateField::AdditionalPermissions,
-        ]);
+        Ok(User {
+            user_id,
+            account_id: account.account_id.clone(),
+            email: self.email.as_str().to_string(),
+            display_name: self.display_name.as_str().to_string(),
+            role: self.role,
+            permissions: self.permissions,
+            state: UserState::Active,
+            create_time: now,
+            update_time: now,
+            remove_time: None,
+        })
     }
-    let mut fields = Vec::new();
-    let mut violations = Vec::new();
-    for path in paths {
-        match path.as_str() {
-            "email" => return Err(Error::EmailImmutable),
-            "display_name" => fields.push(UpdateField::DisplayName),
-            "role" => fields.push(UpdateField::Role),
-            "additional_permissions" => fields.push(UpdateField::AdditionalPermissions),
-            other => violations.push(FieldViolation::new(
-                "update_mask",
-                format!("`{other}` cannot be updated"),
-            )),
-        }
-    }
-    if violations.is_empty() {
-        Ok(fields)
-    } else {
-        Err(Error::invalid_fields(violations))
-    }
+}
+
+/// UpdateUser as a command (I5): what changes; `None` leaves a field as it is. The e-mail is not here.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct UserPatch {
+    pub display_name: Option<DisplayName>,
+    pub role: Option<Role>,
+    pub permissions: Option<Permissions>,
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     #![allow(clippy::unwrap_used)]
     use super::*;
+    use crate::domain::account::tests::account;
 
-    #[test]
-    fn i1_academic_accounts_have_no_portal_access() {
-        assert!(matches!(
-            ensure_portal_access(true),
-            Err(Error::AcademicAccount)
-        ));
-        assert!(ensure_portal_access(false).is_ok());
+    pub(crate) fn user(role: Role) -> User {
+        new_user("ann@example.com", role)
+            .admit(&account(false), false, "usr-1".into(), Utc::now())
+            .unwrap()
     }
 
-    #[test]
-    fn i2_email_is_validated_and_compared_case_insensitively() {
-        let a = Email::parse("email", "Ann.Lee@Example.COM").unwrap();
-        let b = Email::parse("email", "ann.lee@example.com").unwrap();
-        assert_eq!(a.key(), b.key());
-        assert_eq!(a.as_str(), "Ann.Lee@Example.COM");
-        for bad in [
-            "",
-            "ann",
-            "ann@",
-            "@example.com",
-            "Ann <ann@example.com>",
-            "a b@example.com",
-            &"x".repeat(300),
-        ] {
-            assert!(Email::parse("email", bad).is_err(), "{bad:?}");
+    fn new_user(email: &str, role: Role) -> NewUser {
+        NewUser {
+            account_id: "acc-1".into(),
+            email: Email::parse(email).unwrap(),
+            display_name: DisplayName::parse("display_name", "Ann").unwrap(),
+            role,
+            permissions: Permissions::default(),
         }
     }
 
-    #[test]
-    fn i5_email_can_never_be_updated() {
-        assert!(matches!(
-            parse_update_mask(&["email".into()], None, "a@x.io"),
-            Err(Error::EmailImmutable)
-        ));
-        assert!(matches!(
-            parse_update_mask(&["role".into(), "email".into()], None, "a@x.io"),
-            Err(Error::EmailImmutable)
-        ));
-        assert!(matches!(
-            parse_update_mask(&[], Some("b@x.io"), "a@x.io"),
-            Err(Error::EmailImmutable)
-        ));
-        assert_eq!(
-            parse_update_mask(&[], Some("A@X.io"), "a@x.io")
-                .unwrap()
-                .len(),
-            3
-        );
-        assert_eq!(
-            parse_update_mask(&["role".into()], None, "a@x.io").unwrap(),
-            vec![UpdateField::Role]
-        );
-        assert!(matches!(
-            parse_update_mask(&["state".into()], None, "a@x.io"),
-            Err(Error::Common(portal_runtime::error::Common::Invalid(_)))
-        ));
+    fn demote() -> UserPatch {
+        UserPatch {
+            role: Some(Role::DownloadOnly),
+            ..UserPatch::default()
+        }
+    }
+
+    /// Adds Ann to a fresh account, academic or not, where her address is taken or not.
+    fn admit(academic: bool, email_taken: bool) -> Result<User> {
+        new_user("Ann@Example.com", Role::DownloadOnly).admit(
+            &account(academic),
+            email_taken,
+            "usr-2".into(),
+            Utc::now(),
+        )
     }
 
     #[test]
-    fn i7_the_last_administrator_cannot_be_lost() {
+    fn i1_no_user_is_added_to_an_academic_account() {
+        assert!(matches!(admit(true, false), Err(Error::AcademicAccount)));
+    }
+
+    #[test]
+    fn i2_an_address_is_unique_among_the_active_users_of_an_account() {
+        assert!(matches!(admit(false, true), Err(Error::UserExists)));
+        let fresh = admit(false, false).unwrap();
+        assert_eq!(fresh.email, "Ann@Example.com");
+        assert_eq!(fresh.email_key(), "ann@example.com");
+        assert!(fresh.is_active());
+    }
+
+    #[test]
+    fn i9_a_removed_user_has_no_persona() {
+        let now = Utc::now();
+        let active = user(Role::DownloadOnly);
+        assert_eq!(
+            active.persona(Holdings::default()),
+            Some(Persona::SupportOnly)
+        );
+        let removed = active.removed(1, now).unwrap().unwrap();
+        assert_eq!(removed.persona(Holdings::default()), None);
+    }
+
+    #[test]
+    fn i10_access_is_answered_for_active_members_of_the_account_only() {
+        let member = user(Role::Administrator);
+        assert!(member.is_active_member_of(&member.account_id));
+        assert!(!member.is_active_member_of("acc-2"));
+        let removed = member.removed(2, Utc::now()).unwrap().unwrap();
+        assert!(!removed.is_active_member_of(&member.account_id));
+    }
+
+    #[test]
+    fn i5_an_update_changes_only_name_role_and_permissions() {
+        let before = user(Role::DownloadOnly);
+        let patch = UserPatch {
+            display_name: Some(DisplayName::parse("display_name", "Renamed").unwrap()),
+            role: Some(Role::Administrator),
+            permissions: Some(Permissions {
+                security_contact: true,
+                ..Permissions::default()
+            }),
+        };
+        let after = before.updated(&patch, 1, Utc::now()).unwrap();
+        assert_eq!(after.display_name, "Renamed");
+        assert_eq!(after.role, Role::Administrator);
+        assert!(after.permissions.security_contact);
+        assert_eq!(
+            (&after.user_id, &after.email, after.create_time),
+            (&before.user_id, &before.email, before.create_time)
+        );
+    }
+
+    #[test]
+    fn i7_the_last_administrator_cannot_be_demoted() {
+        let admin = user(Role::Administrator);
         assert!(matches!(
-            ensure_keeps_an_administrator(1, true),
+            admin.updated(&demote(), 1, Utc::now()),
             Err(Error::LastAdministrator)
         ));
-        assert!(ensure_keeps_an_administrator(2, true).is_ok());
-        assert!(ensure_keeps_an_administrator(1, false).is_ok());
+        assert!(admin.updated(&demote(), 2, Utc::now()).is_ok());
+        // Keeping the role, or renaming, takes no Administrator away.
+        assert!(admin.updated(&UserPatch::default(), 1, Utc::now()).is_ok());
     }
 
     #[test]
-    fn names_are_bounded_and_trimmed() {
-        assert_eq!(AccountName::parse("  Acme  ").unwrap().as_str(), "Acme");
-        assert!(AccountName::parse("   ").is_err());
-        assert!(AccountName::parse(&"n".repeat(10_000)).is_err());
-        assert!(DisplayName::parse("display_name", "a\u{0}b").is_err());
+    fn i7_the_last_administrator_cannot_be_removed() {
+        let admin = user(Role::Administrator);
+        assert!(matches!(
+            admin.removed(1, Utc::now()),
+            Err(Error::LastAdministrator)
+        ));
+        assert!(admin.removed(2, Utc::now()).unwrap().is_some());
+        // A Download Only user is no Administrator to lose.
+        assert!(
+            user(Role::DownloadOnly)
+                .removed(1, Utc::now())
+                .unwrap()
+                .is_some()
+        );
+    }
+
+    #[test]
+    fn i8_a_removed_user_is_kept_as_removed_and_cannot_change() {
+        let now = Utc::now();
+        let removed = user(Role::DownloadOnly).removed(1, now).unwrap().unwrap();
+        assert_eq!(removed.state, UserState::Removed);
+        assert_eq!(removed.remove_time, Some(now));
+        assert_eq!(removed.removed(1, now).unwrap(), None);
+        assert!(matches!(
+            removed.updated(&UserPatch::default(), 1, now),
+            Err(Error::UserRemoved)
+        ));
+        // A removed Administrator counts no more, so they are not "lost" again.
+        let admin = user(Role::Administrator).removed(2, now).unwrap().unwrap();
+        assert!(!admin.is_active_administrator());
     }
 }

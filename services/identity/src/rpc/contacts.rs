@@ -1,22 +1,22 @@
 //! ListPointsOfContact: streams every active holder of a contact permission, account by account, with the
-//! Administrators of accounts that have none as `fallback` (N2 builds on it). Accounts are read in pages, so
-//! 100k accounts stream in constant memory; the bounded channel pushes back on a slow reader.
+//! Administrators of accounts that have none as `fallback` (N2 builds on it; the choice is
+//! `domain::contacts::recipients`). Accounts are read in pages, so 100k accounts stream in constant memory; the
+//! bounded channel pushes back on a slow reader.
 
 use std::collections::BTreeMap;
 
 use portal_proto::identity::{self as pb};
 use portal_runtime::CallContext;
-use sea_orm::DatabaseConnection;
 use tokio::sync::mpsc;
 use tokio_stream::wrappers::ReceiverStream;
 use tonic::Status;
 
+use super::convert;
 use crate::{
     IdentityApi,
-    authz::{ADMIN, INTERNAL},
-    domain::contacts,
-    error::{Error, Result},
-    store::{self, account, user},
+    domain::{Account, ContactKind, User, access, contacts},
+    error::Result,
+    store,
 };
 
 pub type ContactStream =
@@ -31,102 +31,93 @@ impl IdentityApi {
         context: CallContext,
         r: pb::ListPointsOfContactRequest,
     ) -> Result<ContactStream> {
-        self.caller(&context)
-            .await?
-            .require_scope(&[INTERNAL, "notification.publish", ADMIN])?;
-        let security = match pb::ContactKind::try_from(r.kind) {
-            Ok(pb::ContactKind::Security) => true,
-            Ok(pb::ContactKind::Technical) => false,
-            _ => {
-                return Err(Error::invalid(
-                    "kind",
-                    "must be CONTACT_KIND_SECURITY or CONTACT_KIND_TECHNICAL",
-                ));
-            }
-        };
+        access::ensure_may_list_points_of_contact(&*self.caller(&context).await?)?;
+        let kind = convert::contact_kind(r.kind)?;
         let (tx, rx) = mpsc::channel(256);
-        let db = self.db.clone();
+        let api = self.clone();
         let mut ids = r.account_ids;
         ids.sort();
         ids.dedup();
         tokio::spawn(async move {
-            if let Err(e) = stream(&db, ids, security, r.include_fallback, &tx).await {
+            if let Err(e) = api.stream(ids, kind, r.include_fallback, &tx).await {
                 let _ = tx.send(Err(Status::from(e))).await;
             }
         });
         Ok(Box::pin(ReceiverStream::new(rx)))
     }
-}
 
-async fn stream(
-    db: &DatabaseConnection,
-    ids: Vec<String>,
-    security: bool,
-    include_fallback: bool,
-    tx: &mpsc::Sender<Result<pb::PointOfContact, Status>>,
-) -> Result<()> {
-    if ids.is_empty() {
-        let mut after: Option<String> = None;
-        loop {
-            let accounts = store::account_ids_page(db, after.as_deref(), BATCH as u64).await?;
-            let Some(last) = accounts.last() else {
-                return Ok(());
-            };
-            after = Some(last.account_id.clone());
-            if !send_batch(db, &accounts, security, include_fallback, tx).await? {
+    async fn stream(
+        &self,
+        ids: Vec<String>,
+        kind: ContactKind,
+        include_fallback: bool,
+        tx: &mpsc::Sender<Result<pb::PointOfContact, Status>>,
+    ) -> Result<()> {
+        if ids.is_empty() {
+            let mut after: Option<String> = None;
+            loop {
+                let accounts =
+                    store::accounts_page(&self.db, after.as_deref(), BATCH as u64).await?;
+                let Some(last) = accounts.last() else {
+                    return Ok(());
+                };
+                after = Some(last.account_id.clone());
+                if !self
+                    .send_batch(&accounts, kind, include_fallback, tx)
+                    .await?
+                {
+                    return Ok(());
+                }
+            }
+        }
+        for chunk in ids.chunks(BATCH) {
+            let accounts = store::accounts_by_ids(&self.db, chunk).await?;
+            if !self
+                .send_batch(&accounts, kind, include_fallback, tx)
+                .await?
+            {
                 return Ok(());
             }
         }
+        Ok(())
     }
-    for chunk in ids.chunks(BATCH) {
-        let accounts = store::accounts_by_ids(db, chunk).await?;
-        if !send_batch(db, &accounts, security, include_fallback, tx).await? {
-            return Ok(());
-        }
-    }
-    Ok(())
-}
 
-/// Sends one batch; `false` when the reader has gone away.
-async fn send_batch(
-    db: &DatabaseConnection,
-    accounts: &[account::Model],
-    security: bool,
-    include_fallback: bool,
-    tx: &mpsc::Sender<Result<pb::PointOfContact, Status>>,
-) -> Result<bool> {
-    let ids: Vec<String> = accounts.iter().map(|a| a.account_id.clone()).collect();
-    let users = store::contacts_and_admins(db, &ids, security).await?;
-    let mut by_account: BTreeMap<&str, Vec<&user::Model>> = BTreeMap::new();
-    for u in &users {
-        by_account.entry(u.account_id.as_str()).or_default().push(u);
-    }
-    for account in accounts {
-        let members = by_account
-            .get(account.account_id.as_str())
-            .map(Vec::as_slice)
-            .unwrap_or_default();
-        let facts: Vec<contacts::Member> = members
-            .iter()
-            .map(|u| contacts::Member {
-                role: store::role_of(u),
-                permissions: store::permissions_of(u),
-            })
-            .collect();
-        let (chosen, fallback) = contacts::recipients(&facts, security, include_fallback);
-        for u in chosen.into_iter().map(|i| members[i]) {
-            let contact = pb::PointOfContact {
-                account_id: u.account_id.clone(),
-                user_id: u.user_id.clone(),
-                email: u.email.clone(),
-                display_name: u.display_name.clone(),
-                fallback,
-                account_name: account.name.clone(),
-            };
-            if tx.send(Ok(contact)).await.is_err() {
-                return Ok(false);
+    /// Sends one batch; `false` when the reader has gone away.
+    async fn send_batch(
+        &self,
+        accounts: &[Account],
+        kind: ContactKind,
+        include_fallback: bool,
+        tx: &mpsc::Sender<Result<pb::PointOfContact, Status>>,
+    ) -> Result<bool> {
+        let ids: Vec<String> = accounts.iter().map(|a| a.account_id.clone()).collect();
+        let mut by_account: BTreeMap<String, Vec<User>> = BTreeMap::new();
+        for user in store::contacts_and_admins(&self.db, &ids, kind).await? {
+            by_account
+                .entry(user.account_id.clone())
+                .or_default()
+                .push(user);
+        }
+        for account in accounts {
+            let members = by_account
+                .get(&account.account_id)
+                .map(Vec::as_slice)
+                .unwrap_or_default();
+            let chosen = contacts::recipients(members, kind, include_fallback);
+            for user in chosen.users {
+                let contact = pb::PointOfContact {
+                    account_id: user.account_id.clone(),
+                    user_id: user.user_id.clone(),
+                    email: user.email.clone(),
+                    display_name: user.display_name.clone(),
+                    fallback: chosen.fallback,
+                    account_name: account.name.clone(),
+                };
+                if tx.send(Ok(contact)).await.is_err() {
+                    return Ok(false);
+                }
             }
         }
+        Ok(true)
     }
-    Ok(true)
 }

@@ -1,57 +1,62 @@
-//! Translation between the protobuf contract and the identity domain.
+//! Translation between the protobuf contract and the identity domain: domain types out, enum values in
+//! (unspecified and unknown values are refused as field violations).
 
 use portal_policy::{Action, Persona};
 use portal_proto::identity as pb;
 use portal_runtime::{error::FieldViolation, time::to_proto};
 
 use crate::{
-    domain::{Permissions, Role, UserState},
-    store::{account, user},
+    domain::{Account, ContactKind, Permissions, Role, User, UserState},
+    error::{Error, Result},
 };
 
-pub fn account(row: &account::Model) -> pb::Account {
+pub fn account(account: &Account) -> pb::Account {
     pb::Account {
-        account_id: row.account_id.clone(),
-        name: row.name.clone(),
-        academic: row.academic,
-        create_time: Some(to_proto(row.create_time)),
+        account_id: account.account_id.clone(),
+        name: account.name.clone(),
+        academic: account.academic,
+        create_time: Some(to_proto(account.create_time)),
     }
 }
 
-pub fn user(row: &user::Model, persona: Option<Persona>) -> pb::User {
-    let state = UserState::parse(&row.state);
-    let mut permissions = Vec::new();
-    if row.security_contact {
-        permissions.push(pb::Permission::SecurityPointOfContact as i32);
-    }
-    if row.technical_contact {
-        permissions.push(pb::Permission::TechnicalPointOfContact as i32);
-    }
-    if row.case_administrator {
-        permissions.push(pb::Permission::CaseAdministrator as i32);
-    }
-    pb::User {
-        user_id: row.user_id.clone(),
-        account_id: row.account_id.clone(),
-        email: row.email.clone(),
-        display_name: row.display_name.clone(),
-        role: role_to_proto(crate::store::role_of(row)) as i32,
-        additional_permissions: permissions,
-        persona: persona.map_or(pb::Persona::Unspecified, persona_to_proto) as i32,
-        state: match state {
-            UserState::Active => pb::UserState::Active,
-            UserState::Removed => pb::UserState::Removed,
-        } as i32,
-        create_time: Some(to_proto(row.create_time)),
-        update_time: Some(to_proto(row.update_time)),
-        remove_time: row.remove_time.map(to_proto),
-    }
-}
-
-pub fn role_to_proto(role: Role) -> pb::Role {
-    match role {
+pub fn user(user: &User, persona: Option<Persona>) -> pb::User {
+    let p = user.permissions;
+    let permissions = [
+        (p.security_contact, pb::Permission::SecurityPointOfContact),
+        (p.technical_contact, pb::Permission::TechnicalPointOfContact),
+        (p.case_administrator, pb::Permission::CaseAdministrator),
+    ]
+    .into_iter()
+    .filter_map(|(held, permission)| held.then_some(permission as i32))
+    .collect();
+    let role = match user.role {
         Role::Administrator => pb::Role::Administrator,
         Role::DownloadOnly => pb::Role::DownloadOnly,
+    };
+    let state = match user.state {
+        UserState::Active => pb::UserState::Active,
+        UserState::Removed => pb::UserState::Removed,
+    };
+    pb::User {
+        user_id: user.user_id.clone(),
+        account_id: user.account_id.clone(),
+        email: user.email.clone(),
+        display_name: user.display_name.clone(),
+        role: role as i32,
+        additional_permissions: permissions,
+        persona: persona.map_or(pb::Persona::Unspecified, persona_to_proto) as i32,
+        state: state as i32,
+        create_time: Some(to_proto(user.create_time)),
+        update_time: Some(to_proto(user.update_time)),
+        remove_time: user.remove_time.map(to_proto),
+    }
+}
+
+/// The role as the "you were added" notice names it (the words of I3).
+pub fn role_name(role: Role) -> &'static str {
+    match role {
+        Role::Administrator => "ADMINISTRATOR",
+        Role::DownloadOnly => "DOWNLOAD_ONLY",
     }
 }
 
@@ -69,7 +74,7 @@ pub fn role(field: &str, raw: i32) -> Result<Role, FieldViolation> {
     match pb::Role::try_from(raw) {
         Ok(pb::Role::Administrator) => Ok(Role::Administrator),
         Ok(pb::Role::DownloadOnly) => Ok(Role::DownloadOnly),
-        _ => Err(FieldViolation::new(
+        Ok(pb::Role::Unspecified) | Err(_) => Err(FieldViolation::new(
             field,
             "must be ROLE_ADMINISTRATOR or ROLE_DOWNLOAD_ONLY",
         )),
@@ -84,7 +89,7 @@ pub fn permissions(field: &str, raw: &[i32]) -> Result<Permissions, FieldViolati
             Ok(pb::Permission::SecurityPointOfContact) => permissions.security_contact = true,
             Ok(pb::Permission::TechnicalPointOfContact) => permissions.technical_contact = true,
             Ok(pb::Permission::CaseAdministrator) => permissions.case_administrator = true,
-            _ => {
+            Ok(pb::Permission::Unspecified) | Err(_) => {
                 return Err(FieldViolation::new(
                     field,
                     format!("unknown permission {value}"),
@@ -95,6 +100,7 @@ pub fn permissions(field: &str, raw: &[i32]) -> Result<Permissions, FieldViolati
     Ok(permissions)
 }
 
+/// I10: one of the actions of I9's table.
 pub fn action(raw: i32) -> Result<Action, FieldViolation> {
     use pb::Action as A;
     let action = match A::try_from(raw) {
@@ -126,7 +132,14 @@ pub fn action(raw: i32) -> Result<Action, FieldViolation> {
     Ok(action)
 }
 
-/// An audit snapshot of a user row.
-pub fn snapshot(row: &user::Model) -> serde_json::Value {
-    serde_json::to_value(row).unwrap_or(serde_json::Value::Null)
+/// N2: security or technical; anything else is refused.
+pub fn contact_kind(raw: i32) -> Result<ContactKind> {
+    match pb::ContactKind::try_from(raw) {
+        Ok(pb::ContactKind::Security) => Ok(ContactKind::Security),
+        Ok(pb::ContactKind::Technical) => Ok(ContactKind::Technical),
+        Ok(pb::ContactKind::Unspecified) | Err(_) => Err(Error::invalid(
+            "kind",
+            "must be CONTACT_KIND_SECURITY or CONTACT_KIND_TECHNICAL",
+        )),
+    }
 }

@@ -1,0 +1,71 @@
+//! Who is calling identity: the shared [`Caller`] every service decides with, resolved from identity's own
+//! users (not through the Directory the other services ask), with the calling user's row kept beside it so
+//! that reads about oneself (GetUser, CheckAccess) do not read it again.
+
+use std::ops::Deref;
+
+use portal_clients::Caller;
+use portal_runtime::{CallContext, Principal};
+
+use crate::{
+    IdentityApi,
+    domain::User,
+    error::{Error, Result},
+};
+
+/// The resolved caller of an RPC; dereferences to the shared [`Caller`].
+#[derive(Debug, Clone)]
+pub(super) struct Calling {
+    caller: Caller,
+    /// The calling portal user, active.
+    user: Option<User>,
+}
+
+impl Calling {
+    /// The caller's own row, when the caller is the user `user_id`.
+    pub(super) fn own(&self, user_id: &str) -> Option<&User> {
+        self.user.as_ref().filter(|u| u.user_id == user_id)
+    }
+}
+
+impl Deref for Calling {
+    type Target = Caller;
+
+    fn deref(&self) -> &Caller {
+        &self.caller
+    }
+}
+
+impl IdentityApi {
+    /// A user token must name an active portal user; anything else is `PERMISSION_DENIED`.
+    pub(super) async fn caller(&self, context: &CallContext) -> Result<Calling> {
+        let principal = &context.principal;
+        let Principal::User { user_id } = principal else {
+            return Ok(Calling {
+                caller: Caller::Service(principal.clone()),
+                user: None,
+            });
+        };
+        match self.users.find(&self.db, user_id).await {
+            Ok(user) if user.is_active() => Ok(Calling {
+                caller: Caller::User(user.member()),
+                user: Some(user),
+            }),
+            Ok(_) | Err(Error::UserNotFound) => Err(Error::denied(
+                "the calling user is not an active portal user",
+            )),
+            Err(e) => Err(e),
+        }
+    }
+
+    /// A user the caller may learn about: for a portal user, an unknown id is `PERMISSION_DENIED`, which does not
+    /// reveal whether it exists elsewhere (authorization before existence).
+    pub(super) async fn visible_user(&self, caller: &Calling, user_id: &str) -> Result<User> {
+        match self.users.find(&self.db, user_id).await {
+            Err(Error::UserNotFound) if caller.member().is_some() => {
+                Err(Error::denied("no such user in your account"))
+            }
+            other => other,
+        }
+    }
+}
