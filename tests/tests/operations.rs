@@ -274,3 +274,96 @@ async fn a_retrying_client_sees_no_failure_while_a_service_restarts() {
         "the restart was noticed (and retried), so the test exercised it"
     );
 }
+
+/// Every `portal_*` metric named in `deploy/observability/` (dashboard and alerting rules), histogram series
+/// mapped to the histogram's name.
+fn metrics_used_by_the_dashboards() -> std::collections::BTreeSet<String> {
+    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../deploy/observability");
+    let mut used = std::collections::BTreeSet::new();
+    for file in ["dashboard.json", "alerts.yaml"] {
+        let text = std::fs::read_to_string(dir.join(file)).unwrap();
+        for (start, _) in text.match_indices("portal_") {
+            let name: String = text[start..]
+                .chars()
+                .take_while(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || *c == '_')
+                .collect();
+            if name.len() > "portal_".len() {
+                let name = name.strip_suffix("_bucket").unwrap_or(&name).to_string();
+                used.insert(name);
+            }
+        }
+    }
+    used
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn every_metric_the_dashboards_and_alerts_use_is_exported() {
+    let used = metrics_used_by_the_dashboards();
+    assert!(used.len() >= 8, "{used:?}");
+    let app = TestApp::spawn_with(Backend::Sqlite, &ServiceKind::ALL, |s| {
+        s.admin_listen = Some("127.0.0.1:0".parse().unwrap())
+    })
+    .await;
+    // Something of everything: RPCs, and an advisory mailed (to files) to the account's Administrator.
+    let (account, _, _) = app.account_with_admin("Acme").await;
+    let mut notification = app
+        .notification(&app.service_token("psirt", "notification.publish"))
+        .await;
+    use portal_proto::notification as n;
+    let advisory = notification
+        .publish_advisory(n::PublishAdvisoryRequest {
+            kind: n::AdvisoryKind::Security as i32,
+            severity: n::Severity::High as i32,
+            title: "Metrics".into(),
+            summary: "s".into(),
+            impact: "i".into(),
+            conditions: "c".into(),
+            resolution: "r".into(),
+            affected_products: vec![n::AffectedProduct {
+                product: portal_proto::common::Product::Server as i32,
+                versions: vec!["1".into()],
+                fixed_versions: vec!["2".into()],
+            }],
+            target: Some(n::publish_advisory_request::Target::AccountIds(
+                n::AccountList {
+                    account_ids: vec![account],
+                },
+            )),
+            request_id: "metrics-1".into(),
+            ..Default::default()
+        })
+        .await
+        .unwrap()
+        .into_inner();
+    let admin = app.admin.unwrap();
+    let exported = wait::until(
+        "every metric of the dashboards in a scrape",
+        Duration::from_secs(20),
+        async || {
+            let body = scrape(admin).await;
+            let scrape =
+                prometheus_parse::Scrape::parse(body.lines().map(|l| Ok(l.to_string()))).unwrap();
+            let names: std::collections::BTreeSet<String> = scrape
+                .samples
+                .iter()
+                .map(|s| {
+                    let name = s.metric.as_str();
+                    for suffix in ["_bucket", "_count", "_sum"] {
+                        if let Some(base) = name.strip_suffix(suffix) {
+                            return base.to_string();
+                        }
+                    }
+                    name.to_string()
+                })
+                .collect();
+            let missing: Vec<&String> = used.iter().filter(|m| !names.contains(*m)).collect();
+            if missing.is_empty() {
+                Ok(names)
+            } else {
+                Err(format!("missing {missing:?} (advisory {})", advisory.advisory_id))
+            }
+        },
+    )
+    .await;
+    assert!(exported.contains("portal_delivery_send_seconds"));
+}

@@ -43,6 +43,12 @@ pub fn install() -> Option<&'static PrometheusHandle> {
         .as_ref()
 }
 
+/// Exports counter `name` at 0 before anything has happened, so a scrape shows it and an alert on its
+/// `increase()` sees the first event.
+pub fn zero(name: &'static str) {
+    metrics::counter!(name).increment(0);
+}
+
 /// Runs `collector` before every scrape (e.g. to read a connection pool's size into a gauge).
 pub fn register_collector(collector: impl Fn() + Send + Sync + 'static) {
     if let Ok(mut collectors) = COLLECTORS.lock() {

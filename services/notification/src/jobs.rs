@@ -49,6 +49,7 @@ impl NotificationApi {
         settings: WorkerSettings,
         stop: watch::Receiver<bool>,
     ) -> Vec<JoinHandle<()>> {
+        metrics::register();
         let worker = worker::Worker::new(
             self.db.clone(),
             self.mailer.clone(),

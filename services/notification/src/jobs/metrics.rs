@@ -3,7 +3,18 @@
 
 use std::time::Duration;
 
-use portal_runtime::metrics::{counter, gauge, histogram};
+use portal_runtime::metrics::{counter, gauge, histogram, zero};
+
+/// The delivery counters, exported from the start at 0.
+pub fn register() {
+    for name in [
+        "portal_deliveries_sent_total",
+        "portal_deliveries_failed_total",
+        "portal_deliveries_dead_total",
+    ] {
+        zero(name);
+    }
+}
 
 pub fn queue_depth(depth: u64) {
     gauge("portal_delivery_queue_depth", depth as f64);
