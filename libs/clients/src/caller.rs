@@ -38,6 +38,14 @@ impl Caller {
         }
     }
 
+    /// For RPCs only services may call: a service principal holding one of `scopes`. A user token is refused
+    /// with the same PERMISSION_DENIED without asking identity, so an identity outage cannot turn the refusal
+    /// into UNAVAILABLE.
+    pub fn service_only(principal: Principal, scopes: &[&str]) -> Result<Self, CallerError> {
+        let caller = Caller::Service(principal);
+        caller.require_scope(scopes).map(|()| caller)
+    }
+
     /// A service principal holding one of `scopes`.
     pub fn has_scope(&self, scopes: &[&str]) -> bool {
         matches!(self, Caller::Service(p) if scopes.iter().any(|s| p.has_scope(s)))

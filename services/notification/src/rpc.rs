@@ -10,7 +10,7 @@ mod notices;
 
 use portal_clients::Caller;
 use portal_proto::notification::{self as pb, notification_service_server::NotificationService};
-use portal_runtime::{CallContext, Principal};
+use portal_runtime::CallContext;
 use tonic::{Request, Response, Status};
 
 use crate::{
@@ -28,20 +28,9 @@ fn respond<T>(result: Result<T>) -> Result<Response<T>, Status> {
     result.map(Response::new).map_err(Status::from)
 }
 
-/// Who is calling (I10). Notification's RPCs are for service principals only, so a user token is not looked
-/// up in identity: it is refused with the same PERMISSION_DENIED as a service principal without the scope.
+/// Who is calling (I10): notification's RPCs are for service principals only.
 fn service_caller(context: &CallContext, scopes: &[&str]) -> Result<Caller> {
-    let caller = match &context.principal {
-        principal @ Principal::Service { .. } => Caller::Service(principal.clone()),
-        Principal::User { .. } => {
-            return Err(Error::denied(format!(
-                "requires a service principal with scope {}",
-                scopes.join(" or ")
-            )));
-        }
-    };
-    caller.require_scope(scopes)?;
-    Ok(caller)
+    Ok(Caller::service_only(context.principal.clone(), scopes)?)
 }
 
 #[tonic::async_trait]
