@@ -2,15 +2,14 @@
 //! the given products — how an advisory finds its targets (N1).
 
 use portal_proto::licensing as pb;
-use portal_runtime::CallContext;
+use portal_runtime::{CallContext, auth::INTERNAL_SCOPE};
 use tokio::sync::mpsc;
 use tokio_stream::wrappers::ReceiverStream;
 use tonic::Status;
 
+use super::convert;
 use crate::{
     LicensingApi,
-    authz::INTERNAL,
-    convert,
     domain::{Family, Product},
     error::{Error, Result},
     store,
@@ -30,7 +29,7 @@ impl LicensingApi {
     ) -> Result<AccountStream> {
         self.caller(&context)
             .await?
-            .require_scope(&[INTERNAL, "notification.publish"])?;
+            .require_scope(&[INTERNAL_SCOPE, "notification.publish"])?;
         let mut products = Vec::new();
         for raw in &r.products {
             products.push(convert::product("products", *raw)?);
@@ -50,7 +49,7 @@ impl LicensingApi {
         tokio::spawn(async move {
             let mut after: Option<String> = None;
             loop {
-                let page = match store::accounts_holding(
+                let page = match store::accounts::accounts_holding(
                     &db,
                     &families,
                     deployments,
