@@ -6,6 +6,7 @@ pub mod activation;
 pub mod deployment;
 pub mod elearning;
 pub mod grant;
+pub mod holders;
 pub mod key;
 pub mod key_string;
 pub mod lblm;

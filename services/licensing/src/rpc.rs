@@ -15,12 +15,12 @@ mod reports;
 
 use portal_clients::Caller;
 use portal_proto::licensing::{self as pb, licensing_service_server::LicensingService};
-use portal_runtime::{CallContext, error::FieldViolation};
+use portal_runtime::{CallContext, auth::INTERNAL_SCOPE, error::FieldViolation};
 use tonic::{Request, Response, Status};
 
 use crate::{
     LicensingApi,
-    domain::{Deployment, Key},
+    domain::{Deployment, Key, access::ISSUE},
     error::{Error, Result},
     store,
 };
@@ -87,6 +87,29 @@ impl LicensingApi {
             }
             other => other,
         }
+    }
+
+    /// L3, L11: issuing is for a service principal with `licensing.issue` (or another service), into an account
+    /// that exists; the request becomes its typed command in between, so that a caller without the scope learns
+    /// nothing about what is wrong with it.
+    async fn issue_command<R, T>(
+        &self,
+        context: &CallContext,
+        request: &R,
+        account_id: impl Fn(&T) -> &str,
+    ) -> Result<T>
+    where
+        R: Clone,
+        T: TryFrom<R, Error = Error>,
+    {
+        self.caller(context)
+            .await?
+            .require_scope(&[ISSUE, INTERNAL_SCOPE])?;
+        let command = T::try_from(request.clone())?;
+        if self.identity.account(account_id(&command)).await?.is_none() {
+            return Err(Error::AccountNotFound);
+        }
+        Ok(command)
     }
 
     /// The deployment, or — for a portal user — `PERMISSION_DENIED` without revealing whether it exists.

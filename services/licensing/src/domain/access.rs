@@ -1,11 +1,12 @@
-//! Who may see and hand out keys (L5, L12, following the personas of I9), and the service scopes of
-//! licensing (L3, L6). The caller is the shared [`Caller`]: a service principal or a portal user.
+//! Who may see and hand out keys (L5, L12, following the personas of I9), ask for authorizations to run (L9)
+//! and activation reports (L10), and the service scopes of licensing (L3, L6). The caller is the shared
+//! [`Caller`]: a service principal or a portal user.
 
 use portal_clients::Caller;
 use portal_runtime::auth::INTERNAL_SCOPE;
 
 use crate::{
-    domain::Key,
+    domain::{Email, Key},
     error::{Error, Result},
 };
 
@@ -81,6 +82,24 @@ impl KeyAccess for Caller {
     }
 }
 
+/// L9: an authorization to run is asked for by the person themself or by the activation back end.
+pub fn may_request_grant(caller: &Caller, email: &Email) -> bool {
+    caller.has_scope(&[ACTIVATE])
+        || caller
+            .member()
+            .is_some_and(|m| m.email.eq_ignore_ascii_case(email.as_str()))
+}
+
+/// L10: only an Administrator of the account requests its activation summary.
+pub fn may_request_report(caller: &Caller, account_id: &str) -> bool {
+    caller.is_admin_of(account_id)
+}
+
+/// L10: a stored report is downloaded by Administrators of its account, or by another service.
+pub fn may_download_report(caller: &Caller, account_id: &str) -> bool {
+    caller.has_scope(&[INTERNAL_SCOPE]) || caller.is_admin_of(account_id)
+}
+
 #[cfg(test)]
 mod tests {
     #![allow(clippy::unwrap_used)]
@@ -127,6 +146,44 @@ mod tests {
                 .key_scope("elsewhere")
                 .is_err()
         );
+    }
+
+    #[test]
+    fn l9_grants_are_asked_for_by_the_person_or_the_activation_back_end() {
+        let email = Email::parse("Owner@example.com").unwrap();
+        assert!(may_request_grant(
+            &user("owner", Role::DownloadOnly),
+            &email
+        ));
+        assert!(!may_request_grant(
+            &user("other", Role::Administrator),
+            &email
+        ));
+        let back_end = Caller::Service(Principal::Service {
+            name: "activation".into(),
+            scopes: [ACTIVATE.to_string()].into(),
+        });
+        assert!(may_request_grant(&back_end, &email));
+    }
+
+    #[test]
+    fn l10_administrators_request_and_download_reports() {
+        assert!(may_request_report(
+            &user("admin", Role::Administrator),
+            "acc"
+        ));
+        assert!(!may_request_report(
+            &user("owner", Role::DownloadOnly),
+            "acc"
+        ));
+        assert!(may_download_report(
+            &user("admin", Role::Administrator),
+            "acc"
+        ));
+        assert!(!may_download_report(
+            &user("admin", Role::Administrator),
+            "other"
+        ));
     }
 
     #[test]

@@ -10,7 +10,7 @@ use tonic::Status;
 use super::convert;
 use crate::{
     LicensingApi,
-    domain::{Family, Product},
+    domain::holders::ProductQuery,
     error::{Error, Result},
     store,
 };
@@ -37,13 +37,9 @@ impl LicensingApi {
         if products.is_empty() {
             return Err(Error::invalid("products", "name at least one product"));
         }
-        products.sort();
-        products.dedup();
-        let families: Vec<Family> = Family::ALL
-            .into_iter()
-            .filter(|f| products.iter().any(|p| f.covers(*p)))
-            .collect();
-        let deployments = products.contains(&Product::Server);
+        let query = ProductQuery::new(products);
+        let families = query.families();
+        let deployments = query.counts_deployments();
         let (tx, rx) = mpsc::channel(256);
         let db = self.db.clone();
         tokio::spawn(async move {
@@ -64,25 +60,18 @@ impl LicensingApi {
                         return;
                     }
                 };
-                let Some((last, _, _)) = page.last() else {
+                let Some(last) = page.last() else {
                     return;
                 };
-                after = Some(last.clone());
-                for (account_id, held, site) in page {
-                    let mut held_products: Vec<Product> = products
-                        .iter()
-                        .copied()
-                        .filter(|p| {
-                            held.iter().any(|f| f.covers(*p)) || (site && *p == Product::Server)
-                        })
-                        .collect();
-                    held_products.dedup();
+                after = Some(last.account_id.clone());
+                for account in page {
                     let item = pb::AccountWithProducts {
-                        account_id,
-                        products: held_products
+                        products: query
+                            .held_by(&account)
                             .into_iter()
                             .map(|p| convert::product_to_proto(p) as i32)
                             .collect(),
+                        account_id: account.account_id,
                     };
                     if tx.send(Ok(item)).await.is_err() {
                         return;

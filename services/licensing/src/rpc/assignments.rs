@@ -14,34 +14,47 @@ use serde_json::json;
 use super::checked;
 use crate::{
     LicensingApi,
-    domain::{self, Email, access::KeyAccess},
+    domain::{self, Email, Key, access::KeyAccess},
     error::{Error, Result},
-    store,
+    store::{self, activations::Within},
 };
 
-/// AssignKey and UnassignKey name a key and a person by e-mail.
-fn key_and_email(key_id: &str, email: &str) -> Result<Email> {
-    let mut v = Violations::default();
-    v.require("key_id", key_id);
-    let email = v.check(Email::parse(email).map_err(FieldViolation::of("email")));
-    v.finish().map_err(Error::invalid_fields)?;
-    checked(email, "email")
-}
-
 impl LicensingApi {
+    /// AssignKey and UnassignKey name a key and a person by e-mail; the key is one the caller may hand out
+    /// (L5), else `denied` says who may.
+    async fn assignable_key(
+        &self,
+        context: &CallContext,
+        key_id: &str,
+        email: &str,
+        denied: &str,
+    ) -> Result<(Key, Email)> {
+        let mut v = Violations::default();
+        v.require("key_id", key_id);
+        let email = v.check(Email::parse(email).map_err(FieldViolation::of("email")));
+        v.finish().map_err(Error::invalid_fields)?;
+        let email = checked(email, "email")?;
+        let caller = self.caller(context).await?;
+        let key = self.visible_key(&caller, key_id).await?;
+        if !caller.may_assign(&key) {
+            return Err(Error::denied(denied));
+        }
+        Ok((key, email))
+    }
+
     pub(super) async fn assign_key(
         &self,
         context: CallContext,
         r: pb::AssignKeyRequest,
     ) -> Result<pb::ProductKey> {
-        let email = key_and_email(&r.key_id, &r.email)?;
-        let caller = self.caller(&context).await?;
-        let current = self.visible_key(&caller, &r.key_id).await?;
-        if !caller.may_assign(&current) {
-            return Err(Error::denied(
+        let (current, email) = self
+            .assignable_key(
+                &context,
+                &r.key_id,
+                &r.email,
                 "Administrators assign any key, owners the keys they own, nobody else",
-            ));
-        }
+            )
+            .await?;
         let Some(member) = self
             .identity
             .member_by_email(&current.account_id, email.as_str())
@@ -92,21 +105,21 @@ impl LicensingApi {
         context: CallContext,
         r: pb::UnassignKeyRequest,
     ) -> Result<pb::ProductKey> {
-        let email = key_and_email(&r.key_id, &r.email)?;
-        let caller = self.caller(&context).await?;
-        let current = self.visible_key(&caller, &r.key_id).await?;
-        if !caller.may_assign(&current) {
-            return Err(Error::denied(
+        let (current, email) = self
+            .assignable_key(
+                &context,
+                &r.key_id,
+                &r.email,
                 "Administrators unassign any key, owners the keys they own, nobody else",
-            ));
-        }
+            )
+            .await?;
         let txn = portal_runtime::db::begin_write(&self.db).await?;
         store::keys::lock_key(&txn, &current.key_id).await?;
         let removed = store::keys::remove_assignment(&txn, &current.key_id, email.key()).await?;
         if removed > 0 {
             // L5 (decision): the person's activations on the key go with the assignment.
             let released =
-                store::activations::release_person_on_key(&txn, &current.key_id, email.key())
+                store::activations::release_person(&txn, Within::Key(&current.key_id), email.key())
                     .await?;
             let change = Change {
                 account_id: &current.account_id,

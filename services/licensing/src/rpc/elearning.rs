@@ -51,13 +51,9 @@ impl LicensingApi {
         context: CallContext,
         r: pb::IssueElearningCodesRequest,
     ) -> Result<pb::IssueElearningCodesResponse> {
-        self.caller(&context)
-            .await?
-            .require_scope(&[ISSUE, INTERNAL_SCOPE])?;
-        let new = NewElearningCodes::try_from(r.clone())?;
-        if self.identity.account(&new.account_id).await?.is_none() {
-            return Err(Error::AccountNotFound);
-        }
+        let new: NewElearningCodes = self
+            .issue_command(&context, &r, |n: &NewElearningCodes| &n.account_id)
+            .await?;
         let batch_id = new_id("elb");
         let txn = match idempotency::claim(&self.db, "IssueElearningCodes", &r, &batch_id).await? {
             Claim::Fresh(txn) => txn,

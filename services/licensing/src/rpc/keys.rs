@@ -101,13 +101,9 @@ impl LicensingApi {
         context: CallContext,
         r: pb::IssueKeysRequest,
     ) -> Result<pb::IssueKeysResponse> {
-        self.caller(&context)
-            .await?
-            .require_scope(&[ISSUE, INTERNAL_SCOPE])?;
-        let new = NewKeys::try_from(r.clone())?;
-        if self.identity.account(&new.account_id).await?.is_none() {
-            return Err(Error::AccountNotFound);
-        }
+        let new: NewKeys = self
+            .issue_command(&context, &r, |n: &NewKeys| &n.account_id)
+            .await?;
         let batch_id = new_id("iss");
         let txn = match idempotency::claim(&self.db, "IssueKeys", &r, &batch_id).await? {
             Claim::Fresh(txn) => txn,

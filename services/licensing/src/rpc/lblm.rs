@@ -18,8 +18,7 @@ use super::{checked, convert, text};
 use crate::{
     LicensingApi,
     domain::{
-        Email, RunCheckIn, SiteMembership,
-        access::ACTIVATE,
+        Email, RunCheckIn, SiteMembership, access,
         lblm::{self, NewSiteRole, RunRequest},
     },
     error::{Error, Result},
@@ -123,10 +122,7 @@ impl LicensingApi {
     ) -> Result<pb::AuthorizeToRunResponse> {
         let asked = RunRequest::try_from(r)?;
         let caller = self.caller(&context).await?;
-        let is_self = caller
-            .member()
-            .is_some_and(|m| m.email.eq_ignore_ascii_case(asked.email.as_str()));
-        if !(caller.has_scope(&[ACTIVATE]) || is_self) {
+        if !access::may_request_grant(&caller, &asked.email) {
             return Err(Error::denied(
                 "only the person themself or the activation back end may ask",
             ));

@@ -17,7 +17,10 @@ use serde_json::json;
 use super::convert;
 use crate::{
     LicensingApi,
-    domain::report::{self, Report, ReportRow},
+    domain::{
+        access,
+        report::{self, Report, ReportRow},
+    },
     error::{Error, Result},
     store::{self, activations::ActivationFilter},
 };
@@ -29,7 +32,7 @@ impl LicensingApi {
         r: pb::RequestActivationReportRequest,
     ) -> Result<pb::RequestActivationReportResponse> {
         let caller = self.caller(&context).await?;
-        if !caller.is_admin_of(&r.account_id) {
+        if !access::may_request_report(&caller, &r.account_id) {
             return Err(Error::denied(
                 "only an Administrator of the account requests activation reports",
             ));
@@ -136,9 +139,7 @@ impl LicensingApi {
         let caller = self.caller(&context).await?;
         let found = store::reports::find_report(&self.db, &r.report_id).await?;
         match found {
-            Some(done)
-                if caller.has_scope(&[INTERNAL_SCOPE]) || caller.is_admin_of(&done.account_id) =>
-            {
+            Some(done) if access::may_download_report(&caller, &done.account_id) => {
                 Ok(convert::report(&done))
             }
             None if caller.has_scope(&[INTERNAL_SCOPE]) => Err(Error::ReportNotFound),

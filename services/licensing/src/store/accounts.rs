@@ -6,7 +6,10 @@ use std::collections::HashMap;
 use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect};
 
 use super::{column, deployment, key};
-use crate::{domain::Family, error::Result};
+use crate::{
+    domain::{Family, holders::AccountHoldings},
+    error::Result,
+};
 
 /// The next `limit` account ids after `after`, in order, holding an active key of one of `families` or (when
 /// `deployments` is set) an active deployment; with the families each holds and whether it has a deployment.
@@ -16,7 +19,7 @@ pub async fn accounts_holding<C: ConnectionTrait>(
     deployments: bool,
     after: Option<&str>,
     limit: u64,
-) -> Result<Vec<(String, Vec<Family>, bool)>> {
+) -> Result<Vec<AccountHoldings>> {
     let stored: Vec<column::Family> = families.iter().map(|f| (*f).into()).collect();
     let mut keys = key::Entity::find()
         .select_only()
@@ -89,9 +92,13 @@ pub async fn accounts_holding<C: ConnectionTrait>(
     Ok(accounts
         .into_iter()
         .map(|account| {
-            let site = site_accounts.binary_search(&account).is_ok();
+            let has_deployment = site_accounts.binary_search(&account).is_ok();
             let families = held.remove(&account).unwrap_or_default();
-            (account, families, site)
+            AccountHoldings {
+                account_id: account,
+                families,
+                has_deployment,
+            }
         })
         .collect())
 }

@@ -158,26 +158,27 @@ pub async fn release_machine<C: ConnectionTrait>(
     deactivate_where(db, filter, now).await
 }
 
-/// L5 (decision): the person's activations on a key go with their assignment; how many.
-pub async fn release_person_on_key<C: ConnectionTrait>(
-    db: &C,
-    key_id: &str,
-    email_key: &str,
-) -> Result<u64> {
-    let filter = Condition::all()
-        .add(activation::Column::KeyId.eq(key_id))
-        .add(activation::Column::UserEmail.eq(email_key));
-    deactivate_where(db, filter, Utc::now()).await
+/// Where a person's activations are released.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Within<'a> {
+    /// L5 (decision): on one key, with their assignment of it.
+    Key(&'a str),
+    /// I8: in the whole account, when identity removes them.
+    Account(&'a str),
 }
 
-/// I8: the person's activations in the account end with them; how many.
-pub async fn release_person_in_account<C: ConnectionTrait>(
+/// Releases the activations the person with `email_key` holds `within` a key or an account; how many.
+pub async fn release_person<C: ConnectionTrait>(
     db: &C,
-    account_id: &str,
+    within: Within<'_>,
     email_key: &str,
 ) -> Result<u64> {
+    let place = match within {
+        Within::Key(key_id) => activation::Column::KeyId.eq(key_id),
+        Within::Account(account_id) => activation::Column::AccountId.eq(account_id),
+    };
     let filter = Condition::all()
-        .add(activation::Column::AccountId.eq(account_id))
+        .add(place)
         .add(activation::Column::UserEmail.eq(email_key));
     deactivate_where(db, filter, Utc::now()).await
 }

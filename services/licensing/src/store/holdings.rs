@@ -78,7 +78,9 @@ pub async fn release_holdings<C: ConnectionTrait>(
         .exec(db)
         .await?
         .rows_affected;
-    let activations = activations::release_person_in_account(db, account_id, email_key).await?;
+    let activations =
+        activations::release_person(db, activations::Within::Account(account_id), email_key)
+            .await?;
     let ownerships = key::Entity::update_many()
         .col_expr(
             key::Column::OwnerUserId,
