@@ -11,6 +11,8 @@ pub mod holdings;
 pub mod keys;
 pub mod lblm;
 pub mod reports;
+#[cfg(test)]
+mod tests;
 
 pub use entity::{
     activation, assignment, column, deployment, elearning_code, key, membership, pool_count,

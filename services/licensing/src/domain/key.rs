@@ -17,16 +17,6 @@ pub enum KeyState {
     Revoked,
 }
 
-impl KeyState {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            KeyState::Active => "ACTIVE",
-            KeyState::Expired => "EXPIRED",
-            KeyState::Revoked => "REVOKED",
-        }
-    }
-}
-
 /// L2: a product key as the rules see it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Key {

@@ -81,7 +81,8 @@ fn deployment_patch(
     }
     // L9: the seats are checked against the login-based licensing they end up with, changed or not.
     let lblm = out.lblm_enabled.unwrap_or(current.lblm_enabled);
-    let current_seats = i64::try_from(current.creator_seats).unwrap_or(i64::MAX);
+    let current_seats = i64::try_from(current.creator_seats)
+        .map_err(|_| Error::internal("a deployment's Creator seats exceed a count column"))?;
     let checked_seats = v.check(
         check_creator_seats(seats.unwrap_or(current_seats), lblm)
             .map_err(FieldViolation::of("deployment.creator_seats")),

@@ -4,11 +4,8 @@ use sea_orm::{
     ColumnTrait, ConnectionTrait, EntityTrait, FromQueryResult, QueryFilter, sea_query::Expr,
 };
 
-use super::{activations, assignment, key, membership, stored_count};
-use crate::{
-    domain::KeyState,
-    error::{Error, Result},
-};
+use super::{activations, assignment, column, key, membership, stored_count};
+use crate::error::{Error, Result};
 
 #[derive(Debug, FromQueryResult)]
 struct HoldingCounts {
@@ -42,7 +39,7 @@ pub async fn holdings<C: ConnectionTrait>(
             account_id.into(),
             user_id.into(),
             email_key.into(),
-            KeyState::Revoked.as_str().into(),
+            column::KeyState::Revoked.into(),
         ],
     );
     let counts = HoldingCounts::find_by_statement(statement)
