@@ -1,14 +1,14 @@
 //! The licensing service: product keys, owners and assignments, fulfillment pools, deployments, and the key
 //! facts identity derives personas from (SPEC L1–L12).
 //!
-//! `domain` holds the rules without I/O, `store` the sea-orm persistence, `rpc` the tonic handlers, and
-//! `identity` the client for who is who.
+//! Data flows proto in → domain → store → proto out: `rpc` translates requests into typed commands and
+//! answers, `domain` holds the rules without I/O (by rule id), `store` the sea-orm persistence in domain types,
+//! `jobs` the background work, and `identity` the client for who is who.
 
-mod authz;
-mod convert;
 pub mod domain;
 pub mod error;
 mod identity;
+mod jobs;
 pub mod migration;
 mod rpc;
 mod store;
@@ -79,22 +79,6 @@ impl LicensingApi {
     /// L7: marks term keys past their period end `EXPIRED` every `every`, until the process ends. Each run is
     /// one idempotent statement, so several replicas may run it at once.
     pub fn spawn_expiry_sweep(&self, every: Duration) -> tokio::task::JoinHandle<()> {
-        let db = self.db.clone();
-        let holdings = self.holdings.clone();
-        tokio::spawn(async move {
-            let mut ticks = tokio::time::interval(every);
-            ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-            loop {
-                ticks.tick().await;
-                match store::expire_due_keys(&db, chrono::Utc::now()).await {
-                    Ok(0) => {}
-                    Ok(n) => {
-                        holdings.invalidate();
-                        tracing::info!(expired = n, "expiry sweep");
-                    }
-                    Err(e) => tracing::warn!(error = %e, "expiry sweep failed; retrying next tick"),
-                }
-            }
-        })
+        jobs::spawn_expiry_sweep(self.db.clone(), self.holdings.clone(), every)
     }
 }

@@ -1,17 +1,52 @@
-//! The LicensingService handlers: proto in, authorization and domain rules, store, proto out.
+//! The LicensingService handlers, one file per resource. They only translate: a request becomes a typed
+//! command (every field violation gathered at once), the domain decides, the store persists, and the answer
+//! goes back as proto.
 
 mod accounts;
 mod activations;
+mod assignments;
+mod convert;
 mod deployments;
+mod elearning;
+mod holdings;
 mod keys;
 mod lblm;
 mod reports;
 
+use portal_clients::Caller;
 use portal_proto::licensing::{self as pb, licensing_service_server::LicensingService};
-use portal_runtime::CallContext;
+use portal_runtime::{CallContext, auth::INTERNAL_SCOPE, error::FieldViolation};
 use tonic::{Request, Response, Status};
 
-use crate::{LicensingApi, authz::Caller, convert, error::Result, store};
+use crate::{
+    LicensingApi,
+    domain::{Deployment, Key, access::ISSUE},
+    error::{Error, Result},
+    store,
+};
+
+/// The longest free-text field (fingerprints, host names, versions), in bytes.
+const MAX_TEXT: usize = 256;
+
+/// A trimmed free-text field of at most [`MAX_TEXT`] bytes; `required` ones must not be empty.
+fn text(field: &str, value: &str, required: bool) -> Result<String, FieldViolation> {
+    let value = value.trim();
+    if required && value.is_empty() {
+        return Err(FieldViolation::new(field, "must not be empty"));
+    }
+    if value.len() > MAX_TEXT {
+        return Err(FieldViolation::new(
+            field,
+            format!("must be at most {MAX_TEXT} bytes"),
+        ));
+    }
+    Ok(value.to_string())
+}
+
+/// The value of a field checked into `v`, present once `v` finished without violations.
+fn checked<T>(value: Option<T>, field: &str) -> Result<T> {
+    value.ok_or_else(|| Error::invalid(field, "required"))
+}
 
 fn respond<T>(result: Result<T>) -> Result<Response<T>, Status> {
     result.map(Response::new).map_err(Status::from)
@@ -23,26 +58,68 @@ impl LicensingApi {
     }
 
     /// Keys as the contract shows them, with assignees and pool usage, in two queries for the whole page.
-    async fn keys_to_proto(&self, rows: &[store::key::Model]) -> Result<Vec<pb::ProductKey>> {
-        let ids: Vec<String> = rows.iter().map(|k| k.key_id.clone()).collect();
-        let mut assignees = store::assignees(&self.db, &ids).await?;
-        let usage = store::pool_usage(&self.db, &ids).await?;
-        Ok(rows
+    async fn keys_to_proto(&self, keys: &[Key]) -> Result<Vec<pb::ProductKey>> {
+        let ids: Vec<String> = keys.iter().map(|k| k.key_id.clone()).collect();
+        let mut assignees = store::keys::assignees(&self.db, &ids).await?;
+        let usage = store::activations::pool_usage(&self.db, &ids).await?;
+        Ok(keys
             .iter()
-            .map(|row| {
+            .map(|key| {
                 convert::key(
-                    row,
-                    assignees.remove(&row.key_id).unwrap_or_default(),
+                    key,
+                    assignees.remove(&key.key_id).unwrap_or_default(),
                     &usage,
                 )
             })
             .collect())
     }
 
-    async fn key_to_proto(&self, row: &store::key::Model) -> Result<pb::ProductKey> {
-        let mut keys = self.keys_to_proto(std::slice::from_ref(row)).await?;
-        keys.pop()
-            .ok_or_else(|| crate::error::Error::internal("key vanished"))
+    async fn key_to_proto(&self, key: &Key) -> Result<pb::ProductKey> {
+        let mut keys = self.keys_to_proto(std::slice::from_ref(key)).await?;
+        keys.pop().ok_or_else(|| Error::internal("key vanished"))
+    }
+
+    /// The key, or — for a portal user — `PERMISSION_DENIED` without revealing whether it exists.
+    async fn visible_key(&self, caller: &Caller, key_id: &str) -> Result<Key> {
+        match store::keys::find_key(&self.db, key_id).await {
+            Err(Error::KeyNotFound) if caller.member().is_some() => {
+                Err(Error::denied("no such key visible to you"))
+            }
+            other => other,
+        }
+    }
+
+    /// L3, L11: issuing is for a service principal with `licensing.issue` (or another service), into an account
+    /// that exists; the request becomes its typed command in between, so that a caller without the scope learns
+    /// nothing about what is wrong with it.
+    async fn issue_command<R, T>(
+        &self,
+        context: &CallContext,
+        request: &R,
+        account_id: impl Fn(&T) -> &str,
+    ) -> Result<T>
+    where
+        R: Clone,
+        T: TryFrom<R, Error = Error>,
+    {
+        self.caller(context)
+            .await?
+            .require_scope(&[ISSUE, INTERNAL_SCOPE])?;
+        let command = T::try_from(request.clone())?;
+        if self.identity.account(account_id(&command)).await?.is_none() {
+            return Err(Error::AccountNotFound);
+        }
+        Ok(command)
+    }
+
+    /// The deployment, or — for a portal user — `PERMISSION_DENIED` without revealing whether it exists.
+    async fn visible_deployment(&self, caller: &Caller, deployment_id: &str) -> Result<Deployment> {
+        match store::deployments::find_deployment(&self.db, deployment_id).await {
+            Err(Error::DeploymentNotFound) if caller.member().is_some() => {
+                Err(Error::denied("no such deployment visible to you"))
+            }
+            other => other,
+        }
     }
 }
 

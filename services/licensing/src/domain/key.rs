@@ -1,15 +1,15 @@
-//! Product keys (L1–L3, L5, L7): their format, family, state and the rules on refreshing them.
-
-use std::fmt;
+//! Product keys (L2, L3, L5, L6): what a key is, what issuing one asks for, and the checks made on it before
+//! a seat or a fulfillment is handed out.
 
 use chrono::{DateTime, Utc};
 use portal_runtime::error::FieldViolation;
-use rand::Rng;
 
-use crate::error::{Error, Result};
+use crate::{
+    domain::{Family, KeyString, LicenseType},
+    error::{Error, Result},
+};
 
-pub use portal_policy::{Family, LicenseType, Product};
-
+/// L2: a key's status.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum KeyState {
     Active,
@@ -17,106 +17,79 @@ pub enum KeyState {
     Revoked,
 }
 
-impl KeyState {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            KeyState::Active => "ACTIVE",
-            KeyState::Expired => "EXPIRED",
-            KeyState::Revoked => "REVOKED",
-        }
-    }
-    pub fn parse(s: &str) -> Self {
-        match s {
-            "EXPIRED" => KeyState::Expired,
-            "REVOKED" => KeyState::Revoked,
-            _ => KeyState::Active,
-        }
+/// L2: a product key as the rules see it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Key {
+    pub key_id: String,
+    pub key: KeyString,
+    pub account_id: String,
+    pub family: Family,
+    pub seats: u64,
+    pub license_type: LicenseType,
+    pub period_end: Option<DateTime<Utc>>,
+    pub maintenance_end: DateTime<Utc>,
+    pub state: KeyState,
+    pub owner_user_id: Option<String>,
+    pub lblm_enabled: bool,
+    pub deployment_id: Option<String>,
+    pub purchase_id: Option<String>,
+    pub create_time: DateTime<Utc>,
+    pub update_time: DateTime<Utc>,
+}
+
+impl Key {
+    /// L4: whether `user_id` owns the key.
+    pub fn is_owned_by(&self, user_id: &str) -> bool {
+        self.owner_user_id.as_deref() == Some(user_id)
     }
 }
 
-/// `TC12-3456-7890-ABCD-1234`: a family prefix and 18 characters in five groups of four (L1).
-#[derive(Clone, PartialEq, Eq, Hash)]
-pub struct KeyString(String);
+/// L3: an issue of `count` keys alike, checked.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NewKeys {
+    pub account_id: String,
+    pub family: Family,
+    pub seats: u64,
+    pub license_type: LicenseType,
+    pub period_end: Option<DateTime<Utc>>,
+    pub maintenance_end: DateTime<Utc>,
+    pub count: u32,
+    pub lblm_enabled: bool,
+    pub purchase_id: Option<String>,
+}
 
-const ALPHABET: &[u8] = b"0123456789ABCDEFGHJKLMNPQRSTUVWXYZ";
-
-impl KeyString {
-    /// A fresh key from the operating system's CSPRNG.
-    pub fn generate(family: Family) -> Self {
-        let mut rng = rand::rngs::OsRng;
-        let mut body: String = family.as_str().to_string();
-        for i in 0..18 {
-            if (i + 2) % 4 == 0 {
-                body.push('-');
-            }
-            body.push(char::from(ALPHABET[rng.gen_range(0..ALPHABET.len())]));
-        }
-        Self(body)
-    }
-
-    /// Accepts the canonical form, case-insensitively and without the dashes.
-    pub fn parse(field: &str, raw: &str) -> Result<Self, FieldViolation> {
-        let compact: String = raw
-            .trim()
-            .chars()
-            .filter(|c| *c != '-')
-            .collect::<String>()
-            .to_ascii_uppercase();
-        let bad = || {
-            FieldViolation::new(
-                field,
-                "must look like TC12-3456-7890-ABCD-1234 (TC, TD or TS and 18 letters or digits)",
-            )
-        };
-        if compact.len() != 20
-            || Family::parse(&compact[..2]).is_none()
-            || !compact.bytes().all(|b| b.is_ascii_alphanumeric())
-        {
-            return Err(bad());
-        }
-        let groups: Vec<&str> = (0..5).map(|i| &compact[i * 4..i * 4 + 4]).collect();
-        Ok(Self(groups.join("-")))
-    }
-
-    pub fn family(&self) -> Family {
-        Family::parse(&self.0[..2]).unwrap_or(Family::Tc)
-    }
-
-    pub fn as_str(&self) -> &str {
-        &self.0
-    }
-
-    /// The only part of a key that may be logged or shown to those who may not see the key.
-    pub fn last_group(&self) -> &str {
-        &self.0[self.0.len() - 4..]
+/// L2: a term key has a period end in the future; a perpetual key has none.
+pub fn check_period(
+    license_type: LicenseType,
+    period_end: Option<DateTime<Utc>>,
+    now: DateTime<Utc>,
+) -> Result<(), FieldViolation> {
+    let bad = |why: &str| Err(FieldViolation::new("period_end", why));
+    match (license_type, period_end) {
+        (LicenseType::Term, None) => bad("a term key needs a period end"),
+        (LicenseType::Term, Some(end)) if end <= now => bad("must be in the future"),
+        (LicenseType::Perpetual, Some(_)) => bad("a perpetual key has no period end"),
+        _ => Ok(()),
     }
 }
 
-/// Never prints the whole key (L1).
-impl fmt::Debug for KeyString {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{}**-****-****-****-{}", &self.0[..2], self.last_group())
-    }
-}
-
-impl fmt::Display for KeyString {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        fmt::Debug::fmt(self, f)
+/// L4: a key's owner is an active user of the key's account. `owner_account` is the account identity knows
+/// the person in (`None`: no active user).
+pub fn ensure_owner_eligible(key: &Key, owner_account: Option<&str>) -> Result<()> {
+    match owner_account {
+        Some(account_id) if account_id == key.account_id => Ok(()),
+        _ => Err(Error::UserNotInAccount),
     }
 }
 
 /// L6/L7: a key activates only while active and (for a term key) before its period end.
-pub fn ensure_activatable(
-    state: KeyState,
-    license_type: LicenseType,
-    period_end: Option<DateTime<Utc>>,
-    now: DateTime<Utc>,
-) -> Result<()> {
-    match state {
+pub fn ensure_activatable(key: &Key, now: DateTime<Utc>) -> Result<()> {
+    match key.state {
         KeyState::Revoked => Err(Error::KeyRevoked),
         KeyState::Expired => Err(Error::KeyExpired),
         KeyState::Active
-            if license_type == LicenseType::Term && period_end.is_some_and(|end| end <= now) =>
+            if key.license_type == LicenseType::Term
+                && key.period_end.is_some_and(|end| end <= now) =>
         {
             Err(Error::KeyExpired)
         }
@@ -133,116 +106,54 @@ pub fn ensure_seat_free(assigned: u64, seats: u64) -> Result<()> {
     }
 }
 
-/// New dates of a refreshed key.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Refreshed {
-    pub period_end: Option<DateTime<Utc>>,
-    pub maintenance_end: DateTime<Utc>,
-}
-
-/// L7: a term key is refreshed before its period end by moving the date (after it, a new key is needed); a
-/// perpetual key only moves its maintenance end. The key string never changes. Dates never move backwards.
-pub fn refresh(
-    license_type: LicenseType,
-    state: KeyState,
-    current: Refreshed,
-    period_end: Option<DateTime<Utc>>,
-    maintenance_end: Option<DateTime<Utc>>,
-    now: DateTime<Utc>,
-) -> Result<Refreshed> {
-    if state == KeyState::Revoked {
-        return Err(Error::KeyRevoked);
-    }
-    let mut next = current;
-    match license_type {
-        LicenseType::Perpetual => {
-            if period_end.is_some() {
-                return Err(Error::invalid(
-                    "period_end",
-                    "a perpetual key has no period end; refresh its maintenance_end",
-                ));
-            }
-        }
-        LicenseType::Term => {
-            if state == KeyState::Expired || current.period_end.is_some_and(|end| end <= now) {
-                return Err(Error::KeyExpired);
-            }
-            if let Some(end) = period_end {
-                if current.period_end.is_some_and(|c| end < c) || end <= now {
-                    return Err(Error::invalid(
-                        "period_end",
-                        "must be later than the current period end",
-                    ));
-                }
-                next.period_end = Some(end);
-            }
-        }
-    }
-    if let Some(end) = maintenance_end {
-        if end < current.maintenance_end {
-            return Err(Error::invalid(
-                "maintenance_end",
-                "must not be earlier than the current maintenance end",
-            ));
-        }
-        next.maintenance_end = end;
-    }
-    if next == current {
-        return Err(Error::invalid(
-            "period_end",
-            "give a new period_end or maintenance_end",
-        ));
-    }
-    Ok(next)
-}
-
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     #![allow(clippy::unwrap_used)]
     use chrono::Duration;
 
     use super::*;
 
-    #[test]
-    fn l1_keys_have_the_family_prefix_and_five_groups_of_four() {
-        for family in Family::ALL {
-            let key = KeyString::generate(family);
-            let s = key.as_str();
-            assert_eq!(s.len(), 24, "{s}");
-            assert!(s.starts_with(family.as_str()));
-            assert_eq!(s.split('-').map(str::len).collect::<Vec<_>>(), vec![4; 5]);
-            assert_eq!(KeyString::parse("key", s).unwrap(), key);
-            assert_eq!(key.family(), family);
+    /// An active term key of the account `acc`, ending in ten days.
+    pub(crate) fn key(state: KeyState, license_type: LicenseType) -> Key {
+        let now = Utc::now();
+        Key {
+            key_id: "key_1".into(),
+            key: KeyString::generate(Family::Tc),
+            account_id: "acc".into(),
+            family: Family::Tc,
+            seats: 2,
+            license_type,
+            period_end: (license_type == LicenseType::Term).then(|| now + Duration::days(10)),
+            maintenance_end: now + Duration::days(10),
+            state,
+            owner_user_id: Some("owner".into()),
+            lblm_enabled: false,
+            deployment_id: None,
+            purchase_id: None,
+            create_time: now,
+            update_time: now,
         }
     }
 
     #[test]
-    fn l1_keys_are_random_and_never_printed_whole() {
-        let a = KeyString::generate(Family::Tc);
-        let b = KeyString::generate(Family::Tc);
-        assert_ne!(a, b);
-        let shown = format!("{a:?} {a}");
-        assert!(!shown.contains(&a.as_str()[5..19]), "{shown}");
-        assert!(shown.contains(a.last_group()));
+    fn l2_term_keys_need_a_future_period_end_and_perpetual_keys_none() {
+        let now = Utc::now();
+        assert!(check_period(LicenseType::Term, None, now).is_err());
+        assert!(check_period(LicenseType::Term, Some(now), now).is_err());
+        assert!(check_period(LicenseType::Term, Some(now + Duration::days(1)), now).is_ok());
+        assert!(check_period(LicenseType::Perpetual, Some(now), now).is_err());
+        assert!(check_period(LicenseType::Perpetual, None, now).is_ok());
     }
 
     #[test]
-    fn l1_malformed_keys_are_refused() {
-        for bad in [
-            "",
-            "TC12-3456",
-            "XX12-3456-7890-ABCD-1234",
-            "TC12-3456-7890-ABCD-12345",
-            "TC12-3456-7890-ABCD-12!4",
-        ] {
-            assert!(KeyString::parse("key", bad).is_err(), "{bad}");
-        }
-        assert_eq!(
-            KeyString::parse("key", "tc1234567890abcd1234")
-                .unwrap()
-                .as_str(),
-            "TC12-3456-7890-ABCD-1234"
-        );
+    fn l4_owners_are_users_of_the_keys_account() {
+        let key = key(KeyState::Active, LicenseType::Term);
+        assert!(ensure_owner_eligible(&key, Some("acc")).is_ok());
+        assert!(matches!(
+            ensure_owner_eligible(&key, Some("other")),
+            Err(Error::UserNotInAccount)
+        ));
+        assert!(ensure_owner_eligible(&key, None).is_err());
     }
 
     #[test]
@@ -255,111 +166,22 @@ mod tests {
     fn l6_expired_or_revoked_keys_do_not_activate() {
         let now = Utc::now();
         assert!(matches!(
-            ensure_activatable(KeyState::Revoked, LicenseType::Term, None, now),
+            ensure_activatable(&key(KeyState::Revoked, LicenseType::Term), now),
             Err(Error::KeyRevoked)
         ));
         assert!(matches!(
-            ensure_activatable(KeyState::Expired, LicenseType::Term, None, now),
+            ensure_activatable(&key(KeyState::Expired, LicenseType::Term), now),
             Err(Error::KeyExpired)
         ));
-        assert!(matches!(
-            ensure_activatable(
-                KeyState::Active,
-                LicenseType::Term,
-                Some(now - Duration::seconds(1)),
-                now
-            ),
-            Err(Error::KeyExpired)
-        ));
-        assert!(ensure_activatable(KeyState::Active, LicenseType::Perpetual, None, now).is_ok());
-    }
-
-    #[test]
-    fn l7_refresh_moves_dates_before_period_end_only() {
-        let now = Utc::now();
-        let current = Refreshed {
-            period_end: Some(now + Duration::days(10)),
-            maintenance_end: now + Duration::days(10),
-        };
-        let later = now + Duration::days(375);
-        let next = refresh(
-            LicenseType::Term,
-            KeyState::Active,
-            current,
-            Some(later),
-            Some(later),
-            now,
-        )
-        .unwrap();
-        assert_eq!(
-            next,
-            Refreshed {
-                period_end: Some(later),
-                maintenance_end: later
-            }
-        );
-        let lapsed = Refreshed {
-            period_end: Some(now - Duration::days(1)),
-            ..current
+        let lapsed = Key {
+            period_end: Some(now - Duration::seconds(1)),
+            ..key(KeyState::Active, LicenseType::Term)
         };
         assert!(matches!(
-            refresh(
-                LicenseType::Term,
-                KeyState::Active,
-                lapsed,
-                Some(later),
-                None,
-                now
-            ),
+            ensure_activatable(&lapsed, now),
             Err(Error::KeyExpired)
         ));
-        assert!(
-            refresh(
-                LicenseType::Term,
-                KeyState::Active,
-                current,
-                Some(now + Duration::days(1)),
-                None,
-                now
-            )
-            .is_err()
-        );
-    }
-
-    #[test]
-    fn l7_perpetual_keys_move_maintenance_only() {
-        let now = Utc::now();
-        let current = Refreshed {
-            period_end: None,
-            maintenance_end: now,
-        };
-        let later = now + Duration::days(365);
-        let next = refresh(
-            LicenseType::Perpetual,
-            KeyState::Active,
-            current,
-            None,
-            Some(later),
-            now,
-        )
-        .unwrap();
-        assert_eq!(
-            next,
-            Refreshed {
-                period_end: None,
-                maintenance_end: later
-            }
-        );
-        assert!(
-            refresh(
-                LicenseType::Perpetual,
-                KeyState::Active,
-                current,
-                Some(later),
-                None,
-                now
-            )
-            .is_err()
-        );
+        let perpetual = key(KeyState::Active, LicenseType::Perpetual);
+        assert!(ensure_activatable(&perpetual, now).is_ok());
     }
 }

@@ -1,11 +1,9 @@
 //! Login-based license management (L9): site roles, Creator seats and signed authorizations to run.
 
-use std::path::Path;
-
-use ed25519_dalek::{Signer, SigningKey, pkcs8::DecodePrivateKey};
+use chrono::{DateTime, Utc};
 
 use crate::{
-    domain::Product,
+    domain::{Deployment, DeploymentState, Email, Product},
     error::{Error, Result},
 };
 
@@ -24,14 +22,86 @@ impl SiteRole {
             SiteRole::Viewer => "VIEWER",
         }
     }
-    pub fn parse(s: &str) -> Option<Self> {
-        Some(match s {
-            "CREATOR" => SiteRole::Creator,
-            "EXPLORER" => SiteRole::Explorer,
-            "VIEWER" => SiteRole::Viewer,
-            _ => return None,
-        })
+}
+
+/// L9: a person's role on a deployment.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SiteMembership {
+    pub deployment_id: String,
+    pub account_id: String,
+    pub email: String,
+    pub user_id: String,
+    pub site_role: SiteRole,
+    pub create_time: DateTime<Utc>,
+    pub update_time: DateTime<Utc>,
+}
+
+/// L9: giving a person a role on a deployment, as asked.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NewSiteRole {
+    pub deployment_id: String,
+    pub email: Email,
+    pub site_role: SiteRole,
+}
+
+/// L9: an authorization to run as asked for: who, on which deployment, which product on which machine.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RunRequest {
+    pub deployment_id: String,
+    pub email: Email,
+    pub product: Product,
+    pub machine_fingerprint: String,
+    pub hostname: String,
+    pub version: String,
+}
+
+/// L9: the check-in of an authorization to run, which is also the usage Administrators see.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RunCheckIn {
+    pub deployment_id: String,
+    pub account_id: String,
+    pub email_key: String,
+    pub product: Product,
+    pub machine_fingerprint: String,
+    pub hostname: String,
+    pub version: String,
+    pub last_use_time: DateTime<Utc>,
+    pub expire_time: DateTime<Utc>,
+}
+
+/// L9: Creator seats of a deployment, used and unused.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct SeatUsage {
+    pub seats: u64,
+    pub used: u64,
+    pub unused: u64,
+}
+
+/// L9: how many of a deployment's Creator seats `members` take.
+pub fn creator_seat_usage<'a>(
+    deployment: &Deployment,
+    members: impl IntoIterator<Item = &'a SiteMembership>,
+) -> SeatUsage {
+    let used = members
+        .into_iter()
+        .filter(|m| m.deployment_id == deployment.deployment_id && m.site_role == SiteRole::Creator)
+        .count() as u64;
+    SeatUsage {
+        seats: deployment.creator_seats,
+        used,
+        unused: deployment.creator_seats.saturating_sub(used),
     }
+}
+
+/// L9: site roles and authorizations to run exist only on an active, LBLM-enabled deployment.
+pub fn ensure_lblm(deployment: &Deployment) -> Result<()> {
+    if !deployment.lblm_enabled {
+        return Err(Error::LblmNotEnabled);
+    }
+    if deployment.state != DeploymentState::Active {
+        return Err(Error::DeploymentInactive);
+    }
+    Ok(())
 }
 
 /// L9: Creator seats are limited by what was bought. `creators` counts the other Creators of the deployment.
@@ -57,58 +127,9 @@ pub fn ensure_may_run(role: Option<SiteRole>, product: Product) -> Result<()> {
     }
 }
 
-/// Signs authorizations to run with the service's Ed25519 key; the desktop app verifies them offline with the
-/// public key alone.
-pub struct GrantSigner {
-    key: SigningKey,
-    key_id: String,
-}
-
-impl std::fmt::Debug for GrantSigner {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("GrantSigner")
-            .field("key_id", &self.key_id)
-            .finish_non_exhaustive()
-    }
-}
-
-impl GrantSigner {
-    /// Loads the PEM key at `path`, creating it (and `<stem>.pub.pem`) when `create` is set and it is missing.
-    pub fn load(path: &Path, create: bool) -> Result<Self, portal_runtime::auth::KeyError> {
-        use portal_runtime::auth::KeyError;
-        if create {
-            portal_runtime::auth::ensure_signing_key(path)?;
-        }
-        let pem = std::fs::read_to_string(path).map_err(|source| KeyError::Io {
-            path: path.into(),
-            source,
-        })?;
-        let key =
-            SigningKey::from_pkcs8_pem(&pem).map_err(|_| KeyError::Format { path: path.into() })?;
-        Ok(Self::from_key(key))
-    }
-
-    pub fn from_key(key: SigningKey) -> Self {
-        let public = key.verifying_key().to_bytes();
-        let key_id = public[..8].iter().map(|b| format!("{b:02x}")).collect();
-        Self { key, key_id }
-    }
-
-    /// Identifies the verifying key (its first eight bytes, hex), so apps can hold several.
-    pub fn key_id(&self) -> &str {
-        &self.key_id
-    }
-
-    pub fn sign(&self, grant: &[u8]) -> Vec<u8> {
-        self.key.sign(grant).to_bytes().to_vec()
-    }
-}
-
 #[cfg(test)]
 mod tests {
     #![allow(clippy::unwrap_used)]
-    use ed25519_dalek::{Signature, Verifier};
-
     use super::*;
 
     #[test]
@@ -137,19 +158,5 @@ mod tests {
             ensure_may_run(Some(SiteRole::Creator), Product::Server),
             Err(Error::Common(portal_runtime::error::Common::Invalid(_)))
         ));
-    }
-
-    #[test]
-    fn l9_grants_verify_with_the_public_key_and_tampering_fails() {
-        let signer = GrantSigner::from_key(SigningKey::generate(&mut rand::rngs::OsRng));
-        let grant = b"user=u1;product=DESKTOP;machine=m1";
-        let signature = Signature::from_slice(&signer.sign(grant)).unwrap();
-        let public = signer.key.verifying_key();
-        assert!(public.verify(grant, &signature).is_ok());
-        assert!(
-            public
-                .verify(b"user=u2;product=DESKTOP;machine=m1", &signature)
-                .is_err()
-        );
     }
 }

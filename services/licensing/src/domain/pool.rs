@@ -1,6 +1,7 @@
 //! L6: each key has a pool of fulfillments per product it covers, of a size set by its seats. That a pool never
 //! gives out more than its limit, also under concurrent activations, is enforced where the count lives: one
-//! conditional increment of the pool's counter (`store::take_from_pool`), refused at [`FulfillmentPool::limit`].
+//! conditional increment of the pool's counter (`store::activations::take_from_pool`), refused at
+//! [`FulfillmentPool::limit`].
 
 use crate::{
     domain::{Family, Product},
@@ -14,7 +15,7 @@ pub struct FulfillmentPool {
 }
 
 impl FulfillmentPool {
-    /// Seats × 2 for Desktop, × 1 for Prep Builder and Server.
+    /// L6: seats × 2 for Desktop, × 1 for Prep Builder and Server.
     pub fn limit(product: Product, seats: u64) -> u64 {
         match product {
             Product::Desktop => seats.saturating_mul(2),
@@ -22,7 +23,7 @@ impl FulfillmentPool {
         }
     }
 
-    /// The `product` pool of a key of `family` with `seats`; a product the family does not cover has none.
+    /// L6: the `product` pool of a key of `family` with `seats`; a product the family does not cover has none.
     pub fn of(family: Family, product: Product, seats: u64) -> Result<Self> {
         if !family.covers(product) {
             return Err(Error::ProductNotInFamily);

@@ -1,21 +1,40 @@
-//! Activation summary reports (L10) and eLearning codes (L11).
+//! Activation summary reports (L10): at most one per account per 24 hours, every activation of the account as
+//! CSV, keys shown by their last group only.
 
 use chrono::{DateTime, Duration, Utc};
-use rand::Rng;
 
-use crate::error::{Error, Result};
+use crate::{
+    domain::Activation,
+    error::{Error, Result},
+};
 
 /// L10: one report per account per 24 hours.
 pub const REPORT_INTERVAL_HOURS: i64 = 24;
 
-/// L10: whether a report may be requested now, given when the last one was.
-pub fn ensure_report_allowed(last: Option<DateTime<Utc>>, now: DateTime<Utc>) -> Result<()> {
-    match last {
-        Some(last) if now - last < Duration::hours(REPORT_INTERVAL_HOURS) => {
-            Err(Error::ReportRateLimited)
-        }
-        _ => Ok(()),
+/// L10: a new report may be requested now if the account's last one was at or before this instant.
+pub fn report_window_start(now: DateTime<Utc>) -> DateTime<Utc> {
+    now - Duration::hours(REPORT_INTERVAL_HOURS)
+}
+
+/// L10: the request goes on only if it claimed the account's slot (the store claims it atomically, given
+/// [`report_window_start`]); otherwise it is rate limited.
+pub fn ensure_report_allowed(slot_claimed: bool) -> Result<()> {
+    if slot_claimed {
+        Ok(())
+    } else {
+        Err(Error::ReportRateLimited)
     }
+}
+
+/// A stored activation report.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Report {
+    pub report_id: String,
+    pub account_id: String,
+    pub requester_user_id: String,
+    pub row_count: u64,
+    pub csv: String,
+    pub create_time: DateTime<Utc>,
 }
 
 /// One line of the activation summary (L10); keys appear by their last group only.
@@ -29,6 +48,22 @@ pub struct ReportRow {
     pub version: String,
     pub status: String,
     pub last_activity: DateTime<Utc>,
+}
+
+impl ReportRow {
+    /// L10: one activation, with its key's last group (L1: the only part of a key a report shows).
+    pub fn of(activation: &Activation, key_last_group: &str) -> Self {
+        Self {
+            key_last_group: key_last_group.to_string(),
+            product: activation.product.as_str().to_string(),
+            user: activation.user_email.clone(),
+            machine: activation.machine_fingerprint.clone(),
+            hostname: activation.hostname.clone(),
+            version: activation.version.clone(),
+            status: activation.state.as_str().to_string(),
+            last_activity: activation.last_activity(),
+        }
+    }
 }
 
 pub const REPORT_HEADER: [&str; 8] = [
@@ -68,20 +103,6 @@ pub fn to_csv(rows: &[ReportRow]) -> Result<String> {
     String::from_utf8(bytes).map_err(|e| Error::internal(e.to_string()))
 }
 
-/// L11: an eLearning access code, `ELRN-XXXX-XXXX-XXXX`, from the OS CSPRNG.
-pub fn elearning_code() -> String {
-    const ALPHABET: &[u8] = b"23456789ABCDEFGHJKLMNPQRSTUVWXYZ";
-    let mut rng = rand::rngs::OsRng;
-    let mut code = String::from("ELRN");
-    for _ in 0..3 {
-        code.push('-');
-        for _ in 0..4 {
-            code.push(char::from(ALPHABET[rng.gen_range(0..ALPHABET.len())]));
-        }
-    }
-    code
-}
-
 #[cfg(test)]
 mod tests {
     #![allow(clippy::unwrap_used)]
@@ -90,12 +111,12 @@ mod tests {
     #[test]
     fn l10_one_report_per_24_hours() {
         let now = Utc::now();
-        assert!(ensure_report_allowed(None, now).is_ok());
+        assert_eq!(report_window_start(now), now - Duration::hours(24));
+        assert!(ensure_report_allowed(true).is_ok());
         assert!(matches!(
-            ensure_report_allowed(Some(now - Duration::hours(23)), now),
+            ensure_report_allowed(false),
             Err(Error::ReportRateLimited)
         ));
-        assert!(ensure_report_allowed(Some(now - Duration::hours(24)), now).is_ok());
     }
 
     #[test]
@@ -115,13 +136,5 @@ mod tests {
         let record = reader.records().next().unwrap().unwrap();
         assert_eq!(&record[3], "m,1");
         assert_eq!(&record[4], "host \"one\"");
-    }
-
-    #[test]
-    fn l11_codes_are_random_and_well_formed() {
-        let (a, b) = (elearning_code(), elearning_code());
-        assert_ne!(a, b);
-        assert_eq!(a.len(), 19);
-        assert!(a.starts_with("ELRN-"));
     }
 }

@@ -2,16 +2,15 @@
 //! the given products — how an advisory finds its targets (N1).
 
 use portal_proto::licensing as pb;
-use portal_runtime::CallContext;
+use portal_runtime::{CallContext, auth::INTERNAL_SCOPE};
 use tokio::sync::mpsc;
 use tokio_stream::wrappers::ReceiverStream;
 use tonic::Status;
 
+use super::convert;
 use crate::{
     LicensingApi,
-    authz::INTERNAL,
-    convert,
-    domain::{Family, Product},
+    domain::holders::ProductQuery,
     error::{Error, Result},
     store,
 };
@@ -30,7 +29,7 @@ impl LicensingApi {
     ) -> Result<AccountStream> {
         self.caller(&context)
             .await?
-            .require_scope(&[INTERNAL, "notification.publish"])?;
+            .require_scope(&[INTERNAL_SCOPE, "notification.publish"])?;
         let mut products = Vec::new();
         for raw in &r.products {
             products.push(convert::product("products", *raw)?);
@@ -38,19 +37,15 @@ impl LicensingApi {
         if products.is_empty() {
             return Err(Error::invalid("products", "name at least one product"));
         }
-        products.sort();
-        products.dedup();
-        let families: Vec<Family> = Family::ALL
-            .into_iter()
-            .filter(|f| products.iter().any(|p| f.covers(*p)))
-            .collect();
-        let deployments = products.contains(&Product::Server);
+        let query = ProductQuery::new(products);
+        let families = query.families();
+        let deployments = query.counts_deployments();
         let (tx, rx) = mpsc::channel(256);
         let db = self.db.clone();
         tokio::spawn(async move {
             let mut after: Option<String> = None;
             loop {
-                let page = match store::accounts_holding(
+                let page = match store::accounts::accounts_holding(
                     &db,
                     &families,
                     deployments,
@@ -65,25 +60,18 @@ impl LicensingApi {
                         return;
                     }
                 };
-                let Some((last, _, _)) = page.last() else {
+                let Some(last) = page.last() else {
                     return;
                 };
-                after = Some(last.clone());
-                for (account_id, held, site) in page {
-                    let mut held_products: Vec<Product> = products
-                        .iter()
-                        .copied()
-                        .filter(|p| {
-                            held.iter().any(|f| f.covers(*p)) || (site && *p == Product::Server)
-                        })
-                        .collect();
-                    held_products.dedup();
+                after = Some(last.account_id.clone());
+                for account in page {
                     let item = pb::AccountWithProducts {
-                        account_id,
-                        products: held_products
+                        products: query
+                            .held_by(&account)
                             .into_iter()
                             .map(|p| convert::product_to_proto(p) as i32)
                             .collect(),
+                        account_id: account.account_id,
                     };
                     if tx.send(Ok(item)).await.is_err() {
                         return;

@@ -1,7 +1,59 @@
-//! sea-orm entities of the licensing schema.
+//! sea-orm entities of the licensing schema, and the typed enum columns ([`column`]): each stores exactly the
+//! strings the schema has always held, and a row holding any other string fails to load (an error, never a
+//! guess).
+
+/// Enum columns, each the stored form of the domain enum of the same name.
+pub mod column {
+    use sea_orm::entity::prelude::*;
+
+    use crate::domain;
+
+    /// One enum column: its stored strings, and the conversions to and from the domain enum it stores.
+    macro_rules! column_enum {
+        ($name:ident { $($variant:ident = $value:literal),+ $(,)? }) => {
+            #[derive(Debug, Clone, Copy, PartialEq, Eq, EnumIter, DeriveActiveEnum)]
+            #[sea_orm(rs_type = "String", db_type = "String(StringLen::None)")]
+            pub enum $name {
+                $(#[sea_orm(string_value = $value)] $variant,)+
+            }
+
+            impl From<$name> for domain::$name {
+                fn from(stored: $name) -> Self {
+                    match stored {
+                        $($name::$variant => domain::$name::$variant,)+
+                    }
+                }
+            }
+
+            impl From<domain::$name> for $name {
+                fn from(value: domain::$name) -> Self {
+                    match value {
+                        $(domain::$name::$variant => $name::$variant,)+
+                    }
+                }
+            }
+        };
+    }
+
+    column_enum!(Family { Tc = "TC", Td = "TD", Ts = "TS" });
+    column_enum!(LicenseType { Term = "TERM", Perpetual = "PERPETUAL" });
+    column_enum!(KeyState { Active = "ACTIVE", Expired = "EXPIRED", Revoked = "REVOKED" });
+    column_enum!(Product {
+        Desktop = "DESKTOP",
+        PrepBuilder = "PREP_BUILDER",
+        Server = "SERVER",
+        Elearning = "ELEARNING",
+    });
+    column_enum!(ActivationState { Active = "ACTIVE", Deactivated = "DEACTIVATED" });
+    column_enum!(DeploymentKind { OnPremise = "ON_PREMISE", CloudSite = "CLOUD_SITE" });
+    column_enum!(DeploymentState { Active = "ACTIVE", Inactive = "INACTIVE" });
+    column_enum!(SiteRole { Creator = "CREATOR", Explorer = "EXPLORER", Viewer = "VIEWER" });
+}
 
 pub mod key {
     use sea_orm::entity::prelude::*;
+
+    use super::column::{Family, KeyState, LicenseType};
 
     #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
     #[sea_orm(table_name = "keys")]
@@ -10,12 +62,12 @@ pub mod key {
         pub key_id: String,
         pub key: String,
         pub account_id: String,
-        pub family: String,
+        pub family: Family,
         pub seats: i64,
-        pub license_type: String,
+        pub license_type: LicenseType,
         pub period_end: Option<DateTimeUtc>,
         pub maintenance_end: DateTimeUtc,
-        pub state: String,
+        pub state: KeyState,
         pub owner_user_id: Option<String>,
         pub lblm_enabled: bool,
         pub deployment_id: Option<String>,
@@ -56,6 +108,8 @@ pub mod assignment {
 pub mod activation {
     use sea_orm::entity::prelude::*;
 
+    use super::column::{ActivationState, Product};
+
     #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
     #[sea_orm(table_name = "activations")]
     pub struct Model {
@@ -63,12 +117,12 @@ pub mod activation {
         pub activation_id: String,
         pub key_id: String,
         pub account_id: String,
-        pub product: String,
+        pub product: Product,
         pub machine_fingerprint: String,
         pub hostname: String,
         pub version: String,
         pub user_email: String,
-        pub state: String,
+        pub state: ActivationState,
         pub create_time: DateTimeUtc,
         pub last_use_time: DateTimeUtc,
         pub deactivate_time: Option<DateTimeUtc>,
@@ -83,15 +137,17 @@ pub mod activation {
 pub mod deployment {
     use sea_orm::entity::prelude::*;
 
+    use super::column::{DeploymentKind, DeploymentState};
+
     #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
     #[sea_orm(table_name = "deployments")]
     pub struct Model {
         #[sea_orm(primary_key, auto_increment = false)]
         pub deployment_id: String,
         pub account_id: String,
-        pub kind: String,
+        pub kind: DeploymentKind,
         pub name: String,
-        pub state: String,
+        pub state: DeploymentState,
         pub lblm_enabled: bool,
         pub creator_seats: i64,
         pub key_id: Option<String>,
@@ -109,6 +165,8 @@ pub mod deployment {
 pub mod membership {
     use sea_orm::entity::prelude::*;
 
+    use super::column::SiteRole;
+
     #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
     #[sea_orm(table_name = "site_memberships")]
     pub struct Model {
@@ -119,7 +177,7 @@ pub mod membership {
         pub email: String,
         pub user_id: String,
         pub account_id: String,
-        pub site_role: String,
+        pub site_role: SiteRole,
         pub create_time: DateTimeUtc,
         pub update_time: DateTimeUtc,
     }

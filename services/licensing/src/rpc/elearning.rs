@@ -1,0 +1,150 @@
+//! eLearning access codes (L11): issued with a purchase, listed under the account's licenses, redeemed once.
+
+use chrono::Utc;
+use portal_proto::licensing as pb;
+use portal_runtime::{
+    CallContext,
+    audit::{self, Change},
+    auth::INTERNAL_SCOPE,
+    error::{FieldViolation, Violations},
+    idempotency::{self, Claim},
+    new_id, paging,
+};
+use serde_json::json;
+
+use super::{checked, convert};
+use crate::{
+    LicensingApi,
+    domain::{
+        Email, NewElearningCodes,
+        access::{ACTIVATE, ISSUE},
+        elearning::{self, MAX_CODES},
+    },
+    error::{Error, Result},
+    store,
+};
+
+impl TryFrom<pb::IssueElearningCodesRequest> for NewElearningCodes {
+    type Error = Error;
+
+    fn try_from(r: pb::IssueElearningCodesRequest) -> Result<Self> {
+        let mut v = Violations::default();
+        v.require("account_id", &r.account_id);
+        let count = u32::try_from(r.count)
+            .ok()
+            .filter(|n| (1..=MAX_CODES).contains(n));
+        if count.is_none() {
+            v.add("count", format!("must be between 1 and {MAX_CODES}"));
+        }
+        v.finish().map_err(Error::invalid_fields)?;
+        Ok(NewElearningCodes {
+            count: checked(count, "count")?,
+            purchase_id: (!r.purchase_id.is_empty()).then_some(r.purchase_id),
+            account_id: r.account_id,
+        })
+    }
+}
+
+impl LicensingApi {
+    pub(super) async fn issue_elearning_codes(
+        &self,
+        context: CallContext,
+        r: pb::IssueElearningCodesRequest,
+    ) -> Result<pb::IssueElearningCodesResponse> {
+        let new: NewElearningCodes = self
+            .issue_command(&context, &r, |n: &NewElearningCodes| &n.account_id)
+            .await?;
+        let batch_id = new_id("elb");
+        let txn = match idempotency::claim(&self.db, "IssueElearningCodes", &r, &batch_id).await? {
+            Claim::Fresh(txn) => txn,
+            Claim::Replay(batch) => {
+                let codes = store::elearning::codes_of_batch(&self.db, &batch).await?;
+                return Ok(pb::IssueElearningCodesResponse {
+                    codes: codes.iter().map(convert::code).collect(),
+                });
+            }
+        };
+        let codes = store::elearning::insert_codes(&txn, &new, &batch_id, Utc::now()).await?;
+        audit::record(
+            &txn,
+            &context,
+            Change {
+                account_id: &new.account_id,
+                action: "IssueElearningCodes",
+                resource_type: "elearning_batch",
+                resource_id: &batch_id,
+                before: None,
+                after: Some(json!({ "count": r.count, "purchase_id": r.purchase_id })),
+            },
+        )
+        .await?;
+        txn.commit().await?;
+        Ok(pb::IssueElearningCodesResponse {
+            codes: codes.iter().map(convert::code).collect(),
+        })
+    }
+
+    pub(super) async fn list_elearning_codes(
+        &self,
+        context: CallContext,
+        r: pb::ListElearningCodesRequest,
+    ) -> Result<pb::ListElearningCodesResponse> {
+        let caller = self.caller(&context).await?;
+        caller.require_admin_of(&r.account_id, &[INTERNAL_SCOPE, ISSUE])?;
+        let mut v = Violations::default();
+        v.require("account_id", &r.account_id);
+        let page = v.check(paging::parse(r.page_size, &r.page_token, &r.account_id));
+        v.finish().map_err(Error::invalid_fields)?;
+        let page = checked(page, "page_token")?;
+        let codes =
+            store::elearning::list_codes(&self.db, &r.account_id, page.after.as_deref(), page.size)
+                .await?;
+        let next_page_token = paging::next_token(
+            &r.account_id,
+            codes.last().map(|c| c.code.as_str()),
+            codes.len(),
+            page.size,
+        );
+        Ok(pb::ListElearningCodesResponse {
+            codes: codes.iter().map(convert::code).collect(),
+            next_page_token,
+        })
+    }
+
+    pub(super) async fn redeem_elearning_code(
+        &self,
+        context: CallContext,
+        r: pb::RedeemElearningCodeRequest,
+    ) -> Result<pb::ElearningCode> {
+        self.caller(&context)
+            .await?
+            .require_scope(&[ACTIVATE, INTERNAL_SCOPE])?;
+        let mut v = Violations::default();
+        v.require("code", &r.code);
+        let email = v.check(Email::parse(&r.email).map_err(FieldViolation::of("email")));
+        v.finish().map_err(Error::invalid_fields)?;
+        let email = checked(email, "email")?;
+        let code = elearning::normalize_code(&r.code);
+        let txn = portal_runtime::db::begin_write(&self.db).await?;
+        let (redeemed, now_redeemed) =
+            store::elearning::redeem_code(&txn, &code, &email, Utc::now()).await?;
+        elearning::ensure_redeemed_by(&redeemed, &email, now_redeemed)?;
+        if now_redeemed {
+            audit::record(
+                &txn,
+                &context,
+                Change {
+                    account_id: &redeemed.account_id,
+                    action: "RedeemElearningCode",
+                    resource_type: "elearning_code",
+                    resource_id: redeemed.last_group(),
+                    before: None,
+                    after: Some(json!({ "email": email.as_str() })),
+                },
+            )
+            .await?;
+        }
+        txn.commit().await?;
+        Ok(convert::code(&redeemed))
+    }
+}

@@ -1,0 +1,98 @@
+//! A person's key facts, which identity derives personas from (I9), and releasing them when identity removes
+//! the person (I8).
+
+use portal_proto::licensing as pb;
+use portal_runtime::{
+    CallContext,
+    audit::{self, Change},
+    auth::INTERNAL_SCOPE,
+    error::Violations,
+};
+use serde_json::json;
+
+use super::convert::clamp;
+use crate::{
+    LicensingApi,
+    domain::access::KeyAccess,
+    error::{Error, Result},
+    store,
+};
+
+impl LicensingApi {
+    pub(super) async fn get_holdings(
+        &self,
+        context: CallContext,
+        r: pb::GetHoldingsRequest,
+    ) -> Result<pb::GetHoldingsResponse> {
+        let caller = self.caller(&context).await?;
+        if !caller.may_read_holdings(&r.account_id, &r.user_id) {
+            return Err(Error::denied(
+                "only the user, an Administrator of the account or another service may ask",
+            ));
+        }
+        let mut v = Violations::default();
+        v.require("account_id", &r.account_id);
+        v.require("user_id", &r.user_id);
+        v.finish().map_err(Error::invalid_fields)?;
+        let email = if r.email.is_empty() {
+            match self.identity.user(&r.user_id).await? {
+                Some(m) => m.email,
+                None => return Err(Error::UserNotFound),
+            }
+        } else {
+            r.email
+        };
+        let email_key = email.to_lowercase();
+        let (owned, assigned) = self
+            .holdings
+            .get_or_load(
+                (r.account_id.clone(), r.user_id.clone(), email_key.clone()),
+                store::holdings::holdings(&self.db, &r.account_id, &r.user_id, &email_key),
+            )
+            .await?;
+        Ok(pb::GetHoldingsResponse {
+            owned_key_count: clamp(owned),
+            assigned_key_count: clamp(assigned),
+        })
+    }
+
+    pub(super) async fn release_holdings(
+        &self,
+        context: CallContext,
+        r: pb::ReleaseHoldingsRequest,
+    ) -> Result<pb::ReleaseHoldingsResponse> {
+        self.caller(&context)
+            .await?
+            .require_scope(&[INTERNAL_SCOPE])?;
+        let mut v = Violations::default();
+        v.require("account_id", &r.account_id);
+        v.require("user_id", &r.user_id);
+        v.require("email", &r.email);
+        v.finish().map_err(Error::invalid_fields)?;
+        let email_key = r.email.to_lowercase();
+        let txn = portal_runtime::db::begin_write(&self.db).await?;
+        let released =
+            store::holdings::release_holdings(&txn, &r.account_id, &r.user_id, &email_key).await?;
+        let after = json!({ "released_assignments": released.assignments, "cleared_ownerships": released.ownerships, "released_activations": released.activations, "ended_site_roles": released.site_roles });
+        audit::record(
+            &txn,
+            &context,
+            Change {
+                account_id: &r.account_id,
+                action: "ReleaseHoldings",
+                resource_type: "user",
+                resource_id: &r.user_id,
+                before: None,
+                after: Some(after),
+            },
+        )
+        .await?;
+        txn.commit().await?;
+        Ok(pb::ReleaseHoldingsResponse {
+            released_assignment_count: clamp(released.assignments),
+            cleared_ownership_count: clamp(released.ownerships),
+            ended_site_role_count: clamp(released.site_roles),
+            released_activation_count: clamp(released.activations),
+        })
+    }
+}
