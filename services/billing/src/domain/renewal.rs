@@ -3,7 +3,11 @@
 
 use chrono::{DateTime, Duration, Months, Utc};
 
-use super::catalog::LicenseType;
+use super::{
+    catalog::LicenseType,
+    invoice::{Invoice, InvoiceState},
+    purchase::Answer,
+};
 use crate::error::{Error, Result};
 
 /// A renewal invoice can be paid from this many months before the renewal date.
@@ -32,15 +36,6 @@ impl RenewalState {
         }
     }
 
-    pub fn parse(s: &str) -> Self {
-        match s {
-            "RENEWED" => RenewalState::Renewed,
-            "LAPSED" => RenewalState::Lapsed,
-            "CANCELLED" => RenewalState::Cancelled,
-            _ => RenewalState::Open,
-        }
-    }
-
     /// The state as seen at `now`: an open renewal whose date has passed unpaid has lapsed (derived, like a
     /// persona, rather than swept).
     pub fn at(self, renewal_date: DateTime<Utc>, now: DateTime<Utc>) -> Self {
@@ -50,6 +45,83 @@ impl RenewalState {
             self
         }
     }
+}
+
+/// A renewal of keys (B8): its date, term and invoice, auto-renew, and whether its keys still wait for licensing
+/// to refresh them.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Renewal {
+    pub renewal_id: String,
+    pub account_id: String,
+    pub key_ids: Vec<String>,
+    pub renewal_date: DateTime<Utc>,
+    pub term_months: i32,
+    pub auto_renew: bool,
+    pub invoice_id: String,
+    pub state: RenewalState,
+    /// Paid, and licensing has not refreshed the keys yet.
+    pub refresh_pending: bool,
+    /// The keys licensing refused to refresh, with why.
+    pub refresh_error: Option<String>,
+    pub create_time: DateTime<Utc>,
+    pub update_time: DateTime<Utc>,
+}
+
+impl Renewal {
+    /// B8: the state as seen at `now` (see [`RenewalState::at`]).
+    pub fn state_at(&self, now: DateTime<Utc>) -> RenewalState {
+        self.state.at(self.renewal_date, now)
+    }
+
+    /// B8: the renewal with auto-renew set to `wanted` at `now` (see [`set_auto_renew`]); `None` when that is
+    /// its value already.
+    pub fn with_auto_renew(&self, wanted: bool, now: DateTime<Utc>) -> Result<Option<Renewal>> {
+        let changed = set_auto_renew(self.state, self.auto_renew, wanted, self.renewal_date, now)?;
+        Ok(changed.then(|| Renewal {
+            auto_renew: wanted,
+            update_time: now,
+            ..self.clone()
+        }))
+    }
+
+    /// B8: paying the renewal invoice in full renews the renewal, and its keys wait for licensing to refresh
+    /// them (L7); `None` while `invoice` (this renewal's, just paid) still has a balance.
+    pub fn renewed_by(&self, invoice: &Invoice, now: DateTime<Utc>) -> Option<Renewal> {
+        (invoice.state == InvoiceState::Paid).then(|| Renewal {
+            state: RenewalState::Renewed,
+            refresh_pending: true,
+            update_time: now,
+            ..self.clone()
+        })
+    }
+
+    /// B8: voiding the renewal invoice cancels the renewal.
+    pub fn cancelled(&self, now: DateTime<Utc>) -> Renewal {
+        Renewal {
+            state: RenewalState::Cancelled,
+            update_time: now,
+            ..self.clone()
+        }
+    }
+
+    /// B8/L7: where paying this renewal moves its keys.
+    pub fn extended_until(&self) -> Result<DateTime<Utc>> {
+        extended_until(self.renewal_date, self.term_months)
+    }
+}
+
+/// B8: what became of refreshing a paid renewal's keys: the refusals (key and why) to note on the renewal,
+/// or `None` while licensing was unavailable for one of them, so the refresh stays pending and is retried.
+pub fn b8_refresh_outcome(answers: Vec<(String, Answer<()>)>) -> Option<Vec<String>> {
+    let mut refused = Vec::new();
+    for (key_id, answer) in answers {
+        match answer {
+            Answer::Done(()) => {}
+            Answer::Unavailable(_) => return None,
+            Answer::Refused(why) => refused.push(format!("{key_id}: {why}")),
+        }
+    }
+    Some(refused)
 }
 
 /// B8: from when the renewal invoice can be paid.
@@ -254,6 +326,25 @@ mod tests {
                 period_end: None,
                 maintenance_end: Some(until)
             }
+        );
+    }
+
+    #[test]
+    fn b8_a_refresh_stays_pending_while_licensing_is_unavailable_and_notes_refusals() {
+        let answers = |last: Answer<()>| {
+            vec![
+                ("key-1".to_string(), Answer::Done(())),
+                ("key-2".to_string(), last),
+            ]
+        };
+        assert_eq!(b8_refresh_outcome(answers(Answer::Done(()))), Some(vec![]));
+        assert_eq!(
+            b8_refresh_outcome(answers(Answer::Refused("revoked".into()))),
+            Some(vec!["key-2: revoked".to_string()])
+        );
+        assert_eq!(
+            b8_refresh_outcome(answers(Answer::Unavailable("down".into()))),
+            None
         );
     }
 }
