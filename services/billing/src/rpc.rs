@@ -27,7 +27,12 @@ fn respond<T>(result: Result<T>) -> Result<Response<T>, Status> {
 
 /// What a portal user is told about a resource that does not exist, or that they may not see: the same
 /// `PERMISSION_DENIED` either way, so nothing reveals whether it exists (AIP-211). Services learn `NOT_FOUND`.
-fn hidden<T>(caller: &Caller, found: Result<T>, not_found: fn(&Error) -> bool, what: &str) -> Result<T> {
+fn hidden<T>(
+    caller: &Caller,
+    found: Result<T>,
+    not_found: fn(&Error) -> bool,
+    what: &str,
+) -> Result<T> {
     match found {
         Err(e) if not_found(&e) && caller.member().is_some() => {
             Err(Error::denied(format!("no such {what} visible to you")))
@@ -48,6 +53,11 @@ fn page(account_id: &str, page_size: i32, page_token: &str) -> Result<paging::Pa
 impl BillingApi {
     async fn caller(&self, context: &CallContext) -> Result<Caller> {
         Ok(Caller::resolve(&self.identity, context.principal.clone()).await?)
+    }
+
+    /// The caller is a service principal with one of `scopes` (B2, B5, B8).
+    async fn require_service(&self, context: &CallContext, scopes: &[&str]) -> Result<()> {
+        Ok(self.caller(context).await?.require_scope(scopes)?)
     }
 
     /// B6: the caller may do what `permit` names on `account_id`.
@@ -86,7 +96,9 @@ impl BillingApi {
     }
 
     async fn invoice_to_proto(&self, invoice: Invoice) -> Result<pb::Invoice> {
-        let mut invoices = self.invoices_to_proto(std::slice::from_ref(&invoice)).await?;
+        let mut invoices = self
+            .invoices_to_proto(std::slice::from_ref(&invoice))
+            .await?;
         invoices
             .pop()
             .ok_or_else(|| Error::internal("invoice vanished"))
@@ -95,8 +107,7 @@ impl BillingApi {
     /// A purchase with the items it bought (its invoice's lines).
     async fn purchase_to_proto(&self, purchase: &Purchase) -> Result<pb::Purchase> {
         let invoice = store::invoices::find(&self.db, &purchase.invoice_id).await?;
-        let mut lines =
-            store::invoices::lines_of(&self.db, std::slice::from_ref(&invoice)).await?;
+        let mut lines = store::invoices::lines_of(&self.db, std::slice::from_ref(&invoice)).await?;
         Ok(convert::purchase(
             purchase,
             &lines.remove(&invoice.invoice_id).unwrap_or_default(),
@@ -106,7 +117,12 @@ impl BillingApi {
     /// The invoice, or — for a portal user — `PERMISSION_DENIED` without revealing whether it exists.
     async fn visible_invoice(&self, caller: &Caller, invoice_id: &str) -> Result<Invoice> {
         let found = store::invoices::find(&self.db, invoice_id).await;
-        hidden(caller, found, |e| matches!(e, Error::InvoiceNotFound), "invoice")
+        hidden(
+            caller,
+            found,
+            |e| matches!(e, Error::InvoiceNotFound),
+            "invoice",
+        )
     }
 }
 

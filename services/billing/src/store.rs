@@ -14,7 +14,7 @@ use std::collections::HashMap;
 use sea_orm::{ConnectionTrait, EntityTrait, Select};
 
 use crate::{
-    domain::Currency,
+    domain::{Currency, Invoice},
     error::{Error, Result},
 };
 
@@ -34,6 +34,31 @@ fn currency(raw: &str, what: &str) -> Result<Currency> {
         .map_err(|_| Error::internal(format!("{what} has a bad currency {raw:?}")))
 }
 
+/// The invoices whose lines or payments are read, with the currency their amounts are in.
+struct Owners<'a>(HashMap<&'a str, Currency>);
+
+impl<'a> Owners<'a> {
+    fn of(invoices: &'a [Invoice]) -> Self {
+        Self(
+            invoices
+                .iter()
+                .map(|i| (i.invoice_id.as_str(), i.currency))
+                .collect(),
+        )
+    }
+
+    fn ids(&self) -> impl Iterator<Item = String> + '_ {
+        self.0.keys().map(|id| id.to_string())
+    }
+
+    /// The currency of the amounts of `what`, a row of `invoice_id`.
+    fn currency(&self, invoice_id: &str, what: &str) -> Result<Currency> {
+        self.0.get(invoice_id).copied().ok_or_else(|| {
+            Error::internal(format!("{what} of invoice {invoice_id}, not asked for"))
+        })
+    }
+}
+
 /// Rows of several invoices, each invoice's in the order read.
 fn by_invoice<T>(rows: impl IntoIterator<Item = (String, T)>) -> HashMap<String, Vec<T>> {
     let mut map: HashMap<String, Vec<T>> = HashMap::new();
@@ -44,7 +69,11 @@ fn by_invoice<T>(rows: impl IntoIterator<Item = (String, T)>) -> HashMap<String,
 }
 
 /// Every row `query` finds, each read as a domain value by `read` (the first row that cannot be read fails it).
-async fn read_all<E, C, T>(db: &C, query: Select<E>, read: fn(E::Model) -> Result<T>) -> Result<Vec<T>>
+async fn read_all<E, C, T>(
+    db: &C,
+    query: Select<E>,
+    read: fn(E::Model) -> Result<T>,
+) -> Result<Vec<T>>
 where
     E: EntityTrait,
     C: ConnectionTrait,

@@ -184,13 +184,13 @@ pub fn ensure_voidable(state: InvoiceState, paid: Money) -> Result<bool> {
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     #![allow(clippy::unwrap_used)]
     use chrono::TimeZone;
 
     use super::*;
 
-    fn usd(minor: i64) -> Money {
+    pub(crate) fn usd(minor: i64) -> Money {
         Money::new(minor, Currency::parse("c", "USD").unwrap())
     }
 
@@ -264,7 +264,8 @@ mod tests {
         );
     }
 
-    fn invoice(state: InvoiceState, total: i64, paid: i64) -> Invoice {
+    /// An invoice of `total` USD cents with `paid` paid, in `state`.
+    pub(crate) fn invoice(state: InvoiceState, total: i64, paid: i64) -> Invoice {
         let at = Utc.with_ymd_and_hms(2026, 3, 1, 0, 0, 0).unwrap();
         Invoice {
             invoice_id: "inv-1".into(),
@@ -301,7 +302,12 @@ mod tests {
         let open = invoice(InvoiceState::Open, 1000, 400);
         let paid = open.pay(usd(600), None, now).unwrap();
         assert_eq!(
-            (paid.state, paid.paid, paid.paid_time, paid.balance().unwrap()),
+            (
+                paid.state,
+                paid.paid,
+                paid.paid_time,
+                paid.balance().unwrap()
+            ),
             (InvoiceState::Paid, usd(1000), Some(now), usd(0))
         );
         let partly = open.pay(usd(100), None, now).unwrap();
@@ -316,10 +322,17 @@ mod tests {
             open.pay(usd(1000), Some(date), date - chrono::Duration::days(200)),
             Err(Error::OutsideRenewalWindow)
         ));
-        assert!(open.pay(usd(1000), Some(date), date - chrono::Duration::days(20)).is_ok());
+        assert!(
+            open.pay(usd(1000), Some(date), date - chrono::Duration::days(20))
+                .is_ok()
+        );
         // A closed invoice says so, whatever the date.
         assert!(matches!(
-            invoice(InvoiceState::Paid, 1000, 1000).pay(usd(1), Some(date), date + chrono::Duration::days(1)),
+            invoice(InvoiceState::Paid, 1000, 1000).pay(
+                usd(1),
+                Some(date),
+                date + chrono::Duration::days(1)
+            ),
             Err(Error::InvoiceNotOpen)
         ));
     }

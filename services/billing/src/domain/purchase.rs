@@ -73,7 +73,6 @@ impl PurchaseState {
             PurchaseState::Failed => "FAILED",
         }
     }
-
 }
 
 /// A purchase (B3): an order, its invoice, and what licensing issued for it once fulfilled.
@@ -376,7 +375,10 @@ mod tests {
                 state,
                 ..pending.clone()
             };
-            assert_eq!(settled.b3_next_attempt(InvoiceState::Void), Attempt::Settled);
+            assert_eq!(
+                settled.b3_next_attempt(InvoiceState::Void),
+                Attempt::Settled
+            );
         }
     }
 
@@ -411,9 +413,7 @@ mod tests {
             unit_price: crate::domain::Money::zero(
                 crate::domain::Currency::parse("c", "USD").unwrap(),
             ),
-            amount: crate::domain::Money::zero(
-                crate::domain::Currency::parse("c", "USD").unwrap(),
-            ),
+            amount: crate::domain::Money::zero(crate::domain::Currency::parse("c", "USD").unwrap()),
             grant: grant(),
         };
         let plan = purchase.b3_plan(&[line(1), line(2)]).unwrap();
@@ -421,6 +421,9 @@ mod tests {
             plan.iter().map(|(id, _)| id.as_str()).collect::<Vec<_>>(),
             ["pur-1/line-0", "pur-1/line-1"]
         );
-        assert!(purchase.b3_plan(&[line(0)]).is_err(), "an empty line is refused");
+        assert!(
+            purchase.b3_plan(&[line(0)]).is_err(),
+            "an empty line is refused"
+        );
     }
 }

@@ -67,7 +67,34 @@ pub struct Renewal {
     pub update_time: DateTime<Utc>,
 }
 
+/// What a renewal is created for (B8).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Terms {
+    pub account_id: String,
+    pub key_ids: Vec<String>,
+    pub renewal_date: DateTime<Utc>,
+    pub term_months: i32,
+}
+
 impl Renewal {
+    /// B8: a new renewal is open, auto-renews until turned off, and has nothing to refresh until it is paid.
+    pub fn open(renewal_id: String, invoice_id: String, terms: Terms, now: DateTime<Utc>) -> Self {
+        Self {
+            renewal_id,
+            account_id: terms.account_id,
+            key_ids: terms.key_ids,
+            renewal_date: terms.renewal_date,
+            term_months: terms.term_months,
+            auto_renew: true,
+            invoice_id,
+            state: RenewalState::Open,
+            refresh_pending: false,
+            refresh_error: None,
+            create_time: now,
+            update_time: now,
+        }
+    }
+
     /// B8: the state as seen at `now` (see [`RenewalState::at`]).
     pub fn state_at(&self, now: DateTime<Utc>) -> RenewalState {
         self.state.at(self.renewal_date, now)
@@ -346,5 +373,36 @@ mod tests {
             b8_refresh_outcome(answers(Answer::Unavailable("down".into()))),
             None
         );
+    }
+
+    #[test]
+    fn b8_paying_the_invoice_in_full_renews_and_voiding_it_cancels() {
+        use crate::domain::invoice::tests::{invoice, usd};
+        let date = date();
+        let now = date - Duration::days(30);
+        let terms = Terms {
+            account_id: "acc-1".into(),
+            key_ids: vec!["key-1".into()],
+            renewal_date: date,
+            term_months: 12,
+        };
+        let renewal = Renewal::open("ren-1".into(), "inv-1".into(), terms, now);
+        assert_eq!(
+            (renewal.state, renewal.auto_renew, renewal.refresh_pending),
+            (RenewalState::Open, true, false)
+        );
+        let invoice = Invoice {
+            renewal_id: Some("ren-1".into()),
+            ..invoice(InvoiceState::Open, 1000, 0)
+        };
+        let partly = invoice.pay(usd(400), Some(date), now).unwrap();
+        assert_eq!(renewal.renewed_by(&partly, now), None);
+        let paid = partly.pay(usd(600), Some(date), now).unwrap();
+        let renewed = renewal.renewed_by(&paid, now).unwrap();
+        assert_eq!(
+            (renewed.state, renewed.refresh_pending),
+            (RenewalState::Renewed, true)
+        );
+        assert_eq!(renewal.cancelled(now).state, RenewalState::Cancelled);
     }
 }

@@ -14,7 +14,7 @@ use serde_json::json;
 use crate::{
     BillingApi,
     domain::{
-        Answer, Issue, Issued, Purchase, PurchaseState,
+        Answer, InvoiceState, Issue, Issued, Line, Purchase, PurchaseState,
         purchase::{self as rules, Attempt, Transition},
     },
     error::Result,
@@ -24,7 +24,11 @@ use crate::{
 
 impl BillingApi {
     /// B3: one fulfilment attempt of a purchase; returns the purchase as it now is.
-    pub(crate) async fn fulfil(&self, context: &CallContext, purchase_id: &str) -> Result<Purchase> {
+    pub(crate) async fn fulfil(
+        &self,
+        context: &CallContext,
+        purchase_id: &str,
+    ) -> Result<Purchase> {
         let purchase = store::purchases::find(&self.db, purchase_id).await?;
         let invoice = store::invoices::find(&self.db, &purchase.invoice_id).await?;
         let transition = match purchase.b3_next_attempt(invoice.state) {
@@ -50,7 +54,7 @@ impl BillingApi {
     }
 
     /// Asks licensing for each line in turn; the lines already issued are replayed by licensing on a retry.
-    async fn issue(&self, purchase: &Purchase, lines: &[crate::domain::Line]) -> Answer<Issued> {
+    async fn issue(&self, purchase: &Purchase, lines: &[Line]) -> Answer<Issued> {
         let plan = match purchase.b3_plan(lines) {
             Ok(plan) => plan,
             Err(why) => return Answer::Refused(why),
@@ -151,8 +155,10 @@ impl BillingApi {
                     action: "VoidInvoice",
                     resource_type: "invoice",
                     resource_id: &purchase.invoice_id,
-                    before: Some(json!({ "state": "OPEN" })),
-                    after: Some(json!({ "state": "VOID", "void_reason": reason })),
+                    before: Some(json!({ "state": InvoiceState::Open.as_str() })),
+                    after: Some(
+                        json!({ "state": InvoiceState::Void.as_str(), "void_reason": reason }),
+                    ),
                 };
                 audit::record(&txn, context, change).await?;
             }

@@ -39,7 +39,10 @@ impl BillingApi {
             }
         }
         let Some(refused) = rules::b8_refresh_outcome(answers) else {
-            tracing::info!(renewal_id, "licensing is unavailable; the renewal's refresh stays pending");
+            tracing::info!(
+                renewal_id,
+                "licensing is unavailable; the renewal's refresh stays pending"
+            );
             return Ok(());
         };
         if !refused.is_empty() {
@@ -71,12 +74,9 @@ impl BillingApi {
             Ok(None) => return Answer::Refused("no such key".into()),
             Err(e) => return super::answer(e),
         };
-        let Some(plan) = rules::refresh_plan(
-            key.license_type,
-            key.period_end,
-            key.maintenance_end,
-            until,
-        ) else {
+        let Some(plan) =
+            rules::refresh_plan(key.license_type, key.period_end, key.maintenance_end, until)
+        else {
             return Answer::Done(());
         };
         match self

@@ -180,9 +180,8 @@ impl BillingApi {
         context: CallContext,
         r: pb::UpdateSkuRequest,
     ) -> Result<pb::Sku> {
-        self.caller(&context)
-            .await?
-            .require_scope(access::B2_EDIT_CATALOG)?;
+        self.require_service(&context, access::B2_EDIT_CATALOG)
+            .await?;
         let patch = SkuPatch::try_from(r)?;
         self.catalog_ready().await?;
         let now = Utc::now();

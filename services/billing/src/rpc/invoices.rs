@@ -41,8 +41,8 @@ impl TryFrom<pb::VoidInvoiceRequest> for VoidOrder {
     }
 }
 
-/// The id of a request that names one invoice, checked.
-fn invoice_id(raw: &str) -> Result<()> {
+/// A request naming one invoice names it.
+fn require_invoice_id(raw: &str) -> Result<()> {
     let mut v = Violations::default();
     v.require("invoice_id", raw);
     v.finish().map_err(Error::invalid_fields)
@@ -54,7 +54,7 @@ impl BillingApi {
         context: CallContext,
         r: pb::GetInvoiceRequest,
     ) -> Result<pb::Invoice> {
-        invoice_id(&r.invoice_id)?;
+        require_invoice_id(&r.invoice_id)?;
         let caller = self.caller(&context).await?;
         let invoice = self.visible_invoice(&caller, &r.invoice_id).await?;
         Self::permit(&caller, &invoice.account_id, access::B6_VIEW_INVOICES)?;
@@ -89,9 +89,8 @@ impl BillingApi {
         context: CallContext,
         r: pb::VoidInvoiceRequest,
     ) -> Result<pb::Invoice> {
-        self.caller(&context)
-            .await?
-            .require_scope(access::B5_RECORD_PAYMENT)?;
+        self.require_service(&context, access::B5_RECORD_PAYMENT)
+            .await?;
         let order = VoidOrder::try_from(r)?;
         let txn = portal_runtime::db::begin_write(&self.db).await?;
         let before = store::invoices::lock(&txn, &order.invoice_id).await?;
@@ -134,7 +133,7 @@ impl BillingApi {
         context: CallContext,
         r: pb::RenderInvoicePdfRequest,
     ) -> Result<pb::RenderInvoicePdfResponse> {
-        invoice_id(&r.invoice_id)?;
+        require_invoice_id(&r.invoice_id)?;
         let caller = self.caller(&context).await?;
         let invoice = self.visible_invoice(&caller, &r.invoice_id).await?;
         Self::permit(&caller, &invoice.account_id, access::B6_VIEW_INVOICES)?;

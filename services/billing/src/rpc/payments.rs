@@ -61,9 +61,8 @@ impl BillingApi {
         context: CallContext,
         r: pb::RecordPaymentRequest,
     ) -> Result<pb::Invoice> {
-        self.caller(&context)
-            .await?
-            .require_scope(access::B5_RECORD_PAYMENT)?;
+        self.require_service(&context, access::B5_RECORD_PAYMENT)
+            .await?;
         let new = NewPayment::try_from(&r)?;
         let payment_id = new_id("pay");
         let txn = match idempotency::claim(&self.db, "RecordPayment", &r, &payment_id).await? {
@@ -99,7 +98,9 @@ impl BillingApi {
             action: "RecordPayment",
             resource_type: "invoice",
             resource_id: &after.invoice_id,
-            before: Some(json!({ "state": before.state.as_str(), "paid_minor": before.paid.minor })),
+            before: Some(
+                json!({ "state": before.state.as_str(), "paid_minor": before.paid.minor }),
+            ),
             after: Some(
                 json!({ "state": after.state.as_str(), "paid_minor": after.paid.minor, "payment_id": payment.payment_id, "amount_minor": payment.amount.minor, "reference": payment.reference }),
             ),

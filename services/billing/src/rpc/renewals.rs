@@ -1,6 +1,6 @@
 //! Renewals (B8): a renewal of keys with its invoice, auto-renew on and off, and the account's renewals.
 
-use chrono::{DateTime, Utc};
+use chrono::Utc;
 use portal_proto::billing as pb;
 use portal_runtime::{
     CallContext,
@@ -16,10 +16,9 @@ use super::{convert, hidden};
 use crate::{
     BillingApi,
     domain::{
-        Item, Renewal, RenewalState, access,
-        invoice as invoice_rules,
+        Item, Renewal, access, invoice as invoice_rules,
         purchase::whole_seconds,
-        renewal::{DEFAULT_TERM_MONTHS, MAX_TERM_MONTHS},
+        renewal::{DEFAULT_TERM_MONTHS, MAX_TERM_MONTHS, Terms},
     },
     error::{Error, Result},
     store::{self, invoices::NewInvoice},
@@ -28,14 +27,11 @@ use crate::{
 /// The most keys one renewal covers.
 const MAX_KEYS: usize = 1000;
 
-/// A CreateRenewalInvoice request, checked (B8).
+/// A CreateRenewalInvoice request, checked (B8): the renewal's terms (its date in the future, in whole seconds
+/// like every date billing derives key dates from) and what its invoice bills.
 struct NewRenewal {
-    account_id: String,
-    key_ids: Vec<String>,
+    terms: Terms,
     items: Vec<Item>,
-    /// In the future, in whole seconds like every date billing derives key dates from.
-    renewal_date: DateTime<Utc>,
-    term_months: i32,
 }
 
 impl TryFrom<&pb::CreateRenewalInvoiceRequest> for NewRenewal {
@@ -92,11 +88,13 @@ impl TryFrom<&pb::CreateRenewalInvoiceRequest> for NewRenewal {
             return Err(Error::invalid("renewal_date", "required"));
         };
         Ok(Self {
-            account_id: r.account_id.clone(),
-            key_ids,
+            terms: Terms {
+                account_id: r.account_id.clone(),
+                key_ids,
+                renewal_date,
+                term_months,
+            },
             items,
-            renewal_date,
-            term_months,
         })
     }
 }
@@ -109,9 +107,8 @@ impl BillingApi {
         context: CallContext,
         r: pb::CreateRenewalInvoiceRequest,
     ) -> Result<pb::Renewal> {
-        self.caller(&context)
-            .await?
-            .require_scope(access::B8_CREATE_RENEWAL)?;
+        self.require_service(&context, access::B8_CREATE_RENEWAL)
+            .await?;
         // A replay returns the first result before anything else is judged: by then the renewal date may have
         // passed or licensing may be down, and neither changes what was created.
         let hash = idempotency::content_hash(&r);
@@ -120,13 +117,14 @@ impl BillingApi {
             Prior::Reused => return Err(Error::request_id_reused()),
             Prior::None => {}
         }
-        let new = NewRenewal::try_from(&r)?;
-        if self.identity.account(&new.account_id).await?.is_none() {
+        let NewRenewal { terms, items } = NewRenewal::try_from(&r)?;
+        let account_id = terms.account_id.clone();
+        if self.identity.account(&account_id).await?.is_none() {
             return Err(Error::AccountNotFound);
         }
-        for key_id in &new.key_ids {
+        for key_id in &terms.key_ids {
             match self.licensing.key(key_id).await? {
-                Some(key) if key.account_id == new.account_id => {}
+                Some(key) if key.account_id == account_id => {}
                 _ => return Err(Error::KeyNotInAccount(key_id.clone())),
             }
         }
@@ -136,50 +134,37 @@ impl BillingApi {
             Claim::Fresh(txn) => txn,
             Claim::Replay(id) => return self.renewal_as_it_is(&id).await,
         };
-        let codes: Vec<String> = new.items.iter().map(|i| i.sku.clone()).collect();
+        let codes: Vec<String> = items.iter().map(|i| i.sku.clone()).collect();
         let catalog = store::catalog::by_code(&txn, &codes).await?;
-        let priced = invoice_rules::price(&new.items, &catalog)?;
+        let priced = invoice_rules::price(&items, &catalog)?;
         let now = Utc::now();
         let created = whole_seconds(now);
-        let renewal = Renewal {
-            renewal_id: renewal_id.clone(),
-            account_id: new.account_id.clone(),
-            key_ids: new.key_ids.clone(),
-            renewal_date: new.renewal_date,
-            term_months: new.term_months,
-            auto_renew: true,
-            invoice_id: new_id("inv"),
-            state: RenewalState::Open,
-            refresh_pending: false,
-            refresh_error: None,
-            create_time: created,
-            update_time: created,
-        };
+        let renewal = Renewal::open(renewal_id.clone(), new_id("inv"), terms, created);
         store::renewals::insert(&txn, &renewal).await?;
         let invoice = store::invoices::insert(
             &txn,
             NewInvoice {
                 invoice_id: &renewal.invoice_id,
-                account_id: &new.account_id,
+                account_id: &account_id,
                 priced: &priced,
                 purchase_id: None,
                 renewal_id: Some(&renewal_id),
                 issue_time: created,
-                due_time: new.renewal_date,
+                due_time: renewal.renewal_date,
             },
         )
         .await?;
         let after = json!({
-            "key_ids": new.key_ids,
-            "renewal_date": new.renewal_date,
-            "term_months": new.term_months,
+            "key_ids": renewal.key_ids,
+            "renewal_date": renewal.renewal_date,
+            "term_months": renewal.term_months,
             "invoice_id": invoice.invoice_id,
             "number": invoice.number,
             "total_minor": invoice.totals.total.minor,
             "currency": invoice.currency.as_str(),
         });
         let change = Change {
-            account_id: &new.account_id,
+            account_id: &account_id,
             action: "CreateRenewal",
             resource_type: "renewal",
             resource_id: &renewal_id,

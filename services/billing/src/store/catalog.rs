@@ -125,8 +125,7 @@ pub async fn list<C: ConnectionTrait>(db: &C, include_inactive: bool) -> Result<
     if !include_inactive {
         query = query.filter(sku::Column::Active.eq(true));
     }
-    let query = query
-        .order_by_asc(sku::Column::Sku);
+    let query = query.order_by_asc(sku::Column::Sku);
     super::read_all(db, query, listed).await
 }
 

@@ -98,12 +98,28 @@ pub mod enums {
     }
 }
 
-mirror!(enums::Product, domain::Product, [Desktop, PrepBuilder, Server, Elearning]);
+mirror!(
+    enums::Product,
+    domain::Product,
+    [Desktop, PrepBuilder, Server, Elearning]
+);
 mirror!(enums::Family, domain::Family, [Tc, Td, Ts]);
 mirror!(enums::LicenseType, domain::LicenseType, [Term, Perpetual]);
-mirror!(enums::PurchaseState, domain::PurchaseState, [Pending, Fulfilled, Failed]);
-mirror!(enums::InvoiceState, domain::InvoiceState, [Open, Paid, Void]);
-mirror!(enums::RenewalState, domain::RenewalState, [Open, Renewed, Lapsed, Cancelled]);
+mirror!(
+    enums::PurchaseState,
+    domain::PurchaseState,
+    [Pending, Fulfilled, Failed]
+);
+mirror!(
+    enums::InvoiceState,
+    domain::InvoiceState,
+    [Open, Paid, Void]
+);
+mirror!(
+    enums::RenewalState,
+    domain::RenewalState,
+    [Open, Renewed, Lapsed, Cancelled]
+);
 
 pub mod sku {
     use sea_orm::entity::prelude::*;

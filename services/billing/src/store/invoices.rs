@@ -7,8 +7,9 @@ use std::collections::HashMap;
 use chrono::{DateTime, Datelike, Utc};
 use portal_runtime::db;
 use sea_orm::{
-    ActiveModelTrait, ActiveValue::NotSet, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter,
-    QueryOrder, QuerySelect, Set,
+    ActiveModelTrait,
+    ActiveValue::NotSet,
+    ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect, Set,
     sea_query::{Expr, ExprTrait, OnConflict},
 };
 
@@ -220,9 +221,7 @@ pub async fn list<C: ConnectionTrait>(
     if let Some(before) = before {
         query = query.filter(invoice::Column::InvoiceId.lt(before));
     }
-    let query = query
-        .order_by_desc(invoice::Column::InvoiceId)
-        .limit(limit);
+    let query = query.order_by_desc(invoice::Column::InvoiceId).limit(limit);
     super::read_all(db, query, invoice_of).await
 }
 
@@ -231,12 +230,9 @@ pub async fn lines_of<C: ConnectionTrait>(
     db: &C,
     invoices: &[Invoice],
 ) -> Result<HashMap<String, Vec<Line>>> {
-    let currencies: HashMap<&str, _> = invoices
-        .iter()
-        .map(|i| (i.invoice_id.as_str(), i.currency))
-        .collect();
+    let owners = super::Owners::of(invoices);
     let rows = line::Entity::find()
-        .filter(line::Column::InvoiceId.is_in(currencies.keys().map(|id| id.to_string())))
+        .filter(line::Column::InvoiceId.is_in(owners.ids()))
         .order_by_asc(line::Column::InvoiceId)
         .order_by_asc(line::Column::LineNo)
         .all(db)
@@ -244,13 +240,12 @@ pub async fn lines_of<C: ConnectionTrait>(
     let lines = rows
         .into_iter()
         .map(|row| {
-            let corrupt = |what: String| {
-                Error::internal(format!("line {} of {}: {what}", row.line_no, row.invoice_id))
+            let what = format!("line {}", row.line_no);
+            let currency = owners.currency(&row.invoice_id, &what)?;
+            let corrupt = |e: serde_json::Error| {
+                Error::internal(format!("{what} of {}: {e}", row.invoice_id))
             };
-            let currency = *currencies
-                .get(row.invoice_id.as_str())
-                .ok_or_else(|| corrupt("not asked for".into()))?;
-            let grant = serde_json::from_str(&row.grant_json).map_err(|e| corrupt(e.to_string()))?;
+            let grant = serde_json::from_str(&row.grant_json).map_err(corrupt)?;
             let line = Line {
                 unit_price: Money::new(row.unit_price_minor, currency),
                 amount: Money::new(row.amount_minor, currency),

@@ -2,12 +2,14 @@
 
 use std::collections::HashMap;
 
-use sea_orm::{ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder, Set};
+use sea_orm::{
+    ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder, Set,
+};
 
 use super::entity::payment;
 use crate::{
     domain::{Invoice, Money, Payment},
-    error::{Error, Result},
+    error::Result,
 };
 
 pub async fn insert<C: ConnectionTrait>(db: &C, payment: &Payment) -> Result<()> {
@@ -29,21 +31,17 @@ pub async fn of<C: ConnectionTrait>(
     db: &C,
     invoices: &[Invoice],
 ) -> Result<HashMap<String, Vec<Payment>>> {
-    let currencies: HashMap<&str, _> = invoices
-        .iter()
-        .map(|i| (i.invoice_id.as_str(), i.currency))
-        .collect();
+    let owners = super::Owners::of(invoices);
     let rows = payment::Entity::find()
-        .filter(payment::Column::InvoiceId.is_in(currencies.keys().map(|id| id.to_string())))
+        .filter(payment::Column::InvoiceId.is_in(owners.ids()))
         .order_by_asc(payment::Column::PaymentId)
         .all(db)
         .await?;
     let payments = rows
         .into_iter()
         .map(|row| {
-            let currency = *currencies.get(row.invoice_id.as_str()).ok_or_else(|| {
-                Error::internal(format!("payment {} of an invoice not asked for", row.payment_id))
-            })?;
+            let currency =
+                owners.currency(&row.invoice_id, &format!("payment {}", row.payment_id))?;
             Ok((
                 row.invoice_id.clone(),
                 Payment {

@@ -17,7 +17,10 @@ use crate::{
 
 fn renewal_of(row: renewal::Model) -> Result<Renewal> {
     Ok(Renewal {
-        key_ids: super::ids_from_json(&row.key_ids, &format!("key ids of renewal {}", row.renewal_id))?,
+        key_ids: super::ids_from_json(
+            &row.key_ids,
+            &format!("key ids of renewal {}", row.renewal_id),
+        )?,
         state: row.state.into(),
         renewal_id: row.renewal_id,
         account_id: row.account_id,
@@ -118,9 +121,7 @@ pub async fn list<C: ConnectionTrait>(
     if let Some(after) = after {
         query = query.filter(renewal::Column::SortKey.gt(after));
     }
-    let query = query
-        .order_by_asc(renewal::Column::SortKey)
-        .limit(limit);
+    let query = query.order_by_asc(renewal::Column::SortKey).limit(limit);
     super::read_all(db, query, renewal_of).await
 }
 
