@@ -151,6 +151,16 @@ pub fn b8_refresh_outcome(answers: Vec<(String, Answer<()>)>) -> Option<Vec<Stri
     Some(refused)
 }
 
+/// B8: a renewal covers keys of its own account only; `owner` is the account licensing says holds `key_id`
+/// (`None`: no such key).
+pub fn ensure_key_of(account_id: &str, key_id: &str, owner: Option<&str>) -> Result<()> {
+    if owner == Some(account_id) {
+        Ok(())
+    } else {
+        Err(Error::KeyNotInAccount(key_id.to_string()))
+    }
+}
+
 /// B8: from when the renewal invoice can be paid.
 pub fn payment_window_start(renewal_date: DateTime<Utc>) -> DateTime<Utc> {
     renewal_date
@@ -246,6 +256,17 @@ mod tests {
 
     fn date() -> DateTime<Utc> {
         Utc.with_ymd_and_hms(2026, 9, 30, 0, 0, 0).unwrap()
+    }
+
+    #[test]
+    fn b8_a_renewal_covers_keys_of_its_own_account_only() {
+        assert!(ensure_key_of("acc-1", "key-1", Some("acc-1")).is_ok());
+        for owner in [Some("acc-2"), None] {
+            assert!(matches!(
+                ensure_key_of("acc-1", "key-1", owner),
+                Err(Error::KeyNotInAccount(key)) if key == "key-1"
+            ));
+        }
     }
 
     #[test]

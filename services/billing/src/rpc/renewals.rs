@@ -18,7 +18,7 @@ use crate::{
     domain::{
         Item, Renewal, access, invoice as invoice_rules,
         purchase::whole_seconds,
-        renewal::{DEFAULT_TERM_MONTHS, MAX_TERM_MONTHS, Terms},
+        renewal::{self as renewal_rules, DEFAULT_TERM_MONTHS, MAX_TERM_MONTHS, Terms},
     },
     error::{Error, Result},
     store::{self, invoices::NewInvoice},
@@ -123,10 +123,12 @@ impl BillingApi {
             return Err(Error::AccountNotFound);
         }
         for key_id in &terms.key_ids {
-            match self.licensing.key(key_id).await? {
-                Some(key) if key.account_id == account_id => {}
-                _ => return Err(Error::KeyNotInAccount(key_id.clone())),
-            }
+            let key = self.licensing.key(key_id).await?;
+            renewal_rules::ensure_key_of(
+                &account_id,
+                key_id,
+                key.as_ref().map(|k| k.account_id.as_str()),
+            )?;
         }
         self.catalog_ready().await?;
         let renewal_id = new_id("ren");
