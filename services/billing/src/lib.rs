@@ -1,16 +1,16 @@
 //! The billing service: the catalog and its prices, purchases of additional products, invoices, payments,
 //! renewals and auto-renew (SPEC B1–B8).
 //!
-//! `domain` holds the rules without I/O, `store` the sea-orm persistence, `rpc` the tonic handlers, `fulfil`
-//! what happens after a purchase or a renewal payment commits (licensing issues and refreshes keys), `pdf` the
-//! printable invoice; the other services are asked through the shared `portal_clients`.
+//! The data flows proto in → domain → store → proto out: `rpc` holds the tonic handlers (requests become typed
+//! commands there), `domain` the rules without I/O (found by rule id), `store` the sea-orm persistence speaking
+//! domain types, `jobs` the background work (completing purchases and renewal refreshes licensing could not do
+//! at once), `pdf` the drawing of the printable invoice; the other services are asked through the shared
+//! `portal_clients`.
 
-mod authz;
-mod convert;
 pub mod domain;
 pub mod error;
-mod fulfil;
 mod identity;
+mod jobs;
 pub mod migration;
 mod pdf;
 mod rpc;
@@ -53,14 +53,6 @@ impl BillingApi {
     /// refreshes left pending while licensing was unavailable. Each completion is a conditional update, so
     /// several replicas may run it at once and each purchase is marked fulfilled exactly once.
     pub fn spawn_fulfillment_retry(&self, every: Duration) -> tokio::task::JoinHandle<()> {
-        let api = self.clone();
-        tokio::spawn(async move {
-            let mut ticks = tokio::time::interval(every);
-            ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-            loop {
-                ticks.tick().await;
-                api.retry_pending().await;
-            }
-        })
+        jobs::spawn_retry(self.clone(), every)
     }
 }

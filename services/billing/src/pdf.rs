@@ -1,6 +1,6 @@
 //! Invoices as printable PDF (B7): A4 pages in the standard Helvetica fonts (nothing embedded), with the
-//! account, the invoice number and dates, the lines, the totals and the status. Built with lopdf; positions are
-//! whole points, so no floating point is involved.
+//! account, the invoice number and dates, the lines, the totals and the status (what is printed is decided in
+//! `domain::printed`). Built with lopdf; positions are whole points, so no floating point is involved.
 
 use lopdf::{
     Document, Object, Stream,
@@ -8,32 +8,10 @@ use lopdf::{
     dictionary,
 };
 
-use crate::error::{Error, Result};
-
-/// Everything printed on an invoice, already formatted.
-#[derive(Debug, Clone, Default)]
-pub struct PrintedInvoice {
-    pub number: String,
-    pub account: String,
-    pub status: String,
-    pub issued: String,
-    pub due: String,
-    pub currency: String,
-    pub lines: Vec<PrintedLine>,
-    /// Label and amount, e.g. `("Total", "1,234.56")`.
-    pub totals: Vec<(String, String)>,
-    /// Closing remarks: when it was paid, why it was voided.
-    pub notes: Vec<String>,
-}
-
-#[derive(Debug, Clone, Default)]
-pub struct PrintedLine {
-    pub sku: String,
-    pub description: String,
-    pub quantity: String,
-    pub unit_price: String,
-    pub amount: String,
-}
+use crate::{
+    domain::printed::PrintedInvoice,
+    error::{Error, Result},
+};
 
 const WIDTH: i64 = 595;
 const HEIGHT: i64 = 842;
@@ -251,6 +229,7 @@ pub fn render(invoice: &PrintedInvoice) -> Result<Vec<u8>> {
 mod tests {
     #![allow(clippy::unwrap_used)]
     use super::*;
+    use crate::domain::printed::PrintedLine;
 
     fn invoice(lines: usize) -> PrintedInvoice {
         PrintedInvoice {

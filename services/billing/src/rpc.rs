@@ -1,18 +1,22 @@
-//! The BillingService handlers: proto in, authorization and domain rules, store, proto out.
+//! The BillingService handlers, one file per resource: each request becomes a typed command (every field
+//! violation at once), the domain decides, the store persists, and the answer is translated back to proto
+//! (`convert`). No handler touches the database directly.
 
 mod catalog;
+pub(crate) mod convert;
 mod invoices;
+mod payments;
 mod purchases;
 mod renewals;
 
+use portal_clients::Caller;
 use portal_proto::billing::{self as pb, billing_service_server::BillingService};
-use portal_runtime::CallContext;
+use portal_runtime::{CallContext, error::Violations, paging};
 use tonic::{Request, Response, Status};
 
 use crate::{
     BillingApi,
-    authz::Caller,
-    convert, domain,
+    domain::{self, Invoice, Purchase, access::Permit},
     error::{Error, Result},
     store,
 };
@@ -21,9 +25,44 @@ fn respond<T>(result: Result<T>) -> Result<Response<T>, Status> {
     result.map(Response::new).map_err(Status::from)
 }
 
+/// What a portal user is told about a resource that does not exist, or that they may not see: the same
+/// `PERMISSION_DENIED` either way, so nothing reveals whether it exists (AIP-211). Services learn `NOT_FOUND`.
+fn hidden<T>(
+    caller: &Caller,
+    found: Result<T>,
+    not_found: fn(&Error) -> bool,
+    what: &str,
+) -> Result<T> {
+    match found {
+        Err(e) if not_found(&e) && caller.member().is_some() => {
+            Err(Error::denied(format!("no such {what} visible to you")))
+        }
+        other => other,
+    }
+}
+
+/// The page a List request asks for, with its account checked.
+fn page(account_id: &str, page_size: i32, page_token: &str) -> Result<paging::Page> {
+    let mut v = Violations::default();
+    v.require("account_id", account_id);
+    let page = v.check(paging::parse(page_size, page_token, account_id));
+    v.finish().map_err(Error::invalid_fields)?;
+    page.ok_or_else(|| Error::invalid("page_token", "invalid"))
+}
+
 impl BillingApi {
     async fn caller(&self, context: &CallContext) -> Result<Caller> {
         Ok(Caller::resolve(&self.identity, context.principal.clone()).await?)
+    }
+
+    /// The caller is a service principal with one of `scopes` (B2, B5, B8).
+    async fn require_service(&self, context: &CallContext, scopes: &[&str]) -> Result<()> {
+        Ok(self.caller(context).await?.require_scope(scopes)?)
+    }
+
+    /// B6: the caller may do what `permit` names on `account_id`.
+    fn permit(caller: &Caller, account_id: &str, permit: Permit) -> Result<()> {
+        Ok(caller.require_action(account_id, permit.action, permit.scopes)?)
     }
 
     /// B2: the shipped catalog is in the database before anything reads it; seeded once per process (a failure
@@ -32,7 +71,7 @@ impl BillingApi {
         let db = &self.db;
         self.seeded
             .get_or_try_init(|| async move {
-                let added = store::seed_catalog(db, &domain::catalog::shipped()?).await?;
+                let added = store::catalog::seed(db, &domain::catalog::shipped()?).await?;
                 if added > 0 {
                     tracing::info!(added, "seeded the catalog");
                 }
@@ -43,46 +82,47 @@ impl BillingApi {
     }
 
     /// Invoices as the contract shows them, with lines and payments, in two queries for the whole page.
-    async fn invoices_to_proto(&self, rows: &[store::invoice::Model]) -> Result<Vec<pb::Invoice>> {
-        let ids: Vec<String> = rows.iter().map(|i| i.invoice_id.clone()).collect();
-        let mut lines = store::lines_of(&self.db, &ids).await?;
-        let mut payments = store::payments_of(&self.db, &ids).await?;
-        rows.iter()
-            .map(|row| {
-                let lines = lines.remove(&row.invoice_id).unwrap_or_default();
-                let payments = payments.remove(&row.invoice_id).unwrap_or_default();
-                convert::invoice(row, &lines, &payments)
+    async fn invoices_to_proto(&self, invoices: &[Invoice]) -> Result<Vec<pb::Invoice>> {
+        let mut lines = store::invoices::lines_of(&self.db, invoices).await?;
+        let mut payments = store::payments::of(&self.db, invoices).await?;
+        invoices
+            .iter()
+            .map(|invoice| {
+                let lines = lines.remove(&invoice.invoice_id).unwrap_or_default();
+                let payments = payments.remove(&invoice.invoice_id).unwrap_or_default();
+                convert::invoice(invoice, &lines, &payments)
             })
             .collect()
     }
 
-    async fn invoice_to_proto(&self, row: &store::invoice::Model) -> Result<pb::Invoice> {
-        let mut invoices = self.invoices_to_proto(std::slice::from_ref(row)).await?;
+    async fn invoice_to_proto(&self, invoice: Invoice) -> Result<pb::Invoice> {
+        let mut invoices = self
+            .invoices_to_proto(std::slice::from_ref(&invoice))
+            .await?;
         invoices
             .pop()
             .ok_or_else(|| Error::internal("invoice vanished"))
     }
 
-    async fn purchase_to_proto(&self, row: &store::purchase::Model) -> Result<pb::Purchase> {
-        let mut lines = store::lines_of(&self.db, std::slice::from_ref(&row.invoice_id)).await?;
+    /// A purchase with the items it bought (its invoice's lines).
+    async fn purchase_to_proto(&self, purchase: &Purchase) -> Result<pb::Purchase> {
+        let invoice = store::invoices::find(&self.db, &purchase.invoice_id).await?;
+        let mut lines = store::invoices::lines_of(&self.db, std::slice::from_ref(&invoice)).await?;
         Ok(convert::purchase(
-            row,
-            &lines.remove(&row.invoice_id).unwrap_or_default(),
+            purchase,
+            &lines.remove(&invoice.invoice_id).unwrap_or_default(),
         ))
     }
 
-    /// The invoice, or — for a portal user — `PERMISSION_DENIED` without revealing whether it exists (AIP-211).
-    async fn visible_invoice(
-        &self,
-        caller: &Caller,
-        invoice_id: &str,
-    ) -> Result<store::invoice::Model> {
-        match store::find_invoice(&self.db, invoice_id).await {
-            Err(Error::InvoiceNotFound) if caller.member().is_some() => {
-                Err(Error::denied("no such invoice visible to you"))
-            }
-            other => other,
-        }
+    /// The invoice, or — for a portal user — `PERMISSION_DENIED` without revealing whether it exists.
+    async fn visible_invoice(&self, caller: &Caller, invoice_id: &str) -> Result<Invoice> {
+        let found = store::invoices::find(&self.db, invoice_id).await;
+        hidden(
+            caller,
+            found,
+            |e| matches!(e, Error::InvoiceNotFound),
+            "invoice",
+        )
     }
 }
 

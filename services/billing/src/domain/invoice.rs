@@ -1,14 +1,15 @@
-//! Invoices (B4) and payments (B5): gapless numbers, lines priced from the catalog with computed totals, and
-//! the rules for paying and voiding.
+//! Invoices (B4) and payments (B5): gapless numbers, the states an invoice goes through, its balance, and the
+//! rules for paying and voiding it. Pricing an order into lines and totals is [`pricing`]'s.
 
-use std::collections::HashMap;
+mod pricing;
 
-use portal_runtime::error::FieldViolation;
+use chrono::{DateTime, Utc};
+
+pub use pricing::{Line, Priced, Totals, price};
 
 use super::{
-    catalog::{Grant, Sku},
     money::{Currency, Money},
-    purchase::Item,
+    renewal,
 };
 use crate::error::{Error, Result};
 
@@ -31,11 +32,13 @@ impl InvoiceState {
         }
     }
 
-    pub fn parse(s: &str) -> Self {
-        match s {
-            "PAID" => InvoiceState::Paid,
-            "VOID" => InvoiceState::Void,
-            _ => InvoiceState::Open,
+    /// B4: the state an invoice is issued in. Nothing to pay is paid: a free line must not leave an invoice
+    /// open forever.
+    pub fn issued(total: Money) -> Self {
+        if total.minor == 0 {
+            InvoiceState::Paid
+        } else {
+            InvoiceState::Open
         }
     }
 }
@@ -45,126 +48,80 @@ pub fn number(year: i32, sequence: i64) -> String {
     format!("INV-{year:04}-{sequence:06}")
 }
 
-/// One priced line, as it will be printed (and kept) on the invoice.
+/// An issued invoice (B4); its lines, immutable, are kept apart as [`Line`]s.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Line {
-    pub sku: String,
-    pub description: String,
-    pub quantity: i32,
-    pub unit_price: Money,
-    pub amount: Money,
-    pub grant: Grant,
-}
-
-/// Computed totals (B4): never taken from the caller.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Totals {
-    pub subtotal: Money,
-    pub tax: Money,
-    pub total: Money,
-}
-
-impl Totals {
-    /// Subtotal is the sum of the lines; no tax is charged on licenses sold here (the processor handles it), so
-    /// tax is zero and the total equals the subtotal.
-    pub fn of(currency: Currency, lines: &[Line]) -> Result<Self> {
-        let subtotal = Money::sum(currency, lines.iter().map(|l| l.amount))?;
-        let tax = Money::zero(currency);
-        Ok(Self {
-            subtotal,
-            tax,
-            total: subtotal.checked_add(tax)?,
-        })
-    }
-}
-
-/// An order priced against the catalog.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Priced {
+pub struct Invoice {
+    pub invoice_id: String,
+    pub number: String,
+    pub account_id: String,
+    pub state: InvoiceState,
     pub currency: Currency,
-    pub lines: Vec<Line>,
     pub totals: Totals,
+    pub paid: Money,
+    pub purchase_id: Option<String>,
+    pub renewal_id: Option<String>,
+    pub issue_time: DateTime<Utc>,
+    pub due_time: DateTime<Utc>,
+    pub paid_time: Option<DateTime<Utc>>,
+    pub void_time: Option<DateTime<Utc>>,
+    pub void_reason: String,
+    pub update_time: DateTime<Utc>,
 }
 
-/// B2/B4: prices `items` (already checked with [`super::purchase::check_items`]) from `catalog`. Unknown SKUs,
-/// retired SKUs, mixed currencies and quantities beyond what licensing issues are refused.
-pub fn price(items: &[Item], catalog: &HashMap<String, Sku>) -> Result<Priced> {
-    let unknown: Vec<FieldViolation> = items
-        .iter()
-        .enumerate()
-        .filter(|(_, item)| !catalog.contains_key(&item.sku))
-        .map(|(i, item)| {
-            FieldViolation::new(
-                format!("items[{i}].sku"),
-                format!("{} is not in the catalog", item.sku),
-            )
-        })
-        .collect();
-    if !unknown.is_empty() {
-        return Err(Error::UnknownSku(unknown));
+/// A payment recorded against an invoice (B5).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Payment {
+    pub payment_id: String,
+    pub invoice_id: String,
+    pub amount: Money,
+    pub reference: String,
+    pub create_time: DateTime<Utc>,
+}
+
+impl Invoice {
+    /// B4/B5: what is left to pay.
+    pub fn balance(&self) -> Result<Money> {
+        balance(self.state, self.totals.total, self.paid)
     }
-    let skus: Vec<&Sku> = items
-        .iter()
-        .filter_map(|item| catalog.get(&item.sku))
-        .collect();
-    if let Some(retired) = skus.iter().find(|s| !s.active) {
-        return Err(Error::SkuInactive(retired.code.clone()));
-    }
-    let Some(currency) = skus.first().map(|s| s.unit_price.currency) else {
-        return Err(Error::invalid("items", "name at least one SKU to buy"));
-    };
-    let mismatched: Vec<FieldViolation> = skus
-        .iter()
-        .enumerate()
-        .filter(|(_, s)| s.unit_price.currency != currency)
-        .map(|(i, s)| {
-            FieldViolation::new(
-                format!("items[{i}].sku"),
-                format!(
-                    "priced in {}, the order in {currency}",
-                    s.unit_price.currency
-                ),
-            )
-        })
-        .collect();
-    if !mismatched.is_empty() {
-        return Err(Error::CurrencyMismatch(mismatched));
-    }
-    let mut lines = Vec::with_capacity(items.len());
-    let mut too_many = Vec::new();
-    for (i, (item, sku)) in items.iter().zip(skus).enumerate() {
-        if sku.grant.units(item.quantity).is_none() {
-            too_many.push(FieldViolation::new(
-                format!("items[{i}].quantity"),
-                "more seats than one purchase line can issue",
-            ));
-            continue;
+
+    /// B5 (and B8): the invoice after `amount` is paid at `now`. The invoice of a renewal (`renewal_date`) is
+    /// paid only within the renewal's payment window; then the rules of [`apply_payment`] hold.
+    pub fn pay(
+        &self,
+        amount: Money,
+        renewal_date: Option<DateTime<Utc>>,
+        now: DateTime<Utc>,
+    ) -> Result<Invoice> {
+        if let (InvoiceState::Open, Some(renewal_date)) = (self.state, renewal_date) {
+            renewal::ensure_payable(renewal_date, now)?;
         }
-        let amount = sku
-            .unit_price
-            .times(i64::from(item.quantity))
-            .map_err(|_| {
-                Error::invalid(&format!("items[{i}].quantity"), "the amount is too large")
-            })?;
-        lines.push(Line {
-            sku: sku.code.clone(),
-            description: sku.description.trim().to_string(),
-            quantity: item.quantity,
-            unit_price: sku.unit_price,
-            amount,
-            grant: sku.grant,
-        });
+        let after = apply_payment(self.state, self.totals.total, self.paid, amount)?;
+        let paid_time = match after.state {
+            InvoiceState::Paid => Some(now),
+            _ => self.paid_time,
+        };
+        Ok(Invoice {
+            state: after.state,
+            paid: after.paid,
+            paid_time,
+            update_time: now,
+            ..self.clone()
+        })
     }
-    if !too_many.is_empty() {
-        return Err(Error::invalid_fields(too_many));
+
+    /// B4/B5: the invoice voided at `now` for `reason`; `None` when it is void already (nothing changes).
+    pub fn void(&self, reason: &str, now: DateTime<Utc>) -> Result<Option<Invoice>> {
+        if !ensure_voidable(self.state, self.paid)? {
+            return Ok(None);
+        }
+        Ok(Some(Invoice {
+            state: InvoiceState::Void,
+            void_time: Some(now),
+            void_reason: reason.to_string(),
+            update_time: now,
+            ..self.clone()
+        }))
     }
-    let totals = Totals::of(currency, &lines)
-        .map_err(|_| Error::invalid("items", "the order total is too large"))?;
-    Ok(Priced {
-        currency,
-        lines,
-        totals,
-    })
 }
 
 /// B4/B5: what is left to pay; nothing once paid or void.
@@ -227,42 +184,14 @@ pub fn ensure_voidable(state: InvoiceState, paid: Money) -> Result<bool> {
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     #![allow(clippy::unwrap_used)]
+    use chrono::TimeZone;
+
     use super::*;
-    use crate::domain::catalog::{Family, LicenseType, Product};
 
-    fn usd(minor: i64) -> Money {
+    pub(crate) fn usd(minor: i64) -> Money {
         Money::new(minor, Currency::parse("c", "USD").unwrap())
-    }
-
-    fn sku(code: &str, minor: i64, currency: &str) -> Sku {
-        Sku {
-            code: code.into(),
-            description: format!("{code} license"),
-            unit_price: Money::new(minor, Currency::parse("c", currency).unwrap()),
-            grant: Grant {
-                product: Product::Desktop,
-                family: Some(Family::Td),
-                seats: 1,
-                license_type: Some(LicenseType::Term),
-                term_months: 12,
-                maintenance_months: 12,
-                lblm_enabled: false,
-            },
-            active: true,
-        }
-    }
-
-    fn catalog(skus: Vec<Sku>) -> HashMap<String, Sku> {
-        skus.into_iter().map(|s| (s.code.clone(), s)).collect()
-    }
-
-    fn item(sku: &str, quantity: i32) -> Item {
-        Item {
-            sku: sku.into(),
-            quantity,
-        }
     }
 
     #[test]
@@ -270,66 +199,6 @@ mod tests {
         assert_eq!(number(2026, 1), "INV-2026-000001");
         assert_eq!(number(2026, 123_456), "INV-2026-123456");
         assert_eq!(number(2027, 1_000_000), "INV-2027-1000000");
-    }
-
-    #[test]
-    fn b4_totals_are_computed_from_the_lines() {
-        let priced = price(
-            &[item("A", 3), item("B", 1)],
-            &catalog(vec![sku("A", 1999, "USD"), sku("B", 500, "USD")]),
-        )
-        .unwrap();
-        assert_eq!(
-            priced.lines.iter().map(|l| l.amount).collect::<Vec<_>>(),
-            [usd(5997), usd(500)]
-        );
-        assert_eq!(
-            priced.totals,
-            Totals {
-                subtotal: usd(6497),
-                tax: usd(0),
-                total: usd(6497)
-            }
-        );
-    }
-
-    #[test]
-    fn b4_unknown_retired_and_mixed_currency_skus_are_refused() {
-        let skus = catalog(vec![
-            sku("A", 100, "USD"),
-            sku("E", 100, "EUR"),
-            Sku {
-                active: false,
-                ..sku("OLD", 100, "USD")
-            },
-        ]);
-        let Err(Error::UnknownSku(v)) = price(&[item("A", 1), item("NOPE", 1)], &skus) else {
-            panic!("unknown SKU accepted")
-        };
-        assert_eq!(v[0].field, "items[1].sku");
-        assert!(
-            matches!(price(&[item("OLD", 1)], &skus), Err(Error::SkuInactive(code)) if code == "OLD")
-        );
-        let Err(Error::CurrencyMismatch(v)) = price(&[item("A", 1), item("E", 1)], &skus) else {
-            panic!("mixed currencies accepted")
-        };
-        assert_eq!(v[0].field, "items[1].sku");
-    }
-
-    #[test]
-    fn b4_amounts_that_overflow_are_refused_not_wrapped() {
-        let skus = catalog(vec![
-            sku("BIG", i64::MAX / 2, "USD"),
-            sku("BIG2", i64::MAX / 2, "USD"),
-        ]);
-        assert!(matches!(
-            price(&[item("BIG", 3)], &skus),
-            Err(Error::Common(portal_runtime::error::Common::Invalid(_)))
-        ));
-        assert!(matches!(
-            price(&[item("BIG", 2), item("BIG2", 2)], &skus),
-            Err(Error::Common(portal_runtime::error::Common::Invalid(_)))
-        ));
     }
 
     #[test]
@@ -393,5 +262,92 @@ mod tests {
             balance(InvoiceState::Void, usd(10), usd(0)).unwrap(),
             usd(0)
         );
+    }
+
+    /// An invoice of `total` USD cents with `paid` paid, in `state`.
+    pub(crate) fn invoice(state: InvoiceState, total: i64, paid: i64) -> Invoice {
+        let at = Utc.with_ymd_and_hms(2026, 3, 1, 0, 0, 0).unwrap();
+        Invoice {
+            invoice_id: "inv-1".into(),
+            number: number(2026, 1),
+            account_id: "acc-1".into(),
+            state,
+            currency: usd(0).currency,
+            totals: Totals {
+                subtotal: usd(total),
+                tax: usd(0),
+                total: usd(total),
+            },
+            paid: usd(paid),
+            purchase_id: None,
+            renewal_id: None,
+            issue_time: at,
+            due_time: at,
+            paid_time: None,
+            void_time: None,
+            void_reason: String::new(),
+            update_time: at,
+        }
+    }
+
+    #[test]
+    fn b4_an_invoice_with_nothing_to_pay_is_issued_paid() {
+        assert_eq!(InvoiceState::issued(usd(0)), InvoiceState::Paid);
+        assert_eq!(InvoiceState::issued(usd(1)), InvoiceState::Open);
+    }
+
+    #[test]
+    fn b5_paying_the_rest_marks_the_invoice_paid_at_that_time() {
+        let now = Utc.with_ymd_and_hms(2026, 3, 2, 0, 0, 0).unwrap();
+        let open = invoice(InvoiceState::Open, 1000, 400);
+        let paid = open.pay(usd(600), None, now).unwrap();
+        assert_eq!(
+            (
+                paid.state,
+                paid.paid,
+                paid.paid_time,
+                paid.balance().unwrap()
+            ),
+            (InvoiceState::Paid, usd(1000), Some(now), usd(0))
+        );
+        let partly = open.pay(usd(100), None, now).unwrap();
+        assert_eq!((partly.state, partly.paid_time), (InvoiceState::Open, None));
+    }
+
+    #[test]
+    fn b8_a_renewal_invoice_is_paid_only_inside_its_window() {
+        let date = Utc.with_ymd_and_hms(2026, 9, 30, 0, 0, 0).unwrap();
+        let open = invoice(InvoiceState::Open, 1000, 0);
+        assert!(matches!(
+            open.pay(usd(1000), Some(date), date - chrono::Duration::days(200)),
+            Err(Error::OutsideRenewalWindow)
+        ));
+        assert!(
+            open.pay(usd(1000), Some(date), date - chrono::Duration::days(20))
+                .is_ok()
+        );
+        // A closed invoice says so, whatever the date.
+        assert!(matches!(
+            invoice(InvoiceState::Paid, 1000, 1000).pay(
+                usd(1),
+                Some(date),
+                date + chrono::Duration::days(1)
+            ),
+            Err(Error::InvoiceNotOpen)
+        ));
+    }
+
+    #[test]
+    fn b4_voiding_keeps_the_reason_and_a_void_invoice_stays_as_it_is() {
+        let now = Utc.with_ymd_and_hms(2026, 3, 2, 0, 0, 0).unwrap();
+        let void = invoice(InvoiceState::Open, 1000, 0)
+            .void("duplicate order", now)
+            .unwrap()
+            .unwrap();
+        assert_eq!(
+            (void.state, void.void_time, void.void_reason.as_str()),
+            (InvoiceState::Void, Some(now), "duplicate order")
+        );
+        assert!(void.void("again", now).unwrap().is_none());
     }
 }

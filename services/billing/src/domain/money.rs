@@ -100,6 +100,7 @@ impl Money {
         }
     }
 
+    /// B1: integer addition of amounts in one currency; an overflow is an error, never a wrapped amount.
     pub fn checked_add(self, other: Money) -> Result<Money> {
         self.same_currency(other)?;
         self.minor
@@ -108,6 +109,7 @@ impl Money {
             .ok_or(Error::AmountOverflow)
     }
 
+    /// B1: integer subtraction of amounts in one currency, checked like [`Money::checked_add`].
     pub fn checked_sub(self, other: Money) -> Result<Money> {
         self.same_currency(other)?;
         self.minor
@@ -116,7 +118,7 @@ impl Money {
             .ok_or(Error::AmountOverflow)
     }
 
-    /// `quantity` units at this price.
+    /// B1: `quantity` units at this price, checked.
     pub fn times(self, quantity: i64) -> Result<Money> {
         self.minor
             .checked_mul(quantity)

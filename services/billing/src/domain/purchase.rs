@@ -1,10 +1,14 @@
-//! Purchases (B3): what may be ordered, the states a purchase goes through, and what licensing is asked to
-//! issue for each line, deterministically, so a retry asks for exactly the same thing.
+//! Purchases (B3): what may be ordered, the states a purchase goes through and when it moves (complete, failed,
+//! pending), and what licensing is asked to issue for each line, deterministically, so a retry asks for exactly
+//! the same thing.
 
 use chrono::{DateTime, Duration, Months, Utc};
 use portal_runtime::error::FieldViolation;
 
-use super::catalog::{Family, Grant, LicenseType, Product};
+use super::{
+    catalog::{Family, Grant, LicenseType, Product},
+    invoice::{InvoiceState, Line},
+};
 use crate::error::{Error, Result};
 
 /// The most units of one SKU in one order.
@@ -69,13 +73,127 @@ impl PurchaseState {
             PurchaseState::Failed => "FAILED",
         }
     }
+}
 
-    pub fn parse(s: &str) -> Self {
-        match s {
-            "FULFILLED" => PurchaseState::Fulfilled,
-            "FAILED" => PurchaseState::Failed,
-            _ => PurchaseState::Pending,
+/// A purchase (B3): an order, its invoice, and what licensing issued for it once fulfilled.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Purchase {
+    pub purchase_id: String,
+    pub account_id: String,
+    pub state: PurchaseState,
+    pub invoice_id: String,
+    /// The keys licensing issued; empty until fulfilled.
+    pub key_ids: Vec<String>,
+    /// The eLearning access codes licensing issued (L11); empty until fulfilled.
+    pub elearning_codes: Vec<String>,
+    /// Why licensing refused the purchase, once failed.
+    pub failure_reason: String,
+    /// When it was made, in whole seconds: the base of every date licensing is asked for.
+    pub create_time: DateTime<Utc>,
+    pub update_time: DateTime<Utc>,
+}
+
+impl Purchase {
+    /// B3: a new order, pending until licensing has issued what it sells. `now` is cut to whole seconds, so
+    /// the dates of every retry count from the same instant.
+    pub fn new(
+        purchase_id: String,
+        account_id: String,
+        invoice_id: String,
+        now: DateTime<Utc>,
+    ) -> Self {
+        let now = whole_seconds(now);
+        Self {
+            purchase_id,
+            account_id,
+            state: PurchaseState::Pending,
+            invoice_id,
+            key_ids: Vec::new(),
+            elearning_codes: Vec::new(),
+            failure_reason: String::new(),
+            create_time: now,
+            update_time: now,
         }
+    }
+
+    /// B3: what a fulfilment attempt does before it asks licensing anything.
+    pub fn b3_next_attempt(&self, invoice: InvoiceState) -> Attempt {
+        match (self.state, invoice) {
+            (PurchaseState::Fulfilled | PurchaseState::Failed, _) => Attempt::Settled,
+            // An invoice voided while the purchase waited cancels it: nothing is issued against a void invoice.
+            (PurchaseState::Pending, InvoiceState::Void) => {
+                Attempt::Cancel("the invoice was voided before fulfilment".into())
+            }
+            (PurchaseState::Pending, InvoiceState::Open | InvoiceState::Paid) => Attempt::Issue,
+        }
+    }
+
+    /// B3: what licensing is asked for each of the purchase's invoice lines, in order, each under a request id
+    /// of its own (so licensing issues each line once however often it is asked). A line that cannot be issued
+    /// is a refusal of the whole purchase.
+    pub fn b3_plan(&self, lines: &[Line]) -> Result<Vec<(String, Issue)>, String> {
+        lines
+            .iter()
+            .zip(0i32..)
+            .map(|(line, line_no)| {
+                issue_for(&line.grant, line.quantity, self.create_time)
+                    .map(|issue| (line_request_id(&self.purchase_id, line_no), issue))
+                    .map_err(|e| format!("line {line_no} cannot be issued: {e}"))
+            })
+            .collect()
+    }
+}
+
+/// What a fulfilment attempt does, judged before licensing is asked (B3).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Attempt {
+    /// Fulfilled or failed already: nothing to do.
+    Settled,
+    /// Pending, but it can no longer be fulfilled: it fails for this reason.
+    Cancel(String),
+    /// Pending: ask licensing.
+    Issue,
+}
+
+/// What licensing answered when asked to issue or refresh (B3, B8).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Answer<T> {
+    Done(T),
+    /// Licensing is down, overloaded or too slow: asking again later may succeed.
+    Unavailable(String),
+    /// Licensing said no; asking again will not help.
+    Refused(String),
+}
+
+/// What licensing issued for a whole purchase.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Issued {
+    pub key_ids: Vec<String>,
+    pub elearning_codes: Vec<String>,
+}
+
+/// Where a pending purchase goes after licensing answered (B3).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Transition {
+    /// PENDING → FULFILLED with what was issued.
+    Fulfil(Issued),
+    /// Stays PENDING for the background retry; the attempt is counted.
+    StayPending(String),
+    /// PENDING → FAILED with why, and its unpaid invoice is voided ([`VOID_REASON`]).
+    Fail(String),
+}
+
+/// B3: the reason on the invoice voided because its purchase failed.
+pub const VOID_REASON: &str = "the purchase could not be fulfilled";
+
+/// B3: a purchase is complete once licensing issued every line, stays pending while licensing is unavailable
+/// (it never ends half-done: the retry asks again for the same lines, which licensing replays), and fails when
+/// licensing refuses.
+pub fn b3_transition(answer: Answer<Issued>) -> Transition {
+    match answer {
+        Answer::Done(issued) => Transition::Fulfil(issued),
+        Answer::Unavailable(why) => Transition::StayPending(why),
+        Answer::Refused(why) => Transition::Fail(why),
     }
 }
 
@@ -240,5 +358,72 @@ mod tests {
         );
         assert_eq!(line_request_id("pur-1", 0), line_request_id("pur-1", 0));
         assert_ne!(line_request_id("pur-1", 0), line_request_id("pur-1", 1));
+    }
+
+    #[test]
+    fn b3_only_a_pending_purchase_with_a_live_invoice_asks_licensing() {
+        let base = Utc.with_ymd_and_hms(2026, 1, 31, 10, 0, 0).unwrap();
+        let pending = Purchase::new("pur-1".into(), "acc-1".into(), "inv-1".into(), base);
+        assert_eq!(pending.b3_next_attempt(InvoiceState::Open), Attempt::Issue);
+        assert_eq!(pending.b3_next_attempt(InvoiceState::Paid), Attempt::Issue);
+        assert!(matches!(
+            pending.b3_next_attempt(InvoiceState::Void),
+            Attempt::Cancel(_)
+        ));
+        for state in [PurchaseState::Fulfilled, PurchaseState::Failed] {
+            let settled = Purchase {
+                state,
+                ..pending.clone()
+            };
+            assert_eq!(
+                settled.b3_next_attempt(InvoiceState::Void),
+                Attempt::Settled
+            );
+        }
+    }
+
+    #[test]
+    fn b3_unavailable_licensing_leaves_the_purchase_pending_and_a_refusal_fails_it() {
+        let issued = Issued {
+            key_ids: vec!["key-1".into()],
+            elearning_codes: Vec::new(),
+        };
+        assert_eq!(
+            b3_transition(Answer::Done(issued.clone())),
+            Transition::Fulfil(issued)
+        );
+        assert_eq!(
+            b3_transition(Answer::Unavailable("down".into())),
+            Transition::StayPending("down".into())
+        );
+        assert_eq!(
+            b3_transition(Answer::Refused("no".into())),
+            Transition::Fail("no".into())
+        );
+    }
+
+    #[test]
+    fn b3_each_line_is_asked_under_its_own_stable_request_id() {
+        let base = Utc.with_ymd_and_hms(2026, 1, 31, 10, 0, 0).unwrap();
+        let purchase = Purchase::new("pur-1".into(), "acc-1".into(), "inv-1".into(), base);
+        let line = |quantity| Line {
+            sku: "A".into(),
+            description: "A".into(),
+            quantity,
+            unit_price: crate::domain::Money::zero(
+                crate::domain::Currency::parse("c", "USD").unwrap(),
+            ),
+            amount: crate::domain::Money::zero(crate::domain::Currency::parse("c", "USD").unwrap()),
+            grant: grant(),
+        };
+        let plan = purchase.b3_plan(&[line(1), line(2)]).unwrap();
+        assert_eq!(
+            plan.iter().map(|(id, _)| id.as_str()).collect::<Vec<_>>(),
+            ["pur-1/line-0", "pur-1/line-1"]
+        );
+        assert!(
+            purchase.b3_plan(&[line(0)]).is_err(),
+            "an empty line is refused"
+        );
     }
 }

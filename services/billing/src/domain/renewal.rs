@@ -3,7 +3,11 @@
 
 use chrono::{DateTime, Duration, Months, Utc};
 
-use super::catalog::LicenseType;
+use super::{
+    catalog::LicenseType,
+    invoice::{Invoice, InvoiceState},
+    purchase::Answer,
+};
 use crate::error::{Error, Result};
 
 /// A renewal invoice can be paid from this many months before the renewal date.
@@ -32,15 +36,6 @@ impl RenewalState {
         }
     }
 
-    pub fn parse(s: &str) -> Self {
-        match s {
-            "RENEWED" => RenewalState::Renewed,
-            "LAPSED" => RenewalState::Lapsed,
-            "CANCELLED" => RenewalState::Cancelled,
-            _ => RenewalState::Open,
-        }
-    }
-
     /// The state as seen at `now`: an open renewal whose date has passed unpaid has lapsed (derived, like a
     /// persona, rather than swept).
     pub fn at(self, renewal_date: DateTime<Utc>, now: DateTime<Utc>) -> Self {
@@ -49,6 +44,120 @@ impl RenewalState {
         } else {
             self
         }
+    }
+}
+
+/// A renewal of keys (B8): its date, term and invoice, auto-renew, and whether its keys still wait for licensing
+/// to refresh them.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Renewal {
+    pub renewal_id: String,
+    pub account_id: String,
+    pub key_ids: Vec<String>,
+    pub renewal_date: DateTime<Utc>,
+    pub term_months: i32,
+    pub auto_renew: bool,
+    pub invoice_id: String,
+    pub state: RenewalState,
+    /// Paid, and licensing has not refreshed the keys yet.
+    pub refresh_pending: bool,
+    /// The keys licensing refused to refresh, with why.
+    pub refresh_error: Option<String>,
+    pub create_time: DateTime<Utc>,
+    pub update_time: DateTime<Utc>,
+}
+
+/// What a renewal is created for (B8).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Terms {
+    pub account_id: String,
+    pub key_ids: Vec<String>,
+    pub renewal_date: DateTime<Utc>,
+    pub term_months: i32,
+}
+
+impl Renewal {
+    /// B8: a new renewal is open, auto-renews until turned off, and has nothing to refresh until it is paid.
+    pub fn open(renewal_id: String, invoice_id: String, terms: Terms, now: DateTime<Utc>) -> Self {
+        Self {
+            renewal_id,
+            account_id: terms.account_id,
+            key_ids: terms.key_ids,
+            renewal_date: terms.renewal_date,
+            term_months: terms.term_months,
+            auto_renew: true,
+            invoice_id,
+            state: RenewalState::Open,
+            refresh_pending: false,
+            refresh_error: None,
+            create_time: now,
+            update_time: now,
+        }
+    }
+
+    /// B8: the state as seen at `now` (see [`RenewalState::at`]).
+    pub fn state_at(&self, now: DateTime<Utc>) -> RenewalState {
+        self.state.at(self.renewal_date, now)
+    }
+
+    /// B8: the renewal with auto-renew set to `wanted` at `now` (see [`set_auto_renew`]); `None` when that is
+    /// its value already.
+    pub fn with_auto_renew(&self, wanted: bool, now: DateTime<Utc>) -> Result<Option<Renewal>> {
+        let changed = set_auto_renew(self.state, self.auto_renew, wanted, self.renewal_date, now)?;
+        Ok(changed.then(|| Renewal {
+            auto_renew: wanted,
+            update_time: now,
+            ..self.clone()
+        }))
+    }
+
+    /// B8: paying the renewal invoice in full renews the renewal, and its keys wait for licensing to refresh
+    /// them (L7); `None` while `invoice` (this renewal's, just paid) still has a balance.
+    pub fn renewed_by(&self, invoice: &Invoice, now: DateTime<Utc>) -> Option<Renewal> {
+        (invoice.state == InvoiceState::Paid).then(|| Renewal {
+            state: RenewalState::Renewed,
+            refresh_pending: true,
+            update_time: now,
+            ..self.clone()
+        })
+    }
+
+    /// B8: voiding the renewal invoice cancels the renewal.
+    pub fn cancelled(&self, now: DateTime<Utc>) -> Renewal {
+        Renewal {
+            state: RenewalState::Cancelled,
+            update_time: now,
+            ..self.clone()
+        }
+    }
+
+    /// B8/L7: where paying this renewal moves its keys.
+    pub fn extended_until(&self) -> Result<DateTime<Utc>> {
+        extended_until(self.renewal_date, self.term_months)
+    }
+}
+
+/// B8: what became of refreshing a paid renewal's keys: the refusals (key and why) to note on the renewal,
+/// or `None` while licensing was unavailable for one of them, so the refresh stays pending and is retried.
+pub fn b8_refresh_outcome(answers: Vec<(String, Answer<()>)>) -> Option<Vec<String>> {
+    let mut refused = Vec::new();
+    for (key_id, answer) in answers {
+        match answer {
+            Answer::Done(()) => {}
+            Answer::Unavailable(_) => return None,
+            Answer::Refused(why) => refused.push(format!("{key_id}: {why}")),
+        }
+    }
+    Some(refused)
+}
+
+/// B8: a renewal covers keys of its own account only; `owner` is the account licensing says holds `key_id`
+/// (`None`: no such key).
+pub fn ensure_key_of(account_id: &str, key_id: &str, owner: Option<&str>) -> Result<()> {
+    if owner == Some(account_id) {
+        Ok(())
+    } else {
+        Err(Error::KeyNotInAccount(key_id.to_string()))
     }
 }
 
@@ -147,6 +256,17 @@ mod tests {
 
     fn date() -> DateTime<Utc> {
         Utc.with_ymd_and_hms(2026, 9, 30, 0, 0, 0).unwrap()
+    }
+
+    #[test]
+    fn b8_a_renewal_covers_keys_of_its_own_account_only() {
+        assert!(ensure_key_of("acc-1", "key-1", Some("acc-1")).is_ok());
+        for owner in [Some("acc-2"), None] {
+            assert!(matches!(
+                ensure_key_of("acc-1", "key-1", owner),
+                Err(Error::KeyNotInAccount(key)) if key == "key-1"
+            ));
+        }
     }
 
     #[test]
@@ -255,5 +375,55 @@ mod tests {
                 maintenance_end: Some(until)
             }
         );
+    }
+
+    #[test]
+    fn b8_a_refresh_stays_pending_while_licensing_is_unavailable_and_notes_refusals() {
+        let answers = |last: Answer<()>| {
+            vec![
+                ("key-1".to_string(), Answer::Done(())),
+                ("key-2".to_string(), last),
+            ]
+        };
+        assert_eq!(b8_refresh_outcome(answers(Answer::Done(()))), Some(vec![]));
+        assert_eq!(
+            b8_refresh_outcome(answers(Answer::Refused("revoked".into()))),
+            Some(vec!["key-2: revoked".to_string()])
+        );
+        assert_eq!(
+            b8_refresh_outcome(answers(Answer::Unavailable("down".into()))),
+            None
+        );
+    }
+
+    #[test]
+    fn b8_paying_the_invoice_in_full_renews_and_voiding_it_cancels() {
+        use crate::domain::invoice::tests::{invoice, usd};
+        let date = date();
+        let now = date - Duration::days(30);
+        let terms = Terms {
+            account_id: "acc-1".into(),
+            key_ids: vec!["key-1".into()],
+            renewal_date: date,
+            term_months: 12,
+        };
+        let renewal = Renewal::open("ren-1".into(), "inv-1".into(), terms, now);
+        assert_eq!(
+            (renewal.state, renewal.auto_renew, renewal.refresh_pending),
+            (RenewalState::Open, true, false)
+        );
+        let invoice = Invoice {
+            renewal_id: Some("ren-1".into()),
+            ..invoice(InvoiceState::Open, 1000, 0)
+        };
+        let partly = invoice.pay(usd(400), Some(date), now).unwrap();
+        assert_eq!(renewal.renewed_by(&partly, now), None);
+        let paid = partly.pay(usd(600), Some(date), now).unwrap();
+        let renewed = renewal.renewed_by(&paid, now).unwrap();
+        assert_eq!(
+            (renewed.state, renewed.refresh_pending),
+            (RenewalState::Renewed, true)
+        );
+        assert_eq!(renewal.cancelled(now).state, RenewalState::Cancelled);
     }
 }

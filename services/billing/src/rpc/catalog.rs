@@ -1,4 +1,5 @@
-//! The catalog (B2): listing SKUs and what they issue, and editing them by a service principal.
+//! The catalog (B2): listing SKUs and what they issue, and editing them by a service principal (UpdateSku, with
+//! AIP-134 masks and `allow_missing` creation).
 
 use chrono::Utc;
 use portal_proto::billing as pb;
@@ -7,14 +8,12 @@ use portal_runtime::{
     audit::{self, Change},
     error::Violations,
 };
-use sea_orm::ActiveModelTrait;
 use serde_json::json;
 
+use super::convert;
 use crate::{
     BillingApi,
-    authz::CATALOG,
-    convert,
-    domain::{Currency, Money, Sku, catalog},
+    domain::{Currency, Money, Sku, access, catalog},
     error::{Error, Result},
     store,
 };
@@ -27,6 +26,13 @@ const UPDATABLE: [&str; 5] = [
     "grant",
     "active",
 ];
+
+/// An UpdateSku request, checked: the SKU's code, the fields to change, and the values to change them to.
+struct SkuPatch {
+    patch: pb::Sku,
+    paths: Vec<String>,
+    allow_missing: bool,
+}
 
 /// The paths an empty mask stands for: the fields set (non-default) in `patch` (AIP-134).
 fn implied_paths(patch: &pb::Sku) -> Vec<String> {
@@ -49,56 +55,14 @@ fn implied_paths(patch: &pb::Sku) -> Vec<String> {
     paths
 }
 
-/// The SKU `patch` describes in full (for `allow_missing` creation); every problem lands in `v`.
-fn whole_sku(patch: &pb::Sku, v: &mut Violations) -> Option<Sku> {
-    let currency = v.check(Currency::parse("sku.currency", &patch.currency));
-    let grant = convert::grant_from_proto("sku.grant", patch.grant.as_ref(), v);
-    let (Some(currency), Some(grant)) = (currency, grant) else {
-        return None;
-    };
-    Some(Sku {
-        code: patch.sku.clone(),
-        description: patch.description.trim().to_string(),
-        unit_price: Money::new(patch.unit_price_minor, currency),
-        grant,
-        active: patch.active,
-    })
-}
+impl TryFrom<pb::UpdateSkuRequest> for SkuPatch {
+    type Error = Error;
 
-fn snapshot(sku: &Sku) -> serde_json::Value {
-    json!({
-        "description": sku.description,
-        "unit_price_minor": sku.unit_price.minor,
-        "currency": sku.unit_price.currency.as_str(),
-        "grant": sku.grant,
-        "active": sku.active,
-    })
-}
-
-impl BillingApi {
-    /// Open to any authenticated caller: the gate has verified the token before the handler runs.
-    pub(super) async fn list_catalog(
-        &self,
-        _context: CallContext,
-        r: pb::ListCatalogRequest,
-    ) -> Result<pb::ListCatalogResponse> {
-        self.catalog_ready().await?;
-        let rows = store::list_skus(&self.db, r.show_inactive).await?;
-        Ok(pb::ListCatalogResponse {
-            skus: rows.iter().map(convert::sku).collect::<Result<_>>()?,
-        })
-    }
-
-    pub(super) async fn update_sku(
-        &self,
-        context: CallContext,
-        r: pb::UpdateSkuRequest,
-    ) -> Result<pb::Sku> {
-        self.caller(&context).await?.require_scope(&[CATALOG])?;
-        let mut v = Violations::default();
+    fn try_from(r: pb::UpdateSkuRequest) -> Result<Self> {
         let Some(patch) = r.sku else {
             return Err(Error::invalid("sku", "required"));
         };
+        let mut v = Violations::default();
         v.check(catalog::check_code("sku.sku", &patch.sku));
         let mask = r.update_mask.map(|m| m.paths).unwrap_or_default();
         let paths: Vec<String> = if mask.iter().any(|p| p == "*") {
@@ -109,53 +73,48 @@ impl BillingApi {
             mask
         };
         if !r.allow_missing {
-            for path in &paths {
-                if !UPDATABLE.contains(&path.as_str()) {
-                    v.add(
-                        "update_mask",
-                        format!("`{path}` cannot be updated; use {}", UPDATABLE.join(", ")),
-                    );
-                }
+            for path in paths.iter().filter(|p| !UPDATABLE.contains(&p.as_str())) {
+                v.add(
+                    "update_mask",
+                    format!("`{path}` cannot be updated; use {}", UPDATABLE.join(", ")),
+                );
             }
         }
         v.finish().map_err(Error::invalid_fields)?;
-        self.catalog_ready().await?;
-        let now = Utc::now();
-        let txn = portal_runtime::db::begin_write(&self.db).await?;
-        if !store::lock_sku(&txn, &patch.sku).await? {
-            if !r.allow_missing {
-                return Err(Error::SkuNotFound);
-            }
-            // AIP-134: create the SKU from the request as a whole; the mask does not apply.
-            let mut v = Violations::default();
-            let created = whole_sku(&patch, &mut v);
-            if let Some(sku) = &created {
-                for problem in sku.problems("sku") {
-                    v.add(&problem.field, problem.description);
-                }
-            }
-            v.finish().map_err(Error::invalid_fields)?;
-            let Some(sku) = created else {
-                return Err(Error::invalid("sku", "incomplete"));
-            };
-            let row = store::sku_row(&sku, now).insert(&txn).await?;
-            let change = Change {
-                account_id: "",
-                action: "CreateSku",
-                resource_type: "sku",
-                resource_id: &sku.code,
-                before: None,
-                after: Some(snapshot(&sku)),
-            };
-            audit::record(&txn, &context, change).await?;
-            txn.commit().await?;
-            return convert::sku(&row);
-        }
-        let current = store::find_sku(&txn, &patch.sku).await?;
-        let before = store::sku_of(&current)?;
-        let mut next = before.clone();
+        Ok(Self {
+            patch,
+            paths,
+            allow_missing: r.allow_missing,
+        })
+    }
+}
+
+impl SkuPatch {
+    /// AIP-134 creation: the SKU the request describes as a whole (the mask does not apply).
+    fn whole(&self) -> Result<Sku> {
+        let patch = &self.patch;
         let mut v = Violations::default();
-        for path in &paths {
+        let currency = v.check(Currency::parse("sku.currency", &patch.currency));
+        let grant = convert::grant_from_proto("sku.grant", patch.grant.as_ref(), &mut v);
+        let sku = match (currency, grant) {
+            (Some(currency), Some(grant)) => Some(Sku {
+                code: patch.sku.clone(),
+                description: patch.description.trim().to_string(),
+                unit_price: Money::new(patch.unit_price_minor, currency),
+                grant,
+                active: patch.active,
+            }),
+            _ => None,
+        };
+        checked(sku, v)
+    }
+
+    /// `current` with the masked fields of the request.
+    fn apply(&self, current: &Sku) -> Result<Sku> {
+        let patch = &self.patch;
+        let mut next = current.clone();
+        let mut v = Violations::default();
+        for path in &self.paths {
             match path.as_str() {
                 "description" => next.description = patch.description.trim().to_string(),
                 "unit_price_minor" => next.unit_price.minor = patch.unit_price_minor,
@@ -177,25 +136,88 @@ impl BillingApi {
                 other => v.add("update_mask", format!("`{other}` cannot be updated")),
             }
         }
-        for problem in next.problems("sku") {
+        checked(Some(next), v)
+    }
+}
+
+/// B2: `sku` if it is whole and consistent; otherwise every problem, with those already in `v`.
+fn checked(sku: Option<Sku>, mut v: Violations) -> Result<Sku> {
+    if let Some(sku) = &sku {
+        for problem in sku.problems("sku") {
             v.add(&problem.field, problem.description);
         }
-        v.finish().map_err(Error::invalid_fields)?;
+    }
+    v.finish().map_err(Error::invalid_fields)?;
+    sku.ok_or_else(|| Error::invalid("sku", "incomplete"))
+}
+
+fn snapshot(sku: &Sku) -> serde_json::Value {
+    json!({
+        "description": sku.description,
+        "unit_price_minor": sku.unit_price.minor,
+        "currency": sku.unit_price.currency.as_str(),
+        "grant": sku.grant,
+        "active": sku.active,
+    })
+}
+
+impl BillingApi {
+    /// Open to any authenticated caller: the gate has verified the token before the handler runs.
+    pub(super) async fn list_catalog(
+        &self,
+        _context: CallContext,
+        r: pb::ListCatalogRequest,
+    ) -> Result<pb::ListCatalogResponse> {
+        self.catalog_ready().await?;
+        let skus = store::catalog::list(&self.db, r.show_inactive).await?;
+        Ok(pb::ListCatalogResponse {
+            skus: skus.iter().map(convert::sku).collect(),
+        })
+    }
+
+    pub(super) async fn update_sku(
+        &self,
+        context: CallContext,
+        r: pb::UpdateSkuRequest,
+    ) -> Result<pb::Sku> {
+        self.require_service(&context, access::B2_EDIT_CATALOG)
+            .await?;
+        let patch = SkuPatch::try_from(r)?;
+        self.catalog_ready().await?;
+        let now = Utc::now();
+        let txn = portal_runtime::db::begin_write(&self.db).await?;
+        let code = patch.patch.sku.clone();
+        let Some(before) = store::catalog::lock(&txn, &code).await? else {
+            if !patch.allow_missing {
+                return Err(Error::SkuNotFound);
+            }
+            let sku = patch.whole()?;
+            let created = store::catalog::insert(&txn, &sku, now).await?;
+            let change = Change {
+                account_id: "",
+                action: "CreateSku",
+                resource_type: "sku",
+                resource_id: &sku.code,
+                before: None,
+                after: Some(snapshot(&sku)),
+            };
+            audit::record(&txn, &context, change).await?;
+            txn.commit().await?;
+            return Ok(convert::sku(&created));
+        };
+        let next = patch.apply(&before)?;
         // B4: invoices keep the description, price and grant of their lines; only future sales see the change.
-        let mut row = store::sku_row(&next, now);
-        row.create_time = sea_orm::Set(current.create_time);
-        row.revision = sea_orm::Set(current.revision);
-        let after = row.update(&txn).await?;
+        let after = store::catalog::update(&txn, &next, now).await?;
         let change = Change {
             account_id: "",
             action: "UpdateSku",
             resource_type: "sku",
-            resource_id: &after.sku,
+            resource_id: &next.code,
             before: Some(snapshot(&before)),
             after: Some(snapshot(&next)),
         };
         audit::record(&txn, &context, change).await?;
         txn.commit().await?;
-        convert::sku(&after)
+        Ok(convert::sku(&after))
     }
 }

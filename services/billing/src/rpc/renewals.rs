@@ -1,64 +1,43 @@
 //! Renewals (B8): a renewal of keys with its invoice, auto-renew on and off, and the account's renewals.
 
 use chrono::Utc;
-use portal_policy::Action;
 use portal_proto::billing as pb;
 use portal_runtime::{
     CallContext,
     audit::{self, Change},
     error::Violations,
-    idempotency::{self, Begun, Prior, fingerprint},
+    idempotency::{self, Claim, Prior},
     new_id, paging,
     time::from_proto,
 };
-use prost::Message;
-use sea_orm::{ActiveModelTrait, IntoActiveModel, Set};
 use serde_json::json;
 
+use super::{convert, hidden};
 use crate::{
     BillingApi,
-    authz::{INTERNAL, PAYMENTS},
-    convert,
     domain::{
-        RenewalState, invoice as invoice_rules,
+        Item, Renewal, access, invoice as invoice_rules,
         purchase::whole_seconds,
-        renewal::{self as renewal_rules, DEFAULT_TERM_MONTHS, MAX_TERM_MONTHS},
+        renewal::{self as renewal_rules, DEFAULT_TERM_MONTHS, MAX_TERM_MONTHS, Terms},
     },
     error::{Error, Result},
-    store::{self, NewInvoice, renewal},
+    store::{self, invoices::NewInvoice},
 };
 
 /// The most keys one renewal covers.
 const MAX_KEYS: usize = 1000;
 
-impl BillingApi {
-    pub(super) async fn create_renewal_invoice(
-        &self,
-        context: CallContext,
-        r: pb::CreateRenewalInvoiceRequest,
-    ) -> Result<pb::Renewal> {
-        self.caller(&context)
-            .await?
-            .require_scope(&[PAYMENTS, INTERNAL])?;
-        // A replay returns the first result before anything else is judged: by then the renewal date may have
-        // passed or licensing may be down, and neither changes what was created.
-        let hash = fingerprint(
-            &pb::CreateRenewalInvoiceRequest {
-                request_id: String::new(),
-                ..r.clone()
-            }
-            .encode_to_vec(),
-        );
-        match idempotency::lookup(&self.db, "CreateRenewalInvoice", &r.request_id, &hash).await? {
-            Prior::Replay(id) => {
-                return Ok(convert::renewal(
-                    &store::find_renewal(&self.db, &id).await?,
-                    Utc::now(),
-                ));
-            }
-            Prior::Reused => return Err(Error::request_id_reused()),
-            Prior::None => {}
-        }
+/// A CreateRenewalInvoice request, checked (B8): the renewal's terms (its date in the future, in whole seconds
+/// like every date billing derives key dates from) and what its invoice bills.
+struct NewRenewal {
+    terms: Terms,
+    items: Vec<Item>,
+}
+
+impl TryFrom<&pb::CreateRenewalInvoiceRequest> for NewRenewal {
+    type Error = Error;
+
+    fn try_from(r: &pb::CreateRenewalInvoiceRequest) -> Result<Self> {
         let now = Utc::now();
         let mut v = Violations::default();
         v.require("account_id", &r.account_id);
@@ -91,7 +70,6 @@ impl BillingApi {
                 v.add("renewal_date", "must be in the future");
                 None
             }
-            // Whole seconds, like every date billing derives key dates from.
             Some(Some(date)) => Some(whole_seconds(date)),
         };
         let term_months = if r.term_months == 0 {
@@ -109,82 +87,86 @@ impl BillingApi {
         let Some(renewal_date) = renewal_date else {
             return Err(Error::invalid("renewal_date", "required"));
         };
-        if self.identity.account(&r.account_id).await?.is_none() {
+        Ok(Self {
+            terms: Terms {
+                account_id: r.account_id.clone(),
+                key_ids,
+                renewal_date,
+                term_months,
+            },
+            items,
+        })
+    }
+}
+
+const CREATE_RENEWAL: &str = "CreateRenewalInvoice";
+
+impl BillingApi {
+    pub(super) async fn create_renewal_invoice(
+        &self,
+        context: CallContext,
+        r: pb::CreateRenewalInvoiceRequest,
+    ) -> Result<pb::Renewal> {
+        self.require_service(&context, access::B8_CREATE_RENEWAL)
+            .await?;
+        // A replay returns the first result before anything else is judged: by then the renewal date may have
+        // passed or licensing may be down, and neither changes what was created.
+        let hash = idempotency::content_hash(&r);
+        match idempotency::lookup(&self.db, CREATE_RENEWAL, &r.request_id, &hash).await? {
+            Prior::Replay(id) => return self.renewal_as_it_is(&id).await,
+            Prior::Reused => return Err(Error::request_id_reused()),
+            Prior::None => {}
+        }
+        let NewRenewal { terms, items } = NewRenewal::try_from(&r)?;
+        let account_id = terms.account_id.clone();
+        if self.identity.account(&account_id).await?.is_none() {
             return Err(Error::AccountNotFound);
         }
-        for key_id in &key_ids {
-            match self.licensing.key(key_id).await? {
-                Some(key) if key.account_id == r.account_id => {}
-                _ => return Err(Error::KeyNotInAccount(key_id.clone())),
-            }
+        for key_id in &terms.key_ids {
+            let key = self.licensing.key(key_id).await?;
+            renewal_rules::ensure_key_of(
+                &account_id,
+                key_id,
+                key.as_ref().map(|k| k.account_id.as_str()),
+            )?;
         }
         self.catalog_ready().await?;
         let renewal_id = new_id("ren");
-        let txn = match idempotency::begin(
-            &self.db,
-            "CreateRenewalInvoice",
-            &r.request_id,
-            &hash,
-            &renewal_id,
-        )
-        .await?
-        {
-            Begun::Fresh(txn) => txn,
-            Begun::Replay(id) => {
-                return Ok(convert::renewal(
-                    &store::find_renewal(&self.db, &id).await?,
-                    Utc::now(),
-                ));
-            }
-            Begun::Reused => return Err(Error::request_id_reused()),
+        let txn = match idempotency::claim(&self.db, CREATE_RENEWAL, &r, &renewal_id).await? {
+            Claim::Fresh(txn) => txn,
+            Claim::Replay(id) => return self.renewal_as_it_is(&id).await,
         };
         let codes: Vec<String> = items.iter().map(|i| i.sku.clone()).collect();
-        let catalog = store::skus_by_code(&txn, &codes).await?;
+        let catalog = store::catalog::by_code(&txn, &codes).await?;
         let priced = invoice_rules::price(&items, &catalog)?;
+        let now = Utc::now();
         let created = whole_seconds(now);
-        let invoice_id = new_id("inv");
-        let row = renewal::ActiveModel {
-            renewal_id: Set(renewal_id.clone()),
-            account_id: Set(r.account_id.clone()),
-            key_ids: Set(store::to_json(&key_ids)),
-            renewal_date: Set(renewal_date),
-            term_months: Set(term_months),
-            auto_renew: Set(true),
-            invoice_id: Set(invoice_id.clone()),
-            state: Set(RenewalState::Open.as_str().to_string()),
-            refresh_pending: Set(false),
-            refresh_error: Set(None),
-            sort_key: Set(store::renewal_sort_key(renewal_date, &renewal_id)),
-            revision: Set(0),
-            create_time: Set(created),
-            update_time: Set(created),
-        }
-        .insert(&txn)
-        .await?;
-        let invoice = store::insert_invoice(
+        let renewal = Renewal::open(renewal_id.clone(), new_id("inv"), terms, created);
+        store::renewals::insert(&txn, &renewal).await?;
+        let invoice = store::invoices::insert(
             &txn,
             NewInvoice {
-                invoice_id: &invoice_id,
-                account_id: &r.account_id,
+                invoice_id: &renewal.invoice_id,
+                account_id: &account_id,
                 priced: &priced,
                 purchase_id: None,
                 renewal_id: Some(&renewal_id),
                 issue_time: created,
-                due_time: renewal_date,
+                due_time: renewal.renewal_date,
             },
         )
         .await?;
         let after = json!({
-            "key_ids": key_ids,
-            "renewal_date": renewal_date,
-            "term_months": term_months,
+            "key_ids": renewal.key_ids,
+            "renewal_date": renewal.renewal_date,
+            "term_months": renewal.term_months,
             "invoice_id": invoice.invoice_id,
             "number": invoice.number,
-            "total_minor": invoice.total_minor,
-            "currency": invoice.currency,
+            "total_minor": invoice.totals.total.minor,
+            "currency": invoice.currency.as_str(),
         });
         let change = Change {
-            account_id: &r.account_id,
+            account_id: &account_id,
             action: "CreateRenewal",
             resource_type: "renewal",
             resource_id: &renewal_id,
@@ -193,7 +175,12 @@ impl BillingApi {
         };
         audit::record(&txn, &context, change).await?;
         txn.commit().await?;
-        Ok(convert::renewal(&row, now))
+        Ok(convert::renewal(&renewal, now))
+    }
+
+    async fn renewal_as_it_is(&self, renewal_id: &str) -> Result<pb::Renewal> {
+        let renewal = store::renewals::find(&self.db, renewal_id).await?;
+        Ok(convert::renewal(&renewal, Utc::now()))
     }
 
     pub(super) async fn set_auto_renew(
@@ -205,32 +192,22 @@ impl BillingApi {
         v.require("renewal_id", &r.renewal_id);
         v.finish().map_err(Error::invalid_fields)?;
         let caller = self.caller(&context).await?;
-        let current = match store::find_renewal(&self.db, &r.renewal_id).await {
-            Err(Error::RenewalNotFound) if caller.member().is_some() => {
-                return Err(Error::denied("no such renewal visible to you"));
-            }
-            other => other?,
-        };
-        caller.require_action(&current.account_id, Action::MakePurchase, &[PAYMENTS])?;
+        let found = store::renewals::find(&self.db, &r.renewal_id).await;
+        let current = hidden(
+            &caller,
+            found,
+            |e| matches!(e, Error::RenewalNotFound),
+            "renewal",
+        )?;
+        Self::permit(&caller, &current.account_id, access::B6_SET_AUTO_RENEW)?;
         let now = Utc::now();
         let txn = portal_runtime::db::begin_write(&self.db).await?;
-        store::lock_renewal(&txn, &current.renewal_id).await?;
-        let before = store::find_renewal(&txn, &current.renewal_id).await?;
-        let changed = renewal_rules::set_auto_renew(
-            RenewalState::parse(&before.state),
-            before.auto_renew,
-            r.auto_renew,
-            before.renewal_date,
-            now,
-        )?;
-        if !changed {
+        let before = store::renewals::lock(&txn, &current.renewal_id).await?;
+        let Some(after) = before.with_auto_renew(r.auto_renew, now)? else {
             txn.rollback().await?;
             return Ok(convert::renewal(&before, now));
-        }
-        let mut next = before.clone().into_active_model();
-        next.auto_renew = Set(r.auto_renew);
-        next.update_time = Set(now);
-        let after = next.update(&txn).await?;
+        };
+        store::renewals::save(&txn, &after).await?;
         let change = Change {
             account_id: &after.account_id,
             action: "SetAutoRenew",
@@ -249,29 +226,21 @@ impl BillingApi {
         context: CallContext,
         r: pb::ListRenewalsRequest,
     ) -> Result<pb::ListRenewalsResponse> {
-        self.caller(&context).await?.require_action(
-            &r.account_id,
-            Action::ViewInvoices,
-            &[PAYMENTS, INTERNAL],
-        )?;
-        let mut v = Violations::default();
-        v.require("account_id", &r.account_id);
-        let page = v.check(paging::parse(r.page_size, &r.page_token, &r.account_id));
-        v.finish().map_err(Error::invalid_fields)?;
-        let Some(page) = page else {
-            return Err(Error::invalid("page_token", "invalid"));
-        };
-        let rows =
-            store::list_renewals(&self.db, &r.account_id, page.after.as_deref(), page.size).await?;
+        let caller = self.caller(&context).await?;
+        Self::permit(&caller, &r.account_id, access::B6_VIEW_INVOICES)?;
+        let page = super::page(&r.account_id, r.page_size, &r.page_token)?;
+        let renewals =
+            store::renewals::list(&self.db, &r.account_id, page.after.as_deref(), page.size)
+                .await?;
         let next_page_token = paging::next_token(
             &r.account_id,
-            rows.last().map(|x| x.sort_key.as_str()),
-            rows.len(),
+            renewals.last().map(store::renewals::sort_key).as_deref(),
+            renewals.len(),
             page.size,
         );
         let now = Utc::now();
         Ok(pb::ListRenewalsResponse {
-            renewals: rows.iter().map(|row| convert::renewal(row, now)).collect(),
+            renewals: renewals.iter().map(|r| convert::renewal(r, now)).collect(),
             next_page_token,
         })
     }

@@ -1,4 +1,125 @@
-//! sea-orm entities of the billing schema.
+//! sea-orm entities of the billing schema, and the enum columns as Rust enums (`DeriveActiveEnum`, with the
+//! strings stored since the first migration), each mirroring the domain enum it stores: a value no variant
+//! names fails the read, never turns into some default.
+
+use crate::domain;
+
+/// `From` both ways between a column enum and the domain enum it mirrors, variant for variant.
+macro_rules! mirror {
+    ($column:ty, $domain:ty, [$($variant:ident),+ $(,)?]) => {
+        impl From<$column> for $domain {
+            fn from(value: $column) -> Self {
+                match value {
+                    $(<$column>::$variant => <$domain>::$variant,)+
+                }
+            }
+        }
+
+        impl From<$domain> for $column {
+            fn from(value: $domain) -> Self {
+                match value {
+                    $(<$domain>::$variant => <$column>::$variant,)+
+                }
+            }
+        }
+    };
+}
+
+/// The enum columns.
+pub mod enums {
+    use sea_orm::entity::prelude::*;
+
+    #[derive(Clone, Copy, Debug, PartialEq, Eq, EnumIter, DeriveActiveEnum)]
+    #[sea_orm(rs_type = "String", db_type = "String(StringLen::None)")]
+    pub enum Product {
+        #[sea_orm(string_value = "DESKTOP")]
+        Desktop,
+        #[sea_orm(string_value = "PREP_BUILDER")]
+        PrepBuilder,
+        #[sea_orm(string_value = "SERVER")]
+        Server,
+        #[sea_orm(string_value = "ELEARNING")]
+        Elearning,
+    }
+
+    #[derive(Clone, Copy, Debug, PartialEq, Eq, EnumIter, DeriveActiveEnum)]
+    #[sea_orm(rs_type = "String", db_type = "String(StringLen::None)")]
+    pub enum Family {
+        #[sea_orm(string_value = "TC")]
+        Tc,
+        #[sea_orm(string_value = "TD")]
+        Td,
+        #[sea_orm(string_value = "TS")]
+        Ts,
+    }
+
+    #[derive(Clone, Copy, Debug, PartialEq, Eq, EnumIter, DeriveActiveEnum)]
+    #[sea_orm(rs_type = "String", db_type = "String(StringLen::None)")]
+    pub enum LicenseType {
+        #[sea_orm(string_value = "TERM")]
+        Term,
+        #[sea_orm(string_value = "PERPETUAL")]
+        Perpetual,
+    }
+
+    #[derive(Clone, Copy, Debug, PartialEq, Eq, EnumIter, DeriveActiveEnum)]
+    #[sea_orm(rs_type = "String", db_type = "String(StringLen::None)")]
+    pub enum PurchaseState {
+        #[sea_orm(string_value = "PENDING")]
+        Pending,
+        #[sea_orm(string_value = "FULFILLED")]
+        Fulfilled,
+        #[sea_orm(string_value = "FAILED")]
+        Failed,
+    }
+
+    #[derive(Clone, Copy, Debug, PartialEq, Eq, EnumIter, DeriveActiveEnum)]
+    #[sea_orm(rs_type = "String", db_type = "String(StringLen::None)")]
+    pub enum InvoiceState {
+        #[sea_orm(string_value = "OPEN")]
+        Open,
+        #[sea_orm(string_value = "PAID")]
+        Paid,
+        #[sea_orm(string_value = "VOID")]
+        Void,
+    }
+
+    #[derive(Clone, Copy, Debug, PartialEq, Eq, EnumIter, DeriveActiveEnum)]
+    #[sea_orm(rs_type = "String", db_type = "String(StringLen::None)")]
+    pub enum RenewalState {
+        #[sea_orm(string_value = "OPEN")]
+        Open,
+        #[sea_orm(string_value = "RENEWED")]
+        Renewed,
+        #[sea_orm(string_value = "LAPSED")]
+        Lapsed,
+        #[sea_orm(string_value = "CANCELLED")]
+        Cancelled,
+    }
+}
+
+mirror!(
+    enums::Product,
+    domain::Product,
+    [Desktop, PrepBuilder, Server, Elearning]
+);
+mirror!(enums::Family, domain::Family, [Tc, Td, Ts]);
+mirror!(enums::LicenseType, domain::LicenseType, [Term, Perpetual]);
+mirror!(
+    enums::PurchaseState,
+    domain::PurchaseState,
+    [Pending, Fulfilled, Failed]
+);
+mirror!(
+    enums::InvoiceState,
+    domain::InvoiceState,
+    [Open, Paid, Void]
+);
+mirror!(
+    enums::RenewalState,
+    domain::RenewalState,
+    [Open, Renewed, Lapsed, Cancelled]
+);
 
 pub mod sku {
     use sea_orm::entity::prelude::*;
@@ -11,10 +132,10 @@ pub mod sku {
         pub description: String,
         pub unit_price_minor: i64,
         pub currency: String,
-        pub product: String,
-        pub family: Option<String>,
+        pub product: super::enums::Product,
+        pub family: Option<super::enums::Family>,
         pub seats: i32,
-        pub license_type: Option<String>,
+        pub license_type: Option<super::enums::LicenseType>,
         pub term_months: i32,
         pub maintenance_months: i32,
         pub lblm_enabled: bool,
@@ -39,7 +160,7 @@ pub mod purchase {
         #[sea_orm(primary_key, auto_increment = false)]
         pub purchase_id: String,
         pub account_id: String,
-        pub state: String,
+        pub state: super::enums::PurchaseState,
         pub invoice_id: String,
         pub key_ids: String,
         pub elearning_codes: String,
@@ -65,7 +186,7 @@ pub mod invoice {
         pub invoice_id: String,
         pub number: String,
         pub account_id: String,
-        pub state: String,
+        pub state: super::enums::InvoiceState,
         pub currency: String,
         pub subtotal_minor: i64,
         pub tax_minor: i64,
@@ -163,7 +284,7 @@ pub mod renewal {
         pub term_months: i32,
         pub auto_renew: bool,
         pub invoice_id: String,
-        pub state: String,
+        pub state: super::enums::RenewalState,
         pub refresh_pending: bool,
         pub refresh_error: Option<String>,
         pub sort_key: String,

@@ -1,4 +1,4 @@
-//! Translation between the protobuf contract and the billing domain.
+//! Translation between the protobuf contract and the billing domain, both ways.
 
 use chrono::{DateTime, Utc};
 use portal_proto::{billing as pb, common};
@@ -9,10 +9,10 @@ use portal_runtime::{
 
 use crate::{
     domain::{
-        self, Family, Grant, InvoiceState, LicenseType, Money, Product, PurchaseState, RenewalState,
+        self, Family, Grant, Invoice, InvoiceState, LicenseType, Line, Payment, Product, Purchase,
+        PurchaseState, Renewal, RenewalState, catalog::Listed,
     },
-    error::{Error, Result},
-    store::{self, invoice, line, payment, purchase, renewal, sku},
+    error::Result,
 };
 
 fn product_to_proto(product: Product) -> common::Product {
@@ -123,42 +123,42 @@ pub fn grant_from_proto(
     })
 }
 
-pub fn sku(row: &sku::Model) -> Result<pb::Sku> {
-    let sku = store::sku_of(row)?;
-    Ok(pb::Sku {
+pub fn sku(listed: &Listed) -> pb::Sku {
+    let sku = &listed.sku;
+    pb::Sku {
         sku: sku.code.clone(),
         description: sku.description.clone(),
         unit_price_minor: sku.unit_price.minor,
         currency: sku.unit_price.currency.as_str().to_string(),
         grant: Some(grant_to_proto(&sku.grant)),
         active: sku.active,
-        update_time: Some(to_proto(row.update_time)),
-    })
+        update_time: Some(to_proto(listed.update_time)),
+    }
 }
 
-fn line(row: &line::Model) -> pb::InvoiceLine {
+fn line(line: &Line) -> pb::InvoiceLine {
     pb::InvoiceLine {
-        sku: row.sku.clone(),
-        description: row.description.clone(),
-        quantity: row.quantity,
-        unit_price_minor: row.unit_price_minor,
-        amount_minor: row.amount_minor,
+        sku: line.sku.clone(),
+        description: line.description.clone(),
+        quantity: line.quantity,
+        unit_price_minor: line.unit_price.minor,
+        amount_minor: line.amount.minor,
     }
 }
 
 /// A purchase with the items it bought (its invoice's lines).
-pub fn purchase(row: &purchase::Model, lines: &[line::Model]) -> pb::Purchase {
-    let state = match PurchaseState::parse(&row.state) {
+pub fn purchase(purchase: &Purchase, lines: &[Line]) -> pb::Purchase {
+    let state = match purchase.state {
         PurchaseState::Pending => pb::PurchaseState::Pending,
         PurchaseState::Fulfilled => pb::PurchaseState::Fulfilled,
         PurchaseState::Failed => pb::PurchaseState::Failed,
     };
     pb::Purchase {
-        purchase_id: row.purchase_id.clone(),
-        account_id: row.account_id.clone(),
+        purchase_id: purchase.purchase_id.clone(),
+        account_id: purchase.account_id.clone(),
         state: state as i32,
-        invoice_id: row.invoice_id.clone(),
-        key_ids: store::from_json(&row.key_ids),
+        invoice_id: purchase.invoice_id.clone(),
+        key_ids: purchase.key_ids.clone(),
         items: lines
             .iter()
             .map(|l| pb::PurchaseItem {
@@ -166,86 +166,75 @@ pub fn purchase(row: &purchase::Model, lines: &[line::Model]) -> pb::Purchase {
                 quantity: l.quantity,
             })
             .collect(),
-        elearning_codes: store::from_json(&row.elearning_codes),
-        failure_reason: row.failure_reason.clone(),
-        create_time: Some(to_proto(row.create_time)),
-        update_time: Some(to_proto(row.update_time)),
+        elearning_codes: purchase.elearning_codes.clone(),
+        failure_reason: purchase.failure_reason.clone(),
+        create_time: Some(to_proto(purchase.create_time)),
+        update_time: Some(to_proto(purchase.update_time)),
     }
 }
 
 /// An invoice with its lines and payments; the balance is computed (B4).
-pub fn invoice(
-    row: &invoice::Model,
-    lines: &[line::Model],
-    payments: &[payment::Model],
-) -> Result<pb::Invoice> {
-    let currency = domain::Currency::parse("currency", &row.currency)
-        .map_err(|_| Error::internal(format!("invoice {} has a bad currency", row.invoice_id)))?;
-    let state = InvoiceState::parse(&row.state);
-    let balance = domain::invoice::balance(
-        state,
-        Money::new(row.total_minor, currency),
-        Money::new(row.paid_minor, currency),
-    )?;
+pub fn invoice(invoice: &Invoice, lines: &[Line], payments: &[Payment]) -> Result<pb::Invoice> {
+    let totals = invoice.totals;
     Ok(pb::Invoice {
-        invoice_id: row.invoice_id.clone(),
-        number: row.number.clone(),
-        account_id: row.account_id.clone(),
-        state: match state {
+        invoice_id: invoice.invoice_id.clone(),
+        number: invoice.number.clone(),
+        account_id: invoice.account_id.clone(),
+        state: match invoice.state {
             InvoiceState::Open => pb::InvoiceState::Open,
             InvoiceState::Paid => pb::InvoiceState::Paid,
             InvoiceState::Void => pb::InvoiceState::Void,
         } as i32,
-        currency: row.currency.clone(),
+        currency: invoice.currency.as_str().to_string(),
         lines: lines.iter().map(line).collect(),
-        subtotal_minor: row.subtotal_minor,
-        tax_minor: row.tax_minor,
-        total_minor: row.total_minor,
-        balance_minor: balance.minor,
-        issue_time: Some(to_proto(row.issue_time)),
-        due_time: Some(to_proto(row.due_time)),
-        purchase_id: row.purchase_id.clone().unwrap_or_default(),
-        renewal_id: row.renewal_id.clone().unwrap_or_default(),
+        subtotal_minor: totals.subtotal.minor,
+        tax_minor: totals.tax.minor,
+        total_minor: totals.total.minor,
+        balance_minor: invoice.balance()?.minor,
+        issue_time: Some(to_proto(invoice.issue_time)),
+        due_time: Some(to_proto(invoice.due_time)),
+        purchase_id: invoice.purchase_id.clone().unwrap_or_default(),
+        renewal_id: invoice.renewal_id.clone().unwrap_or_default(),
         payments: payments
             .iter()
             .map(|p| pb::Payment {
                 payment_id: p.payment_id.clone(),
-                amount_minor: p.amount_minor,
+                amount_minor: p.amount.minor,
                 reference: p.reference.clone(),
                 create_time: Some(to_proto(p.create_time)),
             })
             .collect(),
-        paid_minor: row.paid_minor,
-        paid_time: to_proto_opt(row.paid_time),
-        void_time: to_proto_opt(row.void_time),
-        void_reason: row.void_reason.clone(),
+        paid_minor: invoice.paid.minor,
+        paid_time: to_proto_opt(invoice.paid_time),
+        void_time: to_proto_opt(invoice.void_time),
+        void_reason: invoice.void_reason.clone(),
     })
 }
 
 /// A renewal as seen at `now` (an open renewal past its date shows as lapsed).
-pub fn renewal(row: &renewal::Model, now: DateTime<Utc>) -> pb::Renewal {
-    let state = match RenewalState::parse(&row.state).at(row.renewal_date, now) {
+pub fn renewal(renewal: &Renewal, now: DateTime<Utc>) -> pb::Renewal {
+    let state = match renewal.state_at(now) {
         RenewalState::Open => pb::RenewalState::Open,
         RenewalState::Renewed => pb::RenewalState::Renewed,
         RenewalState::Lapsed => pb::RenewalState::Lapsed,
         RenewalState::Cancelled => pb::RenewalState::Cancelled,
     };
     pb::Renewal {
-        renewal_id: row.renewal_id.clone(),
-        account_id: row.account_id.clone(),
-        key_ids: store::from_json(&row.key_ids),
-        renewal_date: Some(to_proto(row.renewal_date)),
-        auto_renew: row.auto_renew,
-        invoice_id: row.invoice_id.clone(),
+        renewal_id: renewal.renewal_id.clone(),
+        account_id: renewal.account_id.clone(),
+        key_ids: renewal.key_ids.clone(),
+        renewal_date: Some(to_proto(renewal.renewal_date)),
+        auto_renew: renewal.auto_renew,
+        invoice_id: renewal.invoice_id.clone(),
         state: state as i32,
-        term_months: row.term_months,
+        term_months: renewal.term_months,
         payment_window_start_time: Some(to_proto(domain::renewal::payment_window_start(
-            row.renewal_date,
+            renewal.renewal_date,
         ))),
         auto_renew_lock_time: Some(to_proto(domain::renewal::auto_renew_lock_time(
-            row.renewal_date,
+            renewal.renewal_date,
         ))),
-        create_time: Some(to_proto(row.create_time)),
-        update_time: Some(to_proto(row.update_time)),
+        create_time: Some(to_proto(renewal.create_time)),
+        update_time: Some(to_proto(renewal.update_time)),
     }
 }

@@ -1,0 +1,169 @@
+//! Fulfilling a purchase (B3): licensing issues what each invoice line grants, then the purchase moves out of
+//! `PENDING` the way `domain::purchase` decides — fulfilled with the key ids, failed (voiding its unpaid
+//! invoice) on a refusal, or left pending for the retry loop while licensing is unavailable.
+
+use chrono::Utc;
+use portal_proto::licensing::{IssueElearningCodesRequest, IssueKeysRequest};
+use portal_runtime::{
+    CallContext,
+    audit::{self, Change},
+    time::to_proto,
+};
+use serde_json::json;
+
+use crate::{
+    BillingApi,
+    domain::{
+        Answer, InvoiceState, Issue, Issued, Line, Purchase, PurchaseState,
+        purchase::{self as rules, Attempt, Transition},
+    },
+    error::Result,
+    rpc::convert,
+    store,
+};
+
+impl BillingApi {
+    /// B3: one fulfilment attempt of a purchase; returns the purchase as it now is.
+    pub(crate) async fn fulfil(
+        &self,
+        context: &CallContext,
+        purchase_id: &str,
+    ) -> Result<Purchase> {
+        let purchase = store::purchases::find(&self.db, purchase_id).await?;
+        let invoice = store::invoices::find(&self.db, &purchase.invoice_id).await?;
+        let transition = match purchase.b3_next_attempt(invoice.state) {
+            Attempt::Settled => return Ok(purchase),
+            Attempt::Cancel(why) => Transition::Fail(why),
+            Attempt::Issue => {
+                let lines = store::invoices::lines_of(&self.db, std::slice::from_ref(&invoice))
+                    .await?
+                    .remove(&invoice.invoice_id)
+                    .unwrap_or_default();
+                rules::b3_transition(self.issue(&purchase, &lines).await)
+            }
+        };
+        match transition {
+            Transition::Fulfil(issued) => self.complete(context, &purchase, &issued).await?,
+            Transition::StayPending(why) => {
+                tracing::info!(purchase_id, why = %why, "licensing is unavailable; the purchase stays pending");
+                store::purchases::note_attempt(&self.db, purchase_id, Utc::now()).await?;
+            }
+            Transition::Fail(why) => self.fail(context, &purchase, &why).await?,
+        }
+        store::purchases::find(&self.db, purchase_id).await
+    }
+
+    /// Asks licensing for each line in turn; the lines already issued are replayed by licensing on a retry.
+    async fn issue(&self, purchase: &Purchase, lines: &[Line]) -> Answer<Issued> {
+        let plan = match purchase.b3_plan(lines) {
+            Ok(plan) => plan,
+            Err(why) => return Answer::Refused(why),
+        };
+        let mut issued = Issued::default();
+        for (request_id, issue) in plan {
+            let asked = match issue {
+                Issue::Keys {
+                    family,
+                    seats,
+                    license_type,
+                    period_end,
+                    maintenance_end,
+                    lblm_enabled,
+                } => {
+                    let request = IssueKeysRequest {
+                        account_id: purchase.account_id.clone(),
+                        family: convert::family(family) as i32,
+                        seats,
+                        license_type: convert::license_type(license_type) as i32,
+                        period_end: period_end.map(to_proto),
+                        maintenance_end: Some(to_proto(maintenance_end)),
+                        count: 1,
+                        request_id,
+                        lblm_enabled,
+                        purchase_id: purchase.purchase_id.clone(),
+                    };
+                    self.licensing
+                        .issue_keys(request)
+                        .await
+                        .map(|ids| issued.key_ids.extend(ids))
+                }
+                Issue::ElearningCodes { count } => {
+                    let request = IssueElearningCodesRequest {
+                        account_id: purchase.account_id.clone(),
+                        count,
+                        request_id,
+                        purchase_id: purchase.purchase_id.clone(),
+                    };
+                    self.licensing
+                        .issue_elearning_codes(request)
+                        .await
+                        .map(|codes| issued.elearning_codes.extend(codes))
+                }
+            };
+            if let Err(e) = asked {
+                return super::answer(e);
+            }
+        }
+        Answer::Done(issued)
+    }
+
+    async fn complete(
+        &self,
+        context: &CallContext,
+        purchase: &Purchase,
+        issued: &Issued,
+    ) -> Result<()> {
+        let txn = portal_runtime::db::begin_write(&self.db).await?;
+        if store::purchases::complete(&txn, &purchase.purchase_id, issued, Utc::now()).await? {
+            let change = Change {
+                account_id: &purchase.account_id,
+                action: "FulfillPurchase",
+                resource_type: "purchase",
+                resource_id: &purchase.purchase_id,
+                before: Some(json!({ "state": PurchaseState::Pending.as_str() })),
+                after: Some(
+                    json!({ "state": PurchaseState::Fulfilled.as_str(), "key_ids": issued.key_ids, "elearning_code_count": issued.elearning_codes.len() }),
+                ),
+            };
+            audit::record(&txn, context, change).await?;
+            txn.commit().await?;
+            tracing::info!(purchase_id = %purchase.purchase_id, keys = issued.key_ids.len(), codes = issued.elearning_codes.len(), "purchase fulfilled");
+        }
+        Ok(())
+    }
+
+    async fn fail(&self, context: &CallContext, purchase: &Purchase, why: &str) -> Result<()> {
+        tracing::warn!(purchase_id = %purchase.purchase_id, why = %why, "licensing refused the purchase; it fails and its invoice is voided");
+        let now = Utc::now();
+        let txn = portal_runtime::db::begin_write(&self.db).await?;
+        if store::purchases::fail(&txn, &purchase.purchase_id, why, now).await? {
+            let change = Change {
+                account_id: &purchase.account_id,
+                action: "FailPurchase",
+                resource_type: "purchase",
+                resource_id: &purchase.purchase_id,
+                before: Some(json!({ "state": PurchaseState::Pending.as_str() })),
+                after: Some(
+                    json!({ "state": PurchaseState::Failed.as_str(), "failure_reason": why }),
+                ),
+            };
+            audit::record(&txn, context, change).await?;
+            let reason = rules::VOID_REASON;
+            if store::invoices::void_unpaid(&txn, &purchase.invoice_id, reason, now).await? {
+                let change = Change {
+                    account_id: &purchase.account_id,
+                    action: "VoidInvoice",
+                    resource_type: "invoice",
+                    resource_id: &purchase.invoice_id,
+                    before: Some(json!({ "state": InvoiceState::Open.as_str() })),
+                    after: Some(
+                        json!({ "state": InvoiceState::Void.as_str(), "void_reason": reason }),
+                    ),
+                };
+                audit::record(&txn, context, change).await?;
+            }
+            txn.commit().await?;
+        }
+        Ok(())
+    }
+}

@@ -1,0 +1,144 @@
+//! The purchases table (B3): a purchase written with its invoice, read back as the domain's [`Purchase`], and
+//! the guarded transitions out of `PENDING` that make fulfilment happen exactly once however many attempts race.
+
+use chrono::{DateTime, Utc};
+use sea_orm::{
+    ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder,
+    QuerySelect, Set, UpdateMany,
+    sea_query::{Expr, ExprTrait},
+};
+
+use super::entity::{enums, purchase};
+use crate::{
+    domain::{Purchase, PurchaseState, purchase::Issued},
+    error::{Error, Result},
+};
+
+fn purchase_of(row: purchase::Model) -> Result<Purchase> {
+    let what = format!("purchase {}", row.purchase_id);
+    Ok(Purchase {
+        key_ids: super::ids_from_json(&row.key_ids, &format!("key ids of {what}"))?,
+        elearning_codes: super::ids_from_json(
+            &row.elearning_codes,
+            &format!("eLearning codes of {what}"),
+        )?,
+        state: row.state.into(),
+        purchase_id: row.purchase_id,
+        account_id: row.account_id,
+        invoice_id: row.invoice_id,
+        failure_reason: row.failure_reason,
+        create_time: row.create_time,
+        update_time: row.update_time,
+    })
+}
+
+pub async fn insert<C: ConnectionTrait>(db: &C, purchase: &Purchase) -> Result<()> {
+    purchase::ActiveModel {
+        purchase_id: Set(purchase.purchase_id.clone()),
+        account_id: Set(purchase.account_id.clone()),
+        state: Set(purchase.state.into()),
+        invoice_id: Set(purchase.invoice_id.clone()),
+        key_ids: Set(super::ids_to_json(&purchase.key_ids)?),
+        elearning_codes: Set(super::ids_to_json(&purchase.elearning_codes)?),
+        failure_reason: Set(purchase.failure_reason.clone()),
+        attempts: Set(0),
+        create_time: Set(purchase.create_time),
+        update_time: Set(purchase.update_time),
+    }
+    .insert(db)
+    .await?;
+    Ok(())
+}
+
+pub async fn find<C: ConnectionTrait>(db: &C, purchase_id: &str) -> Result<Purchase> {
+    purchase::Entity::find_by_id(purchase_id.to_string())
+        .one(db)
+        .await?
+        .ok_or(Error::PurchaseNotFound)
+        .and_then(purchase_of)
+}
+
+/// The `limit` purchases still waiting for licensing that were tried least recently.
+pub async fn pending<C: ConnectionTrait>(db: &C, limit: u64) -> Result<Vec<Purchase>> {
+    let query = purchase::Entity::find()
+        .filter(purchase::Column::State.eq(enums::PurchaseState::Pending))
+        // Least recently tried first (every attempt touches update_time): a backlog is served round-robin.
+        .order_by_asc(purchase::Column::UpdateTime)
+        .limit(limit);
+    super::read_all(db, query, purchase_of).await
+}
+
+/// An update of the purchase while it is still pending: a guard, so each move out of `PENDING` happens once.
+fn while_pending(purchase_id: &str) -> UpdateMany<purchase::Entity> {
+    purchase::Entity::update_many()
+        .filter(purchase::Column::PurchaseId.eq(purchase_id))
+        .filter(purchase::Column::State.eq(enums::PurchaseState::Pending))
+}
+
+/// Moves a pending purchase to `state`, with what `update` (a [`while_pending`]) sets too; `false` if another
+/// attempt moved it first. The statement is its transaction's first write.
+async fn leave_pending<C: ConnectionTrait>(
+    db: &C,
+    update: UpdateMany<purchase::Entity>,
+    state: PurchaseState,
+    now: DateTime<Utc>,
+) -> Result<bool> {
+    let updated = update
+        .col_expr(
+            purchase::Column::State,
+            Expr::value(enums::PurchaseState::from(state)),
+        )
+        .col_expr(purchase::Column::UpdateTime, Expr::value(now))
+        .exec(db)
+        .await?;
+    Ok(updated.rows_affected == 1)
+}
+
+/// Counts a fulfilment attempt that found licensing unavailable.
+pub async fn note_attempt<C: ConnectionTrait>(
+    db: &C,
+    purchase_id: &str,
+    now: DateTime<Utc>,
+) -> Result<()> {
+    while_pending(purchase_id)
+        .col_expr(
+            purchase::Column::Attempts,
+            Expr::col(purchase::Column::Attempts).add(1),
+        )
+        .col_expr(purchase::Column::UpdateTime, Expr::value(now))
+        .exec(db)
+        .await?;
+    Ok(())
+}
+
+/// PENDING → FULFILLED with what licensing issued, exactly once (with its audit event) however many attempts
+/// race; `false` if another got there first.
+pub async fn complete<C: ConnectionTrait>(
+    db: &C,
+    purchase_id: &str,
+    issued: &Issued,
+    now: DateTime<Utc>,
+) -> Result<bool> {
+    let update = while_pending(purchase_id)
+        .col_expr(
+            purchase::Column::KeyIds,
+            Expr::value(super::ids_to_json(&issued.key_ids)?),
+        )
+        .col_expr(
+            purchase::Column::ElearningCodes,
+            Expr::value(super::ids_to_json(&issued.elearning_codes)?),
+        );
+    leave_pending(db, update, PurchaseState::Fulfilled, now).await
+}
+
+/// PENDING → FAILED with why; `false` if the purchase was no longer pending.
+pub async fn fail<C: ConnectionTrait>(
+    db: &C,
+    purchase_id: &str,
+    reason: &str,
+    now: DateTime<Utc>,
+) -> Result<bool> {
+    let update =
+        while_pending(purchase_id).col_expr(purchase::Column::FailureReason, Expr::value(reason));
+    leave_pending(db, update, PurchaseState::Failed, now).await
+}
