@@ -13,10 +13,7 @@ use portal_proto::notification::{self as pb, notification_service_server::Notifi
 use portal_runtime::CallContext;
 use tonic::{Request, Response, Status};
 
-use crate::{
-    NotificationApi,
-    error::{Error, Result},
-};
+use crate::{NotificationApi, error::Result};
 
 /// The scope of the security team's advisory pipeline.
 const PUBLISH: &str = "notification.publish";

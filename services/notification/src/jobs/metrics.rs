@@ -22,7 +22,10 @@ pub fn queue_depth(depth: u64) {
 
 /// How long the oldest advisory not yet settled has been out (0 when all are settled).
 pub fn oldest_unsettled(age: Duration) {
-    gauge("portal_advisory_oldest_unsettled_seconds", age.as_secs_f64());
+    gauge(
+        "portal_advisory_oldest_unsettled_seconds",
+        age.as_secs_f64(),
+    );
 }
 
 pub fn sent(latency: Duration) {
