@@ -1,14 +1,34 @@
 //! What the vendor sells (L1): products, the key families that license them, and license types. Licensing
-//! issues keys of these families and billing sells them, so both speak this one vocabulary.
+//! issues keys of these families and billing sells them, so both speak this one vocabulary — also in their
+//! databases: each is a sea-orm enum column storing the names below, so a row can hold no other value.
 
+use sea_orm::{DeriveActiveEnum, EnumIter, sea_query::StringLen};
 use serde::{Deserialize, Serialize};
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[derive(
+    Debug,
+    Clone,
+    Copy,
+    PartialEq,
+    Eq,
+    Hash,
+    PartialOrd,
+    Ord,
+    Serialize,
+    Deserialize,
+    EnumIter,
+    DeriveActiveEnum,
+)]
 #[serde(rename_all = "SCREAMING_SNAKE_CASE")]
+#[sea_orm(rs_type = "String", db_type = "String(StringLen::None)")]
 pub enum Product {
+    #[sea_orm(string_value = "DESKTOP")]
     Desktop,
+    #[sea_orm(string_value = "PREP_BUILDER")]
     PrepBuilder,
+    #[sea_orm(string_value = "SERVER")]
     Server,
+    #[sea_orm(string_value = "ELEARNING")]
     Elearning,
 }
 
@@ -35,14 +55,20 @@ impl Product {
 }
 
 /// A product key's family, named by its prefix.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, EnumIter, DeriveActiveEnum,
+)]
 #[serde(rename_all = "UPPERCASE")]
+#[sea_orm(rs_type = "String", db_type = "String(StringLen::None)")]
 pub enum Family {
     /// Desktop + Prep Builder.
+    #[sea_orm(string_value = "TC")]
     Tc,
     /// Desktop only (legacy).
+    #[sea_orm(string_value = "TD")]
     Td,
     /// Server.
+    #[sea_orm(string_value = "TS")]
     Ts,
 }
 
@@ -76,12 +102,17 @@ impl Family {
     }
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, EnumIter, DeriveActiveEnum,
+)]
 #[serde(rename_all = "UPPERCASE")]
+#[sea_orm(rs_type = "String", db_type = "String(StringLen::None)")]
 pub enum LicenseType {
     /// Usable until its period end; refreshed by moving that date (L7).
+    #[sea_orm(string_value = "TERM")]
     Term,
     /// Usable forever; only maintenance ends.
+    #[sea_orm(string_value = "PERPETUAL")]
     Perpetual,
 }
 

@@ -33,6 +33,8 @@ pub mod portal {
     }
 }
 
+pub mod vocabulary;
+
 /// `portal.billing.v1`: catalog, purchases, invoices, payments, renewals.
 pub use portal::billing::v1 as billing;
 /// `portal.common.v1`: messages shared by several services.

@@ -15,45 +15,27 @@ use crate::{
     error::Result,
 };
 
-fn product_to_proto(product: Product) -> common::Product {
-    match product {
-        Product::Desktop => common::Product::Desktop,
-        Product::PrepBuilder => common::Product::PrepBuilder,
-        Product::Server => common::Product::Server,
-        Product::Elearning => common::Product::Elearning,
-    }
-}
-
 fn family_to_proto(family: Option<Family>) -> common::KeyFamily {
-    match family {
-        Some(Family::Tc) => common::KeyFamily::Tc,
-        Some(Family::Td) => common::KeyFamily::Td,
-        Some(Family::Ts) => common::KeyFamily::Ts,
-        None => common::KeyFamily::Unspecified,
-    }
+    family.map_or(common::KeyFamily::Unspecified, Into::into)
 }
 
 fn license_type_to_proto(license_type: Option<LicenseType>) -> common::LicenseType {
-    match license_type {
-        Some(LicenseType::Term) => common::LicenseType::Term,
-        Some(LicenseType::Perpetual) => common::LicenseType::Perpetual,
-        None => common::LicenseType::Unspecified,
-    }
+    license_type.map_or(common::LicenseType::Unspecified, Into::into)
 }
 
 /// The family of a key grant as sent to licensing.
 pub fn family(family: Family) -> common::KeyFamily {
-    family_to_proto(Some(family))
+    family.into()
 }
 
 /// The license type of a key grant as sent to licensing.
 pub fn license_type(license_type: LicenseType) -> common::LicenseType {
-    license_type_to_proto(Some(license_type))
+    license_type.into()
 }
 
 fn grant_to_proto(grant: &Grant) -> pb::SkuGrant {
     pb::SkuGrant {
-        product: product_to_proto(grant.product) as i32,
+        product: common::Product::from(grant.product) as i32,
         family: family_to_proto(grant.family) as i32,
         seats: grant.seats,
         license_type: license_type_to_proto(grant.license_type) as i32,

@@ -29,38 +29,8 @@ macro_rules! mirror {
 pub mod enums {
     use sea_orm::entity::prelude::*;
 
-    #[derive(Clone, Copy, Debug, PartialEq, Eq, EnumIter, DeriveActiveEnum)]
-    #[sea_orm(rs_type = "String", db_type = "String(StringLen::None)")]
-    pub enum Product {
-        #[sea_orm(string_value = "DESKTOP")]
-        Desktop,
-        #[sea_orm(string_value = "PREP_BUILDER")]
-        PrepBuilder,
-        #[sea_orm(string_value = "SERVER")]
-        Server,
-        #[sea_orm(string_value = "ELEARNING")]
-        Elearning,
-    }
-
-    #[derive(Clone, Copy, Debug, PartialEq, Eq, EnumIter, DeriveActiveEnum)]
-    #[sea_orm(rs_type = "String", db_type = "String(StringLen::None)")]
-    pub enum Family {
-        #[sea_orm(string_value = "TC")]
-        Tc,
-        #[sea_orm(string_value = "TD")]
-        Td,
-        #[sea_orm(string_value = "TS")]
-        Ts,
-    }
-
-    #[derive(Clone, Copy, Debug, PartialEq, Eq, EnumIter, DeriveActiveEnum)]
-    #[sea_orm(rs_type = "String", db_type = "String(StringLen::None)")]
-    pub enum LicenseType {
-        #[sea_orm(string_value = "TERM")]
-        Term,
-        #[sea_orm(string_value = "PERPETUAL")]
-        Perpetual,
-    }
+    /// The product vocabulary is the shared one, a column type itself (`portal_policy`).
+    pub use portal_policy::{Family, LicenseType, Product};
 
     #[derive(Clone, Copy, Debug, PartialEq, Eq, EnumIter, DeriveActiveEnum)]
     #[sea_orm(rs_type = "String", db_type = "String(StringLen::None)")]
@@ -98,13 +68,6 @@ pub mod enums {
     }
 }
 
-mirror!(
-    enums::Product,
-    domain::Product,
-    [Desktop, PrepBuilder, Server, Elearning]
-);
-mirror!(enums::Family, domain::Family, [Tc, Td, Ts]);
-mirror!(enums::LicenseType, domain::LicenseType, [Term, Perpetual]);
 mirror!(
     enums::PurchaseState,
     domain::PurchaseState,

@@ -1,7 +1,7 @@
 //! ListAccountsWithProducts: streams, in pages, every account holding an active key or active deployment of
 //! the given products — how an advisory finds its targets (N1).
 
-use portal_proto::licensing as pb;
+use portal_proto::{common, licensing as pb};
 use portal_runtime::{CallContext, auth::INTERNAL_SCOPE};
 use tokio::sync::mpsc;
 use tokio_stream::wrappers::ReceiverStream;
@@ -69,7 +69,7 @@ impl LicensingApi {
                         products: query
                             .held_by(&account)
                             .into_iter()
-                            .map(|p| convert::product_to_proto(p) as i32)
+                            .map(|p| common::Product::from(p) as i32)
                             .collect(),
                         account_id: account.account_id,
                     };

@@ -3,7 +3,7 @@
 
 use std::collections::HashMap;
 
-use portal_proto::{common, licensing as pb};
+use portal_proto::{common, licensing as pb, vocabulary};
 use portal_runtime::{error::FieldViolation, time::to_proto};
 
 use crate::domain::{
@@ -13,63 +13,23 @@ use crate::domain::{
 };
 
 pub fn family(field: &str, raw: i32) -> Result<Family, FieldViolation> {
-    match common::KeyFamily::try_from(raw) {
-        Ok(common::KeyFamily::Tc) => Ok(Family::Tc),
-        Ok(common::KeyFamily::Td) => Ok(Family::Td),
-        Ok(common::KeyFamily::Ts) => Ok(Family::Ts),
-        _ => Err(FieldViolation::new(
+    vocabulary::family(raw).map_err(|()| {
+        FieldViolation::new(
             field,
             "must be KEY_FAMILY_TC, KEY_FAMILY_TD or KEY_FAMILY_TS",
-        )),
-    }
-}
-
-fn family_to_proto(family: Family) -> common::KeyFamily {
-    match family {
-        Family::Tc => common::KeyFamily::Tc,
-        Family::Td => common::KeyFamily::Td,
-        Family::Ts => common::KeyFamily::Ts,
-    }
+        )
+    })
 }
 
 pub fn license_type(field: &str, raw: i32) -> Result<LicenseType, FieldViolation> {
-    match common::LicenseType::try_from(raw) {
-        Ok(common::LicenseType::Term) => Ok(LicenseType::Term),
-        Ok(common::LicenseType::Perpetual) => Ok(LicenseType::Perpetual),
-        _ => Err(FieldViolation::new(
-            field,
-            "must be LICENSE_TYPE_TERM or LICENSE_TYPE_PERPETUAL",
-        )),
-    }
-}
-
-fn license_type_to_proto(license_type: LicenseType) -> common::LicenseType {
-    match license_type {
-        LicenseType::Term => common::LicenseType::Term,
-        LicenseType::Perpetual => common::LicenseType::Perpetual,
-    }
+    vocabulary::license_type(raw).map_err(|()| {
+        FieldViolation::new(field, "must be LICENSE_TYPE_TERM or LICENSE_TYPE_PERPETUAL")
+    })
 }
 
 pub fn product(field: &str, raw: i32) -> Result<Product, FieldViolation> {
-    match common::Product::try_from(raw) {
-        Ok(common::Product::Desktop) => Ok(Product::Desktop),
-        Ok(common::Product::PrepBuilder) => Ok(Product::PrepBuilder),
-        Ok(common::Product::Server) => Ok(Product::Server),
-        Ok(common::Product::Elearning) => Ok(Product::Elearning),
-        _ => Err(FieldViolation::new(
-            field,
-            "must be a known PRODUCT_* value",
-        )),
-    }
-}
-
-pub fn product_to_proto(product: Product) -> common::Product {
-    match product {
-        Product::Desktop => common::Product::Desktop,
-        Product::PrepBuilder => common::Product::PrepBuilder,
-        Product::Server => common::Product::Server,
-        Product::Elearning => common::Product::Elearning,
-    }
+    vocabulary::product(raw)
+        .map_err(|()| FieldViolation::new(field, "must be a known PRODUCT_* value"))
 }
 
 fn key_state_to_proto(state: KeyState) -> pb::KeyState {
@@ -140,7 +100,7 @@ pub fn key(
         .map(|p| {
             let used = usage.get(&(key.key_id.clone(), *p)).copied().unwrap_or(0);
             pb::FulfillmentPool {
-                product: product_to_proto(*p) as i32,
+                product: common::Product::from(*p) as i32,
                 used: clamp(used),
                 limit: clamp(FulfillmentPool::limit(*p, key.seats)),
             }
@@ -150,9 +110,9 @@ pub fn key(
         key_id: key.key_id.clone(),
         key: key.key.as_str().to_string(),
         account_id: key.account_id.clone(),
-        family: family_to_proto(key.family) as i32,
+        family: common::KeyFamily::from(key.family) as i32,
         seats: clamp(key.seats),
-        license_type: license_type_to_proto(key.license_type) as i32,
+        license_type: common::LicenseType::from(key.license_type) as i32,
         period_end: key.period_end.map(to_proto),
         maintenance_end: Some(to_proto(key.maintenance_end)),
         state: key_state_to_proto(key.state) as i32,
@@ -166,7 +126,7 @@ pub fn key(
             .family
             .products()
             .iter()
-            .map(|p| product_to_proto(*p) as i32)
+            .map(|p| common::Product::from(*p) as i32)
             .collect(),
         purchase_id: key.purchase_id.clone().unwrap_or_default(),
         create_time: Some(to_proto(key.create_time)),
@@ -182,7 +142,7 @@ pub fn activation(a: &Activation, key_last_group: &str) -> pb::Activation {
         key_id: a.key_id.clone(),
         machine_fingerprint: a.machine_fingerprint.clone(),
         create_time: Some(to_proto(a.create_time)),
-        product: product_to_proto(a.product) as i32,
+        product: common::Product::from(a.product) as i32,
         hostname: a.hostname.clone(),
         version: a.version.clone(),
         user_email: a.user_email.clone(),

@@ -2,7 +2,7 @@
 //! usage Administrators see.
 
 use chrono::Utc;
-use portal_proto::licensing as pb;
+use portal_proto::{common, licensing as pb};
 use portal_runtime::{
     CallContext,
     audit::{self, Change},
@@ -150,7 +150,7 @@ impl LicensingApi {
             deployment_id: deployment.deployment_id.clone(),
             user_id: member.user_id.clone(),
             email: member.email.clone(),
-            product: convert::product_to_proto(asked.product) as i32,
+            product: common::Product::from(asked.product) as i32,
             machine_fingerprint: asked.machine_fingerprint.clone(),
             issue_time: Some(to_proto(now)),
             expire_time: Some(to_proto(expire)),
@@ -213,7 +213,7 @@ impl LicensingApi {
                     user_id: m.user_id.clone(),
                     email: m.email.clone(),
                     site_role: convert::site_role_to_proto(m.site_role) as i32,
-                    product: u.map_or(0, |u| convert::product_to_proto(u.product) as i32),
+                    product: u.map_or(0, |u| common::Product::from(u.product) as i32),
                     machine_fingerprint: u
                         .map(|u| u.machine_fingerprint.clone())
                         .unwrap_or_default(),

@@ -20,7 +20,7 @@ pub async fn accounts_holding<C: ConnectionTrait>(
     after: Option<&str>,
     limit: u64,
 ) -> Result<Vec<AccountHoldings>> {
-    let stored: Vec<column::Family> = families.iter().map(|f| (*f).into()).collect();
+    let stored: Vec<column::Family> = families.to_vec();
     let mut keys = key::Entity::find()
         .select_only()
         .column(key::Column::AccountId)
@@ -87,7 +87,7 @@ pub async fn accounts_holding<C: ConnectionTrait>(
         .await?;
     let mut held: HashMap<String, Vec<Family>> = HashMap::new();
     for (account, family) in pairs {
-        held.entry(account).or_default().push(family.into());
+        held.entry(account).or_default().push(family);
     }
     Ok(accounts
         .into_iter()

@@ -21,7 +21,7 @@ fn activation_from_row(row: activation::Model) -> Activation {
         activation_id: row.activation_id,
         key_id: row.key_id,
         account_id: row.account_id,
-        product: row.product.into(),
+        product: row.product,
         machine_fingerprint: row.machine_fingerprint,
         hostname: row.hostname,
         version: row.version,
@@ -48,7 +48,7 @@ pub async fn active_activation_id<C: ConnectionTrait>(
         .select_only()
         .column(activation::Column::ActivationId)
         .filter(activation::Column::KeyId.eq(key_id))
-        .filter(activation::Column::Product.eq(column::Product::from(product)))
+        .filter(activation::Column::Product.eq(product))
         .filter(activation::Column::MachineFingerprint.eq(fingerprint))
         .filter(is_active())
         .into_tuple()
@@ -68,7 +68,7 @@ pub async fn insert_activation<C: ConnectionTrait>(
         activation_id: Set(portal_runtime::new_id("act")),
         key_id: Set(key.key_id.clone()),
         account_id: Set(key.account_id.clone()),
-        product: Set(new.product.into()),
+        product: Set(new.product),
         machine_fingerprint: Set(new.machine_fingerprint.clone()),
         hostname: Set(new.hostname.clone()),
         version: Set(new.version.clone()),
@@ -153,7 +153,7 @@ pub async fn release_machine<C: ConnectionTrait>(
         .add(activation::Column::KeyId.eq(key_id))
         .add(activation::Column::MachineFingerprint.eq(fingerprint));
     if let Some(product) = product {
-        filter = filter.add(activation::Column::Product.eq(column::Product::from(product)));
+        filter = filter.add(activation::Column::Product.eq(product));
     }
     deactivate_where(db, filter, now).await
 }
@@ -203,7 +203,7 @@ async fn deactivate_where<C: ConnectionTrait>(
     // Counter rows are touched in one order, so transactions releasing several pools cannot deadlock.
     let mut per_pool: BTreeMap<(String, &'static str), i64> = BTreeMap::new();
     for row in &released {
-        let product = Product::from(row.product).as_str();
+        let product = row.product.as_str();
         *per_pool.entry((row.key_id.clone(), product)).or_default() += 1;
     }
     for ((key_id, product), n) in per_pool {

@@ -35,15 +35,10 @@ pub mod column {
         };
     }
 
-    column_enum!(Family { Tc = "TC", Td = "TD", Ts = "TS" });
-    column_enum!(LicenseType { Term = "TERM", Perpetual = "PERPETUAL" });
+    /// The product vocabulary is the shared one, a column type itself (`portal_policy`).
+    pub use portal_policy::{Family, LicenseType, Product};
+
     column_enum!(KeyState { Active = "ACTIVE", Expired = "EXPIRED", Revoked = "REVOKED" });
-    column_enum!(Product {
-        Desktop = "DESKTOP",
-        PrepBuilder = "PREP_BUILDER",
-        Server = "SERVER",
-        Elearning = "ELEARNING",
-    });
     column_enum!(ActivationState { Active = "ACTIVE", Deactivated = "DEACTIVATED" });
     column_enum!(DeploymentKind { OnPremise = "ON_PREMISE", CloudSite = "CLOUD_SITE" });
     column_enum!(DeploymentState { Active = "ACTIVE", Inactive = "INACTIVE" });

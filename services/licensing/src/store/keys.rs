@@ -23,8 +23,8 @@ fn key_from_row(row: key::Model) -> Result<Key> {
         key: string,
         key_id: row.key_id,
         account_id: row.account_id,
-        family: row.family.into(),
-        license_type: row.license_type.into(),
+        family: row.family,
+        license_type: row.license_type,
         period_end: row.period_end,
         maintenance_end: row.maintenance_end,
         state: row.state.into(),
@@ -115,9 +115,9 @@ pub async fn insert_keys<C: ConnectionTrait>(
             key_id: Set(portal_runtime::new_id("key")),
             key: Set(string.as_str().into()),
             account_id: Set(new.account_id.clone()),
-            family: Set(new.family.into()),
+            family: Set(new.family),
             seats: Set(to_column(new.seats)?),
-            license_type: Set(new.license_type.into()),
+            license_type: Set(new.license_type),
             period_end: Set(new.period_end),
             maintenance_end: Set(new.maintenance_end),
             state: Set(KeyState::Active.into()),
@@ -223,7 +223,7 @@ pub async fn expire_due_keys<C: ConnectionTrait>(db: &C, now: DateTime<Utc>) -> 
         .col_expr(key::Column::State, Expr::value(column::KeyState::Expired))
         .col_expr(key::Column::UpdateTime, Expr::value(now))
         .filter(key::Column::State.eq(column::KeyState::Active))
-        .filter(key::Column::LicenseType.eq(column::LicenseType::from(LicenseType::Term)))
+        .filter(key::Column::LicenseType.eq(LicenseType::Term))
         .filter(key::Column::PeriodEnd.lte(now))
         .exec(db)
         .await?;

@@ -44,22 +44,7 @@ fn severity_to_proto(severity: Severity) -> pb::Severity {
 }
 
 pub fn product(raw: i32) -> Option<Product> {
-    match common::Product::try_from(raw) {
-        Ok(common::Product::Desktop) => Some(Product::Desktop),
-        Ok(common::Product::PrepBuilder) => Some(Product::PrepBuilder),
-        Ok(common::Product::Server) => Some(Product::Server),
-        Ok(common::Product::Elearning) => Some(Product::Elearning),
-        Ok(common::Product::Unspecified) | Err(_) => None,
-    }
-}
-
-fn product_to_proto(product: Product) -> common::Product {
-    match product {
-        Product::Desktop => common::Product::Desktop,
-        Product::PrepBuilder => common::Product::PrepBuilder,
-        Product::Server => common::Product::Server,
-        Product::Elearning => common::Product::Elearning,
-    }
+    portal_proto::vocabulary::product(raw).ok()
 }
 
 pub fn notice_kind(raw: i32) -> Option<NoticeKind> {
@@ -145,7 +130,7 @@ pub fn advisory(advisory: &Advisory, stats: pb::AdvisoryStats) -> pb::Advisory {
             .affected
             .into_iter()
             .map(|a| pb::AffectedProduct {
-                product: product_to_proto(a.product) as i32,
+                product: common::Product::from(a.product) as i32,
                 versions: a.versions,
                 fixed_versions: a.fixed_versions,
             })
