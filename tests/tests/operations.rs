@@ -360,7 +360,10 @@ async fn every_metric_the_dashboards_and_alerts_use_is_exported() {
             if missing.is_empty() {
                 Ok(names)
             } else {
-                Err(format!("missing {missing:?} (advisory {})", advisory.advisory_id))
+                Err(format!(
+                    "missing {missing:?} (advisory {})",
+                    advisory.advisory_id
+                ))
             }
         },
     )

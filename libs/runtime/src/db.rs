@@ -170,6 +170,40 @@ fn schema_name(service: &str) -> Result<String, DbErr> {
     }
 }
 
+/// An enum column: a Rust enum storing exactly the given strings (sea-orm `DeriveActiveEnum`), so a row holding
+/// any other string fails to load, and `From` both ways to the domain enum it stores, variant for variant.
+///
+/// ```ignore
+/// portal_runtime::column_enum!(InvoiceState for domain::InvoiceState { Open = "OPEN", Paid = "PAID", Void = "VOID" });
+/// ```
+/// The calling module needs `sea_orm::entity::prelude::*` in scope.
+#[macro_export]
+macro_rules! column_enum {
+    ($name:ident for $domain:path { $($variant:ident = $value:literal),+ $(,)? }) => {
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, EnumIter, DeriveActiveEnum)]
+        #[sea_orm(rs_type = "String", db_type = "String(StringLen::None)")]
+        pub enum $name {
+            $(#[sea_orm(string_value = $value)] $variant,)+
+        }
+
+        impl From<$name> for $domain {
+            fn from(stored: $name) -> Self {
+                match stored {
+                    $($name::$variant => <$domain>::$variant,)+
+                }
+            }
+        }
+
+        impl From<$domain> for $name {
+            fn from(value: $domain) -> Self {
+                match value {
+                    $(<$domain>::$variant => $name::$variant,)+
+                }
+            }
+        }
+    };
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -36,7 +36,7 @@ impl NotificationApi {
             match resolver::resolve(&api.db, &api.upstream, &advisory_id).await {
                 Ok(()) => api.wake_worker(),
                 Err(e) => {
-                    tracing::warn!(advisory_id, error = %e, "resolving recipients failed; it is retried when the lease lapses")
+                    tracing::warn!(advisory_id, error = %e, "resolving recipients failed; the sweep tries again")
                 }
             }
         });

@@ -262,3 +262,43 @@ async fn persona_needs_licensing_and_says_so_when_it_is_down() {
         .await;
     assert_status(users, Code::Unavailable, "DEPENDENCY_UNAVAILABLE");
 }
+
+storage_test!(
+    i9_a_full_page_of_personas_stays_within_the_concurrency_limit,
+    |backend| async move {
+        // A small limit stands in for a page of a thousand against the default 512: 40 Download Only users
+        // asked about all at once went past it, and the page failed UNAVAILABLE.
+        let app = TestApp::spawn_with(backend, &ServiceKind::ALL, |s| {
+            s.server.concurrency_limit = 16;
+        })
+        .await;
+        let (a, _, admin) = app.account_with_admin("Acme").await;
+        for i in 0..40 {
+            app.new_user(
+                &a,
+                &format!("user{i}@acme.example"),
+                Role::DownloadOnly,
+                &[],
+            )
+            .await;
+        }
+        let page = app
+            .identity(&admin)
+            .await
+            .list_users(ListUsersRequest {
+                account_id: a,
+                page_size: 100,
+                ..Default::default()
+            })
+            .await
+            .unwrap()
+            .into_inner();
+        assert_eq!(page.users.len(), 41);
+        assert!(
+            page.users
+                .iter()
+                .filter(|u| u.role() == Role::DownloadOnly)
+                .all(|u| u.persona() == Persona::SupportOnly)
+        );
+    }
+);

@@ -300,3 +300,61 @@ storage_test!(
         assert_eq!(back.persona(), id::Persona::SupportOnly);
     }
 );
+
+storage_test!(
+    i9_a_user_reads_only_their_own_holdings_in_their_own_account,
+    |backend| async move {
+        let app = TestApp::spawn(backend).await;
+        let (a, _, _) = app.account_with_admin("Acme").await;
+        let me = app
+            .new_user(&a, "me@acme.example", Role::DownloadOnly, &[])
+            .await;
+        let (b, _, b_admin_token) = app.account_with_admin("Beta").await;
+        let someone = app
+            .new_user(&b, "someone@beta.example", Role::DownloadOnly, &[])
+            .await;
+        let key = app.issue_key(&b, KeyFamily::Tc, 1).await;
+        app.licensing(&b_admin_token)
+            .await
+            .assign_key(pb::AssignKeyRequest {
+                key_id: key.key_id.clone(),
+                email: someone.email.clone(),
+            })
+            .await
+            .unwrap();
+
+        let mut as_me = app.licensing(&app.user_token(&me.user_id)).await;
+        let ask = |account_id: &str, email: &str| pb::GetHoldingsRequest {
+            account_id: account_id.into(),
+            user_id: me.user_id.clone(),
+            email: email.into(),
+        };
+        // What the probe asked: another account's holdings of an e-mail, authorized by the caller's own id.
+        for (account, email) in [
+            (&b, "someone@beta.example"),
+            (&b, ""),
+            (&a, "someone@beta.example"),
+        ] {
+            assert_eq!(
+                reason(as_me.get_holdings(ask(account, email)).await),
+                (Code::PermissionDenied, "ACCESS_DENIED".into()),
+                "{account} {email}"
+            );
+        }
+        let mine = as_me.get_holdings(ask(&a, "")).await.unwrap().into_inner();
+        assert_eq!((mine.owned_key_count, mine.assigned_key_count), (0, 0));
+        // The account's Administrator still reads anyone's in it.
+        let theirs = app
+            .licensing(&b_admin_token)
+            .await
+            .get_holdings(pb::GetHoldingsRequest {
+                account_id: b.clone(),
+                user_id: someone.user_id.clone(),
+                email: someone.email.clone(),
+            })
+            .await
+            .unwrap()
+            .into_inner();
+        assert_eq!(theirs.assigned_key_count, 1);
+    }
+);

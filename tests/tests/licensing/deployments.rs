@@ -177,3 +177,44 @@ storage_test!(
         );
     }
 );
+
+storage_test!(
+    i11_a_user_learns_nothing_about_another_account,
+    |backend| async move {
+        let app = TestApp::spawn(backend).await;
+        let (a, _, _) = app.account_with_admin("Acme").await;
+        let me = app
+            .new_user(&a, "me@acme.example", id::Role::DownloadOnly, &[])
+            .await;
+        let other = app.new_account("Beta", false).await;
+        app.licensing(&app.service_token("ops", "licensing.issue"))
+            .await
+            .register_deployment(pb::RegisterDeploymentRequest {
+                account_id: other.clone(),
+                kind: DeploymentKind::CloudSite as i32,
+                name: "Beta cloud".into(),
+                ..Default::default()
+            })
+            .await
+            .unwrap();
+        let mut identity = app.identity(&app.user_token(&me.user_id)).await;
+        let ask = |account_id: &str| id::CheckSupportEligibilityRequest {
+            account_id: account_id.into(),
+            email: me.email.clone(),
+        };
+        // Another account, real or made up: the same refusal, so neither its cloud site nor its existence shows.
+        for account in [other.as_str(), "acc-made-up"] {
+            assert_eq!(
+                reason(identity.check_support_eligibility(ask(account)).await),
+                (Code::PermissionDenied, "ACCESS_DENIED".into()),
+                "{account}"
+            );
+        }
+        let own = identity
+            .check_support_eligibility(ask(&a))
+            .await
+            .unwrap()
+            .into_inner();
+        assert!(!own.eligible);
+    }
+);

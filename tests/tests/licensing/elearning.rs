@@ -65,6 +65,32 @@ storage_test!(
             })
             .await;
         assert_eq!(reason(unknown).0, Code::NotFound);
+        // A portal user redeems a code for their own e-mail, as the contract allows; not for someone else's.
+        let learner = app
+            .new_user(
+                &a,
+                "me@acme.example",
+                portal_proto::identity::Role::DownloadOnly,
+                &[],
+            )
+            .await;
+        let mut as_learner = app.licensing(&app.user_token(&learner.user_id)).await;
+        let for_someone_else = as_learner
+            .redeem_elearning_code(pb::RedeemElearningCodeRequest {
+                code: codes[1].code.clone(),
+                email: "other@acme.example".into(),
+            })
+            .await;
+        assert_eq!(reason(for_someone_else).0, Code::PermissionDenied);
+        let own = as_learner
+            .redeem_elearning_code(pb::RedeemElearningCodeRequest {
+                code: codes[1].code.clone(),
+                email: "Me@acme.example".into(),
+            })
+            .await
+            .unwrap()
+            .into_inner();
+        assert_eq!(own.redeemed_by_email.to_lowercase(), "me@acme.example");
         let mut admin = app.licensing(&admin_token).await;
         let listed = admin
             .list_elearning_codes(pb::ListElearningCodesRequest {
@@ -81,7 +107,7 @@ storage_test!(
                 .iter()
                 .filter(|c| !c.redeemed_by_email.is_empty())
                 .count(),
-            1
+            2
         );
         assert!(listed.iter().all(|c| c.purchase_id == "pur-1"));
     }

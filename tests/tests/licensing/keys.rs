@@ -129,6 +129,14 @@ storage_test!(
                 "count",
             ),
             (
+                // The contract's bound is 100 keys a call.
+                pb::IssueKeysRequest {
+                    count: 101,
+                    ..term_key(&a, KeyFamily::Tc, 1)
+                },
+                "count",
+            ),
+            (
                 pb::IssueKeysRequest {
                     period_end: past,
                     ..term_key(&a, KeyFamily::Tc, 1)

@@ -132,6 +132,19 @@ storage_test!(
             .unwrap()
             .into_inner();
         assert_eq!(requeued.requeued, 1);
+        // A bounded list: the probe's 33,000 ids were INTERNAL ("too many SQL variables").
+        let too_many = publisher
+            .retry_deliveries(pb::RetryDeliveriesRequest {
+                advisory_id: published.advisory_id.clone(),
+                delivery_ids: (0..33_000).map(|i| format!("dlv-{i}")).collect(),
+            })
+            .await
+            .unwrap_err();
+        assert_eq!(too_many.code(), tonic::Code::InvalidArgument);
+        assert_eq!(
+            portal_testkit::assert::violated_fields(&too_many),
+            ["delivery_ids"]
+        );
         let stats = settle(
             &mut publisher,
             &published.advisory_id,

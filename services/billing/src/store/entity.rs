@@ -2,87 +2,32 @@
 //! strings stored since the first migration), each mirroring the domain enum it stores: a value no variant
 //! names fails the read, never turns into some default.
 
-use crate::domain;
-
-/// `From` both ways between a column enum and the domain enum it mirrors, variant for variant.
-macro_rules! mirror {
-    ($column:ty, $domain:ty, [$($variant:ident),+ $(,)?]) => {
-        impl From<$column> for $domain {
-            fn from(value: $column) -> Self {
-                match value {
-                    $(<$column>::$variant => <$domain>::$variant,)+
-                }
-            }
-        }
-
-        impl From<$domain> for $column {
-            fn from(value: $domain) -> Self {
-                match value {
-                    $(<$domain>::$variant => <$column>::$variant,)+
-                }
-            }
-        }
-    };
-}
-
 /// The enum columns.
 pub mod enums {
     use sea_orm::entity::prelude::*;
 
+    use crate::domain;
+
     /// The product vocabulary is the shared one, a column type itself (`portal_policy`).
     pub use portal_policy::{Family, LicenseType, Product};
 
-    #[derive(Clone, Copy, Debug, PartialEq, Eq, EnumIter, DeriveActiveEnum)]
-    #[sea_orm(rs_type = "String", db_type = "String(StringLen::None)")]
-    pub enum PurchaseState {
-        #[sea_orm(string_value = "PENDING")]
-        Pending,
-        #[sea_orm(string_value = "FULFILLED")]
-        Fulfilled,
-        #[sea_orm(string_value = "FAILED")]
-        Failed,
-    }
-
-    #[derive(Clone, Copy, Debug, PartialEq, Eq, EnumIter, DeriveActiveEnum)]
-    #[sea_orm(rs_type = "String", db_type = "String(StringLen::None)")]
-    pub enum InvoiceState {
-        #[sea_orm(string_value = "OPEN")]
-        Open,
-        #[sea_orm(string_value = "PAID")]
-        Paid,
-        #[sea_orm(string_value = "VOID")]
-        Void,
-    }
-
-    #[derive(Clone, Copy, Debug, PartialEq, Eq, EnumIter, DeriveActiveEnum)]
-    #[sea_orm(rs_type = "String", db_type = "String(StringLen::None)")]
-    pub enum RenewalState {
-        #[sea_orm(string_value = "OPEN")]
-        Open,
-        #[sea_orm(string_value = "RENEWED")]
-        Renewed,
-        #[sea_orm(string_value = "LAPSED")]
-        Lapsed,
-        #[sea_orm(string_value = "CANCELLED")]
-        Cancelled,
-    }
+    portal_runtime::column_enum!(PurchaseState for domain::PurchaseState {
+        Pending = "PENDING",
+        Fulfilled = "FULFILLED",
+        Failed = "FAILED",
+    });
+    portal_runtime::column_enum!(InvoiceState for domain::InvoiceState {
+        Open = "OPEN",
+        Paid = "PAID",
+        Void = "VOID",
+    });
+    portal_runtime::column_enum!(RenewalState for domain::RenewalState {
+        Open = "OPEN",
+        Renewed = "RENEWED",
+        Lapsed = "LAPSED",
+        Cancelled = "CANCELLED",
+    });
 }
-
-mirror!(
-    enums::PurchaseState,
-    domain::PurchaseState,
-    [Pending, Fulfilled, Failed]
-);
-mirror!(
-    enums::InvoiceState,
-    domain::InvoiceState,
-    [Open, Paid, Void]
-);
-mirror!(
-    enums::RenewalState,
-    domain::RenewalState,
-    [Open, Renewed, Lapsed, Cancelled]
-);
 
 pub mod sku {
     use sea_orm::entity::prelude::*;

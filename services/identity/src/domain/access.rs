@@ -70,8 +70,9 @@ pub fn ensure_may_check_access(caller: &Caller, user_id: &str) -> Result<()> {
     }
 }
 
-/// I11 (with I9's `CASE_ADMINISTRATOR`): a person asks about themself; a Case Administrator or an
-/// Administrator of the account asks about anyone in it; so do the other services.
+/// I11 (with I9's `CASE_ADMINISTRATOR`): a portal user asks about themself in their own account; a Case
+/// Administrator or an Administrator of the account asks about anyone in it; so do the other services. A user
+/// learns nothing about another account (not whether it has a cloud site, not whether it exists).
 pub fn ensure_may_ask_support_eligibility(
     caller: &Caller,
     account_id: &str,
@@ -79,7 +80,7 @@ pub fn ensure_may_ask_support_eligibility(
 ) -> Result<()> {
     let themself = caller
         .member()
-        .is_some_and(|m| m.email_key() == email.key());
+        .is_some_and(|m| m.account_id == account_id && m.email_key() == email.key());
     let oversees = caller.member().is_some_and(|m| {
         m.account_id == account_id && (m.case_administrator || m.role == Role::Administrator)
     });
@@ -166,7 +167,8 @@ mod tests {
         let (me, row) = as_user(Role::DownloadOnly);
         let mine = Email::parse(&row.email.to_uppercase()).unwrap();
         let someone = Email::parse("bob@example.com").unwrap();
-        assert!(ensure_may_ask_support_eligibility(&me, "acc-9", &mine).is_ok());
+        assert!(ensure_may_ask_support_eligibility(&me, &row.account_id, &mine).is_ok());
+        assert!(ensure_may_ask_support_eligibility(&me, "acc-9", &mine).is_err());
         assert!(ensure_may_ask_support_eligibility(&me, &row.account_id, &someone).is_err());
         let mut case_admin = row.clone();
         case_admin.permissions.case_administrator = true;

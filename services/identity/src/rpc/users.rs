@@ -2,7 +2,7 @@
 //! [`UserPatch`] commands, the domain decides, the store persists, every change is audited (I12).
 
 use chrono::Utc;
-use futures::future::try_join_all;
+use futures::{StreamExt, TryStreamExt};
 use portal_policy::Holdings;
 use portal_proto::identity as pb;
 use portal_proto::notification::{NoticeKind, SendNoticeRequest as NoticeRequest};
@@ -24,6 +24,9 @@ use crate::{
     error::{Error, Result},
     store::{self, LockedUser, UserFilter},
 };
+
+/// Persona lookups (I9) one ListUsers page makes at once.
+const PERSONA_LOOKUPS: usize = 8;
 
 impl TryFrom<pb::CreateUserRequest> for NewUser {
     type Error = Error;
@@ -187,7 +190,13 @@ impl IdentityApi {
         let personas = if r.without_persona {
             vec![None; users.len()]
         } else {
-            try_join_all(users.iter().map(|user| self.persona(user))).await?
+            // I9 asks licensing about each Download Only user; a page of a thousand must not become a thousand
+            // calls at once (they met licensing's concurrency limit and the whole page failed).
+            let lookups: Vec<_> = users.iter().map(|user| self.persona(user)).collect();
+            futures::stream::iter(lookups)
+                .buffered(PERSONA_LOOKUPS)
+                .try_collect()
+                .await?
         };
         let last = users.last().map(|u| u.user_id.as_str());
         let next_page_token = paging::next_token(&scope, last, users.len(), page.size);

@@ -38,8 +38,10 @@ pub trait KeyAccess {
     /// L12: the keys of `account_id` the caller lists; a Support Only user's scope matches none.
     fn key_scope(&self, account_id: &str) -> Result<KeyScope>;
 
-    /// I9: a person's key facts are read by the person, an Administrator of the account or another service.
-    fn may_read_holdings(&self, account_id: &str, user_id: &str) -> bool;
+    /// I9: a person's key facts are read by another service, an Administrator of the account, or the person —
+    /// about themself in their own account: a user may not ask how many keys some e-mail holds in an account
+    /// that is not theirs, nor about another address in their own.
+    fn may_read_holdings(&self, account_id: &str, user_id: &str, email: &str) -> bool;
 }
 
 impl KeyAccess for Caller {
@@ -75,19 +77,33 @@ impl KeyAccess for Caller {
         }
     }
 
-    fn may_read_holdings(&self, account_id: &str, user_id: &str) -> bool {
+    fn may_read_holdings(&self, account_id: &str, user_id: &str, email: &str) -> bool {
         self.has_scope(&[INTERNAL_SCOPE])
             || self.is_admin_of(account_id)
-            || self.member().is_some_and(|m| m.user_id == user_id)
+            || self.member().is_some_and(|m| {
+                m.account_id == account_id
+                    && m.user_id == user_id
+                    && (email.is_empty() || email.eq_ignore_ascii_case(&m.email))
+            })
     }
 }
 
 /// L9: an authorization to run is asked for by the person themself or by the activation back end.
 pub fn may_request_grant(caller: &Caller, email: &Email) -> bool {
-    caller.has_scope(&[ACTIVATE])
-        || caller
-            .member()
-            .is_some_and(|m| m.email.eq_ignore_ascii_case(email.as_str()))
+    caller.has_scope(&[ACTIVATE]) || is_own(caller, email)
+}
+
+/// L11: a code is redeemed by the eLearning platform's back end (or another service), or by a portal user for
+/// their own e-mail.
+pub fn may_redeem_code(caller: &Caller, email: &Email) -> bool {
+    caller.has_scope(&[ACTIVATE, INTERNAL_SCOPE]) || is_own(caller, email)
+}
+
+/// The caller is the portal user with this e-mail.
+fn is_own(caller: &Caller, email: &Email) -> bool {
+    caller
+        .member()
+        .is_some_and(|m| m.email.eq_ignore_ascii_case(email.as_str()))
 }
 
 /// L10: only an Administrator of the account requests its activation summary.
@@ -119,6 +135,34 @@ mod tests {
             role,
             case_administrator: false,
         })
+    }
+
+    #[test]
+    fn l11_a_code_is_redeemed_by_the_platform_or_for_ones_own_email() {
+        let me = user("me", Role::DownloadOnly);
+        let mine = Email::parse("Me@Example.com").unwrap();
+        let theirs = Email::parse("someone@example.com").unwrap();
+        assert!(may_redeem_code(&me, &mine));
+        assert!(!may_redeem_code(&me, &theirs));
+        let platform = Caller::Service(Principal::Service {
+            name: "elearning".into(),
+            scopes: [ACTIVATE.to_string()].into(),
+        });
+        assert!(may_redeem_code(&platform, &theirs));
+    }
+
+    #[test]
+    fn i9_a_user_reads_only_their_own_holdings_in_their_own_account() {
+        let me = user("me", Role::DownloadOnly);
+        assert!(me.may_read_holdings("acc", "me", ""));
+        assert!(me.may_read_holdings("acc", "me", "ME@example.com"));
+        assert!(!me.may_read_holdings("other-acc", "me", "someone@other.example"));
+        assert!(!me.may_read_holdings("other-acc", "me", ""));
+        assert!(!me.may_read_holdings("acc", "me", "someone@example.com"));
+        assert!(!me.may_read_holdings("acc", "someone", ""));
+        let admin = user("admin", Role::Administrator);
+        assert!(admin.may_read_holdings("acc", "someone", "someone@example.com"));
+        assert!(!admin.may_read_holdings("other-acc", "admin", ""));
     }
 
     #[test]

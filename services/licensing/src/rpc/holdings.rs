@@ -25,7 +25,7 @@ impl LicensingApi {
         r: pb::GetHoldingsRequest,
     ) -> Result<pb::GetHoldingsResponse> {
         let caller = self.caller(&context).await?;
-        if !caller.may_read_holdings(&r.account_id, &r.user_id) {
+        if !caller.may_read_holdings(&r.account_id, &r.user_id, &r.email) {
             return Err(Error::denied(
                 "only the user, an Administrator of the account or another service may ask",
             ));

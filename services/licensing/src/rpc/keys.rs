@@ -26,7 +26,7 @@ use crate::{
 };
 
 /// The most keys one IssueKeys call creates, and the most seats one key has.
-const MAX_COUNT: i32 = 1000;
+const MAX_COUNT: i32 = 100;
 const MAX_SEATS: i32 = 1_000_000;
 
 impl TryFrom<pb::IssueKeysRequest> for NewKeys {

@@ -8,41 +8,14 @@ pub mod column {
 
     use crate::domain;
 
-    /// One enum column: its stored strings, and the conversions to and from the domain enum it stores.
-    macro_rules! column_enum {
-        ($name:ident { $($variant:ident = $value:literal),+ $(,)? }) => {
-            #[derive(Debug, Clone, Copy, PartialEq, Eq, EnumIter, DeriveActiveEnum)]
-            #[sea_orm(rs_type = "String", db_type = "String(StringLen::None)")]
-            pub enum $name {
-                $(#[sea_orm(string_value = $value)] $variant,)+
-            }
-
-            impl From<$name> for domain::$name {
-                fn from(stored: $name) -> Self {
-                    match stored {
-                        $($name::$variant => domain::$name::$variant,)+
-                    }
-                }
-            }
-
-            impl From<domain::$name> for $name {
-                fn from(value: domain::$name) -> Self {
-                    match value {
-                        $(domain::$name::$variant => $name::$variant,)+
-                    }
-                }
-            }
-        };
-    }
-
     /// The product vocabulary is the shared one, a column type itself (`portal_policy`).
     pub use portal_policy::{Family, LicenseType, Product};
 
-    column_enum!(KeyState { Active = "ACTIVE", Expired = "EXPIRED", Revoked = "REVOKED" });
-    column_enum!(ActivationState { Active = "ACTIVE", Deactivated = "DEACTIVATED" });
-    column_enum!(DeploymentKind { OnPremise = "ON_PREMISE", CloudSite = "CLOUD_SITE" });
-    column_enum!(DeploymentState { Active = "ACTIVE", Inactive = "INACTIVE" });
-    column_enum!(SiteRole { Creator = "CREATOR", Explorer = "EXPLORER", Viewer = "VIEWER" });
+    portal_runtime::column_enum!(KeyState for domain::KeyState { Active = "ACTIVE", Expired = "EXPIRED", Revoked = "REVOKED" });
+    portal_runtime::column_enum!(ActivationState for domain::ActivationState { Active = "ACTIVE", Deactivated = "DEACTIVATED" });
+    portal_runtime::column_enum!(DeploymentKind for domain::DeploymentKind { OnPremise = "ON_PREMISE", CloudSite = "CLOUD_SITE" });
+    portal_runtime::column_enum!(DeploymentState for domain::DeploymentState { Active = "ACTIVE", Inactive = "INACTIVE" });
+    portal_runtime::column_enum!(SiteRole for domain::SiteRole { Creator = "CREATOR", Explorer = "EXPLORER", Viewer = "VIEWER" });
 }
 
 pub mod key {

@@ -80,6 +80,23 @@ pub async fn resolve(
     if !advisories::claim_resolution(db, advisory_id, now, lease_from(now)).await? {
         return Ok(());
     }
+    let resolved = resolve_claimed(db, upstream, advisory_id).await;
+    if resolved.is_err() {
+        // Failed (an upstream outage, say): give the lease back now, so the sweep tries again within seconds
+        // rather than after the whole lease. A crashed resolver's lease still lapses on its own.
+        if let Err(e) = advisories::renew_resolution(db, advisory_id, Utc::now()).await {
+            tracing::warn!(advisory_id, error = %e, "releasing the resolver lease failed; it lapses instead");
+        }
+    }
+    resolved
+}
+
+/// Resolves an advisory whose resolution this process holds.
+async fn resolve_claimed(
+    db: &DatabaseConnection,
+    upstream: &Upstream,
+    advisory_id: &str,
+) -> Result<()> {
     let advisory = advisories::find(db, advisory_id).await?;
     let contact_kind = match advisory.kind.n2_recipients() {
         ContactRole::SecurityPointOfContact => ContactKind::Security,

@@ -18,6 +18,10 @@ use crate::{
     store::{advisories, deliveries},
 };
 
+/// The most delivery ids one RetryDeliveries names: a page's worth, well under any database's limit on bound
+/// parameters (the probe's 33,000 ids failed as INTERNAL).
+const MAX_RETRY_IDS: usize = 1000;
+
 impl NotificationApi {
     pub(super) async fn list_deliveries(
         &self,
@@ -65,6 +69,12 @@ impl NotificationApi {
         service_caller(&context, &[PUBLISH])?;
         let mut v = Violations::default();
         v.require("advisory_id", &r.advisory_id);
+        if r.delivery_ids.len() > MAX_RETRY_IDS {
+            v.add(
+                "delivery_ids",
+                format!("at most {MAX_RETRY_IDS} a call (none retries every dead delivery)"),
+            );
+        }
         v.finish().map_err(Error::invalid_fields)?;
         advisories::find(&self.db, &r.advisory_id).await?;
         let txn = portal_runtime::db::begin_write(&self.db).await?;
