@@ -94,9 +94,11 @@ pub fn may_request_grant(caller: &Caller, email: &Email) -> bool {
 }
 
 /// L11: a code is redeemed by the eLearning platform's back end (or another service), or by a portal user for
-/// their own e-mail.
-pub fn may_redeem_code(caller: &Caller, email: &Email) -> bool {
-    caller.has_scope(&[ACTIVATE, INTERNAL_SCOPE]) || is_own(caller, email)
+/// their own e-mail. `None` is an address that did not parse: a service hears about it, a user may only name
+/// their own, so it is not theirs.
+pub fn may_redeem_code(caller: &Caller, email: Option<&Email>) -> bool {
+    caller.has_scope(&[ACTIVATE, INTERNAL_SCOPE])
+        || email.is_some_and(|email| is_own(caller, email))
 }
 
 /// The caller is the portal user with this e-mail.
@@ -142,13 +144,15 @@ mod tests {
         let me = user("me", Role::DownloadOnly);
         let mine = Email::parse("Me@Example.com").unwrap();
         let theirs = Email::parse("someone@example.com").unwrap();
-        assert!(may_redeem_code(&me, &mine));
-        assert!(!may_redeem_code(&me, &theirs));
+        assert!(may_redeem_code(&me, Some(&mine)));
+        assert!(!may_redeem_code(&me, Some(&theirs)));
+        assert!(!may_redeem_code(&me, None));
         let platform = Caller::Service(Principal::Service {
             name: "elearning".into(),
             scopes: [ACTIVATE.to_string()].into(),
         });
-        assert!(may_redeem_code(&platform, &theirs));
+        assert!(may_redeem_code(&platform, Some(&theirs)));
+        assert!(may_redeem_code(&platform, None));
     }
 
     #[test]
