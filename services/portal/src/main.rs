@@ -1,4 +1,9 @@
-//! `portal`: run the suite (`up`), one service (`serve`), migrations (`migrate`), or mint a token (`token`).
+//! `portal`: run the suite (`up`), one service (`serve`), migrations (`migrate`), or mint a token (`token`); and the
+//! operator's commands against a running suite (`advisory`, `users`).
+
+mod advisory;
+mod remote;
+mod users;
 
 use std::{path::PathBuf, process::ExitCode, time::Duration};
 
@@ -57,6 +62,12 @@ enum Command {
     Migrate,
     /// Mint a bearer token with the data directory's signing key.
     Token(TokenArgs),
+    /// Publish and follow advisories on a running suite (over gRPC; --endpoint, --token or PORTAL_TOKEN).
+    #[command(subcommand)]
+    Advisory(advisory::Command),
+    /// List, add and remove an account's users on a running suite (over gRPC).
+    #[command(subcommand)]
+    Users(users::Command),
 }
 
 #[derive(Args)]
@@ -77,10 +88,15 @@ struct TokenArgs {
 }
 
 /// Exit code for bad flags or configuration, as clap uses for usage errors.
-const USAGE: u8 = 2;
+const USAGE: u8 = remote::exit::USAGE;
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
+    match cli.command {
+        Command::Advisory(command) => return operator(advisory::run(command)),
+        Command::Users(command) => return operator(users::run(command)),
+        _ => {}
+    }
     let overrides = Overrides {
         data_dir: cli.common.data_dir.clone(),
         listen: cli.common.listen.clone(),
@@ -130,7 +146,9 @@ async fn run(settings: Settings, command: Command) -> Result<(), Box<dyn std::er
             println!("portal: migrations applied for identity, licensing, billing, notification");
             return Ok(());
         }
-        Command::Token(_) => unreachable!("handled before the runtime starts"),
+        Command::Token(_) | Command::Advisory(_) | Command::Users(_) => {
+            unreachable!("handled before the suite's runtime starts")
+        }
     };
     let _telemetry = telemetry::init(&settings.telemetry, &label)?;
     let app = App::build(&settings, &services).await?;
@@ -139,6 +157,27 @@ async fn run(settings: Settings, command: Command) -> Result<(), Box<dyn std::er
     app.run_until(shutdown_signal()).await?;
     tracing::info!("stopped");
     Ok(())
+}
+
+/// Runs an operator command (a gRPC client of a running suite) and exits with its code.
+fn operator(command: impl Future<Output = Result<u8, remote::Failure>>) -> ExitCode {
+    let runtime = match tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(runtime) => runtime,
+        Err(e) => {
+            eprintln!("portal: starting the runtime: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    match runtime.block_on(command) {
+        Ok(code) => ExitCode::from(code),
+        Err(failure) => {
+            eprintln!("portal: {failure}");
+            ExitCode::from(failure.code)
+        }
+    }
 }
 
 /// `migrate` logs warnings only, so its output stays readable.
