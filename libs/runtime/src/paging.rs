@@ -1,11 +1,55 @@
 //! AIP-158 paging: `page_size` (0 → default, capped) and opaque `page_token`s bound to the list they came from.
+//!
+//! A token is the position after which the next page starts, sealed with an HMAC over the list's scope and that
+//! position: a token edited by hand, or taken from another list, is refused. The key is derived from the
+//! deployment's signing key ([`seal_with`]), so every replica accepts the tokens any replica issued; a process
+//! that never set it (unit tests) uses a random key of its own.
+
+use std::sync::OnceLock;
 
 use base64::{Engine, engine::general_purpose::URL_SAFE_NO_PAD};
+use hmac::{Hmac, Mac};
+use sha2::{Digest, Sha256};
 
 use crate::error::FieldViolation;
 
 pub const DEFAULT_PAGE_SIZE: u64 = 50;
 pub const MAX_PAGE_SIZE: u64 = 1000;
+/// Longer tokens are refused before any decoding: no position of ours comes near it.
+pub const MAX_TOKEN_CHARS: usize = 1024;
+/// Bytes of the HMAC kept in a token: 128 bits, beyond guessing.
+const TAG_BYTES: usize = 16;
+
+static KEY: OnceLock<[u8; 32]> = OnceLock::new();
+
+/// Seals this process's page tokens with a key derived from `secret` (the signing key's bytes). The first call
+/// wins: every service of one process shares one key, as every replica of one deployment does.
+pub fn seal_with(secret: &[u8]) {
+    let _ = KEY.set(derive(secret));
+}
+
+fn derive(secret: &[u8]) -> [u8; 32] {
+    let mut hash = Sha256::new();
+    hash.update(b"portal page tokens v2\0");
+    hash.update(secret);
+    hash.finalize().into()
+}
+
+fn key() -> &'static [u8; 32] {
+    KEY.get_or_init(|| derive(&rand::random::<[u8; 32]>()))
+}
+
+fn tag(scope: &str, after: &str) -> [u8; TAG_BYTES] {
+    let mut mac = <Hmac<Sha256> as Mac>::new_from_slice(key())
+        .unwrap_or_else(|_| unreachable!("HMAC takes any key length"));
+    mac.update(scope.as_bytes());
+    mac.update(b"\0");
+    mac.update(after.as_bytes());
+    let full = mac.finalize().into_bytes();
+    let mut tag = [0; TAG_BYTES];
+    tag.copy_from_slice(&full[..TAG_BYTES]);
+    tag
+}
 
 /// A validated page request: how many, and after which key.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -31,27 +75,42 @@ pub fn parse(page_size: i32, page_token: &str, scope: &str) -> Result<Page, Fiel
             "not a token from this list; start again without one",
         )
     };
-    let bytes = URL_SAFE_NO_PAD.decode(page_token).map_err(|_| invalid())?;
-    let text = String::from_utf8(bytes).map_err(|_| invalid())?;
-    let (token_scope, after) = text
-        .strip_prefix("v1\n")
-        .and_then(|t| t.split_once('\n'))
+    if page_token.len() > MAX_TOKEN_CHARS {
+        return Err(invalid());
+    }
+    let (position, sealed) = page_token.split_once('.').ok_or_else(invalid)?;
+    let after = URL_SAFE_NO_PAD
+        .decode(position)
+        .ok()
+        .and_then(|bytes| String::from_utf8(bytes).ok())
+        .filter(|after| !after.is_empty())
         .ok_or_else(invalid)?;
-    if token_scope != scope || after.is_empty() {
+    let given = URL_SAFE_NO_PAD.decode(sealed).map_err(|_| invalid())?;
+    let expected = tag(scope, &after);
+    // Constant time, so a forger learns nothing from how long a refusal takes.
+    let same = given.len() == TAG_BYTES
+        && given
+            .iter()
+            .zip(expected.iter())
+            .fold(0u8, |diff, (a, b)| diff | (a ^ b))
+            == 0;
+    if !same {
         return Err(invalid());
     }
     Ok(Page {
         size,
-        after: Some(after.to_string()),
+        after: Some(after),
     })
 }
 
 /// The token for the page after `last_key`, or empty when the page was not full (no more results).
 pub fn next_token(scope: &str, last_key: Option<&str>, returned: usize, size: u64) -> String {
     match last_key {
-        Some(key) if returned as u64 >= size => {
-            URL_SAFE_NO_PAD.encode(format!("v1\n{scope}\n{key}"))
-        }
+        Some(key) if returned as u64 >= size => format!(
+            "{}.{}",
+            URL_SAFE_NO_PAD.encode(key),
+            URL_SAFE_NO_PAD.encode(tag(scope, key))
+        ),
         _ => String::new(),
     }
 }
@@ -80,6 +139,25 @@ mod tests {
         assert_eq!(parse(0, "", "x").unwrap().size, DEFAULT_PAGE_SIZE);
         assert_eq!(parse(1_000_000, "", "x").unwrap().size, MAX_PAGE_SIZE);
         assert!(parse(-1, "", "x").is_err());
+    }
+
+    #[test]
+    fn an_edited_or_forged_token_is_refused() {
+        let token = next_token("acc-1", Some("k9"), 10, 10);
+        let (_, tag) = token.split_once('.').unwrap();
+        let moved = format!("{}.{tag}", URL_SAFE_NO_PAD.encode("k1"));
+        assert!(
+            parse(10, &moved, "acc-1").is_err(),
+            "another position, the same seal"
+        );
+        let unsealed = URL_SAFE_NO_PAD.encode("k9");
+        assert!(parse(10, &unsealed, "acc-1").is_err(), "no seal");
+        let mut flipped = token.clone().into_bytes();
+        let last = flipped.len() - 1;
+        flipped[last] = if flipped[last] == b'A' { b'B' } else { b'A' };
+        assert!(parse(10, &String::from_utf8(flipped).unwrap(), "acc-1").is_err());
+        assert!(parse(10, &"A".repeat(MAX_TOKEN_CHARS + 1), "acc-1").is_err());
+        assert!(parse(10, &token, "acc-1").is_ok());
     }
 
     #[test]

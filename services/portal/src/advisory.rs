@@ -236,7 +236,10 @@ async fn coverage(
             .await?
             .into_inner();
         for delivery in &page.deliveries {
-            count(accounts.entry(delivery.account_id.clone()).or_default(), delivery);
+            count(
+                accounts.entry(delivery.account_id.clone()).or_default(),
+                delivery,
+            );
         }
         if page.next_page_token.is_empty() {
             break;
@@ -483,9 +486,18 @@ fn parse_advisory(path: &Path, bytes: &[u8]) -> Result<PublishAdvisoryRequest, S
         .clone()
         .unwrap_or_else(|| format!("advisory-file-{}", &hex(&Sha256::digest(bytes))[..32]));
     Ok(PublishAdvisoryRequest {
-        kind: enum_value("kind", "ADVISORY_KIND_", &file.kind, AdvisoryKind::from_str_name)? as i32,
-        severity: enum_value("severity", "SEVERITY_", &file.severity, Severity::from_str_name)?
-            as i32,
+        kind: enum_value(
+            "kind",
+            "ADVISORY_KIND_",
+            &file.kind,
+            AdvisoryKind::from_str_name,
+        )? as i32,
+        severity: enum_value(
+            "severity",
+            "SEVERITY_",
+            &file.severity,
+            Severity::from_str_name,
+        )? as i32,
         title: file.title,
         summary: file.summary,
         impact: file.impact,
@@ -551,8 +563,11 @@ products = ["server", "prep-builder"]
         );
         let again = parse_advisory(Path::new("a.toml"), TOML.as_bytes()).unwrap();
         assert_eq!(request.request_id, again.request_id);
-        let other = parse_advisory(Path::new("a.toml"), TOML.replace("critical", "high").as_bytes())
-            .unwrap();
+        let other = parse_advisory(
+            Path::new("a.toml"),
+            TOML.replace("critical", "high").as_bytes(),
+        )
+        .unwrap();
         assert_ne!(request.request_id, other.request_id);
     }
 
@@ -574,15 +589,19 @@ products = ["server", "prep-builder"]
     #[test]
     fn a_file_with_two_targets_an_unknown_field_or_an_unknown_product_is_refused() {
         let two = TOML.replace("[target]", "[target]\nall_accounts = true");
-        assert!(parse_advisory(Path::new("a.toml"), two.as_bytes())
-            .unwrap_err()
-            .contains("exactly one"));
+        assert!(
+            parse_advisory(Path::new("a.toml"), two.as_bytes())
+                .unwrap_err()
+                .contains("exactly one")
+        );
         let unknown = format!("colour = \"red\"\n{TOML}");
         assert!(parse_advisory(Path::new("a.toml"), unknown.as_bytes()).is_err());
         let toaster = TOML.replace("product = \"server\"", "product = \"toaster\"");
-        assert!(parse_advisory(Path::new("a.toml"), toaster.as_bytes())
-            .unwrap_err()
-            .contains("toaster"));
+        assert!(
+            parse_advisory(Path::new("a.toml"), toaster.as_bytes())
+                .unwrap_err()
+                .contains("toaster")
+        );
     }
 
     #[test]
@@ -621,7 +640,10 @@ products = ["server", "prep-builder"]
             ..Default::default()
         };
         let bar = bar("ADV-2026-001", &s);
-        assert!(bar.contains(&format!("[{}{}]", "#".repeat(15), ".".repeat(15))), "{bar}");
+        assert!(
+            bar.contains(&format!("[{}{}]", "#".repeat(15), ".".repeat(15))),
+            "{bar}"
+        );
         assert!(bar.contains(" 50%"), "{bar}");
     }
 }

@@ -31,7 +31,11 @@ pub mod exit {
 #[derive(Args, Debug, Clone)]
 pub struct Remote {
     /// The suite's gRPC address.
-    #[arg(long, env = "PORTAL_ENDPOINT", default_value = "http://127.0.0.1:50051")]
+    #[arg(
+        long,
+        env = "PORTAL_ENDPOINT",
+        default_value = "http://127.0.0.1:50051"
+    )]
     pub endpoint: String,
     /// Bearer token (from `portal token` or your identity provider).
     #[arg(long, env = "PORTAL_TOKEN", hide_env_values = true)]
@@ -80,11 +84,7 @@ impl From<Status> for Failure {
             .error_info()
             .map(|info| format!(" {}", info.reason))
             .unwrap_or_default();
-        Self::new(format!(
-            "{:?}{reason}: {}",
-            status.code(),
-            status.message()
-        ))
+        Self::new(format!("{:?}{reason}: {}", status.code(), status.message()))
     }
 }
 
@@ -192,11 +192,19 @@ mod tests {
             );
         }
         assert_eq!(
-            enum_value("product", "PRODUCT_", "prep-builder", Product::from_str_name),
+            enum_value(
+                "product",
+                "PRODUCT_",
+                "prep-builder",
+                Product::from_str_name
+            ),
             Ok(Product::PrepBuilder)
         );
         assert!(enum_value("product", "PRODUCT_", "unspecified", Product::from_str_name).is_err());
         assert!(enum_value("product", "PRODUCT_", "toaster", Product::from_str_name).is_err());
-        assert_eq!(enum_name("PRODUCT_PREP_BUILDER", "PRODUCT_"), "prep-builder");
+        assert_eq!(
+            enum_name("PRODUCT_PREP_BUILDER", "PRODUCT_"),
+            "prep-builder"
+        );
     }
 }

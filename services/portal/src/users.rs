@@ -93,12 +93,11 @@ pub async fn run(command: Command) -> Result<u8, Failure> {
             request_id,
             remote,
         } => {
-            let role = enum_value("role", "ROLE_", &role, Role::from_str_name).map_err(|e| {
-                Failure {
+            let role =
+                enum_value("role", "ROLE_", &role, Role::from_str_name).map_err(|e| Failure {
                     message: format!("--role: {e}"),
                     code: exit::USAGE,
-                }
-            })?;
+                })?;
             let mut client = client(&remote).await?;
             let user = client
                 .create_user(remote.request(CreateUserRequest {
@@ -107,8 +106,8 @@ pub async fn run(command: Command) -> Result<u8, Failure> {
                     display_name: name,
                     role: role as i32,
                     additional_permissions: Vec::new(),
-                    request_id: request_id
-                        .unwrap_or_else(|| format!("cli-{}", uuid::Uuid::new_v4())),
+                    request_id:
+                        request_id.unwrap_or_else(|| format!("cli-{}", uuid::Uuid::new_v4())),
                 }))
                 .await?
                 .into_inner();

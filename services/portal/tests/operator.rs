@@ -17,8 +17,9 @@ struct Run {
 
 impl Run {
     fn json(&self) -> Value {
-        serde_json::from_str(&self.stdout)
-            .unwrap_or_else(|e| panic!("stdout is not JSON ({e}): {}\n{}", self.stdout, self.stderr))
+        serde_json::from_str(&self.stdout).unwrap_or_else(|e| {
+            panic!("stdout is not JSON ({e}): {}\n{}", self.stdout, self.stderr)
+        })
     }
 }
 
@@ -80,7 +81,9 @@ storage_test!(
         let run = portal(
             &app,
             &operator,
-            &["advisory", "publish", "--file", &file, "--wait", "--output", "json"],
+            &[
+                "advisory", "publish", "--file", &file, "--wait", "--output", "json",
+            ],
         )
         .await;
         assert_eq!(run.code, 0, "{}", run.stderr);
@@ -91,7 +94,10 @@ storage_test!(
         assert_eq!(report["sent"], 1);
         assert_eq!(report["total"], 1);
         assert_eq!(report["accounts"][0]["account_id"], alpha.as_str());
-        assert_eq!(report["accounts"][0]["coverage"], "reached through fallback");
+        assert_eq!(
+            report["accounts"][0]["coverage"],
+            "reached through fallback"
+        );
         assert!(
             run.stderr.contains(&format!("{advisory_id}: ")) && run.stderr.contains("sent "),
             "progress degrades to plain lines off a terminal: {}",
@@ -110,7 +116,11 @@ storage_test!(
 
         let status = portal(&app, &operator, &["advisory", "status", &advisory_id]).await;
         assert_eq!(status.code, 0, "{}", status.stderr);
-        assert!(status.stdout.contains("settled — sent 1/1"), "{}", status.stdout);
+        assert!(
+            status.stdout.contains("settled — sent 1/1"),
+            "{}",
+            status.stdout
+        );
         assert!(status.stdout.contains(&alpha), "{}", status.stdout);
 
         // An account with nobody to tell: settled, but not everyone reached (exit 3), and the table says so.
@@ -123,7 +133,10 @@ storage_test!(
         )
         .await;
         assert_eq!(published.code, 0, "{}", published.stderr);
-        let second = published.json()["advisory_id"].as_str().unwrap().to_string();
+        let second = published.json()["advisory_id"]
+            .as_str()
+            .unwrap()
+            .to_string();
         let watched = portal(&app, &operator, &["advisory", "watch", &second]).await;
         assert_eq!(watched.code, 3, "{}\n{}", watched.stdout, watched.stderr);
         let row = watched
@@ -133,7 +146,9 @@ storage_test!(
             .unwrap_or_else(|| panic!("no row for {empty}: {}", watched.stdout));
         assert!(row.ends_with("unreachable"), "{row}");
         assert_eq!(
-            portal(&app, &operator, &["advisory", "status", &second]).await.code,
+            portal(&app, &operator, &["advisory", "status", &second])
+                .await
+                .code,
             3
         );
 
@@ -148,7 +163,11 @@ storage_test!(
         let stranger = app.service_token("stranger", "licensing.activate");
         let denied = portal(&app, &stranger, &["advisory", "status", &advisory_id]).await;
         assert_eq!(denied.code, 1);
-        assert!(denied.stderr.contains("PermissionDenied"), "{}", denied.stderr);
+        assert!(
+            denied.stderr.contains("PermissionDenied"),
+            "{}",
+            denied.stderr
+        );
         let tokenless = portal(&app, "", &["advisory", "status", &advisory_id]).await;
         assert_eq!(tokenless.code, 2, "{}", tokenless.stderr);
     }
@@ -163,8 +182,16 @@ storage_test!(
             &app,
             &admin_token,
             &[
-                "users", "add", "--account", &account, "--email", "ana@acme.example", "--name",
-                "Ana", "--output", "json",
+                "users",
+                "add",
+                "--account",
+                &account,
+                "--email",
+                "ana@acme.example",
+                "--name",
+                "Ana",
+                "--output",
+                "json",
             ],
         )
         .await;
@@ -180,8 +207,8 @@ storage_test!(
         )
         .await;
         assert_eq!(listed.code, 0, "{}", listed.stderr);
-        let emails: Vec<&str> = listed
-            .json()
+        let users = listed.json();
+        let emails: Vec<&str> = users
             .as_array()
             .unwrap()
             .iter()
@@ -209,17 +236,32 @@ storage_test!(
         // The last Administrator cannot be removed: the reason reaches the operator.
         let last = portal(&app, &admin_token, &["users", "remove", &admin.user_id]).await;
         assert_eq!(last.code, 1);
-        assert!(last.stderr.contains("LAST_ADMINISTRATOR"), "{}", last.stderr);
+        assert!(
+            last.stderr.contains("LAST_ADMINISTRATOR"),
+            "{}",
+            last.stderr
+        );
 
         // Another account's user may not list this one.
         let (_, _, other_token) = app.account_with_admin("Other").await;
-        let denied = portal(&app, &other_token, &["users", "list", "--account", &account]).await;
+        let denied = portal(
+            &app,
+            &other_token,
+            &["users", "list", "--account", &account],
+        )
+        .await;
         assert_eq!(denied.code, 1, "{}", denied.stderr);
         let bad_role = portal(
             &app,
             &admin_token,
             &[
-                "users", "add", "--account", &account, "--email", "x@acme.example", "--role",
+                "users",
+                "add",
+                "--account",
+                &account,
+                "--email",
+                "x@acme.example",
+                "--role",
                 "owner",
             ],
         )

@@ -158,6 +158,21 @@ storage_test!(
             [ids[0].invoice_id.as_str()]
         );
         assert!(second.next_page_token.is_empty());
+        // A token is sealed: the same seal on another position, or no seal, is refused (issue 14).
+        let (_, seal) = first.next_page_token.split_once('.').unwrap();
+        for edited in [
+            format!(
+                "{}.{seal}",
+                base64_url::encode(ids[0].invoice_id.as_bytes())
+            ),
+            base64_url::encode(ids[1].invoice_id.as_bytes()),
+        ] {
+            assert_invalid(
+                admin.list_invoices(page(&edited)).await,
+                "INVALID_FIELD",
+                "page_token",
+            );
+        }
         assert_invalid(
             admin
                 .list_invoices(pb::ListInvoicesRequest {
