@@ -12,6 +12,7 @@ impl MigratorTrait for Migrator {
             Box::new(portal_runtime::migration::CreateIdempotencyKeys),
             Box::new(portal_runtime::migration::CreateAuditEvents),
             Box::new(CreateBilling),
+            Box::new(AddSiteSeats),
         ]
     }
 }
@@ -345,5 +346,88 @@ impl MigrationTrait for CreateBilling {
                 .await?;
         }
         Ok(())
+    }
+}
+
+#[derive(DeriveIden)]
+enum SiteSeatColumns {
+    CreatorSeats,
+    SiteIds,
+    NoAdministratorNotified,
+}
+
+/// B11: the Creator site seats a SKU grants per unit (the shipped Creator SKU's set here for catalogs seeded
+/// before, since seeding leaves existing rows alone), and the cloud sites a purchase provisioned with whether
+/// anyone could be told.
+struct AddSiteSeats;
+
+impl MigrationName for AddSiteSeats {
+    fn name(&self) -> &str {
+        "m20261129_001100_add_site_seats"
+    }
+}
+
+#[async_trait::async_trait]
+impl MigrationTrait for AddSiteSeats {
+    async fn up(&self, manager: &SchemaManager) -> Result<(), DbErr> {
+        manager
+            .alter_table(
+                Table::alter()
+                    .table(Skus::Table)
+                    .add_column_if_not_exists(integer(SiteSeatColumns::CreatorSeats).default(0))
+                    .to_owned(),
+            )
+            .await?;
+        manager
+            .alter_table(
+                Table::alter()
+                    .table(Purchases::Table)
+                    .add_column_if_not_exists(text(SiteSeatColumns::SiteIds).default("[]"))
+                    .to_owned(),
+            )
+            .await?;
+        manager
+            .alter_table(
+                Table::alter()
+                    .table(Purchases::Table)
+                    .add_column_if_not_exists(
+                        boolean(SiteSeatColumns::NoAdministratorNotified).default(false),
+                    )
+                    .to_owned(),
+            )
+            .await?;
+        manager
+            .get_connection()
+            .execute_unprepared(
+                "UPDATE skus SET creator_seats = 1 \
+                 WHERE sku = 'CREATOR-TERM-1Y' AND family = 'TC' AND lblm_enabled AND creator_seats = 0",
+            )
+            .await?;
+        Ok(())
+    }
+
+    async fn down(&self, manager: &SchemaManager) -> Result<(), DbErr> {
+        // One column per statement: SQLite alters one at a time.
+        for column in [
+            SiteSeatColumns::SiteIds,
+            SiteSeatColumns::NoAdministratorNotified,
+        ] {
+            manager
+                .alter_table(
+                    Table::alter()
+                        .table(Purchases::Table)
+                        .drop_column(column)
+                        .to_owned(),
+                )
+                .await?;
+        }
+        manager
+            .alter_table(
+                Table::alter()
+                    .table(Skus::Table)
+                    .drop_column(SiteSeatColumns::CreatorSeats)
+                    .to_owned(),
+            )
+            .await
     }
 }

@@ -47,6 +47,7 @@ pub mod sku {
         pub term_months: i32,
         pub maintenance_months: i32,
         pub lblm_enabled: bool,
+        pub creator_seats: i32,
         pub active: bool,
         pub revision: i64,
         pub create_time: DateTimeUtc,
@@ -74,6 +75,8 @@ pub mod purchase {
         pub elearning_codes: String,
         pub failure_reason: String,
         pub attempts: i32,
+        pub site_ids: String,
+        pub no_administrator_notified: bool,
         pub create_time: DateTimeUtc,
         pub update_time: DateTimeUtc,
     }

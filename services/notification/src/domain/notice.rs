@@ -20,6 +20,9 @@ pub enum NoticeKind {
     KeyAssigned,
     #[sea_orm(string_value = "ACTIVATION_REPORT_READY")]
     ActivationReportReady,
+    /// B11: Creator seats bought are on the account's cloud site; sent to its Administrators.
+    #[sea_orm(string_value = "CLOUD_SITE_READY")]
+    CloudSiteReady,
 }
 
 impl NoticeKind {
@@ -28,6 +31,7 @@ impl NoticeKind {
             NoticeKind::UserAdded => "USER_ADDED",
             NoticeKind::KeyAssigned => "KEY_ASSIGNED",
             NoticeKind::ActivationReportReady => "ACTIVATION_REPORT_READY",
+            NoticeKind::CloudSiteReady => "CLOUD_SITE_READY",
         }
     }
 }
@@ -52,6 +56,11 @@ impl NoticePayload {
             NoticeKind::ActivationReportReady => {
                 "Your activation summary report is ready".to_string()
             }
+            NoticeKind::CloudSiteReady => format!(
+                "Your cloud site {} is ready with {} Creator seats",
+                self.fields.get("site_name").map_or("", String::as_str),
+                self.fields.get("creator_seats").map_or("", String::as_str)
+            ),
         }
     }
 }
@@ -139,6 +148,19 @@ mod tests {
             payload(NoticeKind::ActivationReportReady)
                 .n6_subject()
                 .contains("report")
+        );
+        let site = NoticePayload {
+            kind: NoticeKind::CloudSiteReady,
+            fields: [
+                ("site_name".to_string(), "Acme cloud site".to_string()),
+                ("creator_seats".to_string(), "3".to_string()),
+            ]
+            .into(),
+            attachments: Vec::new(),
+        };
+        assert_eq!(
+            site.n6_subject(),
+            "Your cloud site Acme cloud site is ready with 3 Creator seats"
         );
     }
 
