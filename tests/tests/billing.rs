@@ -16,6 +16,8 @@ mod payments;
 mod purchases;
 #[path = "billing/renewals.rs"]
 mod renewals;
+#[path = "billing/sites.rs"]
+mod sites;
 
 use std::time::Duration;
 
