@@ -115,7 +115,10 @@ impl Directory {
 
     /// The active Administrators of `account_id` (B11, whom account notices go to), by page of users; `None`
     /// if the account does not exist.
-    pub async fn administrators(&self, account_id: &str) -> Result<Option<Vec<Member>>, ClientError> {
+    pub async fn administrators(
+        &self,
+        account_id: &str,
+    ) -> Result<Option<Vec<Member>>, ClientError> {
         /// Bounds the pages read: an account has far fewer users than this many pages hold.
         const MAX_PAGES: usize = 100;
         let mut administrators = Vec::new();
@@ -143,7 +146,10 @@ impl Directory {
             }
             page_token = page.next_page_token;
         }
-        Err(ClientError::bad_answer(SERVICE, "users past the page bound"))
+        Err(ClientError::bad_answer(
+            SERVICE,
+            "users past the page bound",
+        ))
     }
 
     /// The account, or `None` if it does not exist.

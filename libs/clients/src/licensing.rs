@@ -11,8 +11,7 @@ use portal_proto::{
     licensing::{
         self as pb, GetHoldingsRequest, GetKeyRequest, IssueElearningCodesRequest,
         IssueKeysRequest, ListAccountsWithProductsRequest, ListDeploymentsRequest,
-        ProvisionSiteSeatsRequest,
-        RefreshKeyRequest, ReleaseHoldingsRequest,
+        ProvisionSiteSeatsRequest, RefreshKeyRequest, ReleaseHoldingsRequest,
         licensing_service_client::LicensingServiceClient,
     },
 };

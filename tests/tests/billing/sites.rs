@@ -118,8 +118,14 @@ storage_test!(
         let mails = wait_site_mails(&sink, 2).await;
         let mut to: Vec<&str> = mails.iter().map(|(t, _)| t.as_str()).collect();
         to.sort();
-        assert_eq!(to, [first_admin.email.as_str(), second_admin.email.as_str()]);
-        assert!(mails.iter().all(|(_, s)| s.contains("3 Creator seats")), "{mails:?}");
+        assert_eq!(
+            to,
+            [first_admin.email.as_str(), second_admin.email.as_str()]
+        );
+        assert!(
+            mails.iter().all(|(_, s)| s.contains("3 Creator seats")),
+            "{mails:?}"
+        );
         let body = sink
             .received()
             .into_iter()
@@ -146,7 +152,11 @@ storage_test!(
         assert_eq!(the_site(&mut admin, &a).await.creator_seats, 5);
         let mails = wait_site_mails(&sink, 4).await;
         for who in [&first_admin.email, &second_admin.email] {
-            assert_eq!(mails.iter().filter(|(t, _)| t == who).count(), 2, "{mails:?}");
+            assert_eq!(
+                mails.iter().filter(|(t, _)| t == who).count(),
+                2,
+                "{mails:?}"
+            );
         }
         assert!(mails.iter().any(|(_, s)| s.contains("5 Creator seats")));
 
@@ -320,13 +330,14 @@ storage_test!(
             ..creator_key(Utc::now() + chrono::Duration::seconds(4))
         })
         .await;
-        let provision = |key_id: &str, seats: i32, request_id: &str| lic::ProvisionSiteSeatsRequest {
-            account_id: a.clone(),
-            key_id: key_id.into(),
-            creator_seats: seats,
-            purchase_id: String::new(),
-            request_id: request_id.into(),
-        };
+        let provision =
+            |key_id: &str, seats: i32, request_id: &str| lic::ProvisionSiteSeatsRequest {
+                account_id: a.clone(),
+                key_id: key_id.into(),
+                creator_seats: seats,
+                purchase_id: String::new(),
+                request_id: request_id.into(),
+            };
         // Only a service provisions seats.
         let mut admin = app.licensing(&admin_token).await;
         assert_status(

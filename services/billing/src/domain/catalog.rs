@@ -141,9 +141,9 @@ impl Grant {
     /// of a family covering both carries them.
     fn b11_may_grant_site_seats(&self) -> bool {
         self.lblm_enabled
-            && self.family.is_some_and(|f| {
-                f.covers(Product::Desktop) && f.covers(Product::PrepBuilder)
-            })
+            && self
+                .family
+                .is_some_and(|f| f.covers(Product::Desktop) && f.covers(Product::PrepBuilder))
     }
 
     /// B11: how many Creator site seats `quantity` units provision (0 when the SKU grants none).
@@ -289,7 +289,10 @@ pub(crate) mod tests {
             r#"{"product":"DESKTOP","family":"TC","seats":1,"license_type":"TERM","term_months":12,"maintenance_months":12,"lblm_enabled":true}"#,
         )
         .unwrap();
-        assert_eq!(old_line.creator_seats, 0, "lines sold before B11 grant no seats");
+        assert_eq!(
+            old_line.creator_seats, 0,
+            "lines sold before B11 grant no seats"
+        );
     }
 
     #[test]

@@ -89,9 +89,7 @@ pub fn b11_plan(
                 && d.kind == DeploymentKind::CloudSite
                 && d.state == DeploymentState::Active
         })
-        .min_by(|a, b| {
-            (a.create_time, &a.deployment_id).cmp(&(b.create_time, &b.deployment_id))
-        });
+        .min_by(|a, b| (a.create_time, &a.deployment_id).cmp(&(b.create_time, &b.deployment_id)));
     let Some(site) = site else {
         return Ok(SitePlan::Create(NewDeployment {
             account_id: provision.account_id.clone(),
@@ -133,7 +131,11 @@ pub fn b11_without_seats(site: &Deployment, seats: &SiteSeats, now: DateTime<Utc
 
 /// B11: what the "cloud site ready" notice says: the site, its Creator seats now, the seats this purchase
 /// added, whether the site is new, and the next step.
-pub fn b11_notice_fields(site: &Deployment, seats_added: u64, created: bool) -> Vec<(String, String)> {
+pub fn b11_notice_fields(
+    site: &Deployment,
+    seats_added: u64,
+    created: bool,
+) -> Vec<(String, String)> {
     [
         ("site_name", site.name.clone()),
         ("site_id", site.deployment_id.clone()),
@@ -167,7 +169,13 @@ mod tests {
         }
     }
 
-    fn site(id: &str, kind: DeploymentKind, state: DeploymentState, seats: u64, day: u32) -> Deployment {
+    fn site(
+        id: &str,
+        kind: DeploymentKind,
+        state: DeploymentState,
+        seats: u64,
+        day: u32,
+    ) -> Deployment {
         Deployment {
             deployment_id: id.into(),
             account_id: "acc-1".into(),
@@ -204,8 +212,20 @@ mod tests {
 
     #[test]
     fn b11_an_account_without_an_active_cloud_site_gets_a_new_lblm_site_with_the_seats() {
-        let on_premise = site("dep-a", DeploymentKind::OnPremise, DeploymentState::Active, 0, 1);
-        let inactive = site("dep-b", DeploymentKind::CloudSite, DeploymentState::Inactive, 4, 2);
+        let on_premise = site(
+            "dep-a",
+            DeploymentKind::OnPremise,
+            DeploymentState::Active,
+            0,
+            1,
+        );
+        let inactive = site(
+            "dep-b",
+            DeploymentKind::CloudSite,
+            DeploymentState::Inactive,
+            4,
+            2,
+        );
         match b11_plan(&provision(3), "Acme", &[on_premise, inactive], now()).unwrap() {
             SitePlan::Create(new) => {
                 assert_eq!(new.kind, DeploymentKind::CloudSite);
@@ -219,8 +239,20 @@ mod tests {
 
     #[test]
     fn b11_seats_are_added_to_the_oldest_active_cloud_site() {
-        let newer = site("dep-a", DeploymentKind::CloudSite, DeploymentState::Active, 1, 5);
-        let older = site("dep-z", DeploymentKind::CloudSite, DeploymentState::Active, 3, 2);
+        let newer = site(
+            "dep-a",
+            DeploymentKind::CloudSite,
+            DeploymentState::Active,
+            1,
+            5,
+        );
+        let older = site(
+            "dep-z",
+            DeploymentKind::CloudSite,
+            DeploymentState::Active,
+            3,
+            2,
+        );
         match b11_plan(&provision(2), "Acme", &[newer, older], now()).unwrap() {
             SitePlan::Grow(site) => {
                 assert_eq!(site.deployment_id, "dep-z");
@@ -229,7 +261,13 @@ mod tests {
             }
             other => panic!("{other:?}"),
         }
-        let without_lblm = site("dep-c", DeploymentKind::CloudSite, DeploymentState::Active, 0, 1);
+        let without_lblm = site(
+            "dep-c",
+            DeploymentKind::CloudSite,
+            DeploymentState::Active,
+            0,
+            1,
+        );
         match b11_plan(&provision(2), "Acme", &[without_lblm], now()).unwrap() {
             SitePlan::Grow(site) => assert!(site.lblm_enabled && site.creator_seats == 2),
             other => panic!("{other:?}"),
@@ -286,7 +324,13 @@ mod tests {
 
     #[test]
     fn b11_a_keys_seats_leave_its_site_never_below_zero() {
-        let site = site("dep-a", DeploymentKind::CloudSite, DeploymentState::Active, 5, 1);
+        let site = site(
+            "dep-a",
+            DeploymentKind::CloudSite,
+            DeploymentState::Active,
+            5,
+            1,
+        );
         let seats = |n| SiteSeats {
             key_id: "key-1".into(),
             deployment_id: "dep-a".into(),
@@ -303,7 +347,13 @@ mod tests {
 
     #[test]
     fn b11_the_notice_names_the_site_and_its_seats() {
-        let site = site("dep-a", DeploymentKind::CloudSite, DeploymentState::Active, 5, 1);
+        let site = site(
+            "dep-a",
+            DeploymentKind::CloudSite,
+            DeploymentState::Active,
+            5,
+            1,
+        );
         let fields = b11_notice_fields(&site, 2, false);
         let get = |k: &str| {
             fields

@@ -26,7 +26,7 @@ use crate::{
         Deployment,
         access::ISSUE,
         deployment::MAX_CREATOR_SEATS,
-        site::{self, SeatProvision, SiteSeats, SitePlan},
+        site::{self, SeatProvision, SitePlan, SiteSeats},
     },
     error::{Error, Result},
     store,
@@ -134,7 +134,9 @@ impl LicensingApi {
             action: "ProvisionSiteSeats",
             resource_type: "deployment",
             resource_id: &site.deployment_id,
-            before: before.map(|b| json!({ "creator_seats": b.creator_seats, "lblm_enabled": b.lblm_enabled })),
+            before: before.map(
+                |b| json!({ "creator_seats": b.creator_seats, "lblm_enabled": b.lblm_enabled }),
+            ),
             after: Some(json!({
                 "kind": "CLOUD_SITE",
                 "name": site.name,

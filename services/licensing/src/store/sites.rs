@@ -70,8 +70,9 @@ pub async fn insert_seats<C: ConnectionTrait>(db: &C, seats: &SiteSeats) -> Resu
         account_id: Set(seats.account_id.clone()),
         purchase_id: Set(seats.purchase_id.clone().unwrap_or_default()),
         creator_seats: Set(to_column(seats.creator_seats)?),
-        administrators_notified: Set(i32::try_from(seats.administrators_notified)
-            .unwrap_or(i32::MAX)),
+        administrators_notified: Set(
+            i32::try_from(seats.administrators_notified).unwrap_or(i32::MAX)
+        ),
         create_time: Set(seats.create_time),
         end_time: Set(seats.end_time),
     }
