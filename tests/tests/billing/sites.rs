@@ -112,7 +112,7 @@ storage_test!(
         assert_eq!(first.state(), PurchaseState::Fulfilled, "{first:?}");
         let site = the_site(&mut admin, &a).await;
         assert_eq!(site.creator_seats, 3);
-        assert_eq!(first.site_ids, [site.deployment_id.clone()]);
+        assert_eq!(first.site_ids, std::slice::from_ref(&site.deployment_id));
         assert!(!first.no_administrator_notified);
         // Each Administrator is told once, with the site and its seats; nobody else is.
         let mails = wait_site_mails(&sink, 2).await;
@@ -142,7 +142,7 @@ storage_test!(
             .unwrap()
             .into_inner();
         assert_eq!(second.state(), PurchaseState::Fulfilled);
-        assert_eq!(second.site_ids, [site.deployment_id.clone()]);
+        assert_eq!(second.site_ids, std::slice::from_ref(&site.deployment_id));
         assert_eq!(the_site(&mut admin, &a).await.creator_seats, 5);
         let replay = buyer.create_purchase(more).await.unwrap().into_inner();
         assert_eq!(
