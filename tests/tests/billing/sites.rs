@@ -398,23 +398,30 @@ storage_test!(
         )
         .await;
         assert_eq!(site.state(), DeploymentState::Active);
-        // No Creator role beyond the remaining seat; the Creators there keep theirs and still run.
+        // No Creator role beyond the remaining seat. The Creators there keep their role; the first one still
+        // runs, the later ones get no new authorization (what they hold runs until it expires).
         assert_eq!(
             reason(admin.set_site_role(make_creator(&creators[3].email)).await),
             (Code::FailedPrecondition, "SEATS_EXHAUSTED".into())
         );
-        let mut as_creator = app.licensing(&app.user_token(&creators[0].user_id)).await;
-        as_creator
-            .authorize_to_run(lic::AuthorizeToRunRequest {
-                deployment_id: site.deployment_id.clone(),
-                email: creators[0].email.clone(),
-                product: Product::PrepBuilder as i32,
-                machine_fingerprint: "mac-1".into(),
-                hostname: String::new(),
-                version: String::new(),
-            })
+        let run = |email: &str| lic::AuthorizeToRunRequest {
+            deployment_id: site.deployment_id.clone(),
+            email: email.into(),
+            product: Product::PrepBuilder as i32,
+            machine_fingerprint: "mac-1".into(),
+            hostname: String::new(),
+            version: String::new(),
+        };
+        let mut runs = app
+            .licensing(&app.service_token("desktop", "licensing.activate"))
+            .await;
+        runs.authorize_to_run(run(&creators[0].email))
             .await
             .unwrap();
+        assert_eq!(
+            reason(runs.authorize_to_run(run(&creators[2].email)).await),
+            (Code::FailedPrecondition, "SEATS_EXHAUSTED".into())
+        );
         // The expired key's request replayed adds nothing back; a new request for it is refused.
         let replayed = issuer
             .provision_site_seats(provision(&short.key_id, 2, "short"))

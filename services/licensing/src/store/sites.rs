@@ -9,12 +9,20 @@ use sea_orm::{
 };
 
 use super::{cloud_site_lock, column, key, site_seat, stored_count, to_column};
-use crate::{domain::site::SiteSeats, error::Result};
+use crate::{
+    domain::site::SiteSeats,
+    error::{Error, Result},
+};
 
 fn seats_from_row(row: site_seat::Model) -> Result<SiteSeats> {
     Ok(SiteSeats {
         creator_seats: stored_count(row.creator_seats, "creator seats")?,
-        administrators_notified: u32::try_from(row.administrators_notified).unwrap_or(0),
+        administrators_notified: u32::try_from(row.administrators_notified).map_err(|_| {
+            Error::internal(format!(
+                "negative administrators notified in the site seats of {}",
+                row.key_id
+            ))
+        })?,
         key_id: row.key_id,
         deployment_id: row.deployment_id,
         account_id: row.account_id,
