@@ -1,6 +1,8 @@
-//! Fulfilling a purchase (B3): licensing issues what each invoice line grants, then the purchase moves out of
-//! `PENDING` the way `domain::purchase` decides — fulfilled with the key ids, failed (voiding its unpaid
-//! invoice) on a refusal, or left pending for the retry loop while licensing is unavailable.
+//! Fulfilling a purchase (B3): licensing issues what each invoice line grants — and, right after a line's key,
+//! provisions the Creator site seats its SKU grants on the account's cloud site (B11), under a request id of
+//! its own — then the purchase moves out of `PENDING` the way `domain::purchase` decides: fulfilled with the
+//! key ids and sites, failed (voiding its unpaid invoice) on a refusal, or left pending for the retry loop
+//! while licensing is unavailable.
 
 use chrono::Utc;
 use portal_proto::licensing::{
