@@ -222,5 +222,7 @@ pub fn renewal(renewal: &Renewal, now: DateTime<Utc>) -> pb::Renewal {
         ))),
         create_time: Some(to_proto(renewal.create_time)),
         update_time: Some(to_proto(renewal.update_time)),
+        renewed_automatically: renewal.renewed_automatically,
+        next_renewal_id: renewal.next_renewal_id.clone().unwrap_or_default(),
     }
 }

@@ -23,6 +23,12 @@ pub enum NoticeKind {
     /// B11: Creator seats bought are on the account's cloud site; sent to its Administrators.
     #[sea_orm(string_value = "CLOUD_SITE_READY")]
     CloudSiteReady,
+    /// B10: a renewal date is 90, 30 or 7 days away; sent to the Administrators.
+    #[sea_orm(string_value = "RENEWAL_REMINDER")]
+    RenewalReminder,
+    /// B10: auto-renew renewed on the renewal date and the next term's invoice was issued.
+    #[sea_orm(string_value = "RENEWED_AUTOMATICALLY")]
+    RenewedAutomatically,
 }
 
 impl NoticeKind {
@@ -32,6 +38,8 @@ impl NoticeKind {
             NoticeKind::KeyAssigned => "KEY_ASSIGNED",
             NoticeKind::ActivationReportReady => "ACTIVATION_REPORT_READY",
             NoticeKind::CloudSiteReady => "CLOUD_SITE_READY",
+            NoticeKind::RenewalReminder => "RENEWAL_REMINDER",
+            NoticeKind::RenewedAutomatically => "RENEWED_AUTOMATICALLY",
         }
     }
 }
@@ -60,6 +68,14 @@ impl NoticePayload {
                 "Your cloud site {} is ready with {} Creator seats",
                 self.fields.get("site_name").map_or("", String::as_str),
                 self.fields.get("creator_seats").map_or("", String::as_str)
+            ),
+            NoticeKind::RenewalReminder => format!(
+                "Your renewal is due on {}",
+                self.fields.get("renewal_date").map_or("", String::as_str)
+            ),
+            NoticeKind::RenewedAutomatically => format!(
+                "Your licenses were renewed until {}",
+                self.fields.get("renewed_until").map_or("", String::as_str)
             ),
         }
     }
