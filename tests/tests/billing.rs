@@ -1,9 +1,11 @@
-//! BillingService end to end (B1–B8), over tonic against the real services, on SQLite and PostgreSQL: one module
+//! BillingService end to end (B1–B10), over tonic against the real services, on SQLite and PostgreSQL: one module
 //! per resource, and the fixtures they share.
 
 #![allow(clippy::unwrap_used, clippy::expect_used)] // test helpers panic on purpose
 
 // One binary per suite, its modules in `billing/`: a crate root finds them there only through `#[path]`.
+#[path = "billing/auto_renew.rs"]
+mod auto_renew;
 #[path = "billing/catalog.rs"]
 mod catalog;
 #[path = "billing/fulfilment.rs"]
@@ -16,6 +18,8 @@ mod payments;
 mod purchases;
 #[path = "billing/renewals.rs"]
 mod renewals;
+#[path = "billing/sites.rs"]
+mod sites;
 
 use std::time::Duration;
 

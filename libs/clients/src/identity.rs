@@ -113,6 +113,45 @@ impl Directory {
         }
     }
 
+    /// The active Administrators of `account_id` (B11, whom account notices go to), by page of users; `None`
+    /// if the account does not exist.
+    pub async fn administrators(
+        &self,
+        account_id: &str,
+    ) -> Result<Option<Vec<Member>>, ClientError> {
+        /// Bounds the pages read: an account has far fewer users than this many pages hold.
+        const MAX_PAGES: usize = 100;
+        let mut administrators = Vec::new();
+        let mut page_token = String::new();
+        for _ in 0..MAX_PAGES {
+            let request = pb::ListUsersRequest {
+                account_id: account_id.into(),
+                page_size: 1000,
+                page_token: page_token.clone(),
+                without_persona: true,
+                ..Default::default()
+            };
+            let page = match self.client.clone().list_users(request).await {
+                Ok(response) => response.into_inner(),
+                Err(status) if status.code() == Code::NotFound => return Ok(None),
+                Err(status) => return Err(ClientError::from_status(SERVICE, status)),
+            };
+            for user in page.users {
+                if let Some(m) = member(user)?.filter(|m| m.role == Role::Administrator) {
+                    administrators.push(m);
+                }
+            }
+            if page.next_page_token.is_empty() {
+                return Ok(Some(administrators));
+            }
+            page_token = page.next_page_token;
+        }
+        Err(ClientError::bad_answer(
+            SERVICE,
+            "users past the page bound",
+        ))
+    }
+
     /// The account, or `None` if it does not exist.
     pub async fn account(&self, account_id: &str) -> Result<Option<pb::Account>, ClientError> {
         let request = pb::GetAccountRequest {

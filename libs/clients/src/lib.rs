@@ -8,7 +8,7 @@ pub mod licensing;
 
 pub use caller::{Caller, CallerError};
 pub use identity::{Directory, Member};
-pub use licensing::{KeyFacts, Licensing};
+pub use licensing::{KeyFacts, Licensing, ProvisionedSeats};
 
 /// Why a call to another service failed.
 #[derive(Debug, Clone, thiserror::Error)]

@@ -11,7 +11,7 @@ use portal_proto::{
     licensing::{
         self as pb, GetHoldingsRequest, GetKeyRequest, IssueElearningCodesRequest,
         IssueKeysRequest, ListAccountsWithProductsRequest, ListDeploymentsRequest,
-        RefreshKeyRequest, ReleaseHoldingsRequest,
+        ProvisionSiteSeatsRequest, RefreshKeyRequest, ReleaseHoldingsRequest,
         licensing_service_client::LicensingServiceClient,
     },
 };
@@ -40,6 +40,16 @@ pub struct KeyFacts {
     pub license_type: LicenseType,
     pub period_end: Option<DateTime<Utc>>,
     pub maintenance_end: Option<DateTime<Utc>>,
+}
+
+/// B11: where a purchase line's Creator seats went, and who was told.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ProvisionedSeats {
+    pub site_id: String,
+    /// Administrators sent the "cloud site ready" notice when the seats were provisioned (also on a replay).
+    pub administrators_notified: u32,
+    /// The seats were provisioned by an earlier call.
+    pub replayed: bool,
 }
 
 #[derive(Debug, Clone)]
@@ -158,6 +168,31 @@ impl Licensing {
             .map_err(failed)?
             .into_inner();
         Ok(response.codes.into_iter().map(|c| c.code).collect())
+    }
+
+    /// B11: provisions a purchase line's Creator seats on the account's cloud site (idempotently on
+    /// `request.request_id`).
+    pub async fn provision_site_seats(
+        &self,
+        request: ProvisionSiteSeatsRequest,
+    ) -> Result<ProvisionedSeats, ClientError> {
+        let response = self
+            .client
+            .clone()
+            .provision_site_seats(request)
+            .await
+            .map_err(failed)?
+            .into_inner();
+        let site = response
+            .site
+            .ok_or_else(|| ClientError::bad_answer(SERVICE, "seats provisioned on no site"))?;
+        Ok(ProvisionedSeats {
+            site_id: site.deployment_id,
+            administrators_notified: u32::try_from(response.administrators_notified).map_err(
+                |_| ClientError::bad_answer(SERVICE, "a negative count of Administrators"),
+            )?,
+            replayed: response.replayed,
+        })
     }
 
     /// The key `key_id`, or `None` if licensing does not know it.

@@ -87,6 +87,7 @@ idempotent!(
     licensing::RegisterDeploymentRequest,
     licensing::RequestActivationReportRequest,
     licensing::IssueElearningCodesRequest,
+    licensing::ProvisionSiteSeatsRequest,
     billing::CreatePurchaseRequest,
     billing::RecordPaymentRequest,
     billing::CreateRenewalInvoiceRequest,

@@ -1,9 +1,11 @@
 //! Background work, in one place: completing what licensing could not do when it was asked — purchases left
-//! `PENDING` (B3, `fulfilment`) and paid renewals whose keys still need refreshing (B8, `refresh`). The same
+//! `PENDING` (B3, `fulfilment`) and paid renewals whose keys still need refreshing (B8, `refresh`) — and what
+//! a renewal date brings: reminders before it and auto-renew on it (B10, `auto_renew`). The same
 //! steps run at once after a purchase or a payment commits; the loop here retries them. Everything billing
 //! asks licensing is idempotent (stable request ids, dates fixed when the purchase was made, refreshes that
 //! skip keys already moved), so a retry — or two replicas retrying at once — never issues twice.
 
+mod auto_renew;
 mod fulfilment;
 mod refresh;
 
@@ -57,7 +59,8 @@ pub(crate) fn spawn_retry(api: BillingApi, every: Duration) -> tokio::task::Join
 }
 
 impl BillingApi {
-    /// One pass of the retry loop: pending purchases, then renewals whose keys still need refreshing.
+    /// One pass of the retry loop: pending purchases, renewals whose keys still need refreshing, then the
+    /// renewal milestones due (B10).
     async fn retry_pending(&self) {
         match store::purchases::pending(&self.db, BATCH).await {
             Ok(pending) => {
@@ -89,5 +92,6 @@ impl BillingApi {
                 tracing::warn!(error = %e, "listing renewals to refresh failed; retrying next tick")
             }
         }
+        self.handle_due_renewals(chrono::Utc::now()).await;
     }
 }

@@ -12,6 +12,9 @@ impl MigratorTrait for Migrator {
             Box::new(portal_runtime::migration::CreateIdempotencyKeys),
             Box::new(portal_runtime::migration::CreateAuditEvents),
             Box::new(CreateBilling),
+            Box::new(AddSiteSeats),
+            Box::new(portal_runtime::migration::CreateOutbox),
+            Box::new(AddAutoRenew),
         ]
     }
 }
@@ -342,6 +345,176 @@ impl MigrationTrait for CreateBilling {
         ] {
             manager
                 .drop_table(Table::drop().table(Alias::new(table)).to_owned())
+                .await?;
+        }
+        Ok(())
+    }
+}
+
+#[derive(DeriveIden)]
+enum SiteSeatColumns {
+    CreatorSeats,
+    SiteIds,
+    NoAdministratorNotified,
+}
+
+/// B11: the Creator site seats a SKU grants per unit (the shipped Creator SKU's set here for catalogs seeded
+/// before, since seeding leaves existing rows alone), and the cloud sites a purchase provisioned with whether
+/// anyone could be told.
+struct AddSiteSeats;
+
+impl MigrationName for AddSiteSeats {
+    fn name(&self) -> &str {
+        "m20261129_001100_add_site_seats"
+    }
+}
+
+#[async_trait::async_trait]
+impl MigrationTrait for AddSiteSeats {
+    async fn up(&self, manager: &SchemaManager) -> Result<(), DbErr> {
+        manager
+            .alter_table(
+                Table::alter()
+                    .table(Skus::Table)
+                    .add_column_if_not_exists(integer(SiteSeatColumns::CreatorSeats).default(0))
+                    .to_owned(),
+            )
+            .await?;
+        manager
+            .alter_table(
+                Table::alter()
+                    .table(Purchases::Table)
+                    .add_column_if_not_exists(text(SiteSeatColumns::SiteIds).default("[]"))
+                    .to_owned(),
+            )
+            .await?;
+        manager
+            .alter_table(
+                Table::alter()
+                    .table(Purchases::Table)
+                    .add_column_if_not_exists(
+                        boolean(SiteSeatColumns::NoAdministratorNotified).default(false),
+                    )
+                    .to_owned(),
+            )
+            .await?;
+        manager
+            .get_connection()
+            .execute_unprepared(
+                "UPDATE skus SET creator_seats = 1 \
+                 WHERE sku = 'CREATOR-TERM-1Y' AND family = 'TC' AND lblm_enabled AND creator_seats = 0",
+            )
+            .await?;
+        Ok(())
+    }
+
+    async fn down(&self, manager: &SchemaManager) -> Result<(), DbErr> {
+        // One column per statement: SQLite alters one at a time.
+        for column in [
+            SiteSeatColumns::SiteIds,
+            SiteSeatColumns::NoAdministratorNotified,
+        ] {
+            manager
+                .alter_table(
+                    Table::alter()
+                        .table(Purchases::Table)
+                        .drop_column(column)
+                        .to_owned(),
+                )
+                .await?;
+        }
+        manager
+            .alter_table(
+                Table::alter()
+                    .table(Skus::Table)
+                    .drop_column(SiteSeatColumns::CreatorSeats)
+                    .to_owned(),
+            )
+            .await
+    }
+}
+
+#[derive(DeriveIden)]
+enum AutoRenewColumns {
+    MilestonesDone,
+    NextDueTime,
+    RenewedAutomatically,
+    NextRenewalId,
+}
+
+/// B10: which of a renewal date's milestones (reminders, the date) are handled, when the sweep looks next, and
+/// the next term's renewal auto-renew created. Renewals that exist already are looked at by the first sweep
+/// (their next look is their creation), which sends at most the latest reminder already passed.
+struct AddAutoRenew;
+
+impl MigrationName for AddAutoRenew {
+    fn name(&self) -> &str {
+        "m20261129_001200_add_auto_renew"
+    }
+}
+
+#[async_trait::async_trait]
+impl MigrationTrait for AddAutoRenew {
+    async fn up(&self, manager: &SchemaManager) -> Result<(), DbErr> {
+        // One column per statement: SQLite alters one at a time.
+        for column in [
+            small_integer(AutoRenewColumns::MilestonesDone)
+                .default(0)
+                .to_owned(),
+            timestamp_with_time_zone_null(AutoRenewColumns::NextDueTime),
+            boolean(AutoRenewColumns::RenewedAutomatically)
+                .default(false)
+                .to_owned(),
+            string_null(AutoRenewColumns::NextRenewalId),
+        ] {
+            let mut column = column;
+            manager
+                .alter_table(
+                    Table::alter()
+                        .table(Renewals::Table)
+                        .add_column_if_not_exists(&mut column)
+                        .to_owned(),
+                )
+                .await?;
+        }
+        manager
+            .get_connection()
+            .execute_unprepared("UPDATE renewals SET next_due_time = create_time")
+            .await?;
+        manager
+            .create_index(
+                Index::create()
+                    .name("renewals_next_due")
+                    .table(Renewals::Table)
+                    .col(AutoRenewColumns::NextDueTime)
+                    .if_not_exists()
+                    .to_owned(),
+            )
+            .await
+    }
+
+    async fn down(&self, manager: &SchemaManager) -> Result<(), DbErr> {
+        manager
+            .drop_index(
+                Index::drop()
+                    .name("renewals_next_due")
+                    .table(Renewals::Table)
+                    .to_owned(),
+            )
+            .await?;
+        for column in [
+            AutoRenewColumns::MilestonesDone,
+            AutoRenewColumns::NextDueTime,
+            AutoRenewColumns::RenewedAutomatically,
+            AutoRenewColumns::NextRenewalId,
+        ] {
+            manager
+                .alter_table(
+                    Table::alter()
+                        .table(Renewals::Table)
+                        .drop_column(column)
+                        .to_owned(),
+                )
                 .await?;
         }
         Ok(())

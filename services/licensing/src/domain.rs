@@ -13,6 +13,7 @@ pub mod lblm;
 pub mod pool;
 pub mod refresh;
 pub mod report;
+pub mod site;
 
 pub use access::KeyScope;
 pub use activation::{Activation, ActivationState, NewActivation};

@@ -1,5 +1,5 @@
 //! The licensing service: product keys, owners and assignments, fulfillment pools, deployments, and the key
-//! facts identity derives personas from (SPEC L1–L12).
+//! facts identity derives personas from (SPEC L1–L12); cloud sites provisioned by Creator purchases (B11).
 //!
 //! Data flows proto in → domain → store → proto out: `rpc` translates requests into typed commands and
 //! answers, `domain` holds the rules without I/O (by rule id), `store` the sea-orm persistence in domain types,

@@ -14,6 +14,7 @@ impl MigratorTrait for Migrator {
             Box::new(CreateKeys),
             Box::new(CreateLblmReportsCodes),
             Box::new(CreatePoolCounts),
+            Box::new(CreateSiteSeats),
         ]
     }
 }
@@ -463,6 +464,87 @@ impl MigrationTrait for CreatePoolCounts {
             .get_connection()
             .execute_unprepared("DROP TABLE IF EXISTS pool_counts")
             .await?;
+        Ok(())
+    }
+}
+
+#[derive(DeriveIden)]
+enum SiteSeats {
+    Table,
+    KeyId,
+    DeploymentId,
+    AccountId,
+    PurchaseId,
+    CreatorSeats,
+    AdministratorsNotified,
+    CreateTime,
+    EndTime,
+}
+
+#[derive(DeriveIden)]
+enum CloudSiteLocks {
+    Table,
+    AccountId,
+    Revision,
+}
+
+/// B11: the Creator seats each key put on a cloud site (one row per key, so a key's seats are added once and
+/// leave once), and the per-account row that serialises provisioning, so two purchases never create two sites.
+struct CreateSiteSeats;
+
+impl MigrationName for CreateSiteSeats {
+    fn name(&self) -> &str {
+        "m20261129_001100_create_site_seats"
+    }
+}
+
+#[async_trait::async_trait]
+impl MigrationTrait for CreateSiteSeats {
+    async fn up(&self, manager: &SchemaManager) -> Result<(), DbErr> {
+        manager
+            .create_table(
+                Table::create()
+                    .table(SiteSeats::Table)
+                    .if_not_exists()
+                    .col(string(SiteSeats::KeyId).primary_key())
+                    .col(string(SiteSeats::DeploymentId))
+                    .col(string(SiteSeats::AccountId))
+                    .col(string(SiteSeats::PurchaseId))
+                    .col(big_integer(SiteSeats::CreatorSeats))
+                    .col(integer(SiteSeats::AdministratorsNotified))
+                    .col(timestamp_with_time_zone(SiteSeats::CreateTime))
+                    .col(timestamp_with_time_zone_null(SiteSeats::EndTime))
+                    .to_owned(),
+            )
+            .await?;
+        manager
+            .create_index(
+                Index::create()
+                    .if_not_exists()
+                    .name("site_seats_by_deployment")
+                    .table(SiteSeats::Table)
+                    .col(SiteSeats::DeploymentId)
+                    .to_owned(),
+            )
+            .await?;
+        manager
+            .create_table(
+                Table::create()
+                    .table(CloudSiteLocks::Table)
+                    .if_not_exists()
+                    .col(string(CloudSiteLocks::AccountId).primary_key())
+                    .col(big_integer(CloudSiteLocks::Revision).default(0))
+                    .to_owned(),
+            )
+            .await
+    }
+
+    async fn down(&self, manager: &SchemaManager) -> Result<(), DbErr> {
+        for table in ["cloud_site_locks", "site_seats"] {
+            manager
+                .drop_table(Table::drop().table(Alias::new(table)).to_owned())
+                .await?;
+        }
         Ok(())
     }
 }

@@ -12,6 +12,7 @@ mod holdings;
 mod keys;
 mod lblm;
 mod reports;
+pub(crate) mod sites;
 
 use portal_clients::Caller;
 use portal_proto::licensing::{self as pb, licensing_service_server::LicensingService};
@@ -307,6 +308,14 @@ impl LicensingService for LicensingApi {
     ) -> Result<Response<pb::ElearningCode>, Status> {
         let context = CallContext::of(&request, "")?;
         respond(LicensingApi::redeem_elearning_code(self, context, request.into_inner()).await)
+    }
+
+    async fn provision_site_seats(
+        &self,
+        request: Request<pb::ProvisionSiteSeatsRequest>,
+    ) -> Result<Response<pb::ProvisionSiteSeatsResponse>, Status> {
+        let context = CallContext::of(&request, &request.get_ref().request_id)?;
+        respond(LicensingApi::provision_site_seats(self, context, request.into_inner()).await)
     }
 
     async fn list_accounts_with_products(

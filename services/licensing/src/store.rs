@@ -11,12 +11,13 @@ pub mod holdings;
 pub mod keys;
 pub mod lblm;
 pub mod reports;
+pub mod sites;
 #[cfg(test)]
 mod tests;
 
 pub use entity::{
-    activation, assignment, column, deployment, elearning_code, key, membership, pool_count,
-    report, report_quota, run_usage,
+    activation, assignment, cloud_site_lock, column, deployment, elearning_code, key, membership,
+    pool_count, report, report_quota, run_usage, site_seat,
 };
 
 use crate::{

@@ -333,6 +333,11 @@ impl App {
                         peers.channel(ServiceKind::Licensing)?,
                         peers.caller(kind),
                     );
+                    // B10: renewal reminders and auto-renew notices go out through billing's outbox.
+                    background.push(tokio::spawn(portal_runtime::outbox::relay(
+                        db.clone(),
+                        peers.notification(kind)?,
+                    )));
                     let api = portal_billing::BillingApi::new(db, identity, licensing);
                     // B3/B8: completes purchases (and renewal refreshes) left pending while licensing was down.
                     background.push(api.spawn_fulfillment_retry(Duration::from_secs(2)));

@@ -184,6 +184,7 @@ storage_test!(
                 term_months: 12,
                 maintenance_months: 12,
                 lblm_enabled: false,
+                creator_seats: 0,
             }),
             ..new_sku.clone()
         };
@@ -191,6 +192,27 @@ storage_test!(
             pricing.update_sku(edit(inconsistent, &["grant"])).await,
             "INVALID_FIELD",
             "sku.grant.family",
+        );
+        // B11: Creator site seats come only with LBLM-enabled TC keys.
+        let seats_without_lblm = pb::Sku {
+            grant: Some(pb::SkuGrant {
+                product: Product::Desktop as i32,
+                family: KeyFamily::Tc as i32,
+                seats: 1,
+                license_type: LicenseType::Term as i32,
+                term_months: 12,
+                maintenance_months: 12,
+                lblm_enabled: false,
+                creator_seats: 1,
+            }),
+            ..new_sku.clone()
+        };
+        assert_invalid(
+            pricing
+                .update_sku(edit(seats_without_lblm, &["grant"]))
+                .await,
+            "INVALID_FIELD",
+            "sku.grant.creator_seats",
         );
         // Retired SKUs stay listed on request only.
         pricing

@@ -37,6 +37,10 @@ pub struct Grant {
     pub term_months: i32,
     pub maintenance_months: i32,
     pub lblm_enabled: bool,
+    /// B11: Creator site seats per unit, provisioned on the account's cloud site with the key (0: none). Lines
+    /// sold before site seats existed read back as 0.
+    #[serde(default)]
+    pub creator_seats: i32,
 }
 
 impl Grant {
@@ -54,6 +58,17 @@ impl Grant {
             problems.push(FieldViolation::new(
                 field("maintenance_months"),
                 format!("must be between 0 and {MAX_MONTHS}"),
+            ));
+        }
+        if !(0..=MAX_SEATS_PER_UNIT).contains(&self.creator_seats) {
+            problems.push(FieldViolation::new(
+                field("creator_seats"),
+                format!("must be between 0 and {MAX_SEATS_PER_UNIT}"),
+            ));
+        } else if self.creator_seats > 0 && !self.b11_may_grant_site_seats() {
+            problems.push(FieldViolation::new(
+                field("creator_seats"),
+                "Creator site seats come with LBLM-enabled keys of a family covering Desktop and Prep Builder (TC)",
             ));
         }
         if self.product == Product::Elearning {
@@ -120,6 +135,22 @@ impl Grant {
             ));
         }
         problems
+    }
+
+    /// B11: Creator site seats are login-based licensing of Desktop and Prep Builder: only an LBLM-enabled key
+    /// of a family covering both carries them.
+    fn b11_may_grant_site_seats(&self) -> bool {
+        self.lblm_enabled
+            && self
+                .family
+                .is_some_and(|f| f.covers(Product::Desktop) && f.covers(Product::PrepBuilder))
+    }
+
+    /// B11: how many Creator site seats `quantity` units provision (0 when the SKU grants none).
+    pub fn site_seats(&self, quantity: i32) -> Option<i32> {
+        self.creator_seats
+            .checked_mul(quantity)
+            .filter(|n| (0..=1_000_000).contains(n))
     }
 
     /// How many seats (or codes) `quantity` units grant, within what one licensing call issues.
@@ -217,7 +248,51 @@ pub(crate) mod tests {
             term_months: 12,
             maintenance_months: 12,
             lblm_enabled: false,
+            creator_seats: 0,
         }
+    }
+
+    #[test]
+    fn b11_only_lblm_creator_keys_grant_site_seats() {
+        let creator = Grant {
+            family: Some(Family::Tc),
+            lblm_enabled: true,
+            creator_seats: 1,
+            ..key_grant()
+        };
+        assert!(creator.problems("g").is_empty());
+        assert_eq!(creator.site_seats(3), Some(3));
+        assert_eq!(key_grant().site_seats(3), Some(0));
+        let fields = |g: Grant| {
+            g.problems("g")
+                .into_iter()
+                .map(|v| v.field)
+                .collect::<Vec<_>>()
+        };
+        for wrong in [
+            Grant {
+                lblm_enabled: false,
+                ..creator
+            },
+            Grant {
+                family: Some(Family::Td),
+                ..creator
+            },
+            Grant {
+                creator_seats: -1,
+                ..creator
+            },
+        ] {
+            assert_eq!(fields(wrong), ["g.creator_seats"]);
+        }
+        let old_line: Grant = serde_json::from_str(
+            r#"{"product":"DESKTOP","family":"TC","seats":1,"license_type":"TERM","term_months":12,"maintenance_months":12,"lblm_enabled":true}"#,
+        )
+        .unwrap();
+        assert_eq!(
+            old_line.creator_seats, 0,
+            "lines sold before B11 grant no seats"
+        );
     }
 
     #[test]

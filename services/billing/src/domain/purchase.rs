@@ -3,6 +3,7 @@
 //! the same thing.
 
 use chrono::{DateTime, Duration, Months, Utc};
+use portal_clients::ProvisionedSeats;
 use portal_runtime::error::FieldViolation;
 
 use super::{
@@ -86,6 +87,10 @@ pub struct Purchase {
     pub key_ids: Vec<String>,
     /// The eLearning access codes licensing issued (L11); empty until fulfilled.
     pub elearning_codes: Vec<String>,
+    /// The cloud sites its Creator seats went to (B11); empty until fulfilled.
+    pub site_ids: Vec<String>,
+    /// B11: seats were provisioned but the account had no Administrator to tell.
+    pub no_administrator_notified: bool,
     /// Why licensing refused the purchase, once failed.
     pub failure_reason: String,
     /// When it was made, in whole seconds: the base of every date licensing is asked for.
@@ -110,6 +115,8 @@ impl Purchase {
             invoice_id,
             key_ids: Vec::new(),
             elearning_codes: Vec::new(),
+            site_ids: Vec::new(),
+            no_administrator_notified: false,
             failure_reason: String::new(),
             create_time: now,
             update_time: now,
@@ -170,6 +177,23 @@ pub enum Answer<T> {
 pub struct Issued {
     pub key_ids: Vec<String>,
     pub elearning_codes: Vec<String>,
+    /// B11: the cloud sites Creator seats were provisioned on, each once.
+    pub site_ids: Vec<String>,
+    /// B11: some line provisioned seats but nobody could be told (no Administrator).
+    pub no_administrator_notified: bool,
+}
+
+impl Issued {
+    /// B11: a line's Creator seats are on `seats.site_id`; each site is listed once, and a line whose
+    /// Administrators could not be told (there were none) marks the purchase.
+    pub fn b11_add_site(&mut self, seats: ProvisionedSeats) {
+        if !self.site_ids.contains(&seats.site_id) {
+            self.site_ids.push(seats.site_id);
+        }
+        if seats.administrators_notified == 0 {
+            self.no_administrator_notified = true;
+        }
+    }
 }
 
 /// Where a pending purchase goes after licensing answered (B3).
@@ -207,6 +231,8 @@ pub enum Issue {
         period_end: Option<DateTime<Utc>>,
         maintenance_end: DateTime<Utc>,
         lblm_enabled: bool,
+        /// B11: Creator seats the key brings to the account's cloud site (0: none).
+        creator_seats: i32,
     },
     ElearningCodes {
         count: i32,
@@ -251,6 +277,9 @@ pub fn issue_for(grant: &Grant, quantity: i32, base: DateTime<Utc>) -> Result<Is
         period_end,
         maintenance_end: months_after(base, grant.maintenance_months)?,
         lblm_enabled: grant.lblm_enabled,
+        creator_seats: grant
+            .site_seats(quantity)
+            .ok_or_else(|| Error::internal("line site seats out of range"))?,
     })
 }
 
@@ -258,6 +287,12 @@ pub fn issue_for(grant: &Grant, quantity: i32, base: DateTime<Utc>) -> Result<Is
 /// each line once however often billing asks.
 pub fn line_request_id(purchase_id: &str, line_no: i32) -> String {
     format!("{purchase_id}/line-{line_no}")
+}
+
+/// B11: the request id under which licensing provisions a line's Creator seats (the line's, with `/site`):
+/// stable across retries, so the seats are added once however often billing asks.
+pub fn b11_site_request_id(line_request_id: &str) -> String {
+    format!("{line_request_id}/site")
 }
 
 #[cfg(test)]
@@ -283,6 +318,7 @@ mod tests {
             term_months: 12,
             maintenance_months: 12,
             lblm_enabled: true,
+            creator_seats: 0,
         }
     }
 
@@ -320,6 +356,7 @@ mod tests {
                 period_end: Some(expected_end),
                 maintenance_end: expected_end,
                 lblm_enabled: true,
+                creator_seats: 0,
             }
         );
         let perpetual = Grant {
@@ -348,6 +385,38 @@ mod tests {
     }
 
     #[test]
+    fn b11_a_creator_line_provisions_seats_times_quantity_under_a_stable_id_of_its_own() {
+        let base = Utc.with_ymd_and_hms(2026, 1, 31, 10, 0, 0).unwrap();
+        let creator = Grant {
+            seats: 1,
+            creator_seats: 1,
+            ..grant()
+        };
+        assert!(matches!(
+            issue_for(&creator, 3, base).unwrap(),
+            Issue::Keys {
+                seats: 3,
+                creator_seats: 3,
+                ..
+            }
+        ));
+        assert!(matches!(
+            issue_for(&grant(), 3, base).unwrap(),
+            Issue::Keys {
+                creator_seats: 0,
+                ..
+            }
+        ));
+        let line = line_request_id("pur-1", 0);
+        assert_eq!(b11_site_request_id(&line), "pur-1/line-0/site");
+        assert_ne!(b11_site_request_id(&line), line);
+        assert_ne!(
+            b11_site_request_id(&line),
+            b11_site_request_id(&line_request_id("pur-1", 1))
+        );
+    }
+
+    #[test]
     fn b3_retries_ask_licensing_for_the_same_thing() {
         let base =
             Utc.with_ymd_and_hms(2026, 5, 1, 0, 0, 0).unwrap() + Duration::nanoseconds(123_456_789);
@@ -358,6 +427,22 @@ mod tests {
         );
         assert_eq!(line_request_id("pur-1", 0), line_request_id("pur-1", 0));
         assert_ne!(line_request_id("pur-1", 0), line_request_id("pur-1", 1));
+    }
+
+    #[test]
+    fn b11_each_site_is_listed_once_and_nobody_told_marks_the_purchase() {
+        let seats = |site: &str, told| ProvisionedSeats {
+            site_id: site.into(),
+            administrators_notified: told,
+            replayed: false,
+        };
+        let mut issued = Issued::default();
+        issued.b11_add_site(seats("dep-1", 2));
+        issued.b11_add_site(seats("dep-1", 2));
+        assert_eq!(issued.site_ids, ["dep-1"]);
+        assert!(!issued.no_administrator_notified);
+        issued.b11_add_site(seats("dep-1", 0));
+        assert!(issued.no_administrator_notified);
     }
 
     #[test]
@@ -386,7 +471,7 @@ mod tests {
     fn b3_unavailable_licensing_leaves_the_purchase_pending_and_a_refusal_fails_it() {
         let issued = Issued {
             key_ids: vec!["key-1".into()],
-            elearning_codes: Vec::new(),
+            ..Issued::default()
         };
         assert_eq!(
             b3_transition(Answer::Done(issued.clone())),

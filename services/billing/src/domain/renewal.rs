@@ -63,6 +63,12 @@ pub struct Renewal {
     pub refresh_pending: bool,
     /// The keys licensing refused to refresh, with why.
     pub refresh_error: Option<String>,
+    /// B10: how many of the renewal date's milestones (reminders, then the date) have been handled.
+    pub milestones_done: u8,
+    /// B10: renewed on its date by auto-renew while unpaid (its invoice stays due).
+    pub renewed_automatically: bool,
+    /// B10: the next term's renewal, created on this one's date by auto-renew.
+    pub next_renewal_id: Option<String>,
     pub create_time: DateTime<Utc>,
     pub update_time: DateTime<Utc>,
 }
@@ -78,8 +84,12 @@ pub struct Terms {
 
 impl Renewal {
     /// B8: a new renewal is open, auto-renews until turned off, and has nothing to refresh until it is paid.
+    /// B10: reminder milestones already passed when it is created are not sent.
     pub fn open(renewal_id: String, invoice_id: String, terms: Terms, now: DateTime<Utc>) -> Self {
         Self {
+            milestones_done: super::auto_renew::b10_passed(terms.renewal_date, now),
+            renewed_automatically: false,
+            next_renewal_id: None,
             renewal_id,
             account_id: terms.account_id,
             key_ids: terms.key_ids,
@@ -95,9 +105,19 @@ impl Renewal {
         }
     }
 
-    /// B8: the state as seen at `now` (see [`RenewalState::at`]).
+    /// B8: the state as seen at `now` (see [`RenewalState::at`]); an auto-renewing renewal whose date passed
+    /// is open until the sweep renews it (B10), not lapsed.
     pub fn state_at(&self, now: DateTime<Utc>) -> RenewalState {
+        if self.auto_renew && self.state == RenewalState::Open {
+            return self.state;
+        }
         self.state.at(self.renewal_date, now)
+    }
+
+    /// B8/B10: the renewal date limits when its invoice can be paid only while it is open; once auto-renew
+    /// renewed it unpaid, the invoice is simply due.
+    pub fn payment_deadline(&self) -> Option<DateTime<Utc>> {
+        (self.state == RenewalState::Open).then_some(self.renewal_date)
     }
 
     /// B8: the renewal with auto-renew set to `wanted` at `now` (see [`set_auto_renew`]); `None` when that is
@@ -114,7 +134,8 @@ impl Renewal {
     /// B8: paying the renewal invoice in full renews the renewal, and its keys wait for licensing to refresh
     /// them (L7); `None` while `invoice` (this renewal's, just paid) still has a balance.
     pub fn renewed_by(&self, invoice: &Invoice, now: DateTime<Utc>) -> Option<Renewal> {
-        (invoice.state == InvoiceState::Paid).then(|| Renewal {
+        // Renewed already (by auto-renew, B10): its keys moved then; paying settles the invoice only.
+        (invoice.state == InvoiceState::Paid && self.state == RenewalState::Open).then(|| Renewal {
             state: RenewalState::Renewed,
             refresh_pending: true,
             update_time: now,

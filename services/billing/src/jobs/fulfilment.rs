@@ -1,9 +1,13 @@
-//! Fulfilling a purchase (B3): licensing issues what each invoice line grants, then the purchase moves out of
-//! `PENDING` the way `domain::purchase` decides — fulfilled with the key ids, failed (voiding its unpaid
-//! invoice) on a refusal, or left pending for the retry loop while licensing is unavailable.
+//! Fulfilling a purchase (B3): licensing issues what each invoice line grants — and, right after a line's key,
+//! provisions the Creator site seats its SKU grants on the account's cloud site (B11), under a request id of
+//! its own — then the purchase moves out of `PENDING` the way `domain::purchase` decides: fulfilled with the
+//! key ids and sites, failed (voiding its unpaid invoice) on a refusal, or left pending for the retry loop
+//! while licensing is unavailable.
 
 use chrono::Utc;
-use portal_proto::licensing::{IssueElearningCodesRequest, IssueKeysRequest};
+use portal_proto::licensing::{
+    IssueElearningCodesRequest, IssueKeysRequest, ProvisionSiteSeatsRequest,
+};
 use portal_runtime::{
     CallContext,
     audit::{self, Change},
@@ -69,7 +73,9 @@ impl BillingApi {
                     period_end,
                     maintenance_end,
                     lblm_enabled,
+                    creator_seats,
                 } => {
+                    let site_request_id = rules::b11_site_request_id(&request_id);
                     let request = IssueKeysRequest {
                         account_id: purchase.account_id.clone(),
                         family: convert::family(family) as i32,
@@ -82,10 +88,33 @@ impl BillingApi {
                         lblm_enabled,
                         purchase_id: purchase.purchase_id.clone(),
                     };
-                    self.licensing
-                        .issue_keys(request)
-                        .await
-                        .map(|ids| issued.key_ids.extend(ids))
+                    match self.licensing.issue_keys(request).await {
+                        // B11: the line's Creator seats go on the account's cloud site with its key, once.
+                        Ok(ids) if creator_seats > 0 => {
+                            let Some(key_id) = ids.first().cloned() else {
+                                return Answer::Refused(
+                                    "licensing issued no key for a line with Creator seats".into(),
+                                );
+                            };
+                            issued.key_ids.extend(ids);
+                            let request = ProvisionSiteSeatsRequest {
+                                account_id: purchase.account_id.clone(),
+                                key_id,
+                                creator_seats,
+                                purchase_id: purchase.purchase_id.clone(),
+                                request_id: site_request_id,
+                            };
+                            self.licensing
+                                .provision_site_seats(request)
+                                .await
+                                .map(|seats| issued.b11_add_site(seats))
+                        }
+                        Ok(ids) => {
+                            issued.key_ids.extend(ids);
+                            Ok(())
+                        }
+                        Err(e) => Err(e),
+                    }
                 }
                 Issue::ElearningCodes { count } => {
                     let request = IssueElearningCodesRequest {
@@ -122,12 +151,15 @@ impl BillingApi {
                 resource_id: &purchase.purchase_id,
                 before: Some(json!({ "state": PurchaseState::Pending.as_str() })),
                 after: Some(
-                    json!({ "state": PurchaseState::Fulfilled.as_str(), "key_ids": issued.key_ids, "elearning_code_count": issued.elearning_codes.len() }),
+                    json!({ "state": PurchaseState::Fulfilled.as_str(), "key_ids": issued.key_ids, "elearning_code_count": issued.elearning_codes.len(), "site_ids": issued.site_ids, "no_administrator_notified": issued.no_administrator_notified }),
                 ),
             };
             audit::record(&txn, context, change).await?;
             txn.commit().await?;
-            tracing::info!(purchase_id = %purchase.purchase_id, keys = issued.key_ids.len(), codes = issued.elearning_codes.len(), "purchase fulfilled");
+            tracing::info!(purchase_id = %purchase.purchase_id, keys = issued.key_ids.len(), codes = issued.elearning_codes.len(), sites = issued.site_ids.len(), "purchase fulfilled");
+            if issued.no_administrator_notified {
+                tracing::warn!(purchase_id = %purchase.purchase_id, account_id = %purchase.account_id, "cloud site seats provisioned, but the account has no Administrator to tell");
+            }
         }
         Ok(())
     }

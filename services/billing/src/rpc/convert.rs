@@ -42,6 +42,7 @@ fn grant_to_proto(grant: &Grant) -> pb::SkuGrant {
         term_months: grant.term_months,
         maintenance_months: grant.maintenance_months,
         lblm_enabled: grant.lblm_enabled,
+        creator_seats: grant.creator_seats,
     }
 }
 
@@ -102,6 +103,7 @@ pub fn grant_from_proto(
         term_months: grant.term_months,
         maintenance_months: grant.maintenance_months,
         lblm_enabled: grant.lblm_enabled,
+        creator_seats: grant.creator_seats,
     })
 }
 
@@ -149,6 +151,8 @@ pub fn purchase(purchase: &Purchase, lines: &[Line]) -> pb::Purchase {
             })
             .collect(),
         elearning_codes: purchase.elearning_codes.clone(),
+        site_ids: purchase.site_ids.clone(),
+        no_administrator_notified: purchase.no_administrator_notified,
         failure_reason: purchase.failure_reason.clone(),
         create_time: Some(to_proto(purchase.create_time)),
         update_time: Some(to_proto(purchase.update_time)),
@@ -218,5 +222,7 @@ pub fn renewal(renewal: &Renewal, now: DateTime<Utc>) -> pb::Renewal {
         ))),
         create_time: Some(to_proto(renewal.create_time)),
         update_time: Some(to_proto(renewal.update_time)),
+        renewed_automatically: renewal.renewed_automatically,
+        next_renewal_id: renewal.next_renewal_id.clone().unwrap_or_default(),
     }
 }

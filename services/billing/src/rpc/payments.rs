@@ -14,7 +14,7 @@ use serde_json::json;
 
 use crate::{
     BillingApi,
-    domain::{Money, Payment, access, printed},
+    domain::{Money, Payment, Renewal, access, printed},
     error::{Error, Result},
     store,
 };
@@ -88,7 +88,7 @@ impl BillingApi {
         };
         let after = before.pay(
             payment.amount,
-            renewal.as_ref().map(|r| r.renewal_date),
+            renewal.as_ref().and_then(Renewal::payment_deadline),
             now,
         )?;
         store::payments::insert(&txn, &payment).await?;

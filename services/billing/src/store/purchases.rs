@@ -22,6 +22,8 @@ fn purchase_of(row: purchase::Model) -> Result<Purchase> {
             &row.elearning_codes,
             &format!("eLearning codes of {what}"),
         )?,
+        site_ids: super::ids_from_json(&row.site_ids, &format!("site ids of {what}"))?,
+        no_administrator_notified: row.no_administrator_notified,
         state: row.state.into(),
         purchase_id: row.purchase_id,
         account_id: row.account_id,
@@ -42,6 +44,8 @@ pub async fn insert<C: ConnectionTrait>(db: &C, purchase: &Purchase) -> Result<(
         elearning_codes: Set(super::ids_to_json(&purchase.elearning_codes)?),
         failure_reason: Set(purchase.failure_reason.clone()),
         attempts: Set(0),
+        site_ids: Set(super::ids_to_json(&purchase.site_ids)?),
+        no_administrator_notified: Set(purchase.no_administrator_notified),
         create_time: Set(purchase.create_time),
         update_time: Set(purchase.update_time),
     }
@@ -127,6 +131,14 @@ pub async fn complete<C: ConnectionTrait>(
         .col_expr(
             purchase::Column::ElearningCodes,
             Expr::value(super::ids_to_json(&issued.elearning_codes)?),
+        )
+        .col_expr(
+            purchase::Column::SiteIds,
+            Expr::value(super::ids_to_json(&issued.site_ids)?),
+        )
+        .col_expr(
+            purchase::Column::NoAdministratorNotified,
+            Expr::value(issued.no_administrator_notified),
         );
     leave_pending(db, update, PurchaseState::Fulfilled, now).await
 }

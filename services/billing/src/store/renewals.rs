@@ -11,11 +11,17 @@ use sea_orm::{
 
 use super::entity::renewal;
 use crate::{
-    domain::Renewal,
+    domain::{Renewal, auto_renew::b10_next_due},
     error::{Error, Result},
 };
 
 fn renewal_of(row: renewal::Model) -> Result<Renewal> {
+    let milestones_done = u8::try_from(row.milestones_done).map_err(|_| {
+        Error::internal(format!(
+            "renewal {}: milestones {}",
+            row.renewal_id, row.milestones_done
+        ))
+    })?;
     Ok(Renewal {
         key_ids: super::ids_from_json(
             &row.key_ids,
@@ -30,6 +36,9 @@ fn renewal_of(row: renewal::Model) -> Result<Renewal> {
         invoice_id: row.invoice_id,
         refresh_pending: row.refresh_pending,
         refresh_error: row.refresh_error,
+        milestones_done,
+        renewed_automatically: row.renewed_automatically,
+        next_renewal_id: row.next_renewal_id,
         create_time: row.create_time,
         update_time: row.update_time,
     })
@@ -57,6 +66,10 @@ pub async fn insert<C: ConnectionTrait>(db: &C, renewal: &Renewal) -> Result<()>
         refresh_pending: Set(renewal.refresh_pending),
         refresh_error: Set(renewal.refresh_error.clone()),
         sort_key: Set(sort_key(renewal)),
+        milestones_done: Set(renewal.milestones_done.into()),
+        next_due_time: Set(b10_next_due(renewal.renewal_date, renewal.milestones_done)),
+        renewed_automatically: Set(renewal.renewed_automatically),
+        next_renewal_id: Set(renewal.next_renewal_id.clone()),
         revision: Set(0),
         create_time: Set(renewal.create_time),
         update_time: Set(renewal.update_time),
@@ -87,14 +100,19 @@ pub async fn lock<C: ConnectionTrait>(db: &C, renewal_id: &str) -> Result<Renewa
     .and_then(renewal_of)
 }
 
-/// Writes what auto-renew, a payment or a void changes (auto-renew, state, the pending refresh).
+/// Writes what auto-renew, a payment, a void or the renewal date (B10) changes (auto-renew, state, the pending
+/// refresh, the next term).
 pub async fn save<C: ConnectionTrait>(db: &C, renewal: &Renewal) -> Result<()> {
     renewal::ActiveModel {
         renewal_id: Set(renewal.renewal_id.clone()),
         auto_renew: Set(renewal.auto_renew),
         state: Set(renewal.state.into()),
         refresh_pending: Set(renewal.refresh_pending),
+        renewed_automatically: Set(renewal.renewed_automatically),
+        next_renewal_id: Set(renewal.next_renewal_id.clone()),
         update_time: Set(renewal.update_time),
+        milestones_done: NotSet,
+        next_due_time: NotSet,
         account_id: NotSet,
         key_ids: NotSet,
         renewal_date: NotSet,
@@ -148,6 +166,43 @@ pub async fn finish_refresh<C: ConnectionTrait>(
         .col_expr(renewal::Column::UpdateTime, Expr::value(now))
         .filter(renewal::Column::RenewalId.eq(renewal_id))
         .filter(renewal::Column::RefreshPending.eq(true))
+        .exec(db)
+        .await?;
+    Ok(updated.rows_affected == 1)
+}
+
+/// B10: renewals with a milestone (reminder or renewal date) due at `now`, soonest first.
+pub async fn due<C: ConnectionTrait>(
+    db: &C,
+    now: DateTime<Utc>,
+    limit: u64,
+) -> Result<Vec<Renewal>> {
+    let query = renewal::Entity::find()
+        .filter(renewal::Column::NextDueTime.lte(now))
+        .order_by_asc(renewal::Column::NextDueTime)
+        .limit(limit);
+    super::read_all(db, query, renewal_of).await
+}
+
+/// B10: marks `done` milestones of the renewal handled, if `from` were handled until now; `false` when another
+/// sweep (a replica) got there first. The statement is its transaction's first write, so the replica that
+/// loses waits for the winner's commit and then changes nothing.
+pub async fn claim_milestones<C: ConnectionTrait>(
+    db: &C,
+    renewal: &Renewal,
+    done: u8,
+) -> Result<bool> {
+    let updated = renewal::Entity::update_many()
+        .col_expr(
+            renewal::Column::MilestonesDone,
+            Expr::value(i16::from(done)),
+        )
+        .col_expr(
+            renewal::Column::NextDueTime,
+            Expr::value(b10_next_due(renewal.renewal_date, done)),
+        )
+        .filter(renewal::Column::RenewalId.eq(renewal.renewal_id.as_str()))
+        .filter(renewal::Column::MilestonesDone.eq(i16::from(renewal.milestones_done)))
         .exec(db)
         .await?;
     Ok(updated.rows_affected == 1)

@@ -113,6 +113,23 @@ pub fn ensure_creator_seat(role: SiteRole, creators: u64, seats: u64) -> Result<
     }
 }
 
+/// B11: when seats left the site (their key expired or was revoked), the Creators beyond the remaining seats —
+/// the most recent ones — get no new authorization to run; what they were granted runs until it expires.
+/// `creators` are the site's Creators in the order they became Creators.
+pub fn b11_ensure_within_seats(
+    creators: &[SiteMembership],
+    email_key: &str,
+    seats: u64,
+) -> Result<()> {
+    let position = creators
+        .iter()
+        .position(|m| m.email.to_lowercase() == email_key);
+    match position {
+        Some(p) if (p as u64) < seats => Ok(()),
+        _ => Err(Error::CreatorSeatsExhausted),
+    }
+}
+
 /// L9: only a Creator may run Desktop or Prep Builder under login-based licensing.
 pub fn ensure_may_run(role: Option<SiteRole>, product: Product) -> Result<()> {
     if !matches!(product, Product::Desktop | Product::PrepBuilder) {
@@ -140,6 +157,30 @@ mod tests {
             Err(Error::CreatorSeatsExhausted)
         ));
         assert!(ensure_creator_seat(SiteRole::Viewer, 5, 0).is_ok());
+    }
+
+    #[test]
+    fn b11_creators_beyond_the_remaining_seats_get_no_new_authorization() {
+        let now = Utc::now();
+        let creator = |email: &str| SiteMembership {
+            deployment_id: "dep-1".into(),
+            account_id: "acc-1".into(),
+            email: email.into(),
+            user_id: format!("usr-{email}"),
+            site_role: SiteRole::Creator,
+            create_time: now,
+            update_time: now,
+        };
+        let creators = [creator("First@x.example"), creator("second@x.example")];
+        assert!(b11_ensure_within_seats(&creators, "first@x.example", 2).is_ok());
+        assert!(b11_ensure_within_seats(&creators, "second@x.example", 2).is_ok());
+        assert!(b11_ensure_within_seats(&creators, "first@x.example", 1).is_ok());
+        assert!(matches!(
+            b11_ensure_within_seats(&creators, "second@x.example", 1),
+            Err(Error::CreatorSeatsExhausted)
+        ));
+        assert!(b11_ensure_within_seats(&creators, "first@x.example", 0).is_err());
+        assert!(b11_ensure_within_seats(&creators, "stranger@x.example", 5).is_err());
     }
 
     #[test]

@@ -1,14 +1,19 @@
-//! L7: the scheduled sweep that marks term keys expired at their period end.
+//! L7: the scheduled sweep that marks term keys expired at their period end; and B11: the Creator seats of keys
+//! no longer live (expired here, or revoked) leave their cloud site.
 
-use std::{sync::Arc, time::Duration};
+use std::{collections::BTreeSet, sync::Arc, time::Duration};
 
+use portal_runtime::{CallContext, Principal};
 use sea_orm::DatabaseConnection;
 
-use crate::{HoldingsCache, store};
+use crate::{HoldingsCache, error::Result, rpc::sites::release_key_seats, store};
+
+/// How many keys' seats one pass releases; the rest wait for the next tick.
+const BATCH: u64 = 100;
 
 /// Marks term keys past their period end `EXPIRED` every `every`, until the process ends. Each run is one
 /// idempotent statement, so several replicas may run it at once; the remembered key facts are cleared after a
-/// run that changed any.
+/// run that changed any. Then the seats of keys no longer live leave their sites (B11).
 pub(crate) fn spawn_expiry_sweep(
     db: DatabaseConnection,
     holdings: Arc<HoldingsCache>,
@@ -27,6 +32,28 @@ pub(crate) fn spawn_expiry_sweep(
                 }
                 Err(e) => tracing::warn!(error = %e, "expiry sweep failed; retrying next tick"),
             }
+            if let Err(e) = release_stale_seats(&db).await {
+                tracing::warn!(error = %e, "releasing the seats of expired keys failed; retrying next tick");
+            }
         }
     })
+}
+
+/// B11: each key no longer live that still has seats on a cloud site gives them up, one transaction per key
+/// (safe with several replicas: the release is guarded and happens once).
+async fn release_stale_seats(db: &DatabaseConnection) -> Result<()> {
+    let context = CallContext {
+        principal: Principal::Service {
+            name: "licensing".into(),
+            scopes: BTreeSet::new(),
+        },
+        request_id: String::new(),
+        trace_id: String::new(),
+    };
+    for key_id in store::sites::keys_with_stale_seats(db, BATCH).await? {
+        let txn = portal_runtime::db::begin_write(db).await?;
+        release_key_seats(&txn, &context, &key_id, chrono::Utc::now()).await?;
+        txn.commit().await?;
+    }
+    Ok(())
 }

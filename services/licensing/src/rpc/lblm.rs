@@ -142,6 +142,8 @@ impl LicensingApi {
                 .await?
                 .map(|m| m.site_role);
         lblm::ensure_may_run(role, asked.product)?;
+        let creators = store::lblm::creators_in_order(&self.db, &deployment.deployment_id).await?;
+        lblm::b11_ensure_within_seats(&creators, &member.email_key(), deployment.creator_seats)?;
         let now = Utc::now();
         let expire = now + self.grant_ttl;
         let grant = pb::RunGrant {

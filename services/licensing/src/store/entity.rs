@@ -262,3 +262,45 @@ pub mod pool_count {
 
     impl ActiveModelBehavior for ActiveModel {}
 }
+
+/// B11: the Creator seats one key put on a cloud site; `end_time` is set once they left it.
+pub mod site_seat {
+    use sea_orm::entity::prelude::*;
+
+    #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
+    #[sea_orm(table_name = "site_seats")]
+    pub struct Model {
+        #[sea_orm(primary_key, auto_increment = false)]
+        pub key_id: String,
+        pub deployment_id: String,
+        pub account_id: String,
+        pub purchase_id: String,
+        pub creator_seats: i64,
+        pub administrators_notified: i32,
+        pub create_time: DateTimeUtc,
+        pub end_time: Option<DateTimeUtc>,
+    }
+
+    #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
+    pub enum Relation {}
+
+    impl ActiveModelBehavior for ActiveModel {}
+}
+
+/// B11: one row per account that has had seats provisioned; locking it serialises the account's provisioning.
+pub mod cloud_site_lock {
+    use sea_orm::entity::prelude::*;
+
+    #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
+    #[sea_orm(table_name = "cloud_site_locks")]
+    pub struct Model {
+        #[sea_orm(primary_key, auto_increment = false)]
+        pub account_id: String,
+        pub revision: i64,
+    }
+
+    #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
+    pub enum Relation {}
+
+    impl ActiveModelBehavior for ActiveModel {}
+}

@@ -38,6 +38,23 @@ pub async fn count_other_creators<C: ConnectionTrait>(
         .await?)
 }
 
+/// L9/B11: the Creators of a deployment, in the order they became Creators (then by e-mail).
+pub async fn creators_in_order<C: ConnectionTrait>(
+    db: &C,
+    deployment_id: &str,
+) -> Result<Vec<SiteMembership>> {
+    Ok(membership::Entity::find()
+        .filter(membership::Column::DeploymentId.eq(deployment_id))
+        .filter(membership::Column::SiteRole.eq(column::SiteRole::Creator))
+        .order_by_asc(membership::Column::UpdateTime)
+        .order_by_asc(membership::Column::EmailKey)
+        .all(db)
+        .await?
+        .into_iter()
+        .map(membership_from_row)
+        .collect())
+}
+
 pub async fn find_membership<C: ConnectionTrait>(
     db: &C,
     deployment_id: &str,

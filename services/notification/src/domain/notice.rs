@@ -20,6 +20,15 @@ pub enum NoticeKind {
     KeyAssigned,
     #[sea_orm(string_value = "ACTIVATION_REPORT_READY")]
     ActivationReportReady,
+    /// B11: Creator seats bought are on the account's cloud site; sent to its Administrators.
+    #[sea_orm(string_value = "CLOUD_SITE_READY")]
+    CloudSiteReady,
+    /// B10: a renewal date is 90, 30 or 7 days away; sent to the Administrators.
+    #[sea_orm(string_value = "RENEWAL_REMINDER")]
+    RenewalReminder,
+    /// B10: auto-renew renewed on the renewal date and the next term's invoice was issued.
+    #[sea_orm(string_value = "RENEWED_AUTOMATICALLY")]
+    RenewedAutomatically,
 }
 
 impl NoticeKind {
@@ -28,6 +37,9 @@ impl NoticeKind {
             NoticeKind::UserAdded => "USER_ADDED",
             NoticeKind::KeyAssigned => "KEY_ASSIGNED",
             NoticeKind::ActivationReportReady => "ACTIVATION_REPORT_READY",
+            NoticeKind::CloudSiteReady => "CLOUD_SITE_READY",
+            NoticeKind::RenewalReminder => "RENEWAL_REMINDER",
+            NoticeKind::RenewedAutomatically => "RENEWED_AUTOMATICALLY",
         }
     }
 }
@@ -52,6 +64,19 @@ impl NoticePayload {
             NoticeKind::ActivationReportReady => {
                 "Your activation summary report is ready".to_string()
             }
+            NoticeKind::CloudSiteReady => format!(
+                "Your cloud site {} is ready with {} Creator seats",
+                self.fields.get("site_name").map_or("", String::as_str),
+                self.fields.get("creator_seats").map_or("", String::as_str)
+            ),
+            NoticeKind::RenewalReminder => format!(
+                "Your renewal is due on {}",
+                self.fields.get("renewal_date").map_or("", String::as_str)
+            ),
+            NoticeKind::RenewedAutomatically => format!(
+                "Your licenses were renewed until {}",
+                self.fields.get("renewed_until").map_or("", String::as_str)
+            ),
         }
     }
 }
@@ -139,6 +164,19 @@ mod tests {
             payload(NoticeKind::ActivationReportReady)
                 .n6_subject()
                 .contains("report")
+        );
+        let site = NoticePayload {
+            kind: NoticeKind::CloudSiteReady,
+            fields: [
+                ("site_name".to_string(), "Acme cloud site".to_string()),
+                ("creator_seats".to_string(), "3".to_string()),
+            ]
+            .into(),
+            attachments: Vec::new(),
+        };
+        assert_eq!(
+            site.n6_subject(),
+            "Your cloud site Acme cloud site is ready with 3 Creator seats"
         );
     }
 

@@ -52,6 +52,9 @@ pub fn notice_kind(raw: i32) -> Option<NoticeKind> {
         Ok(pb::NoticeKind::UserAdded) => Some(NoticeKind::UserAdded),
         Ok(pb::NoticeKind::KeyAssigned) => Some(NoticeKind::KeyAssigned),
         Ok(pb::NoticeKind::ActivationReportReady) => Some(NoticeKind::ActivationReportReady),
+        Ok(pb::NoticeKind::CloudSiteReady) => Some(NoticeKind::CloudSiteReady),
+        Ok(pb::NoticeKind::RenewalReminder) => Some(NoticeKind::RenewalReminder),
+        Ok(pb::NoticeKind::RenewedAutomatically) => Some(NoticeKind::RenewedAutomatically),
         Ok(pb::NoticeKind::Unspecified) | Err(_) => None,
     }
 }
@@ -61,6 +64,9 @@ fn notice_kind_to_proto(kind: NoticeKind) -> pb::NoticeKind {
         NoticeKind::UserAdded => pb::NoticeKind::UserAdded,
         NoticeKind::KeyAssigned => pb::NoticeKind::KeyAssigned,
         NoticeKind::ActivationReportReady => pb::NoticeKind::ActivationReportReady,
+        NoticeKind::CloudSiteReady => pb::NoticeKind::CloudSiteReady,
+        NoticeKind::RenewalReminder => pb::NoticeKind::RenewalReminder,
+        NoticeKind::RenewedAutomatically => pb::NoticeKind::RenewedAutomatically,
     }
 }
 

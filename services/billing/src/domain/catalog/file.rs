@@ -30,6 +30,9 @@ struct Entry {
     maintenance_months: i32,
     #[serde(default)]
     lblm_enabled: bool,
+    /// B11: Creator site seats per unit.
+    #[serde(default)]
+    creator_seats: i32,
     #[serde(default = "active_by_default")]
     active: bool,
 }
@@ -77,6 +80,7 @@ pub fn parse_catalog(text: &str) -> Result<Vec<Sku>> {
                 term_months: entry.term_months,
                 maintenance_months: entry.maintenance_months,
                 lblm_enabled: entry.lblm_enabled,
+                creator_seats: entry.creator_seats,
             },
             active: entry.active,
         };
@@ -120,6 +124,14 @@ mod tests {
             (creator.grant.family, creator.grant.lblm_enabled),
             (Some(Family::Tc), true)
         );
+        // B11: the catalog, not code, says which SKUs grant Creator site seats.
+        let seated: Vec<&str> = skus
+            .iter()
+            .filter(|s| s.grant.creator_seats > 0)
+            .map(|s| s.code.as_str())
+            .collect();
+        assert_eq!(seated, ["CREATOR-TERM-1Y"]);
+        assert_eq!(creator.grant.creator_seats, 1);
         let elearning = skus
             .iter()
             .find(|s| s.grant.product == Product::Elearning)
