@@ -314,3 +314,170 @@ async fn health_needs_no_token() {
             .is_ok()
     );
 }
+
+/// A local identity provider: answers every HTTP request with its current key set, or 503 while it has none.
+/// Plain HTTP/1.1 over a tokio socket, one request per connection.
+async fn identity_provider(document: std::sync::Arc<std::sync::Mutex<Option<String>>>) -> String {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!(
+        "http://{}/.well-known/jwks.json",
+        listener.local_addr().unwrap()
+    );
+    tokio::spawn(async move {
+        while let Ok((mut stream, _)) = listener.accept().await {
+            let document = document.clone();
+            tokio::spawn(async move {
+                let mut request = Vec::new();
+                let mut buffer = [0u8; 1024];
+                while !request.windows(4).any(|w| w == b"\r\n\r\n") {
+                    match stream.read(&mut buffer).await {
+                        Ok(0) | Err(_) => return,
+                        Ok(n) => request.extend_from_slice(&buffer[..n]),
+                    }
+                }
+                let body = document.lock().unwrap().clone();
+                let response = match body {
+                    Some(body) => format!(
+                        "HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ncontent-length: {}\r\nconnection: close\r\n\r\n{body}",
+                        body.len()
+                    ),
+                    None => "HTTP/1.1 503 Service Unavailable\r\ncontent-length: 0\r\nconnection: close\r\n\r\n".into(),
+                };
+                let _ = stream.write_all(response.as_bytes()).await;
+            });
+        }
+    });
+    url
+}
+
+/// A token as the identity provider issues it, signed with `key` and naming `kid`.
+fn idp_token(key: &EncodingKey, kid: &str, claims: serde_json::Value) -> String {
+    let mut claims = claims;
+    claims["iss"] = "https://idp.example".into();
+    claims["aud"] = "portal".into();
+    claims["iat"] = now().into();
+    claims["exp"] = (now() + 600).into();
+    let mut header = Header::new(Algorithm::EdDSA);
+    header.kid = Some(kid.into());
+    jsonwebtoken::encode(&header, &claims, key).unwrap()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn tokens_from_an_identity_provider_authenticate_through_its_jwks() {
+    use portal_proto::identity::{CreateAccountRequest, CreateUserRequest, GetUserRequest, Role};
+    use std::time::Duration;
+
+    // The provider is down when the suite starts.
+    let document = std::sync::Arc::new(std::sync::Mutex::new(None::<String>));
+    let jwks_url = identity_provider(document.clone()).await;
+    let app = TestApp::spawn_with(Backend::Sqlite, &ServiceKind::ALL, |s| {
+        s.auth.issuer = "https://idp.example".into();
+        s.auth.jwks_url = vec![jwks_url];
+        s.auth.jwks_min_refresh_secs = 1;
+        s.auth.service_name_claim = Some("client_id".into());
+    })
+    .await;
+    let signing = ed25519_dalek::SigningKey::generate(&mut rand::rngs::OsRng);
+    let key =
+        EncodingKey::from_ed_pem(signing.to_pkcs8_pem(LineEnding::LF).unwrap().as_bytes()).unwrap();
+    // A client-credentials token: a service named by `client_id`, its scopes as an `scp` list.
+    let machine = idp_token(
+        &key,
+        "idp-1",
+        serde_json::json!({ "sub": "service-account-ops", "client_id": "ops", "scp": ["identity.admin"] }),
+    );
+    let mut identity = IdentityServiceClient::new(app.channel().await);
+    let create_account = || {
+        authed(
+            CreateAccountRequest {
+                name: "Acme".into(),
+                academic: false,
+                request_id: String::new(),
+            },
+            &machine,
+        )
+    };
+
+    let down = identity.create_account(create_account()).await.unwrap_err();
+    assert_eq!(down.code(), Code::Unavailable, "{down:?}");
+    assert_eq!(reason_of(&down).as_deref(), Some("DEPENDENCY_UNAVAILABLE"));
+    // The suite's own tokens do not depend on the provider.
+    let account_id = app.new_account("Own", false).await;
+    assert!(!account_id.is_empty());
+
+    // The provider comes up; the suite picks its key set up without a restart.
+    let x = base64_url::encode(signing.verifying_key().as_bytes());
+    *document.lock().unwrap() = Some(
+        serde_json::json!({ "keys": [{ "kty": "OKP", "crv": "Ed25519", "alg": "EdDSA", "kid": "idp-1", "x": x }] })
+            .to_string(),
+    );
+    let account = portal_testkit::wait::until(
+        "the provider's key set to be fetched",
+        Duration::from_secs(10),
+        async || {
+            identity
+                .create_account(create_account())
+                .await
+                .map(|r| r.into_inner())
+        },
+    )
+    .await;
+    let user = identity
+        .create_user(authed(
+            CreateUserRequest {
+                account_id: account.account_id.clone(),
+                email: "ann@acme.example".into(),
+                display_name: "Ann".into(),
+                role: Role::Administrator as i32,
+                additional_permissions: Vec::new(),
+                request_id: String::new(),
+            },
+            &machine,
+        ))
+        .await
+        .unwrap()
+        .into_inner();
+
+    // A user's token from the provider acts for that portal user.
+    let person = idp_token(&key, "idp-1", serde_json::json!({ "sub": user.user_id }));
+    let got = identity
+        .get_user(authed(
+            GetUserRequest {
+                user_id: user.user_id.clone(),
+                without_persona: false,
+            },
+            &person,
+        ))
+        .await
+        .unwrap()
+        .into_inner();
+    assert_eq!(got.email, "ann@acme.example");
+
+    // A scope the provider did not grant is not there.
+    let denied = identity
+        .create_account(authed(
+            CreateAccountRequest {
+                name: "Other".into(),
+                academic: false,
+                request_id: String::new(),
+            },
+            &idp_token(&key, "idp-1", serde_json::json!({ "sub": "sa", "client_id": "reporting", "scp": "notification.publish" })),
+        ))
+        .await
+        .unwrap_err();
+    assert_eq!(denied.code(), Code::PermissionDenied);
+    // A key the provider does not publish is refused.
+    let unknown = identity
+        .create_account(authed(
+            create_account().into_inner(),
+            &idp_token(
+                &key,
+                "idp-9",
+                serde_json::json!({ "sub": "sa", "client_id": "ops", "scp": ["identity.admin"] }),
+            ),
+        ))
+        .await
+        .unwrap_err();
+    assert_eq!(unknown.code(), Code::Unauthenticated);
+}

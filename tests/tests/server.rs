@@ -369,3 +369,167 @@ async fn a_message_over_the_size_limit_is_resource_exhausted() {
     assert_eq!(refused.code(), Code::ResourceExhausted, "{refused:?}");
     assert_eq!(reason_of(&refused).as_deref(), Some("MESSAGE_TOO_LARGE"));
 }
+
+/// The gRPC-Web client tonic ships, over HTTP/1.1 (as a browser behind an HTTP/1.1 proxy speaks it).
+type Web = tonic_web::GrpcWebClientService<
+    hyper_util::client::legacy::Client<
+        hyper_util::client::legacy::connect::HttpConnector,
+        tonic_web::GrpcWebCall<tonic::body::Body>,
+    >,
+>;
+
+fn web() -> Web {
+    let http1 = hyper_util::client::legacy::Client::builder(hyper_util::rt::TokioExecutor::new())
+        .build_http();
+    tower::ServiceBuilder::new()
+        .layer(tonic_web::GrpcWebClientLayer::new())
+        .service(http1)
+}
+
+fn origin(rig: &Rig) -> http::Uri {
+    format!("http://{}", rig.address).parse().unwrap()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn grpc_web_over_http1_passes_the_same_gate() {
+    let settings = ServerSettings {
+        stream_limit: 1,
+        ..ServerSettings::default()
+    };
+    let rig = rig(settings, Duration::ZERO).await;
+    let mut client = IdentityServiceClient::with_origin(web(), origin(&rig));
+
+    let account = client
+        .get_account(rig.request())
+        .await
+        .unwrap()
+        .into_inner();
+    assert_eq!(account.account_id, "a");
+    let anonymous = client
+        .get_account(GetAccountRequest {
+            account_id: "a".into(),
+        })
+        .await
+        .unwrap_err();
+    assert_eq!(anonymous.code(), Code::Unauthenticated);
+    assert_eq!(reason_of(&anonymous).as_deref(), Some("TOKEN_INVALID"));
+
+    // An open server stream holds the one place, over gRPC-Web as over gRPC.
+    let watch = authed(
+        ListPointsOfContactRequest {
+            kind: ContactKind::Security as i32,
+            ..ListPointsOfContactRequest::default()
+        },
+        &rig.token,
+    );
+    let open = client.list_points_of_contact(watch).await.unwrap();
+    let shed = client.get_account(rig.request()).await.unwrap_err();
+    assert_eq!(shed.code(), Code::ResourceExhausted, "{shed:?}");
+    assert_eq!(reason_of(&shed).as_deref(), Some("OVERLOADED"));
+    drop(open);
+    wait::until(
+        "the stream's place back",
+        Duration::from_secs(10),
+        async || client.get_account(rig.request()).await.map(drop),
+    )
+    .await;
+
+    // A body the server cannot read is still the caller's fault.
+    let mut grpc = tonic::client::Grpc::with_origin(web(), origin(&rig));
+    grpc.ready().await.unwrap();
+    let refused = grpc
+        .unary::<_, Account, _>(
+            authed(
+                NotAGetAccountRequest {
+                    account_id: 7,
+                    padding: Vec::new(),
+                },
+                &rig.token,
+            ),
+            tonic::codegen::http::uri::PathAndQuery::from_static(
+                "/portal.identity.v1.IdentityService/GetAccount",
+            ),
+            tonic_prost::ProstCodec::default(),
+        )
+        .await
+        .unwrap_err();
+    assert_eq!(refused.code(), Code::InvalidArgument, "{refused:?}");
+    assert_eq!(reason_of(&refused).as_deref(), Some("INVALID_FIELD"));
+}
+
+/// What a browser sends for GetAccount from `origin`: the CORS preflight, or (`preflight` false) the gRPC-Web call
+/// itself (an empty message, no token). Returns the response's headers.
+async fn from_browser(rig: &Rig, origin: &str, preflight: bool) -> http::HeaderMap {
+    let http1 = hyper_util::client::legacy::Client::builder(hyper_util::rt::TokioExecutor::new())
+        .build_http::<http_body_util::Full<bytes::Bytes>>();
+    let uri = format!(
+        "http://{}/portal.identity.v1.IdentityService/GetAccount",
+        rig.address
+    );
+    let request = if preflight {
+        http::Request::options(uri)
+            .header("access-control-request-method", "POST")
+            .header(
+                "access-control-request-headers",
+                "authorization,content-type,x-grpc-web,x-user-agent",
+            )
+            .body(http_body_util::Full::default())
+    } else {
+        http::Request::post(uri)
+            .header("content-type", "application/grpc-web+proto")
+            .header("x-grpc-web", "1")
+            .body(http_body_util::Full::new(bytes::Bytes::from_static(
+                &[0; 5],
+            )))
+    };
+    let request = request
+        .map(|mut r| {
+            r.headers_mut().insert("origin", origin.parse().unwrap());
+            r
+        })
+        .unwrap();
+    http1.request(request).await.unwrap().headers().clone()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn cors_admits_only_the_configured_origins() {
+    let closed = rig(ServerSettings::default(), Duration::ZERO).await;
+    let nothing = from_browser(&closed, "https://portal.example.com", true).await;
+    assert!(
+        nothing.get("access-control-allow-origin").is_none(),
+        "no origin is allowed by default: {nothing:?}"
+    );
+
+    let settings = ServerSettings {
+        cors_allowed_origins: vec!["https://portal.example.com".into()],
+        ..ServerSettings::default()
+    };
+    let open = rig(settings, Duration::ZERO).await;
+    let allowed = from_browser(&open, "https://portal.example.com", true).await;
+    assert_eq!(
+        allowed["access-control-allow-origin"],
+        "https://portal.example.com"
+    );
+    let headers = allowed["access-control-allow-headers"].to_str().unwrap();
+    assert!(
+        headers.contains("authorization") && headers.contains("x-grpc-web"),
+        "{headers}"
+    );
+    // The call itself: the page may read the gRPC status of the answer (here: no token).
+    let answer = from_browser(&open, "https://portal.example.com", false).await;
+    assert_eq!(
+        answer["access-control-allow-origin"],
+        "https://portal.example.com"
+    );
+    assert_eq!(answer["grpc-status"], "16");
+    let exposed = answer["access-control-expose-headers"].to_str().unwrap();
+    assert!(
+        exposed.contains("grpc-status") && exposed.contains("grpc-message"),
+        "{exposed}"
+    );
+    for preflight in [true, false] {
+        // Without access-control-allow-origin naming it, a browser refuses the page both the call and the answer.
+        let other = from_browser(&open, "https://evil.example", preflight).await;
+        assert!(other.get("access-control-allow-origin").is_none(), "{other:?}");
+    }
+}

@@ -1,12 +1,13 @@
 //! Bearer-token authentication: verifying `authorization: Bearer <JWT>` (Ed25519 or RSA, allow-listed
-//! algorithms, issuer, audience, expiry with a small skew), the [`Principal`] a request acts for, and minting
-//! tokens for service-to-service calls and for `portal token`.
+//! algorithms, issuer, audience, expiry with a small skew) against PEM keys and identity providers' key sets
+//! (`jwks`), the [`Principal`] a request acts for (mapped from configurable claims), and minting tokens for
+//! service-to-service calls and for `portal token`.
 
 use std::{
     collections::{BTreeSet, HashMap},
     fs, io,
     path::{Path, PathBuf},
-    sync::Mutex,
+    sync::{Arc, Mutex},
     time::{Duration, SystemTime, UNIX_EPOCH},
 };
 
@@ -17,8 +18,12 @@ use tonic::Status;
 
 use crate::error::{self, reason};
 
+mod jwks;
+#[cfg(test)]
+mod jwks_tests;
 mod minter;
 
+pub use jwks::{Jwks, JwksError, JwksSettings};
 pub use minter::{Minter, ensure_signing_key, public_key_path};
 
 /// The scope every service-to-service call carries: what the services may ask each other.
@@ -136,9 +141,98 @@ pub enum KeyError {
     Generate(String),
 }
 
-/// Verifies bearer tokens against a fixed set of public keys.
+/// Which claims name the principal. The suite's own tokens (`sub` = user id or `svc:<name>`, space-separated
+/// `scope`) read the same under every mapping.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ClaimMapping {
+    /// The claim holding a portal user's id (`sub` by default; e.g. `oid` or `email` for some providers).
+    pub user_id: String,
+    /// A claim whose presence makes the token a service principal named by its value (e.g. Keycloak's
+    /// `client_id` on client-credentials tokens); unset: only `sub = svc:<name>` names a service.
+    pub service_name: Option<String>,
+    /// Claims holding a service's scopes, each a space-separated string or a list (`scope`, `scp`).
+    pub scopes: Vec<String>,
+}
+
+impl Default for ClaimMapping {
+    fn default() -> Self {
+        Self {
+            user_id: "sub".into(),
+            service_name: None,
+            scopes: vec!["scope".into(), "scp".into()],
+        }
+    }
+}
+
+impl ClaimMapping {
+    fn principal(&self, claims: &serde_json::Map<String, serde_json::Value>) -> Option<Principal> {
+        let text = |name: &str| {
+            claims
+                .get(name)
+                .and_then(serde_json::Value::as_str)
+                .map(str::trim)
+                .filter(|s| !s.is_empty())
+        };
+        let service = |name: &str| Principal::Service {
+            name: name.to_string(),
+            scopes: self.scopes(claims),
+        };
+        match text("sub")?.strip_prefix("svc:") {
+            Some("") => return None,
+            Some(name) => return Some(service(name)),
+            None => {}
+        }
+        if let Some(name) = self.service_name.as_deref().and_then(text) {
+            return Some(service(name));
+        }
+        Some(Principal::User {
+            user_id: text(&self.user_id)?.to_string(),
+        })
+    }
+
+    fn scopes(&self, claims: &serde_json::Map<String, serde_json::Value>) -> BTreeSet<String> {
+        use serde_json::Value;
+        let mut scopes = BTreeSet::new();
+        for value in self.scopes.iter().filter_map(|c| claims.get(c)) {
+            let items: Vec<&str> = match value {
+                Value::String(s) => vec![s],
+                Value::Array(list) => list.iter().filter_map(Value::as_str).collect(),
+                _ => Vec::new(),
+            };
+            scopes.extend(
+                items
+                    .into_iter()
+                    .flat_map(str::split_whitespace)
+                    .map(str::to_string),
+            );
+        }
+        scopes
+    }
+}
+
+/// The claims of a token whose signature, issuer, audience and times checked out.
+#[derive(Debug, Deserialize)]
+struct Presented {
+    exp: u64,
+    iat: u64,
+    #[serde(flatten)]
+    other: serde_json::Map<String, serde_json::Value>,
+}
+
+/// Why a token was not accepted.
+enum Refusal {
+    Token(jsonwebtoken::errors::Error),
+    /// The token names a key (`kid`) that no configured key set has, even after fetching them again.
+    UnknownKey,
+    /// The token names a key only an identity provider we cannot reach could have.
+    KeysUnavailable(String),
+}
+
+/// Verifies bearer tokens against PEM public keys and, when configured, identity providers' key sets.
 pub struct Verifier {
     keys: Vec<(KeyKind, DecodingKey)>,
+    jwks: Option<Arc<Jwks>>,
+    claims: ClaimMapping,
     issuer: String,
     audience: String,
     leeway: u64,
@@ -148,11 +242,18 @@ pub struct Verifier {
 
 /// Tokens that passed verification, so a client reusing its token (as every client does) costs a hash and a
 /// lookup instead of a signature check. Keyed by the SHA-256 of the token, never the token itself; an entry is
-/// used only while the token is still within its `exp` (plus the same leeway verification allows), and the
+/// used only while the token is still within its `exp` (plus the same leeway verification allows) and while the
+/// key sets are the ones it was verified against (a key removed from a set takes its tokens with it), and the
 /// set is bounded. Only successes are kept: a bad token is checked in full every time.
 struct VerifiedTokens {
-    entries: Mutex<HashMap<[u8; 32], (Principal, u64)>>,
+    entries: Mutex<HashMap<[u8; 32], Remembered>>,
     capacity: usize,
+}
+
+struct Remembered {
+    principal: Principal,
+    valid_until: u64,
+    generation: u64,
 }
 
 impl VerifiedTokens {
@@ -165,26 +266,28 @@ impl VerifiedTokens {
         }
     }
 
-    fn get(&self, digest: &[u8; 32], now: u64) -> Option<Principal> {
+    fn get(&self, digest: &[u8; 32], now: u64, generation: u64) -> Option<Principal> {
         let entries = self.entries.lock().ok()?;
         match entries.get(digest) {
-            Some((principal, valid_until)) if now <= *valid_until => Some(principal.clone()),
+            Some(r) if now <= r.valid_until && r.generation == generation => {
+                Some(r.principal.clone())
+            }
             _ => None,
         }
     }
 
-    fn insert(&self, digest: [u8; 32], principal: Principal, valid_until: u64, now: u64) {
+    fn insert(&self, digest: [u8; 32], remembered: Remembered, now: u64) {
         let Ok(mut entries) = self.entries.lock() else {
             return;
         };
         if entries.len() >= self.capacity {
-            entries.retain(|_, (_, until)| now <= *until);
+            entries.retain(|_, r| now <= r.valid_until && r.generation == remembered.generation);
             if entries.len() >= self.capacity {
                 // Still full of live tokens: start over rather than grow; the next calls verify in full.
                 entries.clear();
             }
         }
-        entries.insert(digest, (principal, valid_until));
+        entries.insert(digest, remembered);
     }
 }
 
@@ -199,6 +302,7 @@ impl std::fmt::Debug for Verifier {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Verifier")
             .field("keys", &self.keys.len())
+            .field("jwks", &self.jwks)
             .field("issuer", &self.issuer)
             .finish()
     }
@@ -217,6 +321,8 @@ impl Verifier {
             .collect::<Result<_, _>>()?;
         Ok(Self {
             keys,
+            jwks: None,
+            claims: ClaimMapping::default(),
             issuer: issuer.into(),
             audience: audience.into(),
             leeway: leeway.as_secs(),
@@ -232,8 +338,33 @@ impl Verifier {
         self
     }
 
-    /// Checks an `authorization` header value.
-    pub fn verify_header(&self, header: Option<&str>) -> Result<Principal, Status> {
+    /// Also accepts tokens signed by a key of these key sets (selected by `kid`).
+    #[must_use]
+    pub fn with_jwks(mut self, jwks: Arc<Jwks>) -> Self {
+        self.jwks = Some(jwks);
+        self
+    }
+
+    /// Reads the principal from these claims.
+    #[must_use]
+    pub fn with_claims(mut self, claims: ClaimMapping) -> Self {
+        self.claims = claims;
+        self
+    }
+
+    /// The identity providers' key sets, when configured (their refresh loop is the caller's to spawn).
+    pub fn jwks(&self) -> Option<&Arc<Jwks>> {
+        self.jwks.as_ref()
+    }
+
+    fn generation(&self) -> u64 {
+        self.jwks.as_ref().map_or(0, |j| j.generation())
+    }
+
+    /// Checks an `authorization` header value. `UNAUTHENTICATED` for a missing or bad token; `UNAVAILABLE` for
+    /// a token naming a key that only an identity provider which cannot be reached right now could vouch for
+    /// (the token may well be good: retrying later can succeed, and a client must not throw it away).
+    pub async fn verify_header(&self, header: Option<&str>) -> Result<Principal, Status> {
         let unauthenticated =
             |msg: &str| error::status(tonic::Code::Unauthenticated, reason::UNAUTHENTICATED, msg);
         let header =
@@ -245,19 +376,39 @@ impl Verifier {
         let token = token.trim();
         let digest: [u8; 32] = Sha256::digest(token.as_bytes()).into();
         let now = unix_now();
-        if let Some(principal) = self.verified.get(&digest, now) {
+        if let Some(principal) = self.verified.get(&digest, now, self.generation()) {
             return Ok(principal);
         }
-        let claims = self
-            .verify(token)
-            .map_err(|e| unauthenticated(&format!("invalid token: {e}")))?;
+        // Read before verifying: a set that changes meanwhile must not vouch for this entry.
+        let generation = self.generation();
+        let claims = self.verify(token).await.map_err(|refusal| match refusal {
+            Refusal::Token(e) => unauthenticated(&format!("invalid token: {e}")),
+            Refusal::UnknownKey => unauthenticated(
+                "invalid token: signed by a key (kid) the identity provider does not publish",
+            ),
+            Refusal::KeysUnavailable(why) => {
+                tracing::warn!(error = %why, "a token names a key of an identity provider that cannot be reached");
+                error::status(
+                    tonic::Code::Unavailable,
+                    reason::UNAVAILABLE,
+                    "the identity provider's signing keys (auth.jwks_url) cannot be fetched right now; retry later",
+                )
+            }
+        })?;
         self.check_times(&claims, now).map_err(unauthenticated)?;
-        let principal = principal_from(&claims)
-            .ok_or_else(|| unauthenticated("token subject must be a user id or svc:<name>"))?;
+        let principal = self.claims.principal(&claims.other).ok_or_else(|| {
+            unauthenticated(&format!(
+                "token must name a user in `{}` or a service (svc:<name>)",
+                self.claims.user_id
+            ))
+        })?;
         self.verified.insert(
             digest,
-            principal.clone(),
-            claims.exp.saturating_add(self.leeway),
+            Remembered {
+                principal: principal.clone(),
+                valid_until: claims.exp.saturating_add(self.leeway),
+                generation,
+            },
             now,
         );
         Ok(principal)
@@ -265,7 +416,7 @@ impl Verifier {
 
     /// What the signature check leaves to us: a token issued in the future, or one that claims to live longer
     /// than the configured maximum, is refused (`exp` and `nbf` are checked with the signature).
-    fn check_times(&self, claims: &Claims, now: u64) -> Result<(), &'static str> {
+    fn check_times(&self, claims: &Presented, now: u64) -> Result<(), &'static str> {
         if claims.iat > now.saturating_add(self.leeway) {
             return Err("invalid token: issued in the future (iat)");
         }
@@ -275,12 +426,14 @@ impl Verifier {
         Ok(())
     }
 
-    /// Verifies a JWT and returns its claims.
-    pub fn verify(&self, token: &str) -> Result<Claims, jsonwebtoken::errors::Error> {
+    /// Verifies a JWT's signature (allow-listed algorithms only), issuer, audience, `exp` and `nbf`. A key set
+    /// key named by the token's `kid` is tried first, then the PEM keys; a `kid` no set has makes the sets be
+    /// fetched again (at most once per `min_refresh`) before the token is refused.
+    async fn verify(&self, token: &str) -> Result<Presented, Refusal> {
         use jsonwebtoken::errors::ErrorKind;
-        let header = jsonwebtoken::decode_header(token)?;
+        let header = jsonwebtoken::decode_header(token).map_err(Refusal::Token)?;
         if !ALLOWED.contains(&header.alg) {
-            return Err(ErrorKind::InvalidAlgorithm.into());
+            return Err(Refusal::Token(ErrorKind::InvalidAlgorithm.into()));
         }
         let mut validation = Validation::new(header.alg);
         validation.set_issuer(&[&self.issuer]);
@@ -288,42 +441,54 @@ impl Verifier {
         validation.set_required_spec_claims(&["exp", "iss", "aud", "sub"]);
         validation.leeway = self.leeway;
         validation.validate_nbf = true;
-        let mut last = ErrorKind::InvalidAlgorithm.into();
-        for (_, key) in self
-            .keys
-            .iter()
-            .filter(|(kind, _)| kind.verifies(header.alg))
-        {
-            match jsonwebtoken::decode::<Claims>(token, key, &validation) {
-                Ok(data) => return Ok(data.claims),
-                Err(e) => last = e,
+        let alg = header.alg;
+        // Tries each key; the error is the last key's (a bad signature, an expired token, a wrong issuer…).
+        let attempt = |keys: &mut dyn Iterator<Item = &DecodingKey>| {
+            let mut last: jsonwebtoken::errors::Error = ErrorKind::InvalidAlgorithm.into();
+            for key in keys {
+                match jsonwebtoken::decode::<Presented>(token, key, &validation) {
+                    Ok(data) => return Ok(data.claims),
+                    Err(e) => last = e,
+                }
+            }
+            Err(last)
+        };
+        let from_set = |keys: &[jwks::Key]| {
+            attempt(&mut keys.iter().filter(|k| k.verifies(alg)).map(|k| &k.key))
+        };
+        let kid = header.kid.as_deref();
+        let lookup = self.jwks.as_ref().map(|j| j.lookup(kid));
+        let mut refused_by_set = None;
+        if let Some(jwks::Lookup::Found(keys)) = &lookup {
+            match from_set(keys) {
+                Ok(claims) => return Ok(claims),
+                Err(e) => refused_by_set = Some(e),
             }
         }
-        Err(last)
+        let refused = match attempt(
+            &mut self
+                .keys
+                .iter()
+                .filter(|(kind, _)| kind.verifies(alg))
+                .map(|(_, key)| key),
+        ) {
+            Ok(claims) => return Ok(claims),
+            // The key the token names says more about what is wrong than a PEM key it was never signed with.
+            Err(e) => refused_by_set.unwrap_or(e),
+        };
+        // A `kid` none of our sets has: perhaps the provider rotated its keys since we last looked.
+        let (Some(jwks), Some(_), Some(jwks::Lookup::Unknown | jwks::Lookup::Unavailable(_))) =
+            (&self.jwks, kid, lookup)
+        else {
+            return Err(Refusal::Token(refused));
+        };
+        jwks.refresh_for_unknown_kid().await;
+        match jwks.lookup(kid) {
+            jwks::Lookup::Found(keys) => from_set(&keys).map_err(Refusal::Token),
+            jwks::Lookup::Unknown => Err(Refusal::UnknownKey),
+            jwks::Lookup::Unavailable(why) => Err(Refusal::KeysUnavailable(why)),
+        }
     }
-}
-
-fn principal_from(claims: &Claims) -> Option<Principal> {
-    let sub = claims.sub.trim();
-    if sub.is_empty() {
-        return None;
-    }
-    Some(match sub.strip_prefix("svc:") {
-        Some("") => return None,
-        Some(name) => Principal::Service {
-            name: name.to_string(),
-            scopes: claims
-                .scope
-                .as_deref()
-                .unwrap_or("")
-                .split_whitespace()
-                .map(str::to_string)
-                .collect(),
-        },
-        None => Principal::User {
-            user_id: sub.to_string(),
-        },
-    })
 }
 
 fn read_public_key(path: &Path) -> Result<(KeyKind, DecodingKey), KeyError> {
@@ -355,14 +520,15 @@ mod tests {
         (dir, minter, verifier)
     }
 
-    #[test]
-    fn user_and_service_tokens_round_trip() {
+    #[tokio::test]
+    async fn user_and_service_tokens_round_trip() {
         let (_dir, minter, verifier) = pair();
         let user = verifier
             .verify_header(Some(&format!(
                 "Bearer {}",
                 minter.user("u1", Duration::from_secs(60))
             )))
+            .await
             .unwrap();
         assert_eq!(
             user,
@@ -379,6 +545,7 @@ mod tests {
                     Duration::from_secs(60)
                 )
             )))
+            .await
             .unwrap();
         assert!(
             svc.has_scope("licensing.issue")
@@ -397,43 +564,51 @@ mod tests {
         assert_eq!(first, fs::read(&private).unwrap());
     }
 
-    #[test]
-    fn a_remembered_token_is_not_used_past_its_expiry() {
+    #[tokio::test]
+    async fn a_remembered_token_is_not_used_past_its_expiry() {
         let (_dir, minter, verifier) = pair();
         let token = minter.user("u1", Duration::from_secs(60));
         let header = format!("Bearer {token}");
-        assert!(verifier.verify_header(Some(&header)).is_ok());
+        assert!(verifier.verify_header(Some(&header)).await.is_ok());
         let digest: [u8; 32] = Sha256::digest(token.as_bytes()).into();
         let now = unix_now();
-        assert!(verifier.verified.get(&digest, now).is_some());
+        assert!(verifier.verified.get(&digest, now, 0).is_some());
         assert!(
             verifier
                 .verified
-                .get(&digest, now + 60 + verifier.leeway + 1)
+                .get(&digest, now + 60 + verifier.leeway + 1, 0)
                 .is_none()
+        );
+        assert!(
+            verifier.verified.get(&digest, now, 1).is_none(),
+            "not once the key sets changed"
         );
     }
 
     #[test]
     fn the_verified_set_stays_bounded() {
         let cache = VerifiedTokens::new(4);
-        let principal = Principal::User {
-            user_id: "u".into(),
+        let remembered = |valid_until| Remembered {
+            principal: Principal::User {
+                user_id: "u".into(),
+            },
+            valid_until,
+            generation: 0,
         };
         for i in 0..10u8 {
-            cache.insert([i; 32], principal.clone(), 100, 50);
+            cache.insert([i; 32], remembered(100), 50);
             assert!(cache.entries.lock().unwrap().len() <= 4);
         }
         // Expired entries go first when the set is full.
         let cache = VerifiedTokens::new(2);
-        cache.insert([1; 32], principal.clone(), 10, 5);
-        cache.insert([2; 32], principal.clone(), 100, 5);
-        cache.insert([3; 32], principal, 100, 50);
-        assert!(cache.get(&[2; 32], 50).is_some() && cache.get(&[3; 32], 50).is_some());
+        cache.insert([1; 32], remembered(10), 5);
+        cache.insert([2; 32], remembered(100), 5);
+        cache.insert([3; 32], remembered(100), 50);
+        assert!(cache.get(&[2; 32], 50, 0).is_some() && cache.get(&[3; 32], 50, 0).is_some());
     }
 
-    #[test]
-    fn a_bad_token_is_refused_every_time() {
+    #[tokio::test]
+    async fn a_bad_token_is_refused_every_time() {
         let (_dir, minter, verifier) = pair();
         let mut token = minter.user("u1", Duration::from_secs(60));
         token.push('x');
@@ -441,18 +616,20 @@ mod tests {
             assert!(
                 verifier
                     .verify_header(Some(&format!("Bearer {token}")))
+                    .await
                     .is_err()
             );
         }
     }
 
-    #[test]
-    fn a_bare_svc_subject_is_refused() {
+    #[tokio::test]
+    async fn a_bare_svc_subject_is_refused() {
         let (_dir, minter, verifier) = pair();
         let token = minter.mint("svc:".into(), None, Duration::from_secs(60));
         assert!(
             verifier
                 .verify_header(Some(&format!("Bearer {token}")))
+                .await
                 .is_err()
         );
     }
@@ -466,9 +643,7 @@ mod tests {
     }
 
     fn accepted(verifier: &Verifier, token: &str) -> bool {
-        verifier
-            .verify_header(Some(&format!("Bearer {token}")))
-            .is_ok()
+        futures::executor::block_on(verifier.verify_header(Some(&format!("Bearer {token}")))).is_ok()
     }
 
     #[test]
@@ -515,5 +690,53 @@ mod tests {
         assert!(accepted(&verifier, &signed(&dir, &with)));
         let without = serde_json::json!({ "sub": "u1", "iss": "portal", "aud": ["other"], "iat": now, "exp": now + 60 });
         assert!(!accepted(&verifier, &signed(&dir, &without)));
+    }
+
+    fn claims(value: serde_json::Value) -> serde_json::Map<String, serde_json::Value> {
+        value.as_object().unwrap().clone()
+    }
+
+    #[test]
+    fn claims_map_to_the_principal_as_configured() {
+        let default = ClaimMapping::default();
+        let scopes = |p: Option<Principal>| match p {
+            Some(Principal::Service { scopes, .. }) => scopes.into_iter().collect::<Vec<_>>(),
+            other => panic!("not a service: {other:?}"),
+        };
+        // The suite's own tokens.
+        assert_eq!(
+            default.principal(&claims(serde_json::json!({ "sub": "u1" }))),
+            Some(Principal::User { user_id: "u1".into() })
+        );
+        assert_eq!(
+            scopes(default.principal(&claims(
+                serde_json::json!({ "sub": "svc:ops", "scope": "identity.admin internal" })
+            ))),
+            ["identity.admin", "internal"]
+        );
+        // `scp` as a list (Azure AD, Okta) or a string, together with `scope`.
+        assert_eq!(
+            scopes(default.principal(&claims(serde_json::json!({
+                "sub": "svc:ops", "scp": ["licensing.issue", "billing.catalog"], "scope": "internal"
+            })))),
+            ["billing.catalog", "internal", "licensing.issue"]
+        );
+        let idp = ClaimMapping {
+            user_id: "email".into(),
+            service_name: Some("client_id".into()),
+            scopes: vec!["scp".into()],
+        };
+        assert_eq!(
+            idp.principal(&claims(serde_json::json!({ "sub": "f81d4fae", "email": "ann@example.com" }))),
+            Some(Principal::User { user_id: "ann@example.com".into() })
+        );
+        let machine = idp.principal(&claims(serde_json::json!({
+            "sub": "service-account-billing", "client_id": "billing", "scp": "internal", "scope": "ignored"
+        })));
+        assert!(matches!(&machine, Some(Principal::Service { name, .. }) if name == "billing"));
+        assert_eq!(scopes(machine), ["internal"]);
+        // A token with neither the user claim nor a service name names nobody.
+        assert_eq!(idp.principal(&claims(serde_json::json!({ "sub": "f81d4fae" }))), None);
+        assert_eq!(default.principal(&claims(serde_json::json!({ "sub": "  " }))), None);
     }
 }

@@ -148,6 +148,59 @@ pub struct AuthSettings {
     pub service_token_ttl_secs: u64,
     /// The longest lifetime (`exp - iat`) an accepted token may claim.
     pub max_token_lifetime_secs: u64,
+    /// JSON Web Key Set URLs (one, or a list) of identity providers whose tokens are accepted besides the PEM
+    /// keys; a token's `kid` selects the key.
+    #[serde(deserialize_with = "one_or_many")]
+    pub jwks_url: Vec<String>,
+    /// Time between periodic refreshes of the key sets.
+    pub jwks_refresh_secs: u64,
+    /// The least time between two fetches: a token naming an unknown `kid` fetches at most this often, and a
+    /// provider that is down is retried this often.
+    pub jwks_min_refresh_secs: u64,
+    /// Deadline on one key set fetch.
+    pub jwks_timeout_ms: u64,
+    /// The claim holding a portal user's id.
+    pub user_id_claim: String,
+    /// A claim whose presence makes a token a service principal named by its value; unset: only
+    /// `sub = svc:<name>` does.
+    pub service_name_claim: Option<String>,
+    /// Claims holding a service's scopes (each a space-separated string or a list).
+    pub scope_claims: Vec<String>,
+}
+
+impl AuthSettings {
+    /// The key sets to fetch, if any URL is configured.
+    pub fn jwks(&self) -> Option<crate::auth::JwksSettings> {
+        (!self.jwks_url.is_empty()).then(|| crate::auth::JwksSettings {
+            urls: self.jwks_url.clone(),
+            refresh: Duration::from_secs(self.jwks_refresh_secs),
+            min_refresh: Duration::from_secs(self.jwks_min_refresh_secs),
+            timeout: Duration::from_millis(self.jwks_timeout_ms),
+        })
+    }
+
+    /// Which claims name the principal.
+    pub fn claims(&self) -> crate::auth::ClaimMapping {
+        crate::auth::ClaimMapping {
+            user_id: self.user_id_claim.clone(),
+            service_name: self.service_name_claim.clone(),
+            scopes: self.scope_claims.clone(),
+        }
+    }
+}
+
+/// A list that may also be written as a single string (`jwks_url = "https://…"`).
+fn one_or_many<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Vec<String>, D::Error> {
+    #[derive(Deserialize)]
+    #[serde(untagged)]
+    enum OneOrMany {
+        One(String),
+        Many(Vec<String>),
+    }
+    Ok(match OneOrMany::deserialize(d)? {
+        OneOrMany::One(one) => vec![one],
+        OneOrMany::Many(many) => many,
+    })
 }
 
 impl Default for AuthSettings {
@@ -160,6 +213,13 @@ impl Default for AuthSettings {
             signing_key_file: None,
             service_token_ttl_secs: 300,
             max_token_lifetime_secs: crate::auth::MAX_TOKEN_LIFETIME.as_secs(),
+            jwks_url: Vec::new(),
+            jwks_refresh_secs: 300,
+            jwks_min_refresh_secs: 10,
+            jwks_timeout_ms: 5_000,
+            user_id_claim: "sub".into(),
+            service_name_claim: None,
+            scope_claims: vec!["scope".into(), "scp".into()],
         }
     }
 }
@@ -183,6 +243,9 @@ pub struct ServerSettings {
     pub drain_timeout_secs: u64,
     /// Deadline on every call this process makes to another service.
     pub client_timeout_ms: u64,
+    /// Origins (`https://portal.example.com`) whose browser pages may call the services with gRPC-Web; `*`
+    /// allows any page. None by default.
+    pub cors_allowed_origins: Vec<String>,
 }
 
 impl Default for ServerSettings {
@@ -195,6 +258,7 @@ impl Default for ServerSettings {
             shutdown_delay_ms: 0,
             drain_timeout_secs: 20,
             client_timeout_ms: 5_000,
+            cors_allowed_origins: Vec::new(),
         }
     }
 }
@@ -290,6 +354,9 @@ impl Settings {
             .separator("__")
             .list_separator(",")
             .with_list_parse_key("auth.public_key_files")
+            .with_list_parse_key("auth.jwks_url")
+            .with_list_parse_key("auth.scope_claims")
+            .with_list_parse_key("server.cors_allowed_origins")
             .try_parsing(true)
             .source(env);
         builder = builder
@@ -361,6 +428,35 @@ impl Settings {
         }
         if self.licensing.expiry_sweep_secs == 0 {
             return invalid("licensing.expiry_sweep_secs", "must be at least 1");
+        }
+        for url in &self.auth.jwks_url {
+            let parsed = url::Url::parse(url).ok();
+            if !parsed.is_some_and(|u| matches!(u.scheme(), "http" | "https") && u.has_host()) {
+                return invalid("auth.jwks_url", "each must be an http:// or https:// URL");
+            }
+        }
+        if self.auth.jwks_refresh_secs == 0
+            || self.auth.jwks_min_refresh_secs == 0
+            || self.auth.jwks_timeout_ms == 0
+        {
+            return invalid(
+                "auth.jwks_refresh_secs",
+                "jwks_refresh_secs, jwks_min_refresh_secs and jwks_timeout_ms must be positive",
+            );
+        }
+        if self.auth.user_id_claim.trim().is_empty() {
+            return invalid("auth.user_id_claim", "must not be empty");
+        }
+        for origin in &self.server.cors_allowed_origins {
+            // An origin is exactly scheme://host[:port], as browsers send it: no path, no trailing slash.
+            let exact = url::Url::parse(origin)
+                .is_ok_and(|u| u.origin().is_tuple() && u.origin().ascii_serialization() == *origin);
+            if origin != "*" && !exact {
+                return invalid(
+                    "server.cors_allowed_origins",
+                    "each must be `*` or an origin like https://portal.example.com (no path or trailing slash)",
+                );
+            }
         }
         if self.auth.service_token_ttl_secs < 60 {
             return invalid("auth.service_token_ttl_secs", "must be at least 60");
@@ -453,6 +549,47 @@ mod tests {
             s.auth.public_key_files,
             vec![PathBuf::from("/a.pem"), PathBuf::from("/b.pem")]
         );
+    }
+
+    #[test]
+    fn jwks_urls_and_cors_origins_take_one_or_many() {
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("portal.toml");
+        std::fs::write(
+            &file,
+            "[auth]\njwks_url = \"https://idp.example/jwks\"\nscope_claims = [\"scp\"]\n",
+        )
+        .unwrap();
+        let s = Settings::load_from(Some(&file), &Overrides::default(), env(&[])).unwrap();
+        assert_eq!(s.auth.jwks_url, ["https://idp.example/jwks"]);
+        assert_eq!(s.auth.scope_claims, ["scp"]);
+        let s = Settings::load_from(
+            None,
+            &Overrides::default(),
+            env(&[
+                ("PORTAL_AUTH__JWKS_URL", "https://a.example/k,http://b.example/k"),
+                (
+                    "PORTAL_SERVER__CORS_ALLOWED_ORIGINS",
+                    "https://portal.example.com,http://localhost:5173",
+                ),
+            ]),
+        )
+        .unwrap();
+        assert_eq!(s.auth.jwks_url.len(), 2);
+        assert_eq!(
+            s.server.cors_allowed_origins,
+            ["https://portal.example.com", "http://localhost:5173"]
+        );
+        assert!(Settings::load_from(None, &Overrides::default(), env(&[])).unwrap().server.cors_allowed_origins.is_empty());
+        for (key, value) in [
+            ("PORTAL_AUTH__JWKS_URL", "ftp://idp.example/jwks"),
+            ("PORTAL_SERVER__CORS_ALLOWED_ORIGINS", "https://portal.example.com/"),
+            ("PORTAL_SERVER__CORS_ALLOWED_ORIGINS", "portal.example.com"),
+        ] {
+            let err = Settings::load_from(None, &Overrides::default(), env(&[(key, value)]))
+                .unwrap_err();
+            assert!(err.to_string().contains(if key.contains("JWKS") { "auth.jwks_url" } else { "server.cors_allowed_origins" }), "{err}");
+        }
     }
 
     #[test]

@@ -1,6 +1,8 @@
 //! Server bootstrap: one listener serving any set of portal services plus `grpc.health.v1` and server reflection
-//! (v1 and v1alpha); every portal service sits behind the [`Gate`] (load shedding, authentication, trace context);
-//! shutdown reports NOT_SERVING, stops accepting and drains in-flight RPCs within a deadline.
+//! (v1 and v1alpha), to gRPC clients over HTTP/2 and to gRPC-Web clients (browsers, HTTP/1.1) with CORS for the
+//! configured origins; every portal service sits behind the [`Gate`] (load shedding, authentication, trace
+//! context) whichever protocol the call came in on; shutdown reports NOT_SERVING, stops accepting and drains
+//! in-flight RPCs within a deadline.
 
 use std::{
     convert::Infallible,
@@ -139,6 +141,12 @@ impl Host {
         let server = Server::builder()
             .timeout(settings.request_timeout())
             .max_concurrent_streams(settings.max_streams_per_connection)
+            // gRPC-Web arrives over HTTP/1.1 as well as HTTP/2. CORS answers browsers' preflights before anything
+            // else; tonic-web then turns a gRPC-Web call into plain gRPC, so the Gate and the services below see
+            // (and answer) every call the same way, and their answer is turned back into gRPC-Web.
+            .accept_http1(true)
+            .layer(cors(&settings.cors_allowed_origins))
+            .layer(tonic_web::GrpcWebLayer::new())
             .add_routes(routes.routes())
             // tonic applies its own TCP settings only to listeners it binds; ours is bound early (port 0 in tests),
             // so no-delay is set on each accepted socket here. Without it, any response written in more than one
@@ -173,6 +181,39 @@ impl Host {
             }
         }
     }
+}
+
+/// Cross-origin access for gRPC-Web from browser pages on `origins` (`*`: any page); none by default. A preflight
+/// from any other origin gets no `access-control-allow-*` headers, so the browser does not send the call. Tokens
+/// travel in the `authorization` header, never in cookies, so credentials are not allowed.
+fn cors(origins: &[String]) -> tower_http::cors::CorsLayer {
+    use http::{HeaderName, HeaderValue, Method, header};
+    use tower_http::cors::{AllowOrigin, CorsLayer};
+    let allow_origin = if origins.iter().any(|o| o == "*") {
+        AllowOrigin::any()
+    } else {
+        // Settings validated every origin; one that is not a header value could match no request anyway.
+        AllowOrigin::list(origins.iter().filter_map(|o| HeaderValue::from_str(o).ok()))
+    };
+    let name = HeaderName::from_static;
+    CorsLayer::new()
+        .allow_origin(allow_origin)
+        .allow_methods([Method::POST])
+        .allow_headers([
+            header::AUTHORIZATION,
+            header::CONTENT_TYPE,
+            name("x-grpc-web"),
+            name("x-user-agent"),
+            name("grpc-timeout"),
+            name("traceparent"),
+            name("tracestate"),
+        ])
+        .expose_headers([
+            name("grpc-status"),
+            name("grpc-message"),
+            name("grpc-status-details-bin"),
+        ])
+        .max_age(std::time::Duration::from_secs(7200))
 }
 
 fn reflection_v1() -> std::io::Result<
@@ -269,21 +310,24 @@ where
         let authorization = request
             .headers()
             .get(http::header::AUTHORIZATION)
-            .and_then(|v| v.to_str().ok());
-        match self.verifier.verify_header(authorization) {
-            Ok(principal) => {
-                request.extensions_mut().insert(principal);
-            }
-            Err(status) => return Box::pin(async move { Ok(status.into_http()) }),
-        }
-        let method = request.uri().path().to_string();
-        let span = tracing::info_span!("rpc", otel.name = %method, otel.kind = "server", rpc.method = %method, trace_id = tracing::field::Empty);
-        telemetry::adopt_remote_parent(&span, request.headers());
-        span.record("trace_id", telemetry::trace_id(&span));
+            .and_then(|v| v.to_str().ok())
+            .map(str::to_owned);
+        let verifier = self.verifier.clone();
         // The clone that was polled ready is the one that must be called.
         let clone = self.inner.clone();
         let mut inner = std::mem::replace(&mut self.inner, clone);
-        Box::pin(
+        Box::pin(async move {
+            // Verification may have to fetch an identity provider's key set (a `kid` not seen yet).
+            match verifier.verify_header(authorization.as_deref()).await {
+                Ok(principal) => {
+                    request.extensions_mut().insert(principal);
+                }
+                Err(status) => return Ok(status.into_http()),
+            }
+            let method = request.uri().path().to_string();
+            let span = tracing::info_span!("rpc", otel.name = %method, otel.kind = "server", rpc.method = %method, trace_id = tracing::field::Empty);
+            telemetry::adopt_remote_parent(&span, request.headers());
+            span.record("trace_id", telemetry::trace_id(&span));
             async move {
                 let started = std::time::Instant::now();
                 let response = inner
@@ -304,8 +348,9 @@ where
                 metrics::rpc(&method, &code, started.elapsed().as_secs_f64());
                 response
             }
-            .instrument(span),
-        )
+            .instrument(span)
+            .await
+        })
     }
 }
 

@@ -78,6 +78,8 @@ impl ServiceKind {
 pub enum AppError {
     #[error("keys: {0}")]
     Keys(#[from] auth::KeyError),
+    #[error("keys: {0}")]
+    Jwks(#[from] auth::JwksError),
     #[error("binding {address}: {source}")]
     Bind {
         address: SocketAddr,
@@ -101,7 +103,8 @@ pub enum AppError {
     },
 }
 
-/// Loads (or, on the embedded default, creates) the signing key and the verifier.
+/// Loads (or, on the embedded default, creates) the signing key and the verifier (whose identity provider key
+/// sets, when configured, are fetched once [`App::build`] spawns their refresh).
 pub fn keys(settings: &Settings) -> Result<(Arc<Minter>, Arc<Verifier>), AppError> {
     let private = settings.signing_key_file();
     if settings.auth.signing_key_file.is_none() {
@@ -122,7 +125,12 @@ pub fn keys(settings: &Settings) -> Result<(Arc<Minter>, Arc<Verifier>), AppErro
         &settings.auth.audience,
         Duration::from_secs(settings.auth.leeway_secs),
     )?
-    .with_max_lifetime(Duration::from_secs(settings.auth.max_token_lifetime_secs));
+    .with_max_lifetime(Duration::from_secs(settings.auth.max_token_lifetime_secs))
+    .with_claims(settings.auth.claims());
+    let verifier = match settings.auth.jwks() {
+        Some(jwks) => verifier.with_jwks(Arc::new(auth::Jwks::new(jwks)?)),
+        None => verifier,
+    };
     Ok((Arc::new(minter), Arc::new(verifier)))
 }
 
@@ -254,6 +262,12 @@ impl App {
     pub async fn build(settings: &Settings, services: &[ServiceKind]) -> Result<Self, AppError> {
         private_dir(&settings.data_dir)?;
         let (minter, verifier) = keys(settings)?;
+        let mut background = Vec::new();
+        if let Some(jwks) = verifier.jwks() {
+            // Not awaited: a provider that is down at start must not keep the services from starting; tokens
+            // only its keys could verify get UNAVAILABLE until the first fetch succeeds.
+            background.push(jwks.spawn_refresh());
+        }
         let mut host = Host::bind(settings.listen, settings.server.clone(), verifier)
             .await
             .map_err(|source| AppError::Bind {
@@ -265,7 +279,6 @@ impl App {
             local: host.address(),
             minter,
         };
-        let mut background = Vec::new();
         let mut graceful = Vec::new();
         let (stop, stop_rx) = tokio::sync::watch::channel(false);
         portal_runtime::metrics::install();
