@@ -91,5 +91,6 @@ idempotent!(
     billing::RecordPaymentRequest,
     billing::CreateRenewalInvoiceRequest,
     notification::PublishAdvisoryRequest,
+    notification::PublishCsafAdvisoryRequest,
     notification::SendNoticeRequest,
 );

@@ -30,6 +30,7 @@ pub struct Settings {
     pub peers: PeerSettings,
     pub telemetry: TelemetrySettings,
     pub licensing: LicensingSettings,
+    pub notification: NotificationSettings,
 }
 
 impl Default for Settings {
@@ -45,6 +46,50 @@ impl Default for Settings {
             peers: PeerSettings::default(),
             telemetry: TelemetrySettings::default(),
             licensing: LicensingSettings::default(),
+            notification: NotificationSettings::default(),
+        }
+    }
+}
+
+/// The notification service's CSAF import and export (N11, N12).
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct NotificationSettings {
+    /// How a CSAF document's products map to the suite's products (N11); the first name of each entry also
+    /// names the product in exported documents (N12).
+    pub csaf_products: Vec<CsafProductSettings>,
+    /// Who exported documents of advisories published field by field say published them (N12).
+    pub csaf_publisher: CsafPublisherSettings,
+}
+
+/// One suite product and the CSAF product names and CPEs that mean it.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct CsafProductSettings {
+    /// The suite's product: `DESKTOP`, `PREP_BUILDER`, `SERVER` or `ELEARNING`.
+    pub product: String,
+    /// CSAF `product_name` branch names (or full product name prefixes), compared without case.
+    pub names: Vec<String>,
+    /// CPE prefixes, e.g. `cpe:2.3:a:example:desktop:`, compared without case.
+    pub cpes: Vec<String>,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct CsafPublisherSettings {
+    /// CSAF publisher category: `vendor`, `coordinator`, `discoverer`, `translator`, `user` or `other`.
+    pub category: String,
+    pub name: String,
+    /// The publisher's URL, e.g. `https://psirt.example.com`.
+    pub namespace: String,
+}
+
+impl Default for CsafPublisherSettings {
+    fn default() -> Self {
+        Self {
+            category: "vendor".into(),
+            name: "Customer Portal".into(),
+            namespace: "https://portal.invalid".into(),
         }
     }
 }

@@ -1,4 +1,5 @@
-//! `portal`: run the suite (`up`), one service (`serve`), migrations (`migrate`), or mint a token (`token`).
+//! `portal`: run the suite (`up`), one service (`serve`), migrations (`migrate`), mint a token (`token`), or
+//! drive a running suite's advisories (`advisory`, a gRPC client: see `portal_app::advisory_cli`).
 
 use std::{path::PathBuf, process::ExitCode, time::Duration};
 
@@ -57,6 +58,8 @@ enum Command {
     Migrate,
     /// Mint a bearer token with the data directory's signing key.
     Token(TokenArgs),
+    /// Publish and export advisories on a running suite (a gRPC client; --endpoint, --token or PORTAL_TOKEN).
+    Advisory(portal_app::advisory_cli::AdvisoryArgs),
 }
 
 #[derive(Args)]
@@ -81,6 +84,11 @@ const USAGE: u8 = 2;
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
+    // A client of a running suite: it needs none of the server's configuration.
+    let command = match cli.command {
+        Command::Advisory(args) => return portal_app::advisory_cli::run(args),
+        command => command,
+    };
     let overrides = Overrides {
         data_dir: cli.common.data_dir.clone(),
         listen: cli.common.listen.clone(),
@@ -98,7 +106,7 @@ fn main() -> ExitCode {
     // database holds every full product key.
     #[cfg(unix)]
     rustix::process::umask(rustix::fs::Mode::from_raw_mode(0o077));
-    if let Command::Token(args) = &cli.command {
+    if let Command::Token(args) = &command {
         return token(&settings, args);
     }
     let runtime = match tokio::runtime::Builder::new_multi_thread()
@@ -111,7 +119,7 @@ fn main() -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
-    match runtime.block_on(run(settings, cli.command)) {
+    match runtime.block_on(run(settings, command)) {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
             eprintln!("portal: {e}");
@@ -130,7 +138,9 @@ async fn run(settings: Settings, command: Command) -> Result<(), Box<dyn std::er
             println!("portal: migrations applied for identity, licensing, billing, notification");
             return Ok(());
         }
-        Command::Token(_) => unreachable!("handled before the runtime starts"),
+        Command::Token(_) | Command::Advisory(_) => {
+            unreachable!("handled before the runtime starts")
+        }
     };
     let _telemetry = telemetry::init(&settings.telemetry, &label)?;
     let app = App::build(&settings, &services).await?;
