@@ -188,8 +188,10 @@ fn validator() -> Result<&'static Validator, String> {
                 .extend(resources)
                 .and_then(|r| r.prepare())
                 .map_err(|e| e.to_string())?;
+            // Formats (date-time, uri, …) are asserted, as CSAF validators do, not just annotated.
             jsonschema::options()
                 .with_registry(&registry)
+                .should_validate_formats(true)
                 .build(&parse(CSAF_SCHEMA)?)
                 .map_err(|e| e.to_string())
         })

@@ -49,12 +49,14 @@ fn n11_schema_failures_name_their_json_paths() {
         .as_object_mut()
         .unwrap()
         .remove("id");
+    doc["document"]["tracking"]["current_release_date"] = json!("last tuesday");
     let violations = n11_check_schema(&doc).unwrap_err();
     let paths = paths(&violations);
     for wanted in [
         "/document/csaf_version",
         "/document/title",
         "/document/tracking/id",
+        "/document/tracking/current_release_date",
     ] {
         assert!(paths.contains(&wanted), "{wanted} not in {paths:?}");
     }
