@@ -22,7 +22,12 @@ const USAGE: u8 = 2;
 #[derive(Args)]
 pub struct AdvisoryArgs {
     /// The suite's gRPC endpoint.
-    #[arg(long, global = true, value_name = "URL", default_value = "http://127.0.0.1:50051")]
+    #[arg(
+        long,
+        global = true,
+        value_name = "URL",
+        default_value = "http://127.0.0.1:50051"
+    )]
     endpoint: String,
     /// Bearer token of a service principal with scope notification.publish.
     #[arg(long, global = true, env = "PORTAL_TOKEN", hide_env_values = true)]
@@ -75,7 +80,9 @@ struct PublishArgs {
 /// Runs one `portal advisory` command; what it prints and its exit code are the interface.
 pub fn run(args: AdvisoryArgs) -> ExitCode {
     let Some(token) = args.token.clone().filter(|t| !t.trim().is_empty()) else {
-        eprintln!("portal: no token: pass --token or set PORTAL_TOKEN (see `portal token --service`)");
+        eprintln!(
+            "portal: no token: pass --token or set PORTAL_TOKEN (see `portal token --service`)"
+        );
         return ExitCode::from(USAGE);
     };
     let runtime = match tokio::runtime::Builder::new_current_thread()
@@ -191,10 +198,7 @@ async fn publish(mut client: Client, args: PublishArgs) -> ExitCode {
     let request_id = args.request_id.clone().unwrap_or_else(|| {
         let mut seed = document.clone();
         seed.extend_from_slice(format!("{target:?}").as_bytes());
-        format!(
-            "csaf-{}",
-            portal_runtime::idempotency::fingerprint(&seed)
-        )
+        format!("csaf-{}", portal_runtime::idempotency::fingerprint(&seed))
     });
     let request = client.request(pb::PublishCsafAdvisoryRequest {
         document,

@@ -94,7 +94,13 @@ async fn advisory_publish_and_export_drive_a_running_suite() {
     let out = portal(
         &app,
         Some(&token),
-        &["publish", "--csaf", bad.to_str().unwrap(), "--product", "server"],
+        &[
+            "publish",
+            "--csaf",
+            bad.to_str().unwrap(),
+            "--product",
+            "server",
+        ],
     )
     .await;
     assert_eq!(out.status.code(), Some(1));
@@ -127,5 +133,9 @@ async fn advisory_publish_and_export_drive_a_running_suite() {
     )
     .await;
     assert_eq!(out.status.code(), Some(1));
-    assert!(stderr(&out).contains("PermissionDenied"), "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains("PermissionDenied"),
+        "{}",
+        stderr(&out)
+    );
 }

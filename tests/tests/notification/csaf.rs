@@ -81,7 +81,8 @@ async fn export(client: &mut Notification, advisory_id: &str) -> Value {
         .into_inner()
         .document;
     let document: Value = serde_json::from_slice(&document).unwrap();
-    n11_check_schema(&document).unwrap_or_else(|v| panic!("{advisory_id} exports invalid CSAF: {v:?}"));
+    n11_check_schema(&document)
+        .unwrap_or_else(|v| panic!("{advisory_id} exports invalid CSAF: {v:?}"));
     document
 }
 
@@ -105,8 +106,13 @@ storage_test!(
             (&servers, "psirt@servers.example"),
             (&bystander, "psirt@bystander.example"),
         ] {
-            app.new_user(account, email, Role::DownloadOnly, &[Permission::SecurityPointOfContact])
-                .await;
+            app.new_user(
+                account,
+                email,
+                Role::DownloadOnly,
+                &[Permission::SecurityPointOfContact],
+            )
+            .await;
         }
         let mut publisher = app
             .notification(&app.service_token("psirt", "notification.publish"))
@@ -122,16 +128,32 @@ storage_test!(
             "Example Analytics: multiple vulnerabilities in Desktop and Server"
         );
         assert_eq!(published.kind(), AdvisoryKind::Security);
-        assert_eq!(published.severity(), Severity::Critical, "highest CVSS v3 score 9.8");
+        assert_eq!(
+            published.severity(),
+            Severity::Critical,
+            "highest CVSS v3 score 9.8"
+        );
         assert_eq!(
             published.cve_ids,
             ["CVE-2026-41001", "CVE-2026-41002", "CVE-2026-41003"]
         );
-        assert!(published.summary.starts_with("Example Desktop and Example Server"));
+        assert!(
+            published
+                .summary
+                .starts_with("Example Desktop and Example Server")
+        );
         assert!(published.impact.contains("crafted workbook"));
         assert!(published.conditions.contains("REST API is enabled"));
-        assert!(published.resolution.contains("Upgrade Example Desktop to 2025.1.4"));
-        assert!(published.resolution.contains("Upgrade Example Server to 2025.1.2"));
+        assert!(
+            published
+                .resolution
+                .contains("Upgrade Example Desktop to 2025.1.4")
+        );
+        assert!(
+            published
+                .resolution
+                .contains("Upgrade Example Server to 2025.1.2")
+        );
         assert_eq!(
             published.affected_products,
             [
@@ -177,7 +199,12 @@ storage_test!(
             .into_inner();
         assert_eq!(listed.advisories.len(), 1);
 
-        let stats = settle(&mut publisher, &published.advisory_id, Duration::from_secs(30)).await;
+        let stats = settle(
+            &mut publisher,
+            &published.advisory_id,
+            Duration::from_secs(30),
+        )
+        .await;
         assert_eq!((stats.sent, stats.dead, stats.accounts_targeted), (2, 0, 2));
         let mail = final_advisory_mail(&mut publisher, &sink, &published.advisory_id, 2).await;
         let mut recipients: Vec<String> = mail.iter().flat_map(|m| m.to.clone()).collect();
@@ -210,8 +237,14 @@ storage_test!(
 
         let mut missing = example.clone();
         missing["document"].as_object_mut().unwrap().remove("title");
-        missing["document"]["tracking"].as_object_mut().unwrap().remove("id");
-        missing["document"]["publisher"].as_object_mut().unwrap().remove("namespace");
+        missing["document"]["tracking"]
+            .as_object_mut()
+            .unwrap()
+            .remove("id");
+        missing["document"]["publisher"]
+            .as_object_mut()
+            .unwrap()
+            .remove("namespace");
         let mut bad_version = example.clone();
         bad_version["document"]["csaf_version"] = json!("2.1-draft");
         let mut vex = example.clone();
@@ -219,9 +252,16 @@ storage_test!(
         let cases: [(Vec<u8>, &[&str]); 5] = [
             (
                 serde_json::to_vec(&missing).unwrap(),
-                &["/document/publisher/namespace", "/document/title", "/document/tracking/id"],
+                &[
+                    "/document/publisher/namespace",
+                    "/document/title",
+                    "/document/tracking/id",
+                ],
             ),
-            (serde_json::to_vec(&bad_version).unwrap(), &["/document/csaf_version"]),
+            (
+                serde_json::to_vec(&bad_version).unwrap(),
+                &["/document/csaf_version"],
+            ),
             (b"this is not { json".to_vec(), &["document"]),
             (b"[1, 2]".to_vec(), &["/"]),
             (serde_json::to_vec(&vex).unwrap(), &["/document/category"]),
@@ -231,7 +271,11 @@ storage_test!(
                 .publish_csaf_advisory(import(document, all_accounts(), ""))
                 .await
                 .unwrap_err();
-            assert_eq!(status.code(), Code::InvalidArgument, "{wanted:?}: {status:?}");
+            assert_eq!(
+                status.code(),
+                Code::InvalidArgument,
+                "{wanted:?}: {status:?}"
+            );
             let fields = violated_fields(&status);
             for path in wanted {
                 assert!(fields.iter().any(|f| f == path), "{path} not in {fields:?}");
@@ -257,13 +301,19 @@ storage_test!(
                 "baseScore": 9.8, "baseSeverity": "CRITICAL"}}]
         }]);
         let status = publisher
-            .publish_csaf_advisory(import(serde_json::to_vec(&unsold).unwrap(), document_products(), ""))
+            .publish_csaf_advisory(import(
+                serde_json::to_vec(&unsold).unwrap(),
+                document_products(),
+                "",
+            ))
             .await
             .unwrap_err();
         assert_eq!(violated_fields(&status), ["target.products"]);
 
         // Only the publishing pipeline imports.
-        let mut internal = app.notification(&app.service_token("identity", "internal")).await;
+        let mut internal = app
+            .notification(&app.service_token("identity", "internal"))
+            .await;
         let status = internal
             .publish_csaf_advisory(import(EXAMPLE, all_accounts(), ""))
             .await
@@ -313,7 +363,10 @@ storage_test!(
         assert_eq!(tracking["id"], json!(field_by_field.advisory_id));
         assert_eq!(tracking["revision_history"][0]["number"], "1");
         assert_eq!(generated["document"]["category"], "csaf_security_advisory");
-        assert_eq!(generated["document"]["publisher"]["name"], "Customer Portal");
+        assert_eq!(
+            generated["document"]["publisher"]["name"],
+            "Customer Portal"
+        );
 
         // Round trip: the export imports as an advisory with the same CVEs, severity and affected products.
         let back = publisher

@@ -81,7 +81,12 @@ impl CsafConfig {
                     rule.product
                 )
             })?;
-            if rule.names.iter().chain(&rule.cpes).all(|s| s.trim().is_empty()) {
+            if rule
+                .names
+                .iter()
+                .chain(&rule.cpes)
+                .all(|s| s.trim().is_empty())
+            {
                 return Err(format!(
                     "notification.csaf_products[{i}]: give at least one of names or cpes"
                 ));
@@ -580,7 +585,8 @@ fn severity_name(severity: Severity) -> &'static str {
 pub fn n12_generate(advisory: &Advisory, config: &CsafConfig, now: DateTime<Utc>) -> Value {
     let content = &advisory.content;
     let published = timestamp(advisory.create_time);
-    let mut notes = vec![json!({"category": "summary", "title": "Summary", "text": content.summary})];
+    let mut notes =
+        vec![json!({"category": "summary", "title": "Summary", "text": content.summary})];
     for (category, title, value) in [
         ("details", "Impact", &content.impact),
         ("general", "Conditions", &content.conditions),

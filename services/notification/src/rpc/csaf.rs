@@ -14,8 +14,7 @@ use super::{PUBLISH, convert, service_caller};
 use crate::{
     NotificationApi,
     domain::{
-        Kind, NewAdvisory, Target,
-        advisory as rules,
+        Kind, NewAdvisory, Target, advisory as rules,
         csaf::{self, CsafConfig, CsafTracking},
     },
     error::{Error, Result},
@@ -141,7 +140,9 @@ impl NotificationApi {
                 let first = store::csaf::imported_as(&self.db, &import.tracking)
                     .await?
                     .ok_or_else(|| Error::internal("conflicting CSAF import vanished"))?;
-                return self.answer(&advisories::find(&self.db, &first).await?).await;
+                return self
+                    .answer(&advisories::find(&self.db, &first).await?)
+                    .await;
             }
             Err(e) => return Err(e.into()),
         }
@@ -177,7 +178,9 @@ impl NotificationApi {
             Some(_) => {
                 let text = store::csaf::document(&self.db, &advisory.advisory_id)
                     .await?
-                    .ok_or_else(|| Error::internal("an imported advisory lost its CSAF document"))?;
+                    .ok_or_else(|| {
+                        Error::internal("an imported advisory lost its CSAF document")
+                    })?;
                 let original: Value = serde_json::from_str(&text)
                     .map_err(|e| Error::internal(format!("stored CSAF document: {e}")))?;
                 csaf::n12_imported(original, &advisory.advisory_id)

@@ -146,10 +146,7 @@ fn n11_the_example_maps_to_an_advisory() {
 fn n11_a_named_aggregate_severity_wins_over_scores() {
     let mut doc = example();
     doc["document"]["aggregate_severity"] = json!({"text": "Moderate"});
-    assert_eq!(
-        n11_map(&doc, &config()).unwrap().severity,
-        Severity::Medium
-    );
+    assert_eq!(n11_map(&doc, &config()).unwrap().severity, Severity::Medium);
 }
 
 #[test]
@@ -197,7 +194,10 @@ fn n11_the_mapping_configuration_is_checked() {
             .unwrap_err()
             .contains("csaf_products[0].product")
     );
-    assert!(starts_with_word("Example Desktop 2025.1", "example desktop"));
+    assert!(starts_with_word(
+        "Example Desktop 2025.1",
+        "example desktop"
+    ));
     assert!(!starts_with_word("Example Desktopia", "Example Desktop"));
 }
 
