@@ -455,6 +455,37 @@ mod tests {
     }
 
     #[test]
+    fn the_csaf_product_mapping_and_publisher_come_from_the_file_and_env() {
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("portal.toml");
+        std::fs::write(
+            &file,
+            "[notification.csaf_publisher]\ncategory = \"vendor\"\nname = \"Example PSIRT\"\nnamespace = \"https://psirt.example.com\"\n\n[[notification.csaf_products]]\nproduct = \"DESKTOP\"\nnames = [\"Example Desktop\"]\ncpes = [\"cpe:2.3:a:example:desktop:\"]\n\n[[notification.csaf_products]]\nproduct = \"SERVER\"\nnames = [\"Example Server\"]\n",
+        )
+        .unwrap();
+        let s = Settings::load_from(
+            Some(&file),
+            &Overrides::default(),
+            env(&[("PORTAL_NOTIFICATION__CSAF_PUBLISHER__NAME", "From Env")]),
+        )
+        .unwrap();
+        let products = &s.notification.csaf_products;
+        assert_eq!(products.len(), 2);
+        assert_eq!(products[0].product, "DESKTOP");
+        assert_eq!(products[0].cpes, ["cpe:2.3:a:example:desktop:"]);
+        assert_eq!(products[1].names, ["Example Server"]);
+        assert!(products[1].cpes.is_empty());
+        assert_eq!(s.notification.csaf_publisher.name, "From Env");
+        assert_eq!(
+            s.notification.csaf_publisher.namespace,
+            "https://psirt.example.com"
+        );
+        let defaults = Settings::load_from(None, &Overrides::default(), env(&[])).unwrap();
+        assert!(defaults.notification.csaf_products.is_empty());
+        assert_eq!(defaults.notification.csaf_publisher.category, "vendor");
+    }
+
+    #[test]
     fn file_then_env_then_flags_each_override_the_layer_before() {
         let dir = tempfile::tempdir().unwrap();
         let file = dir.path().join("portal.toml");
