@@ -92,5 +92,6 @@ idempotent!(
     billing::RecordPaymentRequest,
     billing::CreateRenewalInvoiceRequest,
     notification::PublishAdvisoryRequest,
+    notification::PublishCsafAdvisoryRequest,
     notification::SendNoticeRequest,
 );

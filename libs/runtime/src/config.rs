@@ -30,6 +30,7 @@ pub struct Settings {
     pub peers: PeerSettings,
     pub telemetry: TelemetrySettings,
     pub licensing: LicensingSettings,
+    pub notification: NotificationSettings,
 }
 
 impl Default for Settings {
@@ -45,6 +46,50 @@ impl Default for Settings {
             peers: PeerSettings::default(),
             telemetry: TelemetrySettings::default(),
             licensing: LicensingSettings::default(),
+            notification: NotificationSettings::default(),
+        }
+    }
+}
+
+/// The notification service's CSAF import and export (N11, N12).
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct NotificationSettings {
+    /// How a CSAF document's products map to the suite's products (N11); the first name of each entry also
+    /// names the product in exported documents (N12).
+    pub csaf_products: Vec<CsafProductSettings>,
+    /// Who exported documents of advisories published field by field say published them (N12).
+    pub csaf_publisher: CsafPublisherSettings,
+}
+
+/// One suite product and the CSAF product names and CPEs that mean it.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct CsafProductSettings {
+    /// The suite's product: `DESKTOP`, `PREP_BUILDER`, `SERVER` or `ELEARNING`.
+    pub product: String,
+    /// CSAF `product_name` branch names (or full product name prefixes), compared without case.
+    pub names: Vec<String>,
+    /// CPE prefixes, e.g. `cpe:2.3:a:example:desktop:`, compared without case.
+    pub cpes: Vec<String>,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct CsafPublisherSettings {
+    /// CSAF publisher category: `vendor`, `coordinator`, `discoverer`, `translator`, `user` or `other`.
+    pub category: String,
+    pub name: String,
+    /// The publisher's URL, e.g. `https://psirt.example.com`.
+    pub namespace: String,
+}
+
+impl Default for CsafPublisherSettings {
+    fn default() -> Self {
+        Self {
+            category: "vendor".into(),
+            name: "Customer Portal".into(),
+            namespace: "https://portal.invalid".into(),
         }
     }
 }
@@ -449,8 +494,9 @@ impl Settings {
         }
         for origin in &self.server.cors_allowed_origins {
             // An origin is exactly scheme://host[:port], as browsers send it: no path, no trailing slash.
-            let exact = url::Url::parse(origin)
-                .is_ok_and(|u| u.origin().is_tuple() && u.origin().ascii_serialization() == *origin);
+            let exact = url::Url::parse(origin).is_ok_and(|u| {
+                u.origin().is_tuple() && u.origin().ascii_serialization() == *origin
+            });
             if origin != "*" && !exact {
                 return invalid(
                     "server.cors_allowed_origins",
@@ -503,6 +549,37 @@ mod tests {
         assert_eq!(s.listen.to_string(), "127.0.0.1:50051");
         assert_eq!(s.data_dir, PathBuf::from("portal-data"));
         assert!(s.database.url.is_none());
+    }
+
+    #[test]
+    fn the_csaf_product_mapping_and_publisher_come_from_the_file_and_env() {
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("portal.toml");
+        std::fs::write(
+            &file,
+            "[notification.csaf_publisher]\ncategory = \"vendor\"\nname = \"Example PSIRT\"\nnamespace = \"https://psirt.example.com\"\n\n[[notification.csaf_products]]\nproduct = \"DESKTOP\"\nnames = [\"Example Desktop\"]\ncpes = [\"cpe:2.3:a:example:desktop:\"]\n\n[[notification.csaf_products]]\nproduct = \"SERVER\"\nnames = [\"Example Server\"]\n",
+        )
+        .unwrap();
+        let s = Settings::load_from(
+            Some(&file),
+            &Overrides::default(),
+            env(&[("PORTAL_NOTIFICATION__CSAF_PUBLISHER__NAME", "From Env")]),
+        )
+        .unwrap();
+        let products = &s.notification.csaf_products;
+        assert_eq!(products.len(), 2);
+        assert_eq!(products[0].product, "DESKTOP");
+        assert_eq!(products[0].cpes, ["cpe:2.3:a:example:desktop:"]);
+        assert_eq!(products[1].names, ["Example Server"]);
+        assert!(products[1].cpes.is_empty());
+        assert_eq!(s.notification.csaf_publisher.name, "From Env");
+        assert_eq!(
+            s.notification.csaf_publisher.namespace,
+            "https://psirt.example.com"
+        );
+        let defaults = Settings::load_from(None, &Overrides::default(), env(&[])).unwrap();
+        assert!(defaults.notification.csaf_products.is_empty());
+        assert_eq!(defaults.notification.csaf_publisher.category, "vendor");
     }
 
     #[test]
@@ -567,7 +644,10 @@ mod tests {
             None,
             &Overrides::default(),
             env(&[
-                ("PORTAL_AUTH__JWKS_URL", "https://a.example/k,http://b.example/k"),
+                (
+                    "PORTAL_AUTH__JWKS_URL",
+                    "https://a.example/k,http://b.example/k",
+                ),
                 (
                     "PORTAL_SERVER__CORS_ALLOWED_ORIGINS",
                     "https://portal.example.com,http://localhost:5173",
@@ -580,15 +660,31 @@ mod tests {
             s.server.cors_allowed_origins,
             ["https://portal.example.com", "http://localhost:5173"]
         );
-        assert!(Settings::load_from(None, &Overrides::default(), env(&[])).unwrap().server.cors_allowed_origins.is_empty());
+        assert!(
+            Settings::load_from(None, &Overrides::default(), env(&[]))
+                .unwrap()
+                .server
+                .cors_allowed_origins
+                .is_empty()
+        );
         for (key, value) in [
             ("PORTAL_AUTH__JWKS_URL", "ftp://idp.example/jwks"),
-            ("PORTAL_SERVER__CORS_ALLOWED_ORIGINS", "https://portal.example.com/"),
+            (
+                "PORTAL_SERVER__CORS_ALLOWED_ORIGINS",
+                "https://portal.example.com/",
+            ),
             ("PORTAL_SERVER__CORS_ALLOWED_ORIGINS", "portal.example.com"),
         ] {
-            let err = Settings::load_from(None, &Overrides::default(), env(&[(key, value)]))
-                .unwrap_err();
-            assert!(err.to_string().contains(if key.contains("JWKS") { "auth.jwks_url" } else { "server.cors_allowed_origins" }), "{err}");
+            let err =
+                Settings::load_from(None, &Overrides::default(), env(&[(key, value)])).unwrap_err();
+            assert!(
+                err.to_string().contains(if key.contains("JWKS") {
+                    "auth.jwks_url"
+                } else {
+                    "server.cors_allowed_origins"
+                }),
+                "{err}"
+            );
         }
     }
 

@@ -1,10 +1,11 @@
-//! The notification rules (N1–N6) as plain types and functions: no tonic, no queries, no SMTP. Each rule is
+//! The notification rules (N1–N12) as plain types and functions: no tonic, no queries, no SMTP. Each rule is
 //! found by its id: `grep -rn N3 src/domain`.
 //!
 //! The enums that are stored (kind, severity, states, notice kind) derive sea-orm's `DeriveActiveEnum` so the
 //! ledger's columns are typed with exactly the strings stored today; that derive is their only tie to storage.
 
 pub mod advisory;
+pub mod csaf;
 pub mod delivery;
 pub mod notice;
 pub mod recipients;

@@ -1,5 +1,6 @@
 //! The notification service: security and technical advisories fanned out to every targeted account's points
-//! of contact through a durable delivery ledger, and transactional notices through the same path (N1–N6).
+//! of contact through a durable delivery ledger, and transactional notices through the same path (N1–N6);
+//! advisories imported from and exported as CSAF 2.0 documents (N11, N12).
 //!
 //! Data flows proto in → domain → store → proto out: `rpc` translates requests into typed commands and answers
 //! back, `domain` holds the rules without I/O, `store` the ledger (speaking domain types), `jobs` the background
@@ -29,17 +30,25 @@ pub struct NotificationApi {
     db: DatabaseConnection,
     upstream: Upstream,
     mailer: Arc<Mailer>,
+    /// The CSAF product mapping and publisher (N11, N12).
+    csaf: Arc<domain::csaf::CsafConfig>,
     /// Wakes this process's delivery worker when it has put work in the ledger, instead of waiting for the
     /// worker's next poll (other replicas still find it by polling).
     work: Arc<tokio::sync::Notify>,
 }
 
 impl NotificationApi {
-    pub fn new(db: DatabaseConnection, upstream: Upstream, mailer: Arc<Mailer>) -> Self {
+    pub fn new(
+        db: DatabaseConnection,
+        upstream: Upstream,
+        mailer: Arc<Mailer>,
+        csaf: domain::csaf::CsafConfig,
+    ) -> Self {
         Self {
             db,
             upstream,
             mailer,
+            csaf: Arc::new(csaf),
             work: Arc::new(tokio::sync::Notify::new()),
         }
     }

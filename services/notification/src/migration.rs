@@ -11,6 +11,7 @@ impl MigratorTrait for Migrator {
             Box::new(portal_runtime::migration::CreateIdempotencyKeys),
             Box::new(portal_runtime::migration::CreateAuditEvents),
             Box::new(CreateAdvisoriesAndDeliveries),
+            Box::new(CreateCsafDocuments),
         ]
     }
 }
@@ -161,5 +162,54 @@ impl MigrationTrait for CreateAdvisoriesAndDeliveries {
                 .await?;
         }
         Ok(())
+    }
+}
+
+#[derive(DeriveIden)]
+enum CsafDocuments {
+    Table,
+    AdvisoryId,
+    TrackingId,
+    TrackingVersion,
+    Document,
+    CreateTime,
+}
+
+/// N11: the CSAF documents advisories were imported from, one advisory per tracking id and version.
+struct CreateCsafDocuments;
+
+impl MigrationName for CreateCsafDocuments {
+    fn name(&self) -> &str {
+        "m20261129_000500_create_csaf_documents"
+    }
+}
+
+#[async_trait::async_trait]
+impl MigrationTrait for CreateCsafDocuments {
+    async fn up(&self, manager: &SchemaManager) -> Result<(), DbErr> {
+        manager
+            .create_table(
+                Table::create()
+                    .table(CsafDocuments::Table)
+                    .if_not_exists()
+                    .col(string(CsafDocuments::AdvisoryId).primary_key())
+                    .col(string(CsafDocuments::TrackingId))
+                    .col(string(CsafDocuments::TrackingVersion))
+                    .col(text(CsafDocuments::Document))
+                    .col(timestamp_with_time_zone(CsafDocuments::CreateTime))
+                    .to_owned(),
+            )
+            .await?;
+        manager
+            .get_connection()
+            .execute_unprepared("CREATE UNIQUE INDEX IF NOT EXISTS csaf_documents_tracking ON csaf_documents (tracking_id, tracking_version)")
+            .await?;
+        Ok(())
+    }
+
+    async fn down(&self, manager: &SchemaManager) -> Result<(), DbErr> {
+        manager
+            .drop_table(Table::drop().table(CsafDocuments::Table).to_owned())
+            .await
     }
 }

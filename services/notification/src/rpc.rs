@@ -1,10 +1,12 @@
 //! The NotificationService handlers. Each only translates: the request becomes a typed command, the domain
 //! decides, the store writes and reads domain values, and the answer goes back as proto. One file per
-//! resource: [`advisories`] (Publish/Get/List/Watch), [`deliveries`] (ListDeliveries/RetryDeliveries),
-//! [`notices`] (SendNotice); [`convert`] holds the proto ↔ domain translation.
+//! resource: [`advisories`] (Publish/Get/List/Watch), [`csaf`] (PublishCsafAdvisory/GetAdvisoryCsaf),
+//! [`deliveries`] (ListDeliveries/RetryDeliveries), [`notices`] (SendNotice); [`convert`] holds the proto ↔
+//! domain translation.
 
 mod advisories;
 mod convert;
+mod csaf;
 mod deliveries;
 mod notices;
 
@@ -86,5 +88,21 @@ impl NotificationService for NotificationApi {
     ) -> Result<Response<pb::SendNoticeResponse>, Status> {
         let context = CallContext::of(&request, &request.get_ref().request_id)?;
         respond(NotificationApi::send_notice(self, context, request.into_inner()).await)
+    }
+
+    async fn publish_csaf_advisory(
+        &self,
+        request: Request<pb::PublishCsafAdvisoryRequest>,
+    ) -> Result<Response<pb::Advisory>, Status> {
+        let context = CallContext::of(&request, &request.get_ref().request_id)?;
+        respond(NotificationApi::publish_csaf_advisory(self, context, request.into_inner()).await)
+    }
+
+    async fn get_advisory_csaf(
+        &self,
+        request: Request<pb::GetAdvisoryCsafRequest>,
+    ) -> Result<Response<pb::GetAdvisoryCsafResponse>, Status> {
+        let context = CallContext::of(&request, "")?;
+        respond(NotificationApi::get_advisory_csaf(self, context, request.into_inner()).await)
     }
 }

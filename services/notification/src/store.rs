@@ -2,10 +2,11 @@
 //! return domain types; a row that cannot be read is an error (`Error::internal`, logged, INTERNAL), never a
 //! guess.
 //!
-//! `advisories` holds the advisories and their resolution leases, `deliveries` the ledger rows as the RPCs
+//! `advisories` holds the advisories and their resolution leases, `csaf` the documents imported ones came from, `deliveries` the ledger rows as the RPCs
 //! write and read them, `ledger` what the delivery worker does to them (claim, record, release).
 
 pub mod advisories;
+pub mod csaf;
 pub mod deliveries;
 mod entity;
 pub mod ledger;

@@ -1,6 +1,7 @@
-//! `portal advisory publish|status|watch`: an operator (or a pipeline) publishes an advisory described in a file,
-//! follows its delivery live, and ends with who was reached, as a table or JSON, with an exit code a script can
-//! branch on (see [`exit`]).
+//! `portal advisory publish|status|watch|export`: an operator (or a pipeline) publishes an advisory — described in
+//! a TOML/JSON file, or a PSIRT's CSAF 2.0 document (N11) — follows its delivery live, and ends with who was
+//! reached, as a table or JSON, with an exit code a script can branch on (see [`exit`]); `export` prints any
+//! advisory as CSAF 2.0 (N12).
 
 use std::{
     collections::BTreeMap,
@@ -9,34 +10,41 @@ use std::{
     time::Duration,
 };
 
-use clap::{Args, Subcommand};
+use clap::{ArgGroup, Args, Subcommand};
 use portal_proto::{
     common::Product,
     notification::{
-        AccountList, AdvisoryKind, AdvisoryStats, AffectedProduct, Delivery, DeliveryState,
-        GetAdvisoryRequest, ListDeliveriesRequest, ProductList, PublishAdvisoryRequest, Severity,
+        AccountList, Advisory, AdvisoryKind, AdvisoryStats, AffectedProduct, Delivery,
+        DeliveryState, GetAdvisoryCsafRequest, GetAdvisoryRequest, ListDeliveriesRequest,
+        ProductList, PublishAdvisoryRequest, PublishCsafAdvisoryRequest, Severity,
         WatchAdvisoryRequest, notification_service_client::NotificationServiceClient,
-        publish_advisory_request::Target,
+        publish_advisory_request::Target, publish_csaf_advisory_request::Target as CsafTarget,
     },
 };
 use serde::Deserialize;
 use serde_json::json;
 use sha2::{Digest, Sha256};
 
-use crate::remote::{Authorized, Failure, Output, Remote, enum_value, exit, print_json};
+use crate::remote::{Authorized, Failure, Output, Remote, enum_name, enum_value, exit, print_json};
 
 #[derive(Subcommand, Debug)]
 pub enum Command {
-    /// Publish the advisory a TOML or JSON file describes (see README); prints its id.
+    /// Publish the advisory a TOML or JSON file describes (see README), or a CSAF 2.0 document with a target.
     Publish {
-        /// The advisory and its target (`.toml` or `.json`).
-        #[arg(long, value_name = "FILE")]
-        file: PathBuf,
+        #[command(flatten)]
+        source: Source,
         /// Follow delivery until it settles, as `watch` does, and exit as `watch` does.
         #[arg(long)]
         wait: bool,
         #[command(flatten)]
         follow: Follow,
+        #[command(flatten)]
+        remote: Remote,
+    },
+    /// Print an advisory as a CSAF 2.0 document (N12), e.g. `portal advisory export ADV-2026-001 > a.json`.
+    Export {
+        /// The advisory id, `ADV-YYYY-NNN`.
+        advisory_id: String,
         #[command(flatten)]
         remote: Remote,
     },
@@ -58,6 +66,34 @@ pub enum Command {
     },
 }
 
+/// What to publish: an advisory file (its target inside), or a CSAF document and a target given by flags.
+#[derive(Args, Debug)]
+#[command(group(ArgGroup::new("source").required(true).args(["file", "csaf"])))]
+pub struct Source {
+    /// The advisory and its target (`.toml` or `.json`).
+    #[arg(long, value_name = "FILE")]
+    file: Option<PathBuf>,
+    /// A CSAF 2.0 `csaf_security_advisory` document (JSON, N11); the target comes from the flags below.
+    #[arg(long, value_name = "FILE")]
+    csaf: Option<PathBuf>,
+    /// With --csaf: every account that is not academic.
+    #[arg(long, requires = "csaf")]
+    all_accounts: bool,
+    /// With --csaf: the accounts holding this product (desktop, prep-builder, server, elearning); repeatable.
+    #[arg(long, value_name = "PRODUCT", requires = "csaf")]
+    product: Vec<String>,
+    /// With --csaf: the accounts holding the products the document names as affected.
+    #[arg(long, requires = "csaf")]
+    affected_products: bool,
+    /// With --csaf: this account; repeatable.
+    #[arg(long, value_name = "ACCOUNT_ID", requires = "csaf")]
+    account: Vec<String>,
+    /// With --csaf: the idempotency key (default: derived from the document and the target, so a rerun
+    /// publishes nothing new).
+    #[arg(long, value_name = "ID", requires = "csaf")]
+    request_id: Option<String>,
+}
+
 #[derive(Args, Debug, Clone, Copy)]
 pub struct Follow {
     /// Give up following after this many seconds (exit 4; delivery goes on in the suite).
@@ -68,27 +104,32 @@ pub struct Follow {
 pub async fn run(command: Command) -> Result<u8, Failure> {
     match command {
         Command::Publish {
-            file,
+            source,
             wait,
             follow,
             remote,
         } => {
-            let request = read_advisory(&file)?;
+            let publish = Publish::read(&source)?;
             let mut client = client(&remote).await?;
-            let advisory = client
-                .publish_advisory(remote.request(request))
-                .await?
-                .into_inner();
+            let advisory = match publish {
+                Publish::File(request) => client.publish_advisory(remote.request(request)).await,
+                Publish::Csaf(request) => {
+                    client.publish_csaf_advisory(remote.request(request)).await
+                }
+            }?
+            .into_inner();
             if wait {
+                if remote.output == Output::Text {
+                    print_published(&advisory);
+                }
                 return watch(&mut client, &remote, &advisory.advisory_id, follow).await;
             }
-            let stats = advisory.stats.unwrap_or_default();
             match remote.output {
-                Output::Json => print_json(&stats_json(&advisory.advisory_id, &stats)),
-                Output::Text => println!(
-                    "{}: published, {} recipients in {} accounts",
-                    advisory.advisory_id, stats.total, stats.accounts_targeted
-                ),
+                Output::Json => print_json(&stats_json(
+                    &advisory.advisory_id,
+                    &advisory.stats.clone().unwrap_or_default(),
+                )),
+                Output::Text => print_published(&advisory),
             }
             Ok(exit::OK)
         }
@@ -120,10 +161,132 @@ pub async fn run(command: Command) -> Result<u8, Failure> {
             let mut client = client(&remote).await?;
             watch(&mut client, &remote, &advisory_id, follow).await
         }
+        Command::Export {
+            advisory_id,
+            remote,
+        } => {
+            let mut client = client(&remote).await?;
+            let document = client
+                .get_advisory_csaf(remote.request(GetAdvisoryCsafRequest { advisory_id }))
+                .await?
+                .into_inner()
+                .document;
+            let mut out = std::io::stdout().lock();
+            out.write_all(&document)
+                .and_then(|()| writeln!(out))
+                .map_err(|e| Failure::new(format!("writing the document: {e}")))?;
+            Ok(exit::OK)
+        }
     }
 }
 
+/// A publish request, read from the command line and its file.
+enum Publish {
+    File(PublishAdvisoryRequest),
+    Csaf(PublishCsafAdvisoryRequest),
+}
+
+impl Publish {
+    fn read(source: &Source) -> Result<Self, Failure> {
+        let usage = |message: String| Failure {
+            message,
+            code: exit::USAGE,
+        };
+        if let Some(file) = &source.file {
+            return read_advisory(file).map(Publish::File);
+        }
+        let Some(path) = &source.csaf else {
+            return Err(usage("--file or --csaf".into()));
+        };
+        let document = std::fs::read(path)
+            .map_err(|e| Failure::new(format!("reading {}: {e}", path.display())))?;
+        let target = csaf_target(source).map_err(usage)?;
+        let request_id = source.request_id.clone().unwrap_or_else(|| {
+            let mut seed = document.clone();
+            seed.extend_from_slice(format!("{target:?}").as_bytes());
+            format!("csaf-{}", &hex(&Sha256::digest(&seed))[..32])
+        });
+        Ok(Publish::Csaf(PublishCsafAdvisoryRequest {
+            document,
+            target: Some(target),
+            request_id,
+        }))
+    }
+}
+
+/// The target of a CSAF import: exactly one of the target flags.
+fn csaf_target(source: &Source) -> Result<CsafTarget, String> {
+    let given = [
+        source.all_accounts,
+        !source.product.is_empty(),
+        source.affected_products,
+        !source.account.is_empty(),
+    ];
+    if given.iter().filter(|&&g| g).count() != 1 {
+        return Err(
+            "with --csaf, exactly one of --all-accounts, --product, --affected-products, --account"
+                .into(),
+        );
+    }
+    Ok(if source.all_accounts {
+        CsafTarget::AllAccounts(true)
+    } else if !source.account.is_empty() {
+        CsafTarget::AccountIds(AccountList {
+            account_ids: source.account.clone(),
+        })
+    } else {
+        // --affected-products is an empty list: the service reads it as the document's affected products.
+        CsafTarget::Products(ProductList {
+            products: source
+                .product
+                .iter()
+                .map(|p| product(p).map(|p| p as i32))
+                .collect::<Result<_, _>>()?,
+        })
+    })
+}
+
 type Client = NotificationServiceClient<Authorized>;
+
+/// What was published, for people: id, severity and title; the CSAF tracking of an imported one; CVEs; affected
+/// products; how many recipients.
+fn print_published(advisory: &Advisory) {
+    let severity = Severity::try_from(advisory.severity)
+        .map(|s| enum_name(s.as_str_name(), "SEVERITY_").to_ascii_uppercase())
+        .unwrap_or_default();
+    println!(
+        "published {} [{severity}] {}",
+        advisory.advisory_id, advisory.title
+    );
+    if !advisory.csaf_tracking_id.is_empty() {
+        println!(
+            "csaf: {} version {}",
+            advisory.csaf_tracking_id, advisory.csaf_tracking_version
+        );
+    }
+    if !advisory.cve_ids.is_empty() {
+        println!("cves: {}", advisory.cve_ids.join(", "));
+    }
+    for affected in &advisory.affected_products {
+        let product = Product::try_from(affected.product)
+            .map(|p| enum_name(p.as_str_name(), "PRODUCT_").to_ascii_uppercase())
+            .unwrap_or_default();
+        let fixed = if affected.fixed_versions.is_empty() {
+            String::new()
+        } else {
+            format!(" (fixed in {})", affected.fixed_versions.join(", "))
+        };
+        println!(
+            "affected: {product} {}{fixed}",
+            affected.versions.join(", ")
+        );
+    }
+    let stats = advisory.stats.clone().unwrap_or_default();
+    println!(
+        "recipients: {} in {} accounts",
+        stats.total, stats.accounts_targeted
+    );
+}
 
 async fn client(remote: &Remote) -> Result<Client, Failure> {
     let (channel, bearer) = remote.connect().await?;

@@ -92,6 +92,8 @@ pub enum AppError {
     },
     #[error("peer {url}: {reason}")]
     Peer { url: String, reason: String },
+    #[error("configuration: {0}")]
+    Config(String),
     #[error("mail: {0}")]
     Mail(String),
     #[error("server: {0}")]
@@ -369,8 +371,19 @@ impl App {
                         smtp.pool_size,
                     )
                     .map_err(|e| AppError::Mail(e.to_string()))?;
-                    let api =
-                        portal_notification::NotificationApi::new(db, upstream, Arc::new(mailer));
+                    // N11/N12: the product mapping and publisher checked, and the CSAF schema built, before serving.
+                    let csaf = portal_notification::domain::csaf::CsafConfig::from_settings(
+                        &settings.notification,
+                    )
+                    .map_err(AppError::Config)?;
+                    portal_notification::domain::csaf::n11_schema_ready()
+                        .map_err(|e| AppError::Config(format!("CSAF 2.0 schema: {e}")))?;
+                    let api = portal_notification::NotificationApi::new(
+                        db,
+                        upstream,
+                        Arc::new(mailer),
+                        csaf,
+                    );
                     let worker = portal_notification::WorkerSettings {
                         batch: smtp.batch_size,
                         concurrency: smtp.pool_size as usize,

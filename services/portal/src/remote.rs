@@ -39,7 +39,7 @@ pub struct Remote {
     pub endpoint: String,
     /// Bearer token (from `portal token` or your identity provider).
     #[arg(long, env = "PORTAL_TOKEN", hide_env_values = true)]
-    pub token: String,
+    pub token: Option<String>,
     /// Deadline of each call, in seconds.
     #[arg(long, default_value_t = 30, value_parser = clap::value_parser!(u64).range(1..=3600))]
     pub timeout_secs: u64,
@@ -76,15 +76,27 @@ impl fmt::Display for Failure {
     }
 }
 
-/// A refused or failed call, printed as `CODE REASON: message` so a reader (and a script) sees why.
+/// A refused or failed call, printed as `CODE REASON: message` so a reader (and a script) sees why, then each
+/// field violation on its own line (for a CSAF document, the failing JSON paths).
 impl From<Status> for Failure {
     fn from(status: Status) -> Self {
-        let reason = status
-            .get_error_details()
+        let details = status.get_error_details();
+        let reason = details
             .error_info()
             .map(|info| format!(" {}", info.reason))
             .unwrap_or_default();
-        Self::new(format!("{:?}{reason}: {}", status.code(), status.message()))
+        let mut message = format!("{:?}{reason}: {}", status.code(), status.message());
+        for violation in details
+            .bad_request()
+            .map(|b| b.field_violations.as_slice())
+            .unwrap_or_default()
+        {
+            message.push_str(&format!(
+                "\n  {}: {}",
+                violation.field, violation.description
+            ));
+        }
+        Self::new(message)
     }
 }
 
@@ -117,7 +129,7 @@ impl Remote {
 
     /// Connects (within the deadline) and returns a channel that authenticates every call.
     pub async fn connect(&self) -> Result<(Channel, Bearer), Failure> {
-        let token = self.token.trim();
+        let token = self.token.as_deref().unwrap_or_default().trim();
         if token.is_empty() {
             return Err(Failure {
                 message: "no token: pass --token or set PORTAL_TOKEN".into(),

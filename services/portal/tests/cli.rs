@@ -194,6 +194,23 @@ fn bad_configuration_exits_2_naming_the_key() {
         .unwrap();
     assert_eq!(out.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&out.stderr).contains("database.url"));
+
+    std::fs::write(
+        &config,
+        "[[notification.csaf_products]]\nproduct = \"TOASTER\"\nnames = [\"Example Toaster\"]\n",
+    )
+    .unwrap();
+    let out = Command::new(PORTAL)
+        .args(["up", "--config"])
+        .arg(&config)
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("notification.csaf_products[0].product"),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
 }
 
 #[test]

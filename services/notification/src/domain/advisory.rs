@@ -97,6 +97,9 @@ pub struct AdvisoryContent {
     pub conditions: String,
     pub resolution: String,
     pub cve_ids: Vec<String>,
+    /// N11: the CSAF document an imported advisory came from (absent for one published field by field).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub csaf: Option<super::csaf::CsafTracking>,
 }
 
 /// A checked PublishAdvisory request (N1): every field valid, the title trimmed.
@@ -138,7 +141,8 @@ impl Advisory {
     }
 }
 
-const MAX_TITLE: usize = 200;
+/// Most characters of a title.
+pub const MAX_TITLE: usize = 200;
 /// Most characters of the summary, impact, conditions and resolution.
 pub const TEXT_LIMIT: usize = 20_000;
 const MAX_LIST: usize = 200;

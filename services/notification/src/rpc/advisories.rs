@@ -12,6 +12,7 @@ use portal_runtime::{
     idempotency::{self, Claim},
     paging,
 };
+use sea_orm::DatabaseTransaction;
 use serde_json::json;
 use tokio_stream::wrappers::ReceiverStream;
 use tonic::Status;
@@ -121,6 +122,7 @@ impl TryFrom<&pb::PublishAdvisoryRequest> for NewAdvisory {
                 conditions: r.conditions.clone(),
                 resolution: r.resolution.clone(),
                 cve_ids,
+                csaf: None,
             },
             target,
         })
@@ -136,7 +138,7 @@ impl NotificationApi {
         Ok(convert::stats(advisory, counts, fallback))
     }
 
-    async fn answer(&self, advisory: &Advisory) -> Result<pb::Advisory> {
+    pub(super) async fn answer(&self, advisory: &Advisory) -> Result<pb::Advisory> {
         let stats = self.stats(advisory).await?;
         Ok(convert::advisory(advisory, stats))
     }
@@ -153,26 +155,48 @@ impl NotificationApi {
             Claim::Fresh(txn) => txn,
             Claim::Replay(id) => return self.answer(&advisories::find(&self.db, &id).await?).await,
         };
+        let advisory = self
+            .insert_advisory(&txn, &context, "PublishAdvisory", &r.request_id, &new)
+            .await?;
+        txn.commit().await?;
+        self.start_resolving(advisory.advisory_id.clone());
+        self.answer(&advisory).await
+    }
+
+    /// N1, N2: numbers and writes a new advisory in the publishing transaction (the request id, when given,
+    /// then names it), audited; the caller commits and starts resolving its recipients.
+    pub(super) async fn insert_advisory(
+        &self,
+        txn: &DatabaseTransaction,
+        context: &CallContext,
+        operation: &str,
+        request_id: &str,
+        new: &NewAdvisory,
+    ) -> Result<Advisory> {
         let now = Utc::now();
         let year = now.year();
-        let sequence = advisories::next_number(&txn, year).await?;
+        let sequence = advisories::next_number(txn, year).await?;
         let id = rules::n1_advisory_id(year, sequence);
-        if !r.request_id.is_empty() {
-            idempotency::set_resource(&txn, "PublishAdvisory", &r.request_id, &id).await?;
+        if !request_id.is_empty() {
+            idempotency::set_resource(txn, operation, request_id, &id).await?;
         }
         let ordinal = rules::n1_ordinal(year, sequence);
-        let advisory = advisories::insert(&txn, &id, ordinal, &new, now).await?;
-        let after = json!({
+        let advisory = advisories::insert(txn, &id, ordinal, new, now).await?;
+        let mut after = json!({
             "kind": new.kind.as_str(),
             "severity": new.severity.as_str(),
             "title": new.title,
         });
+        if let Some(csaf) = &new.content.csaf {
+            after["csaf_tracking_id"] = json!(csaf.id);
+            after["csaf_tracking_version"] = json!(csaf.version);
+        }
         audit::record(
-            &txn,
-            &context,
+            txn,
+            context,
             Change {
                 account_id: "",
-                action: "PublishAdvisory",
+                action: operation,
                 resource_type: "advisory",
                 resource_id: &id,
                 before: None,
@@ -180,9 +204,7 @@ impl NotificationApi {
             },
         )
         .await?;
-        txn.commit().await?;
-        self.start_resolving(id);
-        self.answer(&advisory).await
+        Ok(advisory)
     }
 
     pub(super) async fn get_advisory(

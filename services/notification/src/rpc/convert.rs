@@ -144,6 +144,12 @@ pub fn advisory(advisory: &Advisory, stats: pb::AdvisoryStats) -> pb::Advisory {
         conditions: content.conditions,
         resolution: content.resolution,
         cve_ids: content.cve_ids,
+        csaf_tracking_id: content
+            .csaf
+            .as_ref()
+            .map(|t| t.id.clone())
+            .unwrap_or_default(),
+        csaf_tracking_version: content.csaf.map(|t| t.version).unwrap_or_default(),
         target: Some(target),
         stats: Some(stats),
         create_time: Some(to_proto(advisory.create_time)),

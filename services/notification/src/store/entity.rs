@@ -85,3 +85,24 @@ pub mod delivery {
 
     impl ActiveModelBehavior for ActiveModel {}
 }
+
+pub mod csaf_document {
+    use sea_orm::entity::prelude::*;
+
+    /// N11: the CSAF document an advisory was imported from, unique per tracking id and version.
+    #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
+    #[sea_orm(table_name = "csaf_documents")]
+    pub struct Model {
+        #[sea_orm(primary_key, auto_increment = false)]
+        pub advisory_id: String,
+        pub tracking_id: String,
+        pub tracking_version: String,
+        pub document: String,
+        pub create_time: DateTimeUtc,
+    }
+
+    #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
+    pub enum Relation {}
+
+    impl ActiveModelBehavior for ActiveModel {}
+}

@@ -51,6 +51,7 @@ fn new_advisory() -> NewAdvisory {
             conditions: String::new(),
             resolution: String::new(),
             cve_ids: Vec::new(),
+            csaf: None,
         },
         target: Target::Accounts(vec!["acc-1".into()]),
     }

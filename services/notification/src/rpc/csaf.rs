@@ -1,0 +1,204 @@
+//! PublishCsafAdvisory and GetAdvisoryCsaf (N11, N12): advisories from and as CSAF 2.0 documents.
+
+use chrono::Utc;
+use portal_proto::{common, notification as pb};
+use portal_runtime::{
+    CallContext,
+    auth::INTERNAL_SCOPE,
+    error::Violations,
+    idempotency::{self, Claim},
+};
+use serde_json::Value;
+
+use super::{PUBLISH, convert, service_caller};
+use crate::{
+    NotificationApi,
+    domain::{
+        Kind, NewAdvisory, Target, advisory as rules,
+        csaf::{self, CsafConfig, CsafTracking},
+    },
+    error::{Error, Result},
+    store::{self, advisories},
+};
+
+const OPERATION: &str = "PublishCsafAdvisory";
+
+/// A checked PublishCsafAdvisory request: the advisory the document maps to, and the document's tracking.
+struct CsafImport {
+    new: NewAdvisory,
+    tracking: CsafTracking,
+}
+
+impl CsafImport {
+    /// N11: the document parsed, validated against the official schema, mapped; the target checked. Every
+    /// violation at once, the document's named by JSON pointer.
+    fn check(r: &pb::PublishCsafAdvisoryRequest, config: &CsafConfig) -> Result<Self> {
+        use pb::publish_csaf_advisory_request::Target as Wanted;
+        let document = csaf::n11_parse(&r.document).map_err(|v| Error::invalid_fields(vec![v]))?;
+        csaf::n11_check_schema(&document).map_err(Error::invalid_fields)?;
+        let mut v = Violations::default();
+        let imported = match csaf::n11_map(&document, config) {
+            Ok(imported) => Some(imported),
+            Err(violations) => {
+                violations
+                    .into_iter()
+                    .for_each(|x| v.add(&x.field, x.description));
+                None
+            }
+        };
+        let target = match &r.target {
+            Some(Wanted::AllAccounts(true)) => Some(Target::AllAccounts),
+            Some(Wanted::Products(list)) if list.products.is_empty() => {
+                // The products the document names as affected.
+                let affected: Vec<i32> = imported
+                    .iter()
+                    .flat_map(|i| &i.content.affected)
+                    .map(|a| common::Product::from(a.product) as i32)
+                    .collect();
+                if imported.is_some() && affected.is_empty() {
+                    v.add(
+                        "target.products",
+                        "the document names no known_affected product that notification.csaf_products maps to a suite product; list the products or configure the mapping",
+                    );
+                }
+                Some(Target::Products(rules::n1_target_products(&affected)))
+            }
+            Some(Wanted::Products(list)) => {
+                if list.products.iter().any(|p| convert::product(*p).is_none()) {
+                    v.add("target.products", "must be known PRODUCT_* values");
+                }
+                Some(Target::Products(rules::n1_target_products(&list.products)))
+            }
+            Some(Wanted::AccountIds(list)) if !list.account_ids.is_empty() => {
+                let ids = rules::n1_target_accounts(&list.account_ids);
+                rules::n1_check_lists(&mut v, 0, 0, ids.len());
+                Some(Target::Accounts(ids))
+            }
+            _ => {
+                v.add(
+                    "target",
+                    "set all_accounts, a products list (empty: the document's affected products), or a non-empty account_ids list",
+                );
+                None
+            }
+        };
+        v.finish().map_err(Error::invalid_fields)?;
+        let (Some(imported), Some(target)) = (imported, target) else {
+            return Err(Error::invalid("request", "incomplete"));
+        };
+        let Some(tracking) = imported.content.csaf.clone() else {
+            return Err(Error::internal("a mapped CSAF document lost its tracking"));
+        };
+        Ok(Self {
+            new: NewAdvisory {
+                kind: Kind::Security,
+                severity: imported.severity,
+                title: imported.title,
+                content: imported.content,
+                target,
+            },
+            tracking,
+        })
+    }
+}
+
+impl NotificationApi {
+    /// N11: imports a CSAF document as a security advisory, idempotent on the request id and on the
+    /// document's tracking id + version; recipients are resolved in the background as for PublishAdvisory.
+    pub(super) async fn publish_csaf_advisory(
+        &self,
+        context: CallContext,
+        r: pb::PublishCsafAdvisoryRequest,
+    ) -> Result<pb::Advisory> {
+        service_caller(&context, &[PUBLISH])?;
+        let import = CsafImport::check(&r, &self.csaf)?;
+        let txn = match idempotency::claim(&self.db, OPERATION, &r, "").await? {
+            Claim::Fresh(txn) => txn,
+            Claim::Replay(id) => return self.answer(&advisories::find(&self.db, &id).await?).await,
+        };
+        if let Some(first) = store::csaf::imported_as(&txn, &import.tracking).await? {
+            return self.imported_before(txn, &r.request_id, &first).await;
+        }
+        let advisory = self
+            .insert_advisory(&txn, &context, OPERATION, &r.request_id, &import.new)
+            .await?;
+        // The document as sent: export gives it back unchanged but for the suite's alias (N12).
+        let text = String::from_utf8_lossy(&r.document);
+        let stored = store::csaf::insert(
+            &txn,
+            &advisory.advisory_id,
+            &import.tracking,
+            &text,
+            advisory.create_time,
+        )
+        .await;
+        match stored {
+            Ok(()) => {}
+            Err(e) if idempotency::is_conflict(&e) => {
+                // A concurrent import of the same document committed first: answer with its advisory.
+                txn.rollback().await?;
+                let first = store::csaf::imported_as(&self.db, &import.tracking)
+                    .await?
+                    .ok_or_else(|| Error::internal("conflicting CSAF import vanished"))?;
+                return self
+                    .answer(&advisories::find(&self.db, &first).await?)
+                    .await;
+            }
+            Err(e) => return Err(e.into()),
+        }
+        txn.commit().await?;
+        self.start_resolving(advisory.advisory_id.clone());
+        self.answer(&advisory).await
+    }
+
+    /// N11: the same tracking id and version was imported before: this request id now names that advisory.
+    async fn imported_before(
+        &self,
+        txn: sea_orm::DatabaseTransaction,
+        request_id: &str,
+        advisory_id: &str,
+    ) -> Result<pb::Advisory> {
+        if !request_id.is_empty() {
+            idempotency::set_resource(&txn, OPERATION, request_id, advisory_id).await?;
+        }
+        txn.commit().await?;
+        self.answer(&advisories::find(&self.db, advisory_id).await?)
+            .await
+    }
+
+    /// N12: the advisory as a CSAF 2.0 `csaf_security_advisory`, checked against the same schema as imports.
+    pub(super) async fn get_advisory_csaf(
+        &self,
+        context: CallContext,
+        r: pb::GetAdvisoryCsafRequest,
+    ) -> Result<pb::GetAdvisoryCsafResponse> {
+        service_caller(&context, &[PUBLISH, INTERNAL_SCOPE])?;
+        let advisory = advisories::find(&self.db, &r.advisory_id).await?;
+        let document = match advisory.content.csaf {
+            Some(_) => {
+                let text = store::csaf::document(&self.db, &advisory.advisory_id)
+                    .await?
+                    .ok_or_else(|| {
+                        Error::internal("an imported advisory lost its CSAF document")
+                    })?;
+                let original: Value = serde_json::from_str(&text)
+                    .map_err(|e| Error::internal(format!("stored CSAF document: {e}")))?;
+                csaf::n12_imported(original, &advisory.advisory_id)
+            }
+            None => csaf::n12_generate(&advisory, &self.csaf, Utc::now()),
+        };
+        if let Err(violations) = csaf::n11_check_schema(&document) {
+            let first = violations
+                .first()
+                .map(|v| format!("{}: {}", v.field, v.description))
+                .unwrap_or_default();
+            return Err(Error::internal(format!(
+                "CSAF export of {} fails the schema: {first}",
+                advisory.advisory_id
+            )));
+        }
+        let document =
+            serde_json::to_vec_pretty(&document).map_err(|e| Error::internal(e.to_string()))?;
+        Ok(pb::GetAdvisoryCsafResponse { document })
+    }
+}
