@@ -110,6 +110,13 @@ fn main() -> ExitCode {
             return ExitCode::from(USAGE);
         }
     };
+    // The CSAF product mapping names the suite's products, which only the notification service knows.
+    if let Err(e) =
+        portal_notification::domain::csaf::CsafConfig::from_settings(&settings.notification)
+    {
+        eprintln!("portal: configuration key {e}");
+        return ExitCode::from(USAGE);
+    }
     // Everything the suite writes (databases, signing keys, mail files) is for its own user only: licensing's
     // database holds every full product key.
     #[cfg(unix)]
