@@ -12,6 +12,7 @@ mod holdings;
 mod keys;
 mod lblm;
 mod reports;
+mod revocations;
 
 use portal_clients::Caller;
 use portal_proto::licensing::{self as pb, licensing_service_server::LicensingService};
@@ -195,6 +196,14 @@ impl LicensingService for LicensingApi {
     ) -> Result<Response<pb::ProductKey>, Status> {
         let context = CallContext::of(&request, "")?;
         respond(LicensingApi::refresh_key(self, context, request.into_inner()).await)
+    }
+
+    async fn revoke_key(
+        &self,
+        request: Request<pb::RevokeKeyRequest>,
+    ) -> Result<Response<pb::ProductKey>, Status> {
+        let context = CallContext::of(&request, &request.get_ref().request_id)?;
+        respond(LicensingApi::revoke_key(self, context, request.into_inner()).await)
     }
 
     async fn get_holdings(

@@ -20,6 +20,8 @@ pub enum NoticeKind {
     KeyAssigned,
     #[sea_orm(string_value = "ACTIVATION_REPORT_READY")]
     ActivationReportReady,
+    #[sea_orm(string_value = "KEY_REVOKED")]
+    KeyRevoked,
 }
 
 impl NoticeKind {
@@ -28,6 +30,7 @@ impl NoticeKind {
             NoticeKind::UserAdded => "USER_ADDED",
             NoticeKind::KeyAssigned => "KEY_ASSIGNED",
             NoticeKind::ActivationReportReady => "ACTIVATION_REPORT_READY",
+            NoticeKind::KeyRevoked => "KEY_REVOKED",
         }
     }
 }
@@ -52,6 +55,10 @@ impl NoticePayload {
             NoticeKind::ActivationReportReady => {
                 "Your activation summary report is ready".to_string()
             }
+            NoticeKind::KeyRevoked => format!(
+                "The product key ending in {} was revoked",
+                self.fields.get("key_last_group").map_or("", String::as_str)
+            ),
         }
     }
 }
@@ -140,6 +147,8 @@ mod tests {
                 .n6_subject()
                 .contains("report")
         );
+        let revoked = payload(NoticeKind::KeyRevoked).n6_subject();
+        assert!(revoked.contains("AB12") && revoked.contains("revoked"));
     }
 
     #[test]

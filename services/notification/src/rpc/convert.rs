@@ -52,6 +52,7 @@ pub fn notice_kind(raw: i32) -> Option<NoticeKind> {
         Ok(pb::NoticeKind::UserAdded) => Some(NoticeKind::UserAdded),
         Ok(pb::NoticeKind::KeyAssigned) => Some(NoticeKind::KeyAssigned),
         Ok(pb::NoticeKind::ActivationReportReady) => Some(NoticeKind::ActivationReportReady),
+        Ok(pb::NoticeKind::KeyRevoked) => Some(NoticeKind::KeyRevoked),
         Ok(pb::NoticeKind::Unspecified) | Err(_) => None,
     }
 }
@@ -61,6 +62,7 @@ fn notice_kind_to_proto(kind: NoticeKind) -> pb::NoticeKind {
         NoticeKind::UserAdded => pb::NoticeKind::UserAdded,
         NoticeKind::KeyAssigned => pb::NoticeKind::KeyAssigned,
         NoticeKind::ActivationReportReady => pb::NoticeKind::ActivationReportReady,
+        NoticeKind::KeyRevoked => pb::NoticeKind::KeyRevoked,
     }
 }
 
