@@ -74,6 +74,8 @@ pub mod purchase {
         pub elearning_codes: String,
         pub failure_reason: String,
         pub attempts: i32,
+        pub revoked_key_ids: String,
+        pub compensation_pending: bool,
         pub create_time: DateTimeUtc,
         pub update_time: DateTimeUtc,
     }
