@@ -1,4 +1,4 @@
-//! LicensingService end to end (L1–L12), over tonic against the real services, on SQLite and PostgreSQL: one
+//! LicensingService end to end (L1–L14), over tonic against the real services, on SQLite and PostgreSQL: one
 //! module per resource, and the fixtures they share (keys come from `TestApp::issue_key` / `fixtures::term_key`).
 
 #![allow(clippy::unwrap_used, clippy::expect_used)] // test helpers panic on purpose
@@ -18,6 +18,8 @@ mod keys;
 mod lblm;
 #[path = "licensing/reports.rs"]
 mod reports;
+#[path = "licensing/revocations.rs"]
+mod revocations;
 
 use portal_proto::{common::Product, licensing as pb};
 

@@ -167,7 +167,7 @@ impl Directory {
     }
 
     /// N2: the points of contact of `account_ids` (all accounts when empty), with Administrator fallback, as a
-    /// stream with a long deadline.
+    /// stream with a long deadline; an account with nobody to tell yields one entry marked `unreachable` (N7).
     pub async fn contacts(
         &self,
         kind: pb::ContactKind,
@@ -178,6 +178,7 @@ impl Directory {
             kind: kind as i32,
             account_ids,
             include_fallback: true,
+            include_unreachable: true,
         });
         request.set_timeout(STREAM_DEADLINE);
         let stream = self

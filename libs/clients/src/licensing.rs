@@ -11,7 +11,7 @@ use portal_proto::{
     licensing::{
         self as pb, GetHoldingsRequest, GetKeyRequest, IssueElearningCodesRequest,
         IssueKeysRequest, ListAccountsWithProductsRequest, ListDeploymentsRequest,
-        ProvisionSiteSeatsRequest, RefreshKeyRequest, ReleaseHoldingsRequest,
+        ProvisionSiteSeatsRequest, RefreshKeyRequest, ReleaseHoldingsRequest, RevokeKeyRequest,
         licensing_service_client::LicensingServiceClient,
     },
 };
@@ -220,6 +220,26 @@ impl Licensing {
             period_end: key.period_end.as_ref().and_then(from_proto),
             maintenance_end: key.maintenance_end.as_ref().and_then(from_proto),
         }))
+    }
+
+    /// L13: revokes a key for `reason`, idempotently on `request_id` (revoking a revoked key changes nothing).
+    pub async fn revoke_key(
+        &self,
+        key_id: &str,
+        reason: &str,
+        request_id: &str,
+    ) -> Result<(), ClientError> {
+        let request = RevokeKeyRequest {
+            key_id: key_id.into(),
+            reason: reason.into(),
+            request_id: request_id.into(),
+        };
+        self.client
+            .clone()
+            .revoke_key(request)
+            .await
+            .map_err(failed)?;
+        Ok(())
     }
 
     /// L7: moves a key's period end and/or maintenance end.

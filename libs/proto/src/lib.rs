@@ -84,6 +84,7 @@ idempotent!(
     identity::CreateAccountRequest,
     identity::CreateUserRequest,
     licensing::IssueKeysRequest,
+    licensing::RevokeKeyRequest,
     licensing::RegisterDeploymentRequest,
     licensing::RequestActivationReportRequest,
     licensing::IssueElearningCodesRequest,

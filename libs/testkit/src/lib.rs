@@ -113,6 +113,20 @@ impl TestApp {
         app
     }
 
+    /// All four services, mailing to `sink` with quick retries (100–400 ms) and frequent polls, so a test
+    /// observes the notices it causes within seconds.
+    pub async fn spawn_with_mail(backend: Backend, sink: &smtp::SmtpSink) -> Self {
+        let url = sink.url();
+        Self::spawn_with(backend, &ServiceKind::ALL, |s| {
+            s.smtp.url = Some(url.into());
+            s.smtp.retry_first_ms = 100;
+            s.smtp.retry_max_ms = 400;
+            s.smtp.poll_ms = 50;
+            s.smtp.max_attempts = 50;
+        })
+        .await
+    }
+
     /// Another process of the same deployment: the same data directory (keys) and database, other services
     /// or another replica. Keep `self` alive as long as this one runs.
     pub async fn spawn_sharing(

@@ -45,8 +45,8 @@ fn answer<T>(err: ClientError) -> Answer<T> {
     }
 }
 
-/// B3/B8: every `every`, until the process ends, completes the purchases left `PENDING` and the renewal
-/// refreshes left pending while licensing was unavailable.
+/// B3/B8/B9: every `every`, until the process ends, completes the purchases left `PENDING`, the revocations of
+/// failed purchases' keys and the renewal refreshes left pending while licensing was unavailable.
 pub(crate) fn spawn_retry(api: BillingApi, every: Duration) -> tokio::task::JoinHandle<()> {
     tokio::spawn(async move {
         let mut ticks = tokio::time::interval(every);
@@ -59,8 +59,8 @@ pub(crate) fn spawn_retry(api: BillingApi, every: Duration) -> tokio::task::Join
 }
 
 impl BillingApi {
-    /// One pass of the retry loop: pending purchases, renewals whose keys still need refreshing, then the
-    /// renewal milestones due (B10).
+    /// One pass of the retry loop: pending purchases, failed ones whose keys are still to be revoked (B9),
+    /// renewals whose keys still need refreshing, then the renewal milestones due (B10).
     async fn retry_pending(&self) {
         match store::purchases::pending(&self.db, BATCH).await {
             Ok(pending) => {
@@ -75,6 +75,18 @@ impl BillingApi {
             }
             Err(e) => {
                 tracing::warn!(error = %e, "listing pending purchases failed; retrying next tick")
+            }
+        }
+        match store::purchases::compensation_due(&self.db, BATCH).await {
+            Ok(due) => {
+                for p in due {
+                    if let Err(e) = self.compensate(&background(&p.purchase_id), &p).await {
+                        tracing::warn!(purchase_id = %p.purchase_id, error = %e, "revoking a failed purchase's keys failed; retrying next tick");
+                    }
+                }
+            }
+            Err(e) => {
+                tracing::warn!(error = %e, "listing failed purchases to compensate failed; retrying next tick")
             }
         }
         match store::renewals::to_refresh(&self.db, BATCH).await {

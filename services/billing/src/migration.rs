@@ -15,6 +15,7 @@ impl MigratorTrait for Migrator {
             Box::new(AddSiteSeats),
             Box::new(portal_runtime::migration::CreateOutbox),
             Box::new(AddAutoRenew),
+            Box::new(AddPurchaseCompensation),
         ]
     }
 }
@@ -52,6 +53,8 @@ enum Purchases {
     Attempts,
     CreateTime,
     UpdateTime,
+    RevokedKeyIds,
+    CompensationPending,
 }
 
 #[derive(DeriveIden)]
@@ -512,6 +515,52 @@ impl MigrationTrait for AddAutoRenew {
                 .alter_table(
                     Table::alter()
                         .table(Renewals::Table)
+                        .drop_column(column)
+                        .to_owned(),
+                )
+                .await?;
+        }
+        Ok(())
+    }
+}
+
+/// B9: what a failed purchase has had revoked, and whether keys it issued are still to be revoked.
+struct AddPurchaseCompensation;
+
+impl MigrationName for AddPurchaseCompensation {
+    fn name(&self) -> &str {
+        "m20261129_000400_add_purchase_compensation"
+    }
+}
+
+#[async_trait::async_trait]
+impl MigrationTrait for AddPurchaseCompensation {
+    async fn up(&self, manager: &SchemaManager) -> Result<(), DbErr> {
+        // One column per statement: SQLite alters a table one column at a time.
+        manager
+            .alter_table(
+                Table::alter()
+                    .table(Purchases::Table)
+                    .add_column(text(Purchases::RevokedKeyIds).default("[]"))
+                    .to_owned(),
+            )
+            .await?;
+        manager
+            .alter_table(
+                Table::alter()
+                    .table(Purchases::Table)
+                    .add_column(boolean(Purchases::CompensationPending).default(false))
+                    .to_owned(),
+            )
+            .await
+    }
+
+    async fn down(&self, manager: &SchemaManager) -> Result<(), DbErr> {
+        for column in [Purchases::CompensationPending, Purchases::RevokedKeyIds] {
+            manager
+                .alter_table(
+                    Table::alter()
+                        .table(Purchases::Table)
                         .drop_column(column)
                         .to_owned(),
                 )

@@ -1,4 +1,4 @@
-//! The licensing rules (L1–L12) as plain types and functions: no tonic, no database. Each rule is found by its
+//! The licensing rules (L1–L14) as plain types and functions: no tonic, no database. Each rule is found by its
 //! id: `grep -rn L6 src/domain` lands on the function that decides it.
 
 pub mod access;
@@ -13,11 +13,14 @@ pub mod lblm;
 pub mod pool;
 pub mod refresh;
 pub mod report;
+pub mod revocation;
 pub mod site;
 
 pub use access::KeyScope;
 pub use activation::{Activation, ActivationState, NewActivation};
-pub use deployment::{Deployment, DeploymentKind, DeploymentPatch, DeploymentState, NewDeployment};
+pub use deployment::{
+    Deployment, DeploymentKind, DeploymentPatch, DeploymentState, Environment, NewDeployment,
+};
 pub use elearning::{ElearningCode, NewElearningCodes};
 pub use grant::GrantSigner;
 pub use key::{Key, KeyState, NewKeys, ensure_activatable, ensure_seat_free};
@@ -26,3 +29,4 @@ pub use lblm::{RunCheckIn, SiteMembership, SiteRole};
 pub use pool::FulfillmentPool;
 pub use portal_policy::{Email, Family, LicenseType, Product};
 pub use refresh::{Refreshed, refresh};
+pub use revocation::{KeyRevocation, Revocation, Revoked};

@@ -39,6 +39,10 @@ pub enum Error {
     LblmNotEnabled,
     #[error("only Creators may be authorized to run Desktop or Prep Builder")]
     NotACreator,
+    #[error(
+        "the server key already licenses as many active deployments of this environment as it may: 1 production, 2 non-production"
+    )]
+    EnvironmentLimitReached,
     #[error("eLearning code not found")]
     CodeNotFound,
     #[error("the eLearning code is already redeemed")]
@@ -72,6 +76,7 @@ impl From<Error> for Status {
             Error::LblmNotEnabled => (FailedPrecondition, "LBLM_NOT_ENABLED"),
             Error::NotACreator => (FailedPrecondition, "NOT_A_CREATOR"),
             Error::CodeAlreadyRedeemed => (FailedPrecondition, "CODE_ALREADY_REDEEMED"),
+            Error::EnvironmentLimitReached => (FailedPrecondition, "ENVIRONMENT_LIMIT_REACHED"),
             Error::MaxActivations => (ResourceExhausted, "MAX_ACTIVATIONS"),
             Error::ReportRateLimited => (ResourceExhausted, "REPORT_RATE_LIMITED"),
             Error::AccountNotFound => (NotFound, "ACCOUNT_NOT_FOUND"),

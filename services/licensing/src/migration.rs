@@ -15,6 +15,8 @@ impl MigratorTrait for Migrator {
             Box::new(CreateLblmReportsCodes),
             Box::new(CreatePoolCounts),
             Box::new(CreateSiteSeats),
+            Box::new(AddKeyRevocation),
+            Box::new(AddDeploymentEnvironment),
         ]
     }
 }
@@ -35,6 +37,8 @@ enum Keys {
     LblmEnabled,
     DeploymentId,
     PurchaseId,
+    RevokeReason,
+    RevokeTime,
     BatchId,
     Revision,
     CreateTime,
@@ -79,6 +83,7 @@ enum Deployments {
     LblmEnabled,
     CreatorSeats,
     KeyId,
+    Environment,
     Revision,
     CreateTime,
     UpdateTime,
@@ -546,5 +551,101 @@ impl MigrationTrait for CreateSiteSeats {
                 .await?;
         }
         Ok(())
+    }
+}
+
+/// L13: why and when a key was revoked, kept on the key (both empty until RevokeKey).
+struct AddKeyRevocation;
+
+impl MigrationName for AddKeyRevocation {
+    fn name(&self) -> &str {
+        "m20261129_000400_add_key_revocation"
+    }
+}
+
+#[async_trait::async_trait]
+impl MigrationTrait for AddKeyRevocation {
+    async fn up(&self, manager: &SchemaManager) -> Result<(), DbErr> {
+        // One column per statement: SQLite alters a table one column at a time.
+        manager
+            .alter_table(
+                Table::alter()
+                    .table(Keys::Table)
+                    .add_column(text_null(Keys::RevokeReason))
+                    .to_owned(),
+            )
+            .await?;
+        manager
+            .alter_table(
+                Table::alter()
+                    .table(Keys::Table)
+                    .add_column(timestamp_with_time_zone_null(Keys::RevokeTime))
+                    .to_owned(),
+            )
+            .await
+    }
+
+    async fn down(&self, manager: &SchemaManager) -> Result<(), DbErr> {
+        for column in [Keys::RevokeTime, Keys::RevokeReason] {
+            manager
+                .alter_table(
+                    Table::alter()
+                        .table(Keys::Table)
+                        .drop_column(column)
+                        .to_owned(),
+                )
+                .await?;
+        }
+        Ok(())
+    }
+}
+
+/// L14: each deployment's environment. Rows from before: the oldest deployment of each key is production, the
+/// others non-production (callers registered them without saying, the first being the production one as a
+/// rule); cloud sites and deployments without a key are production.
+struct AddDeploymentEnvironment;
+
+/// L14: the oldest deployment of each key stays production, the key's others become non-production.
+pub(crate) const BACKFILL_ENVIRONMENTS: &str = "UPDATE deployments SET environment = 'NON_PRODUCTION' \
+     WHERE key_id IS NOT NULL AND EXISTS (\
+       SELECT 1 FROM deployments AS older \
+       WHERE older.key_id = deployments.key_id \
+         AND (older.create_time < deployments.create_time \
+              OR (older.create_time = deployments.create_time \
+                  AND older.deployment_id < deployments.deployment_id)))";
+
+impl MigrationName for AddDeploymentEnvironment {
+    fn name(&self) -> &str {
+        "m20261129_000500_add_deployment_environment"
+    }
+}
+
+#[async_trait::async_trait]
+impl MigrationTrait for AddDeploymentEnvironment {
+    async fn up(&self, manager: &SchemaManager) -> Result<(), DbErr> {
+        manager
+            .alter_table(
+                Table::alter()
+                    .table(Deployments::Table)
+                    .add_column(text(Deployments::Environment).default("PRODUCTION"))
+                    .to_owned(),
+            )
+            .await?;
+        manager
+            .get_connection()
+            .execute_unprepared(BACKFILL_ENVIRONMENTS)
+            .await?;
+        Ok(())
+    }
+
+    async fn down(&self, manager: &SchemaManager) -> Result<(), DbErr> {
+        manager
+            .alter_table(
+                Table::alter()
+                    .table(Deployments::Table)
+                    .drop_column(Deployments::Environment)
+                    .to_owned(),
+            )
+            .await
     }
 }

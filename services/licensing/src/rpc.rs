@@ -12,6 +12,7 @@ mod holdings;
 mod keys;
 mod lblm;
 mod reports;
+mod revocations;
 pub(crate) mod sites;
 
 use portal_clients::Caller;
@@ -196,6 +197,14 @@ impl LicensingService for LicensingApi {
     ) -> Result<Response<pb::ProductKey>, Status> {
         let context = CallContext::of(&request, "")?;
         respond(LicensingApi::refresh_key(self, context, request.into_inner()).await)
+    }
+
+    async fn revoke_key(
+        &self,
+        request: Request<pb::RevokeKeyRequest>,
+    ) -> Result<Response<pb::ProductKey>, Status> {
+        let context = CallContext::of(&request, &request.get_ref().request_id)?;
+        respond(LicensingApi::revoke_key(self, context, request.into_inner()).await)
     }
 
     async fn get_holdings(

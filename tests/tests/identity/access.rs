@@ -102,6 +102,7 @@ storage_test!(
                 kind: ContactKind::Security as i32,
                 account_ids: vec![],
                 include_fallback: true,
+                include_unreachable: false,
             };
             match identity.list_points_of_contact(poc).await {
                 Err(s) => assert_eq!(s.code(), Code::PermissionDenied),

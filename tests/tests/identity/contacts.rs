@@ -52,6 +52,7 @@ storage_test!(
                     kind: ContactKind::Security as i32,
                     account_ids: ids,
                     include_fallback,
+                    include_unreachable: false,
                 };
                 let stream = client
                     .list_points_of_contact(request)

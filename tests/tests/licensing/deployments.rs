@@ -4,7 +4,7 @@
 use portal_proto::{
     common::{KeyFamily, Product},
     identity as id,
-    licensing::{self as pb, DeploymentKind},
+    licensing::{self as pb, DeploymentEnvironment, DeploymentKind},
 };
 use portal_testkit::{
     TestApp,
@@ -46,6 +46,7 @@ storage_test!(
             creator_seats: 0,
             key_id: String::new(),
             request_id: String::new(),
+            environment: 0,
         };
         let on_prem = admin
             .register_deployment(register(DeploymentKind::OnPremise))
@@ -216,5 +217,130 @@ storage_test!(
             .unwrap()
             .into_inner();
         assert!(!own.eligible);
+    }
+);
+
+storage_test!(
+    l14_a_fourth_environment_on_a_server_key_is_refused,
+    |backend| async move {
+        let app = TestApp::spawn(backend).await;
+        let (a, _, admin_token) = app.account_with_admin("Acme").await;
+        let key = app.issue_key(&a, KeyFamily::Ts, 1).await;
+        let desktop_key = app.issue_key(&a, KeyFamily::Td, 1).await;
+        let mut admin = app.licensing(&admin_token).await;
+        let register =
+            |name: &str, environment: DeploymentEnvironment| pb::RegisterDeploymentRequest {
+                account_id: a.clone(),
+                kind: DeploymentKind::OnPremise as i32,
+                name: name.into(),
+                key_id: key.key_id.clone(),
+                environment: environment as i32,
+                ..Default::default()
+            };
+        let prod = admin
+            .register_deployment(register("prod", DeploymentEnvironment::Production))
+            .await
+            .unwrap()
+            .into_inner();
+        assert_eq!(prod.environment(), DeploymentEnvironment::Production);
+        assert_eq!(
+            reason(
+                admin
+                    .register_deployment(register("prod-2", DeploymentEnvironment::Production))
+                    .await
+            ),
+            (Code::FailedPrecondition, "ENVIRONMENT_LIMIT_REACHED".into())
+        );
+        // Not saying which takes the first free one: production is taken, so non-production.
+        let staging = admin
+            .register_deployment(register("staging", DeploymentEnvironment::Unspecified))
+            .await
+            .unwrap()
+            .into_inner();
+        assert_eq!(staging.environment(), DeploymentEnvironment::NonProduction);
+        admin
+            .register_deployment(register("test", DeploymentEnvironment::NonProduction))
+            .await
+            .unwrap();
+        for environment in [
+            DeploymentEnvironment::NonProduction,
+            DeploymentEnvironment::Production,
+            DeploymentEnvironment::Unspecified,
+        ] {
+            assert_eq!(
+                reason(
+                    admin
+                        .register_deployment(register("fourth", environment))
+                        .await
+                ),
+                (Code::FailedPrecondition, "ENVIRONMENT_LIMIT_REACHED".into()),
+                "{environment:?}"
+            );
+        }
+        let listed = admin
+            .list_deployments(pb::ListDeploymentsRequest {
+                account_id: a.clone(),
+            })
+            .await
+            .unwrap()
+            .into_inner()
+            .deployments;
+        let mut environments: Vec<_> = listed.iter().map(|d| d.environment()).collect();
+        environments.sort_by_key(|e| *e as i32);
+        assert_eq!(
+            environments,
+            [
+                DeploymentEnvironment::Production,
+                DeploymentEnvironment::NonProduction,
+                DeploymentEnvironment::NonProduction
+            ]
+        );
+
+        // An inactive deployment frees its place, and takes it back only while it is free.
+        let state = |d: &pb::Deployment, state: pb::DeploymentState| pb::UpdateDeploymentRequest {
+            deployment: Some(pb::Deployment {
+                deployment_id: d.deployment_id.clone(),
+                state: state as i32,
+                ..Default::default()
+            }),
+            update_mask: Some(prost_types::FieldMask {
+                paths: vec!["state".into()],
+            }),
+        };
+        admin
+            .update_deployment(state(&staging, pb::DeploymentState::Inactive))
+            .await
+            .unwrap();
+        let replacement = admin
+            .register_deployment(register("staging-2", DeploymentEnvironment::NonProduction))
+            .await
+            .unwrap()
+            .into_inner();
+        assert_eq!(
+            reason(
+                admin
+                    .update_deployment(state(&staging, pb::DeploymentState::Active))
+                    .await
+            ),
+            (Code::FailedPrecondition, "ENVIRONMENT_LIMIT_REACHED".into())
+        );
+        admin
+            .update_deployment(state(&replacement, pb::DeploymentState::Inactive))
+            .await
+            .unwrap();
+        admin
+            .update_deployment(state(&staging, pb::DeploymentState::Active))
+            .await
+            .unwrap();
+
+        // Only a server key licenses a deployment.
+        let not_server = admin
+            .register_deployment(pb::RegisterDeploymentRequest {
+                key_id: desktop_key.key_id.clone(),
+                ..register("desk", DeploymentEnvironment::Production)
+            })
+            .await
+            .unwrap_err();
+        assert_eq!(violated_fields(&not_server), ["key_id"]);
     }
 );

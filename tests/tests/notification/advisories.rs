@@ -1,4 +1,4 @@
-//! Publishing advisories (N1, N2, N5): who receives them — security contacts, the Administrator standing in, the
+//! Publishing advisories (N1, N2, N5, N7): who receives them — security contacts, the Administrator standing in, the
 //! accounts holding a product — the mail they get, and what publishing refuses.
 
 use std::{collections::HashMap, time::Duration};
@@ -254,5 +254,51 @@ storage_test!(
             .into_inner()
             .advisories;
         assert_eq!(listed.len(), 1);
+    }
+);
+
+storage_test!(
+    n7_all_accounts_reports_the_accounts_with_nobody_to_tell,
+    |backend| async move {
+        let sink = SmtpSink::start().await;
+        let app = app_with_mail(backend, &sink).await;
+        let (alpha, alpha_admin, _) = app.account_with_admin("Alpha").await;
+        let nobody = app.new_account("Nobody", false).await;
+        // Users, but none designated and no Administrator to stand in: nobody to tell either.
+        let bystanders = app.new_account("Bystanders", false).await;
+        app.new_user(&bystanders, "viewer@by.example", Role::DownloadOnly, &[])
+            .await;
+        let _academic = app.new_account("Uni", true).await;
+        let mut publisher = app
+            .notification(&app.service_token("secops", "notification.publish"))
+            .await;
+        let published = publisher
+            .publish_advisory(advisory(
+                pb::publish_advisory_request::Target::AllAccounts(true),
+                "",
+            ))
+            .await
+            .unwrap()
+            .into_inner();
+        let stats = settle(
+            &mut publisher,
+            &published.advisory_id,
+            Duration::from_secs(30),
+        )
+        .await;
+        let mut unreachable = stats.unreachable_account_ids.clone();
+        unreachable.sort();
+        let mut expected = vec![nobody.clone(), bystanders.clone()];
+        expected.sort();
+        assert_eq!(unreachable, expected, "{stats:?}");
+        assert_eq!(
+            (stats.sent, stats.accounts_targeted),
+            (1, 3),
+            "the academic account is not targeted"
+        );
+        assert_eq!(stats.fallback_account_ids, vec![alpha.clone()]);
+        let mail = final_advisory_mail(&mut publisher, &sink, &published.advisory_id, 1).await;
+        assert_eq!(mail.len(), 1);
+        assert_eq!(mail[0].to, vec![alpha_admin.email.clone()]);
     }
 );

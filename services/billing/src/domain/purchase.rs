@@ -83,8 +83,13 @@ pub struct Purchase {
     pub account_id: String,
     pub state: PurchaseState,
     pub invoice_id: String,
-    /// The keys licensing issued; empty until fulfilled.
+    /// The keys licensing issued; empty until fulfilled. A failed purchase lists those issued for its lines
+    /// before licensing refused one (B9).
     pub key_ids: Vec<String>,
+    /// B9: the keys of a failed purchase revoked since; all of `key_ids` once compensated.
+    pub revoked_key_ids: Vec<String>,
+    /// B9: a failed purchase whose issued keys are still to be revoked (the retry loop finishes it).
+    pub compensation_pending: bool,
     /// The eLearning access codes licensing issued (L11); empty until fulfilled.
     pub elearning_codes: Vec<String>,
     /// The cloud sites its Creator seats went to (B11); empty until fulfilled.
@@ -114,6 +119,8 @@ impl Purchase {
             state: PurchaseState::Pending,
             invoice_id,
             key_ids: Vec::new(),
+            revoked_key_ids: Vec::new(),
+            compensation_pending: false,
             elearning_codes: Vec::new(),
             site_ids: Vec::new(),
             no_administrator_notified: false,
@@ -133,6 +140,19 @@ impl Purchase {
             }
             (PurchaseState::Pending, InvoiceState::Open | InvoiceState::Paid) => Attempt::Issue,
         }
+    }
+
+    /// B9: the keys a failed purchase still has to have revoked, each under a request id of its own (so licensing
+    /// revokes each once however often it is asked): those issued before the refusal and not yet revoked.
+    pub fn b9_to_revoke(&self) -> Vec<(String, String)> {
+        if self.state != PurchaseState::Failed || !self.compensation_pending {
+            return Vec::new();
+        }
+        self.key_ids
+            .iter()
+            .filter(|k| !self.revoked_key_ids.contains(k))
+            .map(|k| (format!("{}/revoke-{k}", self.purchase_id), k.clone()))
+            .collect()
     }
 
     /// B3: what licensing is asked for each of the purchase's invoice lines, in order, each under a request id
@@ -203,21 +223,26 @@ pub enum Transition {
     Fulfil(Issued),
     /// Stays PENDING for the background retry; the attempt is counted.
     StayPending(String),
-    /// PENDING → FAILED with why, and its unpaid invoice is voided ([`VOID_REASON`]).
-    Fail(String),
+    /// PENDING → FAILED with why, and its unpaid invoice is voided ([`VOID_REASON`]); what was issued before
+    /// the refusal is recorded and its keys revoked (B9).
+    Fail(String, Issued),
 }
 
 /// B3: the reason on the invoice voided because its purchase failed.
 pub const VOID_REASON: &str = "the purchase could not be fulfilled";
 
+/// B9: the reason licensing records on the keys of a failed purchase it revokes.
+pub const REVOKE_REASON: &str = "the purchase that issued the key could not be fulfilled";
+
 /// B3: a purchase is complete once licensing issued every line, stays pending while licensing is unavailable
 /// (it never ends half-done: the retry asks again for the same lines, which licensing replays), and fails when
-/// licensing refuses.
-pub fn b3_transition(answer: Answer<Issued>) -> Transition {
+/// licensing refuses. B9: `issued` is what licensing issued for the lines asked so far (all of them when
+/// done); a refusal keeps it, to be undone.
+pub fn b3_transition(answer: Answer<()>, issued: Issued) -> Transition {
     match answer {
-        Answer::Done(issued) => Transition::Fulfil(issued),
+        Answer::Done(()) => Transition::Fulfil(issued),
         Answer::Unavailable(why) => Transition::StayPending(why),
-        Answer::Refused(why) => Transition::Fail(why),
+        Answer::Refused(why) => Transition::Fail(why, issued),
     }
 }
 
@@ -474,16 +499,65 @@ mod tests {
             ..Issued::default()
         };
         assert_eq!(
-            b3_transition(Answer::Done(issued.clone())),
-            Transition::Fulfil(issued)
+            b3_transition(Answer::Done(()), issued.clone()),
+            Transition::Fulfil(issued.clone())
         );
         assert_eq!(
-            b3_transition(Answer::Unavailable("down".into())),
+            b3_transition(Answer::Unavailable("down".into()), issued),
             Transition::StayPending("down".into())
         );
         assert_eq!(
-            b3_transition(Answer::Refused("no".into())),
-            Transition::Fail("no".into())
+            b3_transition(Answer::Refused("no".into()), Issued::default()),
+            Transition::Fail("no".into(), Issued::default())
+        );
+    }
+
+    #[test]
+    fn b9_a_refusal_on_line_n_keeps_what_lines_before_it_issued() {
+        let before = Issued {
+            key_ids: vec!["key-1".into(), "key-2".into()],
+            elearning_codes: Vec::new(),
+        };
+        assert_eq!(
+            b3_transition(Answer::Refused("line 2".into()), before.clone()),
+            Transition::Fail("line 2".into(), before)
+        );
+    }
+
+    #[test]
+    fn b9_a_failed_purchase_revokes_each_issued_key_once() {
+        let base = Utc.with_ymd_and_hms(2026, 1, 31, 10, 0, 0).unwrap();
+        let failed = Purchase {
+            state: PurchaseState::Failed,
+            key_ids: vec!["key-1".into(), "key-2".into()],
+            compensation_pending: true,
+            ..Purchase::new("pur-1".into(), "acc-1".into(), "inv-1".into(), base)
+        };
+        assert_eq!(
+            failed.b9_to_revoke(),
+            [
+                ("pur-1/revoke-key-1".to_string(), "key-1".to_string()),
+                ("pur-1/revoke-key-2".to_string(), "key-2".to_string())
+            ]
+        );
+        let half = Purchase {
+            revoked_key_ids: vec!["key-1".into()],
+            ..failed.clone()
+        };
+        assert_eq!(half.b9_to_revoke().len(), 1);
+        let done = Purchase {
+            revoked_key_ids: failed.key_ids.clone(),
+            compensation_pending: false,
+            ..failed.clone()
+        };
+        assert!(done.b9_to_revoke().is_empty());
+        let fulfilled = Purchase {
+            state: PurchaseState::Fulfilled,
+            ..failed
+        };
+        assert!(
+            fulfilled.b9_to_revoke().is_empty(),
+            "only a failed purchase"
         );
     }
 

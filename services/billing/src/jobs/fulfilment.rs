@@ -2,7 +2,8 @@
 //! provisions the Creator site seats its SKU grants on the account's cloud site (B11), under a request id of
 //! its own — then the purchase moves out of `PENDING` the way `domain::purchase` decides: fulfilled with the
 //! key ids and sites, failed (voiding its unpaid invoice) on a refusal, or left pending for the retry loop
-//! while licensing is unavailable.
+//! while licensing is unavailable. A failed purchase then has the keys its earlier lines issued revoked (B9),
+//! by this attempt or, after an outage or a restart, by the retry loop.
 
 use chrono::Utc;
 use portal_proto::licensing::{
@@ -36,14 +37,18 @@ impl BillingApi {
         let purchase = store::purchases::find(&self.db, purchase_id).await?;
         let invoice = store::invoices::find(&self.db, &purchase.invoice_id).await?;
         let transition = match purchase.b3_next_attempt(invoice.state) {
-            Attempt::Settled => return Ok(purchase),
-            Attempt::Cancel(why) => Transition::Fail(why),
+            Attempt::Settled => {
+                self.compensate(context, &purchase).await?;
+                return store::purchases::find(&self.db, purchase_id).await;
+            }
+            Attempt::Cancel(why) => Transition::Fail(why, Issued::default()),
             Attempt::Issue => {
                 let lines = store::invoices::lines_of(&self.db, std::slice::from_ref(&invoice))
                     .await?
                     .remove(&invoice.invoice_id)
                     .unwrap_or_default();
-                rules::b3_transition(self.issue(&purchase, &lines).await)
+                let (answer, issued) = self.issue(&purchase, &lines).await;
+                rules::b3_transition(answer, issued)
             }
         };
         match transition {
@@ -52,16 +57,21 @@ impl BillingApi {
                 tracing::info!(purchase_id, why = %why, "licensing is unavailable; the purchase stays pending");
                 store::purchases::note_attempt(&self.db, purchase_id, Utc::now()).await?;
             }
-            Transition::Fail(why) => self.fail(context, &purchase, &why).await?,
+            Transition::Fail(why, issued) => {
+                self.fail(context, &purchase, &why, &issued).await?;
+                let failed = store::purchases::find(&self.db, purchase_id).await?;
+                self.compensate(context, &failed).await?;
+            }
         }
         store::purchases::find(&self.db, purchase_id).await
     }
 
     /// Asks licensing for each line in turn; the lines already issued are replayed by licensing on a retry.
-    async fn issue(&self, purchase: &Purchase, lines: &[Line]) -> Answer<Issued> {
+    /// Returns licensing's answer and what it issued for the lines asked before it (B9: all on success).
+    async fn issue(&self, purchase: &Purchase, lines: &[Line]) -> (Answer<()>, Issued) {
         let plan = match purchase.b3_plan(lines) {
             Ok(plan) => plan,
-            Err(why) => return Answer::Refused(why),
+            Err(why) => return (Answer::Refused(why), Issued::default()),
         };
         let mut issued = Issued::default();
         for (request_id, issue) in plan {
@@ -130,10 +140,60 @@ impl BillingApi {
                 }
             };
             if let Err(e) = asked {
-                return super::answer(e);
+                return (super::answer(e), issued);
             }
         }
-        Answer::Done(issued)
+        (Answer::Done(()), issued)
+    }
+
+    /// B9: has licensing revoke the keys a failed purchase issued before the refusal, each under a stable
+    /// request id (so a retry, a second replica or a restarted process revokes nothing twice), and records the
+    /// compensation done once every key is revoked. While licensing is unavailable it stays pending for the
+    /// retry loop.
+    pub(crate) async fn compensate(
+        &self,
+        context: &CallContext,
+        purchase: &Purchase,
+    ) -> Result<()> {
+        let to_revoke = purchase.b9_to_revoke();
+        if to_revoke.is_empty() {
+            return Ok(());
+        }
+        for (request_id, key_id) in &to_revoke {
+            if let Err(e) = self
+                .licensing
+                .revoke_key(key_id, rules::REVOKE_REASON, request_id)
+                .await
+            {
+                match super::answer::<()>(e) {
+                    Answer::Refused(why) => {
+                        tracing::error!(purchase_id = %purchase.purchase_id, key_id = %key_id, why = %why, "licensing refused to revoke a key of a failed purchase; retrying next tick")
+                    }
+                    other => {
+                        tracing::info!(purchase_id = %purchase.purchase_id, answer = ?other, "licensing is unavailable; the failed purchase's keys are revoked later")
+                    }
+                }
+                return Ok(());
+            }
+        }
+        let txn = portal_runtime::db::begin_write(&self.db).await?;
+        let revoked = purchase.key_ids.clone();
+        if store::purchases::finish_compensation(&txn, &purchase.purchase_id, &revoked, Utc::now())
+            .await?
+        {
+            let change = Change {
+                account_id: &purchase.account_id,
+                action: "CompensatePurchase",
+                resource_type: "purchase",
+                resource_id: &purchase.purchase_id,
+                before: Some(json!({ "compensation_pending": true, "key_ids": purchase.key_ids })),
+                after: Some(json!({ "compensation_pending": false, "revoked_key_ids": revoked })),
+            };
+            audit::record(&txn, context, change).await?;
+            txn.commit().await?;
+            tracing::info!(purchase_id = %purchase.purchase_id, keys = revoked.len(), "failed purchase compensated: its keys are revoked");
+        }
+        Ok(())
     }
 
     async fn complete(
@@ -164,11 +224,17 @@ impl BillingApi {
         Ok(())
     }
 
-    async fn fail(&self, context: &CallContext, purchase: &Purchase, why: &str) -> Result<()> {
-        tracing::warn!(purchase_id = %purchase.purchase_id, why = %why, "licensing refused the purchase; it fails and its invoice is voided");
+    async fn fail(
+        &self,
+        context: &CallContext,
+        purchase: &Purchase,
+        why: &str,
+        issued: &Issued,
+    ) -> Result<()> {
+        tracing::warn!(purchase_id = %purchase.purchase_id, why = %why, issued_keys = issued.key_ids.len(), "licensing refused the purchase; it fails, its invoice is voided and the keys it issued are revoked");
         let now = Utc::now();
         let txn = portal_runtime::db::begin_write(&self.db).await?;
-        if store::purchases::fail(&txn, &purchase.purchase_id, why, now).await? {
+        if store::purchases::fail(&txn, &purchase.purchase_id, why, issued, now).await? {
             let change = Change {
                 account_id: &purchase.account_id,
                 action: "FailPurchase",
@@ -176,7 +242,7 @@ impl BillingApi {
                 resource_id: &purchase.purchase_id,
                 before: Some(json!({ "state": PurchaseState::Pending.as_str() })),
                 after: Some(
-                    json!({ "state": PurchaseState::Failed.as_str(), "failure_reason": why }),
+                    json!({ "state": PurchaseState::Failed.as_str(), "failure_reason": why, "issued_key_ids": issued.key_ids, "issued_elearning_codes": issued.elearning_codes.len() }),
                 ),
             };
             audit::record(&txn, context, change).await?;

@@ -156,6 +156,8 @@ pub fn purchase(purchase: &Purchase, lines: &[Line]) -> pb::Purchase {
         failure_reason: purchase.failure_reason.clone(),
         create_time: Some(to_proto(purchase.create_time)),
         update_time: Some(to_proto(purchase.update_time)),
+        revoked_key_ids: purchase.revoked_key_ids.clone(),
+        compensation_pending: purchase.compensation_pending,
     }
 }
 

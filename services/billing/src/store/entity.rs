@@ -77,6 +77,8 @@ pub mod purchase {
         pub attempts: i32,
         pub site_ids: String,
         pub no_administrator_notified: bool,
+        pub revoked_key_ids: String,
+        pub compensation_pending: bool,
         pub create_time: DateTimeUtc,
         pub update_time: DateTimeUtc,
     }

@@ -18,6 +18,11 @@ fn purchase_of(row: purchase::Model) -> Result<Purchase> {
     let what = format!("purchase {}", row.purchase_id);
     Ok(Purchase {
         key_ids: super::ids_from_json(&row.key_ids, &format!("key ids of {what}"))?,
+        revoked_key_ids: super::ids_from_json(
+            &row.revoked_key_ids,
+            &format!("revoked key ids of {what}"),
+        )?,
+        compensation_pending: row.compensation_pending,
         elearning_codes: super::ids_from_json(
             &row.elearning_codes,
             &format!("eLearning codes of {what}"),
@@ -46,6 +51,8 @@ pub async fn insert<C: ConnectionTrait>(db: &C, purchase: &Purchase) -> Result<(
         attempts: Set(0),
         site_ids: Set(super::ids_to_json(&purchase.site_ids)?),
         no_administrator_notified: Set(purchase.no_administrator_notified),
+        revoked_key_ids: Set(super::ids_to_json(&purchase.revoked_key_ids)?),
+        compensation_pending: Set(purchase.compensation_pending),
         create_time: Set(purchase.create_time),
         update_time: Set(purchase.update_time),
     }
@@ -70,6 +77,38 @@ pub async fn pending<C: ConnectionTrait>(db: &C, limit: u64) -> Result<Vec<Purch
         .order_by_asc(purchase::Column::UpdateTime)
         .limit(limit);
     super::read_all(db, query, purchase_of).await
+}
+
+/// B9: the `limit` failed purchases whose issued keys are still to be revoked, least recently touched first.
+pub async fn compensation_due<C: ConnectionTrait>(db: &C, limit: u64) -> Result<Vec<Purchase>> {
+    let query = purchase::Entity::find()
+        .filter(purchase::Column::State.eq(enums::PurchaseState::Failed))
+        .filter(purchase::Column::CompensationPending.eq(true))
+        .order_by_asc(purchase::Column::UpdateTime)
+        .limit(limit);
+    super::read_all(db, query, purchase_of).await
+}
+
+/// B9: records that every key of a failed purchase in `revoked` is revoked, exactly once however many attempts
+/// race; `false` if another got there first. The statement is its transaction's first write.
+pub async fn finish_compensation<C: ConnectionTrait>(
+    db: &C,
+    purchase_id: &str,
+    revoked: &[String],
+    now: DateTime<Utc>,
+) -> Result<bool> {
+    let updated = purchase::Entity::update_many()
+        .col_expr(
+            purchase::Column::RevokedKeyIds,
+            Expr::value(super::ids_to_json(revoked)?),
+        )
+        .col_expr(purchase::Column::CompensationPending, Expr::value(false))
+        .col_expr(purchase::Column::UpdateTime, Expr::value(now))
+        .filter(purchase::Column::PurchaseId.eq(purchase_id))
+        .filter(purchase::Column::CompensationPending.eq(true))
+        .exec(db)
+        .await?;
+    Ok(updated.rows_affected == 1)
 }
 
 /// An update of the purchase while it is still pending: a guard, so each move out of `PENDING` happens once.
@@ -143,14 +182,28 @@ pub async fn complete<C: ConnectionTrait>(
     leave_pending(db, update, PurchaseState::Fulfilled, now).await
 }
 
-/// PENDING → FAILED with why; `false` if the purchase was no longer pending.
+/// PENDING → FAILED with why and what licensing issued before it refused (B9: its keys are then to be revoked,
+/// which the same statement records as pending); `false` if the purchase was no longer pending.
 pub async fn fail<C: ConnectionTrait>(
     db: &C,
     purchase_id: &str,
     reason: &str,
+    issued: &Issued,
     now: DateTime<Utc>,
 ) -> Result<bool> {
-    let update =
-        while_pending(purchase_id).col_expr(purchase::Column::FailureReason, Expr::value(reason));
+    let update = while_pending(purchase_id)
+        .col_expr(purchase::Column::FailureReason, Expr::value(reason))
+        .col_expr(
+            purchase::Column::KeyIds,
+            Expr::value(super::ids_to_json(&issued.key_ids)?),
+        )
+        .col_expr(
+            purchase::Column::ElearningCodes,
+            Expr::value(super::ids_to_json(&issued.elearning_codes)?),
+        )
+        .col_expr(
+            purchase::Column::CompensationPending,
+            Expr::value(!issued.key_ids.is_empty()),
+        );
     leave_pending(db, update, PurchaseState::Failed, now).await
 }

@@ -25,6 +25,14 @@ pub type ContactStream =
 /// Accounts resolved per query.
 const BATCH: usize = 500;
 
+/// Who a ListPointsOfContact call asks for.
+#[derive(Debug, Clone, Copy)]
+struct Choice {
+    kind: ContactKind,
+    include_fallback: bool,
+    include_unreachable: bool,
+}
+
 impl IdentityApi {
     pub(super) async fn list_points_of_contact(
         &self,
@@ -39,7 +47,12 @@ impl IdentityApi {
         ids.sort();
         ids.dedup();
         tokio::spawn(async move {
-            if let Err(e) = api.stream(ids, kind, r.include_fallback, &tx).await {
+            let choice = Choice {
+                kind,
+                include_fallback: r.include_fallback,
+                include_unreachable: r.include_unreachable,
+            };
+            if let Err(e) = api.stream(ids, choice, &tx).await {
                 let _ = tx.send(Err(Status::from(e))).await;
             }
         });
@@ -49,33 +62,28 @@ impl IdentityApi {
     async fn stream(
         &self,
         ids: Vec<String>,
-        kind: ContactKind,
-        include_fallback: bool,
+        choice: Choice,
         tx: &mpsc::Sender<Result<pb::PointOfContact, Status>>,
     ) -> Result<()> {
         if ids.is_empty() {
             let mut after: Option<String> = None;
             loop {
-                let accounts =
+                let mut accounts =
                     store::accounts_page(&self.db, after.as_deref(), BATCH as u64).await?;
                 let Some(last) = accounts.last() else {
                     return Ok(());
                 };
                 after = Some(last.account_id.clone());
-                if !self
-                    .send_batch(&accounts, kind, include_fallback, tx)
-                    .await?
-                {
+                // "Every account" is every account that is not academic, as the contract says.
+                accounts.retain(|a| !a.academic);
+                if !self.send_batch(&accounts, choice, tx).await? {
                     return Ok(());
                 }
             }
         }
         for chunk in ids.chunks(BATCH) {
             let accounts = store::accounts_by_ids(&self.db, chunk).await?;
-            if !self
-                .send_batch(&accounts, kind, include_fallback, tx)
-                .await?
-            {
+            if !self.send_batch(&accounts, choice, tx).await? {
                 return Ok(());
             }
         }
@@ -86,13 +94,12 @@ impl IdentityApi {
     async fn send_batch(
         &self,
         accounts: &[Account],
-        kind: ContactKind,
-        include_fallback: bool,
+        choice: Choice,
         tx: &mpsc::Sender<Result<pb::PointOfContact, Status>>,
     ) -> Result<bool> {
         let ids: Vec<String> = accounts.iter().map(|a| a.account_id.clone()).collect();
         let mut by_account: BTreeMap<String, Vec<User>> = BTreeMap::new();
-        for user in store::contacts_and_admins(&self.db, &ids, kind).await? {
+        for user in store::contacts_and_admins(&self.db, &ids, choice.kind).await? {
             by_account
                 .entry(user.account_id.clone())
                 .or_default()
@@ -103,7 +110,20 @@ impl IdentityApi {
                 .get(&account.account_id)
                 .map(Vec::as_slice)
                 .unwrap_or_default();
-            let chosen = contacts::recipients(members, kind, include_fallback);
+            let chosen = contacts::recipients(members, choice.kind, choice.include_fallback);
+            if chosen.users.is_empty() && choice.include_unreachable {
+                // N7: nobody to tell is said, not left out.
+                let unreachable = pb::PointOfContact {
+                    account_id: account.account_id.clone(),
+                    account_name: account.name.clone(),
+                    unreachable: true,
+                    ..Default::default()
+                };
+                if tx.send(Ok(unreachable)).await.is_err() {
+                    return Ok(false);
+                }
+                continue;
+            }
             for user in chosen.users {
                 let contact = pb::PointOfContact {
                     account_id: user.account_id.clone(),
@@ -112,6 +132,7 @@ impl IdentityApi {
                     display_name: user.display_name.clone(),
                     fallback: chosen.fallback,
                     account_name: account.name.clone(),
+                    unreachable: false,
                 };
                 if tx.send(Ok(contact)).await.is_err() {
                     return Ok(false);

@@ -5,6 +5,8 @@ use chrono::{DateTime, Utc};
 
 pub use portal_policy::DeploymentKind;
 
+use crate::error::{Error, Result};
+
 /// The longest deployment name, in characters.
 pub const MAX_NAME: usize = 200;
 /// The most Creator seats one deployment has.
@@ -26,6 +28,45 @@ impl DeploymentState {
     }
 }
 
+/// L14: what an on-premise deployment of a server key is for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Environment {
+    Production,
+    NonProduction,
+}
+
+impl Environment {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Environment::Production => "PRODUCTION",
+            Environment::NonProduction => "NON_PRODUCTION",
+        }
+    }
+
+    /// L14: how many active deployments of this environment one server key licenses.
+    pub fn limit(self) -> usize {
+        match self {
+            Environment::Production => 1,
+            Environment::NonProduction => 2,
+        }
+    }
+}
+
+/// L14: the environment a deployment of a server key takes, given the environments of the key's other active
+/// deployments (`taken`): the one asked for while the key has room for it; not asked, production while free,
+/// else non-production (callers that predate environments keep registering within the limits).
+pub fn place_environment(asked: Option<Environment>, taken: &[Environment]) -> Result<Environment> {
+    let has_room = |env: Environment| taken.iter().filter(|t| **t == env).count() < env.limit();
+    let candidates = match asked {
+        Some(env) => vec![env],
+        None => vec![Environment::Production, Environment::NonProduction],
+    };
+    candidates
+        .into_iter()
+        .find(|env| has_room(*env))
+        .ok_or(Error::EnvironmentLimitReached)
+}
+
 /// L8: how a deployment's kind is named (as stored and audited).
 pub fn kind_name(kind: DeploymentKind) -> &'static str {
     match kind {
@@ -44,8 +85,17 @@ pub struct Deployment {
     pub lblm_enabled: bool,
     pub creator_seats: u64,
     pub key_id: Option<String>,
+    /// L14: production or not; production for a cloud site or a deployment without a key.
+    pub environment: Environment,
     pub create_time: DateTime<Utc>,
     pub update_time: DateTime<Utc>,
+}
+
+impl Deployment {
+    /// L14: whether the deployment counts against its key's environments.
+    pub fn holds_environment(&self) -> bool {
+        self.state == DeploymentState::Active && self.key_id.is_some()
+    }
 }
 
 /// L8: a deployment as registered, checked.
@@ -57,6 +107,8 @@ pub struct NewDeployment {
     pub lblm_enabled: bool,
     pub creator_seats: u64,
     pub key_id: Option<String>,
+    /// L14: the environment asked for; `None` lets [`place_environment`] choose.
+    pub environment: Option<Environment>,
 }
 
 /// The fields an update changes; `None` leaves one as it is.
@@ -117,6 +169,37 @@ mod tests {
         assert!(check_name(" ").is_err());
         assert!(check_name("a\u{7}b").is_err());
         assert!(check_name(&"x".repeat(MAX_NAME + 1)).is_err());
+    }
+
+    #[test]
+    fn l14_a_server_key_has_one_production_and_two_non_production_deployments() {
+        use Environment::{NonProduction as Non, Production as Prod};
+        assert_eq!(place_environment(Some(Prod), &[]).unwrap(), Prod);
+        assert!(matches!(
+            place_environment(Some(Prod), &[Prod]),
+            Err(Error::EnvironmentLimitReached)
+        ));
+        assert_eq!(place_environment(Some(Non), &[Prod, Non]).unwrap(), Non);
+        assert!(matches!(
+            place_environment(Some(Non), &[Non, Non]),
+            Err(Error::EnvironmentLimitReached)
+        ));
+        // A fourth environment, asked or not, is refused.
+        for asked in [Some(Prod), Some(Non), None] {
+            assert!(matches!(
+                place_environment(asked, &[Prod, Non, Non]),
+                Err(Error::EnvironmentLimitReached)
+            ));
+        }
+    }
+
+    #[test]
+    fn l14_unasked_environments_fill_production_first() {
+        use Environment::{NonProduction as Non, Production as Prod};
+        assert_eq!(place_environment(None, &[]).unwrap(), Prod);
+        assert_eq!(place_environment(None, &[Prod]).unwrap(), Non);
+        assert_eq!(place_environment(None, &[Non, Non]).unwrap(), Prod);
+        assert_eq!(place_environment(None, &[Prod, Non]).unwrap(), Non);
     }
 
     #[test]

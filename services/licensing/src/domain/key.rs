@@ -17,6 +17,16 @@ pub enum KeyState {
     Revoked,
 }
 
+impl KeyState {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            KeyState::Active => "ACTIVE",
+            KeyState::Expired => "EXPIRED",
+            KeyState::Revoked => "REVOKED",
+        }
+    }
+}
+
 /// L2: a product key as the rules see it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Key {
@@ -33,6 +43,8 @@ pub struct Key {
     pub lblm_enabled: bool,
     pub deployment_id: Option<String>,
     pub purchase_id: Option<String>,
+    /// L13: why and when the key was revoked; set exactly when `state` is `Revoked` by RevokeKey.
+    pub revoked: Option<crate::domain::Revoked>,
     pub create_time: DateTime<Utc>,
     pub update_time: DateTime<Utc>,
 }
@@ -97,6 +109,14 @@ pub fn ensure_activatable(key: &Key, now: DateTime<Utc>) -> Result<()> {
     }
 }
 
+/// L5, L13: a revoked key is assigned to nobody.
+pub fn ensure_assignable(key: &Key) -> Result<()> {
+    match key.state {
+        KeyState::Revoked => Err(Error::KeyRevoked),
+        KeyState::Active | KeyState::Expired => Ok(()),
+    }
+}
+
 /// L5: assignments never exceed seats.
 pub fn ensure_seat_free(assigned: u64, seats: u64) -> Result<()> {
     if assigned >= seats {
@@ -130,6 +150,7 @@ pub(crate) mod tests {
             lblm_enabled: false,
             deployment_id: None,
             purchase_id: None,
+            revoked: None,
             create_time: now,
             update_time: now,
         }
@@ -160,6 +181,15 @@ pub(crate) mod tests {
     fn l5_assignments_never_exceed_seats() {
         assert!(ensure_seat_free(1, 2).is_ok());
         assert!(matches!(ensure_seat_free(2, 2), Err(Error::SeatsExhausted)));
+    }
+
+    #[test]
+    fn l13_a_revoked_key_is_assigned_to_nobody() {
+        assert!(matches!(
+            ensure_assignable(&key(KeyState::Revoked, LicenseType::Term)),
+            Err(Error::KeyRevoked)
+        ));
+        assert!(ensure_assignable(&key(KeyState::Active, LicenseType::Term)).is_ok());
     }
 
     #[test]

@@ -64,6 +64,7 @@ impl LicensingApi {
         };
         let txn = portal_runtime::db::begin_write(&self.db).await?;
         let key = store::keys::lock_key(&txn, &current.key_id).await?;
+        domain::key::ensure_assignable(&key)?;
         if !store::keys::is_assigned(&txn, &key.key_id, &member.email_key()).await? {
             let assigned = store::keys::count_assignments(&txn, &key.key_id).await?;
             domain::ensure_seat_free(assigned, key.seats)?;

@@ -8,8 +8,8 @@ use portal_runtime::{error::FieldViolation, time::to_proto};
 
 use crate::domain::{
     Activation, ActivationState, Deployment, DeploymentKind, DeploymentState, ElearningCode,
-    Family, FulfillmentPool, Key, KeyState, LicenseType, Product, SiteMembership, SiteRole,
-    report::Report,
+    Environment, Family, FulfillmentPool, Key, KeyState, LicenseType, Product, SiteMembership,
+    SiteRole, report::Report,
 };
 
 pub fn family(field: &str, raw: i32) -> Result<Family, FieldViolation> {
@@ -47,6 +47,19 @@ pub fn deployment_kind(field: &str, raw: i32) -> Result<DeploymentKind, FieldVio
         _ => Err(FieldViolation::new(
             field,
             "must be DEPLOYMENT_KIND_ON_PREMISE or DEPLOYMENT_KIND_CLOUD_SITE",
+        )),
+    }
+}
+
+/// L14: an environment asked for; unspecified asks for none.
+pub fn environment(field: &str, raw: i32) -> Result<Option<Environment>, FieldViolation> {
+    match pb::DeploymentEnvironment::try_from(raw) {
+        Ok(pb::DeploymentEnvironment::Unspecified) => Ok(None),
+        Ok(pb::DeploymentEnvironment::Production) => Ok(Some(Environment::Production)),
+        Ok(pb::DeploymentEnvironment::NonProduction) => Ok(Some(Environment::NonProduction)),
+        Err(_) => Err(FieldViolation::new(
+            field,
+            "must be a known DEPLOYMENT_ENVIRONMENT_* value",
         )),
     }
 }
@@ -132,6 +145,12 @@ pub fn key(
         create_time: Some(to_proto(key.create_time)),
         update_time: Some(to_proto(key.update_time)),
         pools,
+        revoke_reason: key
+            .revoked
+            .as_ref()
+            .map(|r| r.reason.clone())
+            .unwrap_or_default(),
+        revoke_time: key.revoked.as_ref().map(|r| to_proto(r.time)),
     }
 }
 
@@ -175,6 +194,10 @@ pub fn deployment(d: &Deployment) -> pb::Deployment {
         creator_seats_used: 0,
         create_time: Some(to_proto(d.create_time)),
         update_time: Some(to_proto(d.update_time)),
+        environment: match d.environment {
+            Environment::Production => pb::DeploymentEnvironment::Production,
+            Environment::NonProduction => pb::DeploymentEnvironment::NonProduction,
+        } as i32,
     }
 }
 

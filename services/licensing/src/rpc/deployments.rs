@@ -17,9 +17,9 @@ use super::{checked, convert};
 use crate::{
     LicensingApi,
     domain::{
-        Deployment, DeploymentPatch, NewDeployment,
+        Deployment, DeploymentPatch, Environment, Family, NewDeployment,
         access::ISSUE,
-        deployment::{check_creator_seats, check_name, kind_name},
+        deployment::{check_creator_seats, check_name, kind_name, place_environment},
     },
     error::{Error, Result},
     store,
@@ -35,6 +35,7 @@ impl TryFrom<pb::RegisterDeploymentRequest> for NewDeployment {
         let mut v = Violations::default();
         v.require("account_id", &r.account_id);
         let kind = v.check(convert::deployment_kind("kind", r.kind));
+        let environment = v.check(convert::environment("environment", r.environment));
         let name = v.check(check_name(&r.name).map_err(FieldViolation::of("name")));
         let seats = v.check(
             check_creator_seats(i64::from(r.creator_seats), r.lblm_enabled)
@@ -46,6 +47,7 @@ impl TryFrom<pb::RegisterDeploymentRequest> for NewDeployment {
             name: checked(name, "name")?,
             creator_seats: checked(seats, "creator_seats")?,
             lblm_enabled: r.lblm_enabled,
+            environment: checked(environment, "environment")?,
             key_id: (!r.key_id.is_empty()).then_some(r.key_id),
             account_id: r.account_id,
         })
@@ -112,6 +114,9 @@ impl LicensingApi {
             if key.account_id != new.account_id {
                 return Err(Error::KeyNotFound);
             }
+            if key.family != Family::Ts {
+                return Err(Error::invalid("key_id", "must be a TS key of the account"));
+            }
         }
         if caller.member().is_none() && self.identity.account(&new.account_id).await?.is_none() {
             return Err(Error::AccountNotFound);
@@ -125,9 +130,22 @@ impl LicensingApi {
                     return Ok(convert::deployment(&existing));
                 }
             };
-        let created =
-            store::deployments::insert_deployment(&txn, &deployment_id, &new, Utc::now()).await?;
-        let after = json!({ "kind": kind_name(created.kind), "name": created.name, "lblm_enabled": created.lblm_enabled, "creator_seats": created.creator_seats });
+        let environment = match &new.key_id {
+            Some(key_id) => {
+                self.room_on_key(&txn, key_id, None, new.environment)
+                    .await?
+            }
+            None => new.environment.unwrap_or(Environment::Production),
+        };
+        let created = store::deployments::insert_deployment(
+            &txn,
+            &deployment_id,
+            &new,
+            environment,
+            Utc::now(),
+        )
+        .await?;
+        let after = json!({ "kind": kind_name(created.kind), "name": created.name, "lblm_enabled": created.lblm_enabled, "creator_seats": created.creator_seats, "key_id": created.key_id, "environment": created.environment.as_str() });
         audit::record(
             &txn,
             &context,
@@ -143,6 +161,20 @@ impl LicensingApi {
         .await?;
         txn.commit().await?;
         Ok(convert::deployment(&created))
+    }
+
+    /// L14: the environment a deployment of server key `key_id` takes among the key's other active ones (but
+    /// `except`), under the key's lock, so that two registrations cannot both take its last place.
+    async fn room_on_key(
+        &self,
+        txn: &sea_orm::DatabaseTransaction,
+        key_id: &str,
+        except: Option<&str>,
+        asked: Option<Environment>,
+    ) -> Result<Environment> {
+        store::keys::lock_key(txn, key_id).await?;
+        let taken = store::deployments::environments_of_key(txn, key_id, except).await?;
+        place_environment(asked, &taken)
     }
 
     pub(super) async fn update_deployment(
@@ -161,8 +193,21 @@ impl LicensingApi {
         let patch = deployment_patch(&patch, r.update_mask, &current)?;
         let txn = portal_runtime::db::begin_write(&self.db).await?;
         let before = store::deployments::lock_deployment(&txn, &current.deployment_id).await?;
-        let after =
-            store::deployments::save_deployment(&txn, &before.patched(&patch, Utc::now())).await?;
+        let patched = before.patched(&patch, Utc::now());
+        if let Some(key_id) = patched.key_id.as_deref()
+            && patched.holds_environment()
+            && !before.holds_environment()
+        {
+            // L14: a deployment made active again takes its environment back only if the key has room.
+            self.room_on_key(
+                &txn,
+                key_id,
+                Some(&before.deployment_id),
+                Some(before.environment),
+            )
+            .await?;
+        }
+        let after = store::deployments::save_deployment(&txn, &patched).await?;
         let change = Change {
             account_id: &after.account_id,
             action: "UpdateDeployment",

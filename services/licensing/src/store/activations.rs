@@ -158,6 +158,20 @@ pub async fn release_machine<C: ConnectionTrait>(
     deactivate_where(db, filter, now).await
 }
 
+/// L13: releases every active fulfillment of the key, of any machine and product; how many.
+pub async fn release_key<C: ConnectionTrait>(
+    db: &C,
+    key_id: &str,
+    now: DateTime<Utc>,
+) -> Result<u64> {
+    deactivate_where(
+        db,
+        Condition::all().add(activation::Column::KeyId.eq(key_id)),
+        now,
+    )
+    .await
+}
+
 /// Where a person's activations are released.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Within<'a> {

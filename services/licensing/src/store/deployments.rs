@@ -8,7 +8,7 @@ use sea_orm::{
 
 use super::{deployment, stored_count, to_column};
 use crate::{
-    domain::{Deployment, DeploymentState, NewDeployment},
+    domain::{Deployment, DeploymentState, Environment, NewDeployment},
     error::{Error, Result},
 };
 
@@ -22,6 +22,7 @@ fn deployment_from_row(row: deployment::Model) -> Result<Deployment> {
         state: row.state.into(),
         lblm_enabled: row.lblm_enabled,
         key_id: row.key_id,
+        environment: row.environment.into(),
         create_time: row.create_time,
         update_time: row.update_time,
     })
@@ -52,11 +53,32 @@ pub async fn lock_deployment<C: ConnectionTrait>(
     deployment_from_row(row.ok_or(Error::DeploymentNotFound)?)
 }
 
-/// L8: registers a deployment, `ACTIVE`.
+/// L14: the environments of the server key's active deployments, but `except` (one being re-activated).
+pub async fn environments_of_key<C: ConnectionTrait>(
+    db: &C,
+    key_id: &str,
+    except: Option<&str>,
+) -> Result<Vec<Environment>> {
+    let mut query = deployment::Entity::find()
+        .filter(deployment::Column::KeyId.eq(key_id))
+        .filter(deployment::Column::State.eq(super::column::DeploymentState::Active));
+    if let Some(except) = except {
+        query = query.filter(deployment::Column::DeploymentId.ne(except));
+    }
+    Ok(query
+        .all(db)
+        .await?
+        .into_iter()
+        .map(|row| row.environment.into())
+        .collect())
+}
+
+/// L8: registers a deployment, `ACTIVE`, in `environment` (L14, placed by the caller).
 pub async fn insert_deployment<C: ConnectionTrait>(
     db: &C,
     deployment_id: &str,
     new: &NewDeployment,
+    environment: Environment,
     now: DateTime<Utc>,
 ) -> Result<Deployment> {
     let row = deployment::ActiveModel {
@@ -68,6 +90,7 @@ pub async fn insert_deployment<C: ConnectionTrait>(
         lblm_enabled: Set(new.lblm_enabled),
         creator_seats: Set(to_column(new.creator_seats)?),
         key_id: Set(new.key_id.clone()),
+        environment: Set(environment.into()),
         revision: Set(0),
         create_time: Set(now),
         update_time: Set(now),

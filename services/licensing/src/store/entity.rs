@@ -15,6 +15,7 @@ pub mod column {
     portal_runtime::column_enum!(ActivationState for domain::ActivationState { Active = "ACTIVE", Deactivated = "DEACTIVATED" });
     portal_runtime::column_enum!(DeploymentKind for domain::DeploymentKind { OnPremise = "ON_PREMISE", CloudSite = "CLOUD_SITE" });
     portal_runtime::column_enum!(DeploymentState for domain::DeploymentState { Active = "ACTIVE", Inactive = "INACTIVE" });
+    portal_runtime::column_enum!(Environment for domain::Environment { Production = "PRODUCTION", NonProduction = "NON_PRODUCTION" });
     portal_runtime::column_enum!(SiteRole for domain::SiteRole { Creator = "CREATOR", Explorer = "EXPLORER", Viewer = "VIEWER" });
 }
 
@@ -40,6 +41,8 @@ pub mod key {
         pub lblm_enabled: bool,
         pub deployment_id: Option<String>,
         pub purchase_id: Option<String>,
+        pub revoke_reason: Option<String>,
+        pub revoke_time: Option<DateTimeUtc>,
         pub batch_id: String,
         pub revision: i64,
         pub create_time: DateTimeUtc,
@@ -105,7 +108,7 @@ pub mod activation {
 pub mod deployment {
     use sea_orm::entity::prelude::*;
 
-    use super::column::{DeploymentKind, DeploymentState};
+    use super::column::{DeploymentKind, DeploymentState, Environment};
 
     #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
     #[sea_orm(table_name = "deployments")]
@@ -119,6 +122,7 @@ pub mod deployment {
         pub lblm_enabled: bool,
         pub creator_seats: i64,
         pub key_id: Option<String>,
+        pub environment: Environment,
         pub revision: i64,
         pub create_time: DateTimeUtc,
         pub update_time: DateTimeUtc,

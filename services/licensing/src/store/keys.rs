@@ -9,13 +9,26 @@ use sea_orm::{
     QueryFilter, QueryOrder, QuerySelect, Set, sea_query::Expr,
 };
 
-use super::{assignment, column, key, stored_count, to_column};
+use super::{activations, assignment, column, key, stored_count, to_column};
 use crate::{
-    domain::{Key, KeyScope, KeyState, KeyString, LicenseType, NewKeys, Refreshed},
+    domain::{
+        Key, KeyScope, KeyState, KeyString, LicenseType, NewKeys, Refreshed, Revocation, Revoked,
+        revocation,
+    },
     error::{Error, Result},
 };
 
 fn key_from_row(row: key::Model) -> Result<Key> {
+    let revoked = match (row.revoke_reason, row.revoke_time) {
+        (Some(reason), Some(time)) => Some(Revoked { reason, time }),
+        (None, None) => None,
+        _ => {
+            return Err(Error::internal(format!(
+                "key {} has half a revocation",
+                row.key_id
+            )));
+        }
+    };
     let string = KeyString::parse("key", &row.key)
         .map_err(|_| Error::internal(format!("key {} has a malformed key string", row.key_id)))?;
     Ok(Key {
@@ -32,6 +45,7 @@ fn key_from_row(row: key::Model) -> Result<Key> {
         lblm_enabled: row.lblm_enabled,
         deployment_id: row.deployment_id,
         purchase_id: row.purchase_id,
+        revoked,
         create_time: row.create_time,
         update_time: row.update_time,
     })
@@ -125,6 +139,8 @@ pub async fn insert_keys<C: ConnectionTrait>(
             lblm_enabled: Set(new.lblm_enabled),
             deployment_id: Set(None),
             purchase_id: Set(new.purchase_id.clone()),
+            revoke_reason: Set(None),
+            revoke_time: Set(None),
             batch_id: Set(batch_id.into()),
             revision: Set(0),
             create_time: Set(now),
@@ -178,6 +194,45 @@ async fn update_key<C: ConnectionTrait>(
     };
     change(&mut row);
     key_from_row(row.update(db).await?)
+}
+
+/// L13: revokes the key in the caller's transaction, the one place a key is revoked. It takes the key's lock;
+/// a key revoked before is left as it is ([`Revocation::AlreadyRevoked`]). Otherwise the key becomes `REVOKED`
+/// with `reason`, every active activation on it is released (back to its pool) and every assignment of it is
+/// removed. Whatever else must leave with a revoked key belongs here, in the same transaction.
+pub async fn revoke_key<C: ConnectionTrait>(
+    db: &C,
+    key_id: &str,
+    reason: &str,
+    now: DateTime<Utc>,
+) -> Result<Revocation> {
+    let current = lock_key(db, key_id).await?;
+    if !revocation::needs_revoking(&current) {
+        return Ok(Revocation::AlreadyRevoked(current));
+    }
+    let released_activations = activations::release_key(db, key_id, now).await?;
+    let assignees = assignees(db, &[key_id.to_string()])
+        .await?
+        .remove(key_id)
+        .unwrap_or_default();
+    assignment::Entity::delete_many()
+        .filter(assignment::Column::KeyId.eq(key_id))
+        .exec(db)
+        .await?;
+    let key = update_key(db, key_id, |row| {
+        row.state = Set(KeyState::Revoked.into());
+        row.revoke_reason = Set(Some(reason.to_string()));
+        row.revoke_time = Set(Some(now));
+        row.update_time = Set(now);
+    })
+    .await?;
+    tracing::info!(key = %key.key, account_id = %key.account_id, "revoked key");
+    Ok(Revocation::Revoked {
+        key,
+        was: current.state,
+        assignees,
+        released_activations,
+    })
 }
 
 /// L12: a page of the keys of `account_id` in `scope`, by key id after `after`.

@@ -29,6 +29,8 @@ pub enum NoticeKind {
     /// B10: auto-renew renewed on the renewal date and the next term's invoice was issued.
     #[sea_orm(string_value = "RENEWED_AUTOMATICALLY")]
     RenewedAutomatically,
+    #[sea_orm(string_value = "KEY_REVOKED")]
+    KeyRevoked,
 }
 
 impl NoticeKind {
@@ -40,6 +42,7 @@ impl NoticeKind {
             NoticeKind::CloudSiteReady => "CLOUD_SITE_READY",
             NoticeKind::RenewalReminder => "RENEWAL_REMINDER",
             NoticeKind::RenewedAutomatically => "RENEWED_AUTOMATICALLY",
+            NoticeKind::KeyRevoked => "KEY_REVOKED",
         }
     }
 }
@@ -76,6 +79,10 @@ impl NoticePayload {
             NoticeKind::RenewedAutomatically => format!(
                 "Your licenses were renewed until {}",
                 self.fields.get("renewed_until").map_or("", String::as_str)
+            ),
+            NoticeKind::KeyRevoked => format!(
+                "The product key ending in {} was revoked",
+                self.fields.get("key_last_group").map_or("", String::as_str)
             ),
         }
     }
@@ -178,6 +185,8 @@ mod tests {
             site.n6_subject(),
             "Your cloud site Acme cloud site is ready with 3 Creator seats"
         );
+        let revoked = payload(NoticeKind::KeyRevoked).n6_subject();
+        assert!(revoked.contains("AB12") && revoked.contains("revoked"));
     }
 
     #[test]

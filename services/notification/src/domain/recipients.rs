@@ -42,12 +42,22 @@ pub struct Coverage {
 }
 
 impl Coverage {
-    /// N7: adds one page of targeted accounts. `asked` are the accounts the page asked about (none when
-    /// targeting all accounts: then every account is one some contact was `reached` in); those of them
-    /// without any contact are unreachable.
-    pub fn n7_add_page(&mut self, asked: Option<&[String]>, reached: &HashSet<String>) {
+    /// N7: adds one page of targeted accounts. `asked` are the accounts the page asked about; those of them
+    /// without any contact are unreachable. Targeting all accounts asks about none: then the accounts are
+    /// those some contact was `reached` in and those identity `marked` as having nobody to tell.
+    pub fn n7_add_page(
+        &mut self,
+        asked: Option<&[String]>,
+        reached: &HashSet<String>,
+        marked: &[String],
+    ) {
         match asked {
-            None => self.accounts += reached.len() as i64,
+            None => {
+                let unreachable: Vec<&String> =
+                    marked.iter().filter(|id| !reached.contains(*id)).collect();
+                self.accounts += (reached.len() + unreachable.len()) as i64;
+                self.unreachable.extend(unreachable.into_iter().cloned());
+            }
             Some(asked) => {
                 self.accounts += asked.len() as i64;
                 self.unreachable
@@ -78,9 +88,20 @@ mod tests {
         let mut coverage = Coverage::default();
         let asked = ["a".to_string(), "b".into(), "c".into()];
         let reached: HashSet<String> = ["a".to_string(), "c".into()].into();
-        coverage.n7_add_page(Some(&asked), &reached);
-        coverage.n7_add_page(None, &reached);
+        let marked = ["b".to_string()];
+        coverage.n7_add_page(Some(&asked), &reached, &marked);
+        coverage.n7_add_page(None, &reached, &[]);
         assert_eq!(coverage.accounts, 5);
         assert_eq!(coverage.unreachable, ["b"]);
+    }
+
+    #[test]
+    fn n7_all_accounts_reports_the_accounts_with_nobody_to_tell() {
+        let mut coverage = Coverage::default();
+        let reached: HashSet<String> = ["a".to_string(), "c".into()].into();
+        let marked = ["b".to_string(), "d".into()];
+        coverage.n7_add_page(None, &reached, &marked);
+        assert_eq!(coverage.accounts, 4);
+        assert_eq!(coverage.unreachable, ["b", "d"]);
     }
 }

@@ -43,8 +43,13 @@ impl Ledger<'_> {
     ) -> Result<()> {
         tokio::pin!(contacts);
         let mut reached: HashSet<String> = HashSet::new();
+        let mut marked: Vec<String> = Vec::new();
         while let Some(contact) = contacts.next().await {
             let contact = contact?;
+            if contact.unreachable {
+                marked.push(contact.account_id);
+                continue;
+            }
             reached.insert(contact.account_id.clone());
             self.recipients.push(Recipient {
                 account_id: contact.account_id,
@@ -58,7 +63,7 @@ impl Ledger<'_> {
                 self.flush().await?;
             }
         }
-        self.coverage.n7_add_page(asked, &reached);
+        self.coverage.n7_add_page(asked, &reached, &marked);
         Ok(())
     }
 

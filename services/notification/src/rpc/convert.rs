@@ -55,6 +55,7 @@ pub fn notice_kind(raw: i32) -> Option<NoticeKind> {
         Ok(pb::NoticeKind::CloudSiteReady) => Some(NoticeKind::CloudSiteReady),
         Ok(pb::NoticeKind::RenewalReminder) => Some(NoticeKind::RenewalReminder),
         Ok(pb::NoticeKind::RenewedAutomatically) => Some(NoticeKind::RenewedAutomatically),
+        Ok(pb::NoticeKind::KeyRevoked) => Some(NoticeKind::KeyRevoked),
         Ok(pb::NoticeKind::Unspecified) | Err(_) => None,
     }
 }
@@ -67,6 +68,7 @@ fn notice_kind_to_proto(kind: NoticeKind) -> pb::NoticeKind {
         NoticeKind::CloudSiteReady => pb::NoticeKind::CloudSiteReady,
         NoticeKind::RenewalReminder => pb::NoticeKind::RenewalReminder,
         NoticeKind::RenewedAutomatically => pb::NoticeKind::RenewedAutomatically,
+        NoticeKind::KeyRevoked => pb::NoticeKind::KeyRevoked,
     }
 }
 
