@@ -1,7 +1,7 @@
 //! Cloud sites from Creator purchases (B11): buying Creator seats provisions them on the account's one cloud site
 //! (created LBLM-enabled, then grown), exactly once per purchase line — also across a replay and a licensing
 //! outage — and tells each Administrator once; a Creator there gets an authorization to run (L9), anyone is
-//! eligible for support through it (I11), and the seats leave the site when their key expires.
+//! eligible for support through it (I11), and the seats leave the site when their key expires or is revoked (L13).
 
 use std::time::Duration;
 
@@ -437,5 +437,51 @@ storage_test!(
             "KEY_EXPIRED",
         );
         assert_eq!(the_site(&mut admin, &a).await.creator_seats, 1);
+    }
+);
+
+storage_test!(
+    b11_l13_a_revoked_keys_seats_leave_the_site_with_the_revocation,
+    |backend| async move {
+        let app = TestApp::spawn(backend).await;
+        let (a, _, admin_token) = app.account_with_admin("Acme").await;
+        let mut issuer = app
+            .licensing(&app.service_token("issuer", "licensing.issue"))
+            .await;
+        let key = issuer
+            .issue_keys(lic::IssueKeysRequest {
+                lblm_enabled: true,
+                ..term_key(&a, KeyFamily::Tc, 3)
+            })
+            .await
+            .unwrap()
+            .into_inner()
+            .keys
+            .remove(0);
+        let seated = issuer
+            .provision_site_seats(lic::ProvisionSiteSeatsRequest {
+                account_id: a.clone(),
+                key_id: key.key_id.clone(),
+                creator_seats: 3,
+                purchase_id: String::new(),
+                request_id: "seats".into(),
+            })
+            .await
+            .unwrap()
+            .into_inner();
+        assert_eq!(seated.site.unwrap().creator_seats, 3);
+        issuer
+            .revoke_key(lic::RevokeKeyRequest {
+                key_id: key.key_id.clone(),
+                reason: "refunded".into(),
+                request_id: "revoke".into(),
+            })
+            .await
+            .unwrap();
+        // In the revocation's own transaction: no sweep has to run first.
+        let mut admin = app.licensing(&admin_token).await;
+        let sites = deployments(&mut admin, &a).await;
+        assert_eq!(sites.len(), 1, "{sites:?}");
+        assert_eq!(sites[0].creator_seats, 0, "{sites:?}");
     }
 );

@@ -516,7 +516,7 @@ mod tests {
     fn b9_a_refusal_on_line_n_keeps_what_lines_before_it_issued() {
         let before = Issued {
             key_ids: vec!["key-1".into(), "key-2".into()],
-            elearning_codes: Vec::new(),
+            ..Issued::default()
         };
         assert_eq!(
             b3_transition(Answer::Refused("line 2".into()), before.clone()),

@@ -102,8 +102,12 @@ impl BillingApi {
                         // B11: the line's Creator seats go on the account's cloud site with its key, once.
                         Ok(ids) if creator_seats > 0 => {
                             let Some(key_id) = ids.first().cloned() else {
-                                return Answer::Refused(
-                                    "licensing issued no key for a line with Creator seats".into(),
+                                return (
+                                    Answer::Refused(
+                                        "licensing issued no key for a line with Creator seats"
+                                            .into(),
+                                    ),
+                                    issued,
                                 );
                             };
                             issued.key_ids.extend(ids);

@@ -7,7 +7,7 @@ use chrono::{DateTime, Utc};
 use crate::{
     domain::{
         Deployment, DeploymentKind, DeploymentState, Key, KeyState, NewDeployment, Product,
-        deployment::{MAX_CREATOR_SEATS, MAX_NAME},
+        deployment::{Environment, MAX_CREATOR_SEATS, MAX_NAME},
     },
     error::{Error, Result},
 };
@@ -98,6 +98,8 @@ pub fn b11_plan(
             lblm_enabled: true,
             creator_seats: provision.creator_seats,
             key_id: None,
+            // L14: a cloud site is the account's production deployment.
+            environment: Some(Environment::Production),
         }));
     };
     let seats = site
@@ -185,6 +187,7 @@ mod tests {
             lblm_enabled: seats > 0,
             creator_seats: seats,
             key_id: None,
+            environment: Environment::Production,
             create_time: Utc.with_ymd_and_hms(2026, 1, day, 0, 0, 0).unwrap(),
             update_time: Utc.with_ymd_and_hms(2026, 1, day, 0, 0, 0).unwrap(),
         }
@@ -205,6 +208,7 @@ mod tests {
             lblm_enabled: true,
             deployment_id: None,
             purchase_id: None,
+            revoked: None,
             create_time: now(),
             update_time: now(),
         }

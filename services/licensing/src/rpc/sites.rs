@@ -25,7 +25,7 @@ use crate::{
     domain::{
         Deployment,
         access::ISSUE,
-        deployment::MAX_CREATOR_SEATS,
+        deployment::{Environment, MAX_CREATOR_SEATS},
         site::{self, SeatProvision, SitePlan, SiteSeats},
     },
     error::{Error, Result},
@@ -108,7 +108,10 @@ impl LicensingApi {
             match site::b11_plan(&asked, &account.name, &deployments, now)? {
                 SitePlan::Create(new) => {
                     let id = new_id("dep");
-                    let site = store::deployments::insert_deployment(&txn, &id, &new, now).await?;
+                    let environment = new.environment.unwrap_or(Environment::Production);
+                    let site =
+                        store::deployments::insert_deployment(&txn, &id, &new, environment, now)
+                            .await?;
                     (None, site, true)
                 }
                 SitePlan::Grow(grown) => {
