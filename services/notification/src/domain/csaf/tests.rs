@@ -1,9 +1,13 @@
 #![allow(clippy::unwrap_used)]
-use chrono::TimeZone;
+use chrono::{TimeZone, Utc};
+use portal_policy::Product;
 use portal_runtime::config::{CsafProductSettings, NotificationSettings};
+use serde_json::json;
 
 use super::*;
-use crate::domain::{AdvisoryState, Kind, Target};
+use crate::domain::{
+    Advisory, AdvisoryContent, AdvisoryState, Kind, Severity, Target, advisory::Affected,
+};
 
 /// The realistic document the end-to-end suites import too.
 const EXAMPLE: &str = include_str!("../../../../../tests/fixtures/csaf/example-sa-2026-0142.json");
