@@ -643,7 +643,8 @@ mod tests {
     }
 
     fn accepted(verifier: &Verifier, token: &str) -> bool {
-        futures::executor::block_on(verifier.verify_header(Some(&format!("Bearer {token}")))).is_ok()
+        futures::executor::block_on(verifier.verify_header(Some(&format!("Bearer {token}"))))
+            .is_ok()
     }
 
     #[test]
@@ -706,7 +707,9 @@ mod tests {
         // The suite's own tokens.
         assert_eq!(
             default.principal(&claims(serde_json::json!({ "sub": "u1" }))),
-            Some(Principal::User { user_id: "u1".into() })
+            Some(Principal::User {
+                user_id: "u1".into()
+            })
         );
         assert_eq!(
             scopes(default.principal(&claims(
@@ -727,8 +730,12 @@ mod tests {
             scopes: vec!["scp".into()],
         };
         assert_eq!(
-            idp.principal(&claims(serde_json::json!({ "sub": "f81d4fae", "email": "ann@example.com" }))),
-            Some(Principal::User { user_id: "ann@example.com".into() })
+            idp.principal(&claims(
+                serde_json::json!({ "sub": "f81d4fae", "email": "ann@example.com" })
+            )),
+            Some(Principal::User {
+                user_id: "ann@example.com".into()
+            })
         );
         let machine = idp.principal(&claims(serde_json::json!({
             "sub": "service-account-billing", "client_id": "billing", "scp": "internal", "scope": "ignored"
@@ -736,7 +743,13 @@ mod tests {
         assert!(matches!(&machine, Some(Principal::Service { name, .. }) if name == "billing"));
         assert_eq!(scopes(machine), ["internal"]);
         // A token with neither the user claim nor a service name names nobody.
-        assert_eq!(idp.principal(&claims(serde_json::json!({ "sub": "f81d4fae" }))), None);
-        assert_eq!(default.principal(&claims(serde_json::json!({ "sub": "  " }))), None);
+        assert_eq!(
+            idp.principal(&claims(serde_json::json!({ "sub": "f81d4fae" }))),
+            None
+        );
+        assert_eq!(
+            default.principal(&claims(serde_json::json!({ "sub": "  " }))),
+            None
+        );
     }
 }

@@ -449,8 +449,9 @@ impl Settings {
         }
         for origin in &self.server.cors_allowed_origins {
             // An origin is exactly scheme://host[:port], as browsers send it: no path, no trailing slash.
-            let exact = url::Url::parse(origin)
-                .is_ok_and(|u| u.origin().is_tuple() && u.origin().ascii_serialization() == *origin);
+            let exact = url::Url::parse(origin).is_ok_and(|u| {
+                u.origin().is_tuple() && u.origin().ascii_serialization() == *origin
+            });
             if origin != "*" && !exact {
                 return invalid(
                     "server.cors_allowed_origins",
@@ -567,7 +568,10 @@ mod tests {
             None,
             &Overrides::default(),
             env(&[
-                ("PORTAL_AUTH__JWKS_URL", "https://a.example/k,http://b.example/k"),
+                (
+                    "PORTAL_AUTH__JWKS_URL",
+                    "https://a.example/k,http://b.example/k",
+                ),
                 (
                     "PORTAL_SERVER__CORS_ALLOWED_ORIGINS",
                     "https://portal.example.com,http://localhost:5173",
@@ -580,15 +584,31 @@ mod tests {
             s.server.cors_allowed_origins,
             ["https://portal.example.com", "http://localhost:5173"]
         );
-        assert!(Settings::load_from(None, &Overrides::default(), env(&[])).unwrap().server.cors_allowed_origins.is_empty());
+        assert!(
+            Settings::load_from(None, &Overrides::default(), env(&[]))
+                .unwrap()
+                .server
+                .cors_allowed_origins
+                .is_empty()
+        );
         for (key, value) in [
             ("PORTAL_AUTH__JWKS_URL", "ftp://idp.example/jwks"),
-            ("PORTAL_SERVER__CORS_ALLOWED_ORIGINS", "https://portal.example.com/"),
+            (
+                "PORTAL_SERVER__CORS_ALLOWED_ORIGINS",
+                "https://portal.example.com/",
+            ),
             ("PORTAL_SERVER__CORS_ALLOWED_ORIGINS", "portal.example.com"),
         ] {
-            let err = Settings::load_from(None, &Overrides::default(), env(&[(key, value)]))
-                .unwrap_err();
-            assert!(err.to_string().contains(if key.contains("JWKS") { "auth.jwks_url" } else { "server.cors_allowed_origins" }), "{err}");
+            let err =
+                Settings::load_from(None, &Overrides::default(), env(&[(key, value)])).unwrap_err();
+            assert!(
+                err.to_string().contains(if key.contains("JWKS") {
+                    "auth.jwks_url"
+                } else {
+                    "server.cors_allowed_origins"
+                }),
+                "{err}"
+            );
         }
     }
 

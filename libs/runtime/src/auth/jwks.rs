@@ -189,9 +189,12 @@ impl Jwks {
             .iter()
             .find(|s| s.keys.is_none() || s.error.is_some())
         {
-            Some(source) => Lookup::Unavailable(source.error.clone().unwrap_or_else(|| {
-                format!("{}: not fetched yet", source.url)
-            })),
+            Some(source) => Lookup::Unavailable(
+                source
+                    .error
+                    .clone()
+                    .unwrap_or_else(|| format!("{}: not fetched yet", source.url)),
+            ),
             None => Lookup::Unknown,
         }
     }
@@ -199,9 +202,12 @@ impl Jwks {
     /// For a token naming a `kid` no set has: fetches again unless a fetch started less than `min_refresh` ago.
     pub(super) async fn refresh_for_unknown_kid(&self) {
         let _one = self.fetching.lock().await;
-        let recent = self.state.read().ok().and_then(|s| s.last_attempt).is_some_and(|at| {
-            at.elapsed() < self.settings.min_refresh
-        });
+        let recent = self
+            .state
+            .read()
+            .ok()
+            .and_then(|s| s.last_attempt)
+            .is_some_and(|at| at.elapsed() < self.settings.min_refresh);
         if !recent {
             self.fetch_all().await;
         }

@@ -104,9 +104,14 @@ impl Provider {
             })
             .unwrap(),
         );
-        let verifier = Verifier::from_files(&[], "https://idp.example", "portal", Duration::from_secs(30))
-            .unwrap()
-            .with_jwks(jwks.clone());
+        let verifier = Verifier::from_files(
+            &[],
+            "https://idp.example",
+            "portal",
+            Duration::from_secs(30),
+        )
+        .unwrap()
+        .with_jwks(jwks.clone());
         (jwks, verifier)
     }
 }
@@ -151,9 +156,7 @@ async fn check(verifier: &Verifier, token: &str) -> Result<Principal, tonic::Sta
 }
 
 fn user(id: &str) -> Principal {
-    Principal::User {
-        user_id: id.into(),
-    }
+    Principal::User { user_id: id.into() }
 }
 
 #[tokio::test]
@@ -197,9 +200,15 @@ async fn rotation_accepts_both_keys_during_the_overlap_and_refuses_a_removed_one
     // The provider starts signing with the new key: its unknown kid makes the verifier fetch the set again.
     idp.publish(&[&old, &new]);
     let fetched = idp.fetches();
-    assert_eq!(check(&verifier, &new.token("u2")).await.unwrap(), user("u2"));
+    assert_eq!(
+        check(&verifier, &new.token("u2")).await.unwrap(),
+        user("u2")
+    );
     assert_eq!(idp.fetches(), fetched + 1);
-    assert!(check(&verifier, &old_token).await.is_ok(), "overlap: old key still valid");
+    assert!(
+        check(&verifier, &old_token).await.is_ok(),
+        "overlap: old key still valid"
+    );
     assert!(check(&verifier, &old.token("u3")).await.is_ok());
 
     // The old key is withdrawn; after the next refresh its tokens are refused, even one verified before.
@@ -221,14 +230,20 @@ async fn the_last_good_set_keeps_working_while_the_provider_is_down() {
 
     idp.go_down();
     assert!(!jwks.refresh().await, "the refresh fails");
-    assert_eq!(check(&verifier, &key.token("u1")).await.unwrap(), user("u1"));
+    assert_eq!(
+        check(&verifier, &key.token("u1")).await.unwrap(),
+        user("u1")
+    );
 
     // A key we never saw cannot be checked while the provider is down: not the caller's fault.
     let unseen = check(&verifier, &IdpKey::new("k2").token("u2"))
         .await
         .unwrap_err();
     assert_eq!(unseen.code(), Code::Unavailable);
-    assert_eq!(reason_of(&unseen).as_deref(), Some("DEPENDENCY_UNAVAILABLE"));
+    assert_eq!(
+        reason_of(&unseen).as_deref(),
+        Some("DEPENDENCY_UNAVAILABLE")
+    );
 }
 
 #[tokio::test]
@@ -245,7 +260,10 @@ async fn with_no_set_ever_fetched_calls_are_unavailable_until_the_provider_answe
     );
     // The provider comes back: the next call fetches the set and is served.
     idp.publish(&[&key]);
-    assert_eq!(check(&verifier, &key.token("u1")).await.unwrap(), user("u1"));
+    assert_eq!(
+        check(&verifier, &key.token("u1")).await.unwrap(),
+        user("u1")
+    );
 }
 
 #[tokio::test]
@@ -297,12 +315,18 @@ async fn unknown_kids_refresh_at_most_once_per_interval() {
     let before = idp.fetches();
     idp.publish(&[&key, &fresh]);
     assert_eq!(
-        check(&verifier, &fresh.token("u2")).await.unwrap_err().code(),
+        check(&verifier, &fresh.token("u2"))
+            .await
+            .unwrap_err()
+            .code(),
         Code::Unauthenticated,
         "within the interval the new key is not fetched"
     );
     assert_eq!(idp.fetches(), before);
     tokio::time::sleep(Duration::from_millis(1100)).await;
-    assert_eq!(check(&verifier, &fresh.token("u2")).await.unwrap(), user("u2"));
+    assert_eq!(
+        check(&verifier, &fresh.token("u2")).await.unwrap(),
+        user("u2")
+    );
     assert_eq!(idp.fetches(), before + 1);
 }
