@@ -530,6 +530,9 @@ async fn cors_admits_only_the_configured_origins() {
     for preflight in [true, false] {
         // Without access-control-allow-origin naming it, a browser refuses the page both the call and the answer.
         let other = from_browser(&open, "https://evil.example", preflight).await;
-        assert!(other.get("access-control-allow-origin").is_none(), "{other:?}");
+        assert!(
+            other.get("access-control-allow-origin").is_none(),
+            "{other:?}"
+        );
     }
 }
