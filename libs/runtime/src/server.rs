@@ -305,7 +305,7 @@ where
                 "server is at its concurrency or open-stream limit; retry with backoff",
             );
             metrics::rpc(request.uri().path(), "8", 0.0);
-            return Box::pin(async move { Ok(status.into_http()) });
+            return Box::pin(refuse(request, status));
         };
         let authorization = request
             .headers()
@@ -322,7 +322,7 @@ where
                 Ok(principal) => {
                     request.extensions_mut().insert(principal);
                 }
-                Err(status) => return Ok(status.into_http()),
+                Err(status) => return refuse(request, status).await,
             }
             let method = request.uri().path().to_string();
             let span = tracing::info_span!("rpc", otel.name = %method, otel.kind = "server", rpc.method = %method, trace_id = tracing::field::Empty);
@@ -352,6 +352,22 @@ where
             .await
         })
     }
+}
+
+/// Answers a call with `status` before any handler reads it. Over HTTP/1.1 (gRPC-Web) the request body is read
+/// first — at most a little more than the largest message the server accepts, for at most a second — because
+/// answering a request whose body is still arriving makes the server close the connection under the client, which
+/// then sees a broken pipe instead of the status. Over HTTP/2 the stream is simply reset, so nothing is read.
+async fn refuse(
+    request: http::Request<Body>,
+    status: tonic::Status,
+) -> Result<http::Response<Body>, Infallible> {
+    use http_body_util::BodyExt;
+    if request.version() < http::Version::HTTP_2 {
+        let body = http_body_util::Limited::new(request.into_body(), 4 * 1024 * 1024 + 5);
+        let _ = tokio::time::timeout(std::time::Duration::from_secs(1), body.collect()).await;
+    }
+    Ok(status.into_http())
 }
 
 /// tonic answers a request body it cannot read before any handler runs, as if the server were at fault:

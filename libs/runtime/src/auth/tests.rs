@@ -1,0 +1,247 @@
+//! The verifier against PEM keys: round trips, the verified-token cache, time and audience checks, and how claims
+//! map to the principal.
+
+#![allow(clippy::unwrap_used)]
+
+use super::*;
+
+fn pair() -> (tempfile::TempDir, Minter, Verifier) {
+    let dir = tempfile::tempdir().unwrap();
+    let private = dir.path().join("k.pem");
+    let public = ensure_signing_key(&private).unwrap();
+    let minter = Minter::from_file(&private, "portal", "portal").unwrap();
+    let verifier =
+        Verifier::from_files(&[public], "portal", "portal", Duration::from_secs(30)).unwrap();
+    (dir, minter, verifier)
+}
+
+#[tokio::test]
+async fn user_and_service_tokens_round_trip() {
+    let (_dir, minter, verifier) = pair();
+    let user = verifier
+        .verify_header(Some(&format!(
+            "Bearer {}",
+            minter.user("u1", Duration::from_secs(60))
+        )))
+        .await
+        .unwrap();
+    assert_eq!(
+        user,
+        Principal::User {
+            user_id: "u1".into()
+        }
+    );
+    let svc = verifier
+        .verify_header(Some(&format!(
+            "Bearer {}",
+            minter.service(
+                "billing",
+                "internal licensing.issue",
+                Duration::from_secs(60)
+            )
+        )))
+        .await
+        .unwrap();
+    assert!(
+        svc.has_scope("licensing.issue")
+            && svc.has_scope("internal")
+            && !svc.has_scope("identity.admin")
+    );
+}
+
+#[test]
+fn ensure_signing_key_keeps_an_existing_key() {
+    let dir = tempfile::tempdir().unwrap();
+    let private = dir.path().join("k.pem");
+    ensure_signing_key(&private).unwrap();
+    let first = fs::read(&private).unwrap();
+    ensure_signing_key(&private).unwrap();
+    assert_eq!(first, fs::read(&private).unwrap());
+}
+
+#[tokio::test]
+async fn a_remembered_token_is_not_used_past_its_expiry() {
+    let (_dir, minter, verifier) = pair();
+    let token = minter.user("u1", Duration::from_secs(60));
+    let header = format!("Bearer {token}");
+    assert!(verifier.verify_header(Some(&header)).await.is_ok());
+    let digest: [u8; 32] = Sha256::digest(token.as_bytes()).into();
+    let now = unix_now();
+    assert!(verifier.verified.get(&digest, now, 0).is_some());
+    assert!(
+        verifier
+            .verified
+            .get(&digest, now + 60 + verifier.leeway + 1, 0)
+            .is_none()
+    );
+    assert!(
+        verifier.verified.get(&digest, now, 1).is_none(),
+        "not once the key sets changed"
+    );
+}
+
+#[test]
+fn the_verified_set_stays_bounded() {
+    let cache = VerifiedTokens::new(4);
+    let remembered = |valid_until| Remembered {
+        principal: Principal::User {
+            user_id: "u".into(),
+        },
+        valid_until,
+        generation: 0,
+    };
+    for i in 0..10u8 {
+        cache.insert([i; 32], remembered(100), 50);
+        assert!(cache.entries.lock().unwrap().len() <= 4);
+    }
+    // Expired entries go first when the set is full.
+    let cache = VerifiedTokens::new(2);
+    cache.insert([1; 32], remembered(10), 5);
+    cache.insert([2; 32], remembered(100), 5);
+    cache.insert([3; 32], remembered(100), 50);
+    assert!(cache.get(&[2; 32], 50, 0).is_some() && cache.get(&[3; 32], 50, 0).is_some());
+}
+
+#[tokio::test]
+async fn a_bad_token_is_refused_every_time() {
+    let (_dir, minter, verifier) = pair();
+    let mut token = minter.user("u1", Duration::from_secs(60));
+    token.push('x');
+    for _ in 0..2 {
+        assert!(
+            verifier
+                .verify_header(Some(&format!("Bearer {token}")))
+                .await
+                .is_err()
+        );
+    }
+}
+
+#[tokio::test]
+async fn a_bare_svc_subject_is_refused() {
+    let (_dir, minter, verifier) = pair();
+    let token = minter.mint("svc:".into(), None, Duration::from_secs(60));
+    assert!(
+        verifier
+            .verify_header(Some(&format!("Bearer {token}")))
+            .await
+            .is_err()
+    );
+}
+
+/// Signs arbitrary claims with the pair's private key, as another issuer might.
+fn signed(dir: &tempfile::TempDir, claims: &serde_json::Value) -> String {
+    let key = jsonwebtoken::EncodingKey::from_ed_pem(&fs::read(dir.path().join("k.pem")).unwrap())
+        .unwrap();
+    jsonwebtoken::encode(&jsonwebtoken::Header::new(Algorithm::EdDSA), claims, &key).unwrap()
+}
+
+fn accepted(verifier: &Verifier, token: &str) -> bool {
+    futures::executor::block_on(verifier.verify_header(Some(&format!("Bearer {token}")))).is_ok()
+}
+
+#[test]
+fn a_token_not_yet_valid_is_refused() {
+    let (dir, _, verifier) = pair();
+    let now = unix_now();
+    let base = serde_json::json!({ "sub": "u1", "iss": "portal", "aud": "portal", "iat": now, "exp": now + 7200 });
+    let mut early = base.clone();
+    early["nbf"] = (now + 3600).into();
+    assert!(
+        !accepted(&verifier, &signed(&dir, &early)),
+        "nbf an hour ahead"
+    );
+    let mut future = base.clone();
+    future["iat"] = (now + 365 * 24 * 3600).into();
+    future["exp"] = (now + 366 * 24 * 3600).into();
+    assert!(
+        !accepted(&verifier, &signed(&dir, &future)),
+        "iat a year ahead"
+    );
+    let mut ready = base;
+    ready["nbf"] = (now - 10).into();
+    assert!(accepted(&verifier, &signed(&dir, &ready)));
+}
+
+#[test]
+fn a_token_living_longer_than_allowed_is_refused() {
+    let (dir, _, verifier) = pair();
+    let now = unix_now();
+    let century = serde_json::json!({ "sub": "u1", "iss": "portal", "aud": "portal", "iat": now, "exp": now + 100 * 365 * 24 * 3600 });
+    assert!(!accepted(&verifier, &signed(&dir, &century)));
+    let verifier = verifier.with_max_lifetime(Duration::from_secs(3600));
+    let day = serde_json::json!({ "sub": "u1", "iss": "portal", "aud": "portal", "iat": now, "exp": now + 24 * 3600 });
+    assert!(!accepted(&verifier, &signed(&dir, &day)));
+    let hour = serde_json::json!({ "sub": "u1", "iss": "portal", "aud": "portal", "iat": now, "exp": now + 3600 });
+    assert!(accepted(&verifier, &signed(&dir, &hour)));
+}
+
+#[test]
+fn an_audience_list_naming_the_suite_is_accepted() {
+    let (dir, _, verifier) = pair();
+    let now = unix_now();
+    let with = serde_json::json!({ "sub": "u1", "iss": "portal", "aud": ["other", "portal"], "iat": now, "exp": now + 60 });
+    assert!(accepted(&verifier, &signed(&dir, &with)));
+    let without = serde_json::json!({ "sub": "u1", "iss": "portal", "aud": ["other"], "iat": now, "exp": now + 60 });
+    assert!(!accepted(&verifier, &signed(&dir, &without)));
+}
+
+fn claims(value: serde_json::Value) -> serde_json::Map<String, serde_json::Value> {
+    value.as_object().unwrap().clone()
+}
+
+#[test]
+fn claims_map_to_the_principal_as_configured() {
+    let default = ClaimMapping::default();
+    let scopes = |p: Option<Principal>| match p {
+        Some(Principal::Service { scopes, .. }) => scopes.into_iter().collect::<Vec<_>>(),
+        other => panic!("not a service: {other:?}"),
+    };
+    // The suite's own tokens.
+    assert_eq!(
+        default.principal(&claims(serde_json::json!({ "sub": "u1" }))),
+        Some(Principal::User {
+            user_id: "u1".into()
+        })
+    );
+    assert_eq!(
+        scopes(default.principal(&claims(
+            serde_json::json!({ "sub": "svc:ops", "scope": "identity.admin internal" })
+        ))),
+        ["identity.admin", "internal"]
+    );
+    // `scp` as a list (Azure AD, Okta) or a string, together with `scope`.
+    assert_eq!(
+        scopes(default.principal(&claims(serde_json::json!({
+            "sub": "svc:ops", "scp": ["licensing.issue", "billing.catalog"], "scope": "internal"
+        })))),
+        ["billing.catalog", "internal", "licensing.issue"]
+    );
+    let idp = ClaimMapping {
+        user_id: "email".into(),
+        service_name: Some("client_id".into()),
+        scopes: vec!["scp".into()],
+    };
+    assert_eq!(
+        idp.principal(&claims(
+            serde_json::json!({ "sub": "f81d4fae", "email": "ann@example.com" })
+        )),
+        Some(Principal::User {
+            user_id: "ann@example.com".into()
+        })
+    );
+    let machine = idp.principal(&claims(serde_json::json!({
+        "sub": "service-account-billing", "client_id": "billing", "scp": "internal", "scope": "ignored"
+    })));
+    assert!(matches!(&machine, Some(Principal::Service { name, .. }) if name == "billing"));
+    assert_eq!(scopes(machine), ["internal"]);
+    // A token with neither the user claim nor a service name names nobody.
+    assert_eq!(
+        idp.principal(&claims(serde_json::json!({ "sub": "f81d4fae" }))),
+        None
+    );
+    assert_eq!(
+        default.principal(&claims(serde_json::json!({ "sub": "  " }))),
+        None
+    );
+}
