@@ -15,4 +15,4 @@ if [[ $profile == release ]]; then
 else
     cargo build --locked -p portal -p portal-bench
 fi
-exec "target/$profile/portal-bench" "$@"
+exec "${CARGO_TARGET_DIR:-target}/$profile/portal-bench" "$@"
