@@ -1,4 +1,4 @@
-//! NotificationService end to end (N1–N6, N11, N12) against a real SMTP listener, on SQLite and PostgreSQL: one module per
+//! NotificationService end to end (N1–N6, N8, N10, N11, N12) against a real SMTP listener, on SQLite and PostgreSQL: one module per
 //! resource, and the fixtures they share.
 
 #![allow(clippy::unwrap_used, clippy::expect_used)] // test helpers panic on purpose
@@ -10,8 +10,12 @@ mod advisories;
 mod csaf;
 #[path = "notification/delivery.rs"]
 mod delivery;
+#[path = "notification/escalation.rs"]
+mod escalation;
 #[path = "notification/notices.rs"]
 mod notices;
+#[path = "notification/report.rs"]
+mod report;
 
 use std::time::Duration;
 

@@ -7,10 +7,13 @@
 pub mod advisory;
 pub mod csaf;
 pub mod delivery;
+pub mod escalation;
 pub mod notice;
 pub mod recipients;
+pub mod report;
 
 pub use advisory::{Advisory, AdvisoryContent, AdvisoryState, Kind, NewAdvisory, Severity, Target};
 pub use delivery::{About, Counts, Delivery, DeliveryState, RetryPolicy, n3_message_id};
+pub use escalation::{AccountLedger, Tally};
 pub use notice::{NewNotice, NoticeKind, NoticePayload, StoredAttachment};
 pub use recipients::{ContactRole, Coverage, Recipient};

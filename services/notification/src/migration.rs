@@ -12,6 +12,7 @@ impl MigratorTrait for Migrator {
             Box::new(portal_runtime::migration::CreateAuditEvents),
             Box::new(CreateAdvisoriesAndDeliveries),
             Box::new(CreateCsafDocuments),
+            Box::new(CreateEscalations),
         ]
     }
 }
@@ -65,6 +66,8 @@ enum Deliveries {
     SentTime,
     CreateTime,
     UpdateTime,
+    /// N8 (added by `CreateEscalations`).
+    Escalation,
 }
 
 struct CreateAdvisoriesAndDeliveries;
@@ -210,6 +213,71 @@ impl MigrationTrait for CreateCsafDocuments {
     async fn down(&self, manager: &SchemaManager) -> Result<(), DbErr> {
         manager
             .drop_table(Table::drop().table(CsafDocuments::Table).to_owned())
+            .await
+    }
+}
+
+#[derive(DeriveIden)]
+enum Escalations {
+    Table,
+    AdvisoryId,
+    AccountId,
+    Administrators,
+    CreateTime,
+}
+
+/// N8: deliveries sent by escalation are marked, and each account's escalation of an advisory is claimed once
+/// (its primary key), with how many Administrators it went to.
+struct CreateEscalations;
+
+impl MigrationName for CreateEscalations {
+    fn name(&self) -> &str {
+        "m20261129_000600_create_escalations"
+    }
+}
+
+#[async_trait::async_trait]
+impl MigrationTrait for CreateEscalations {
+    async fn up(&self, manager: &SchemaManager) -> Result<(), DbErr> {
+        manager
+            .alter_table(
+                Table::alter()
+                    .table(Deliveries::Table)
+                    .add_column(boolean(Deliveries::Escalation).default(false))
+                    .to_owned(),
+            )
+            .await?;
+        manager
+            .create_table(
+                Table::create()
+                    .table(Escalations::Table)
+                    .if_not_exists()
+                    .col(string(Escalations::AdvisoryId))
+                    .col(string(Escalations::AccountId))
+                    .col(integer(Escalations::Administrators))
+                    .col(timestamp_with_time_zone(Escalations::CreateTime))
+                    .primary_key(
+                        Index::create()
+                            .col(Escalations::AdvisoryId)
+                            .col(Escalations::AccountId),
+                    )
+                    .to_owned(),
+            )
+            .await?;
+        Ok(())
+    }
+
+    async fn down(&self, manager: &SchemaManager) -> Result<(), DbErr> {
+        manager
+            .drop_table(Table::drop().table(Escalations::Table).to_owned())
+            .await?;
+        manager
+            .alter_table(
+                Table::alter()
+                    .table(Deliveries::Table)
+                    .drop_column(Deliveries::Escalation)
+                    .to_owned(),
+            )
             .await
     }
 }

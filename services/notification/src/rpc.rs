@@ -1,7 +1,7 @@
 //! The NotificationService handlers. Each only translates: the request becomes a typed command, the domain
 //! decides, the store writes and reads domain values, and the answer goes back as proto. One file per
 //! resource: [`advisories`] (Publish/Get/List/Watch), [`csaf`] (PublishCsafAdvisory/GetAdvisoryCsaf),
-//! [`deliveries`] (ListDeliveries/RetryDeliveries), [`notices`] (SendNotice); [`convert`] holds the proto ↔
+//! [`deliveries`] (ListDeliveries/RetryDeliveries), [`notices`] (SendNotice), [`report`] (GetAdvisoryReport); [`convert`] holds the proto ↔
 //! domain translation.
 
 mod advisories;
@@ -9,6 +9,7 @@ mod convert;
 mod csaf;
 mod deliveries;
 mod notices;
+mod report;
 
 use portal_clients::Caller;
 use portal_proto::notification::{self as pb, notification_service_server::NotificationService};
@@ -104,5 +105,13 @@ impl NotificationService for NotificationApi {
     ) -> Result<Response<pb::GetAdvisoryCsafResponse>, Status> {
         let context = CallContext::of(&request, "")?;
         respond(NotificationApi::get_advisory_csaf(self, context, request.into_inner()).await)
+    }
+
+    async fn get_advisory_report(
+        &self,
+        request: Request<pb::GetAdvisoryReportRequest>,
+    ) -> Result<Response<pb::GetAdvisoryReportResponse>, Status> {
+        let context = CallContext::of(&request, "")?;
+        respond(NotificationApi::get_advisory_report(self, context, request.into_inner()).await)
     }
 }

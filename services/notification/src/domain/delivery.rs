@@ -48,6 +48,8 @@ pub struct Delivery {
     pub delivery_id: String,
     pub about: About,
     pub to: Recipient,
+    /// N8: an Administrator told by escalation, every designated contact's mail having ended `DEAD`.
+    pub escalation: bool,
     pub state: DeliveryState,
     pub attempts: u32,
     pub last_error: String,

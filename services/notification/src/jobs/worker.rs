@@ -241,6 +241,7 @@ impl Worker {
                     account_id: &row.to.account_id,
                     account_name: &row.to.account_name,
                     fallback: row.to.fallback,
+                    escalation: row.escalation,
                     content: AdvisoryView {
                         advisory_id: &advisory.advisory_id,
                         kind: advisory.kind.as_str(),
@@ -277,6 +278,7 @@ impl Worker {
             account_id: &row.to.account_id,
             account_name: &row.to.account_name,
             fallback: false,
+            escalation: false,
             content: NoticeView {
                 kind: payload.kind.as_str(),
                 fields: &payload.fields,

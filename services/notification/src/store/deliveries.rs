@@ -16,7 +16,7 @@ use crate::{
 };
 
 /// A new ledger row to `to` in `state`, due now.
-fn new_row(
+pub(super) fn new_row(
     delivery_id: String,
     to: &Recipient,
     advisory_id: Option<String>,
@@ -49,7 +49,19 @@ fn new_row(
         sent_time: Set(None),
         create_time: Set(now),
         update_time: Set(now),
+        escalation: Set(false),
     }
+}
+
+/// The unique key of an advisory's rows: one per (advisory, account, recipient).
+pub(super) fn one_per_recipient() -> OnConflict {
+    OnConflict::columns([
+        delivery::Column::AdvisoryId,
+        delivery::Column::AccountId,
+        delivery::Column::EmailKey,
+    ])
+    .do_nothing()
+    .to_owned()
 }
 
 /// N3: writes recipients of an advisory as STAGED rows (not sent before the list is complete); rows already
@@ -67,15 +79,8 @@ pub async fn insert_staged<C: ConnectionTrait>(
         let id = Some(advisory_id.to_string());
         new_row(new_id("dlv"), to, id, None, DeliveryState::Staged, now)
     });
-    let conflict = OnConflict::columns([
-        delivery::Column::AdvisoryId,
-        delivery::Column::AccountId,
-        delivery::Column::EmailKey,
-    ])
-    .do_nothing()
-    .to_owned();
     match delivery::Entity::insert_many(rows)
-        .on_conflict(conflict)
+        .on_conflict(one_per_recipient())
         .exec_without_returning(db)
         .await
     {
@@ -150,6 +155,7 @@ pub(super) fn read(row: delivery::Model) -> Result<Delivery> {
             display_name: row.display_name,
             fallback: row.fallback,
         },
+        escalation: row.escalation,
         state: row.state,
         last_error: row.last_error,
         next_attempt_time: row.next_attempt_time,
