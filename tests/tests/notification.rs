@@ -1,9 +1,11 @@
-//! NotificationService end to end (N1–N6, N8, N10, N11, N12) against a real SMTP listener, on SQLite and PostgreSQL: one module per
+//! NotificationService end to end (N1–N6, N8–N12) against a real SMTP listener, on SQLite and PostgreSQL: one module per
 //! resource, and the fixtures they share.
 
 #![allow(clippy::unwrap_used, clippy::expect_used)] // test helpers panic on purpose
 
 // One binary per suite, its modules in `notification/`: a crate root finds them there only through `#[path]`.
+#[path = "notification/acknowledgement.rs"]
+mod acknowledgement;
 #[path = "notification/advisories.rs"]
 mod advisories;
 #[path = "notification/csaf.rs"]

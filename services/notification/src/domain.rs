@@ -4,6 +4,7 @@
 //! The enums that are stored (kind, severity, states, notice kind) derive sea-orm's `DeriveActiveEnum` so the
 //! ledger's columns are typed with exactly the strings stored today; that derive is their only tie to storage.
 
+pub mod acknowledgement;
 pub mod advisory;
 pub mod csaf;
 pub mod delivery;

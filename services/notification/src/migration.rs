@@ -13,6 +13,7 @@ impl MigratorTrait for Migrator {
             Box::new(CreateAdvisoriesAndDeliveries),
             Box::new(CreateCsafDocuments),
             Box::new(CreateEscalations),
+            Box::new(CreateAcknowledgements),
         ]
     }
 }
@@ -278,6 +279,57 @@ impl MigrationTrait for CreateEscalations {
                     .drop_column(Deliveries::Escalation)
                     .to_owned(),
             )
+            .await
+    }
+}
+
+#[derive(DeriveIden)]
+enum Acknowledgements {
+    Table,
+    DeliveryId,
+    AdvisoryId,
+    AccountId,
+    UserId,
+    Email,
+    CreateTime,
+}
+
+/// N9: who acknowledged an advisory, one row per acknowledged delivery (the first acknowledgement stands).
+struct CreateAcknowledgements;
+
+impl MigrationName for CreateAcknowledgements {
+    fn name(&self) -> &str {
+        "m20261129_000700_create_acknowledgements"
+    }
+}
+
+#[async_trait::async_trait]
+impl MigrationTrait for CreateAcknowledgements {
+    async fn up(&self, manager: &SchemaManager) -> Result<(), DbErr> {
+        manager
+            .create_table(
+                Table::create()
+                    .table(Acknowledgements::Table)
+                    .if_not_exists()
+                    .col(string(Acknowledgements::DeliveryId).primary_key())
+                    .col(string(Acknowledgements::AdvisoryId))
+                    .col(string(Acknowledgements::AccountId))
+                    .col(string(Acknowledgements::UserId))
+                    .col(string(Acknowledgements::Email))
+                    .col(timestamp_with_time_zone(Acknowledgements::CreateTime))
+                    .to_owned(),
+            )
+            .await?;
+        manager
+            .get_connection()
+            .execute_unprepared("CREATE INDEX IF NOT EXISTS acknowledgements_by_account ON acknowledgements (advisory_id, account_id)")
+            .await?;
+        Ok(())
+    }
+
+    async fn down(&self, manager: &SchemaManager) -> Result<(), DbErr> {
+        manager
+            .drop_table(Table::drop().table(Acknowledgements::Table).to_owned())
             .await
     }
 }

@@ -1,9 +1,11 @@
 //! The NotificationService handlers. Each only translates: the request becomes a typed command, the domain
 //! decides, the store writes and reads domain values, and the answer goes back as proto. One file per
 //! resource: [`advisories`] (Publish/Get/List/Watch), [`csaf`] (PublishCsafAdvisory/GetAdvisoryCsaf),
-//! [`deliveries`] (ListDeliveries/RetryDeliveries), [`notices`] (SendNotice), [`report`] (GetAdvisoryReport); [`convert`] holds the proto ↔
+//! [`deliveries`] (ListDeliveries/RetryDeliveries), [`notices`] (SendNotice), [`report`] (GetAdvisoryReport), [`acknowledgements`]
+//! (AcknowledgeAdvisory/ListUnacknowledgedAccounts); [`convert`] holds the proto ↔
 //! domain translation.
 
+mod acknowledgements;
 mod advisories;
 mod convert;
 mod csaf;
@@ -113,5 +115,24 @@ impl NotificationService for NotificationApi {
     ) -> Result<Response<pb::GetAdvisoryReportResponse>, Status> {
         let context = CallContext::of(&request, "")?;
         respond(NotificationApi::get_advisory_report(self, context, request.into_inner()).await)
+    }
+
+    async fn acknowledge_advisory(
+        &self,
+        request: Request<pb::AcknowledgeAdvisoryRequest>,
+    ) -> Result<Response<pb::Acknowledgement>, Status> {
+        let context = CallContext::of(&request, "")?;
+        respond(NotificationApi::acknowledge_advisory(self, context, request.into_inner()).await)
+    }
+
+    async fn list_unacknowledged_accounts(
+        &self,
+        request: Request<pb::ListUnacknowledgedAccountsRequest>,
+    ) -> Result<Response<pb::ListUnacknowledgedAccountsResponse>, Status> {
+        let context = CallContext::of(&request, "")?;
+        respond(
+            NotificationApi::list_unacknowledged_accounts(self, context, request.into_inner())
+                .await,
+        )
     }
 }

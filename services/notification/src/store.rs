@@ -6,6 +6,7 @@
 //! write and read them, `ledger` what the delivery worker does to them (claim, record, release), `escalations` the N8 escalations
 //! and each account's coverage.
 
+pub mod acknowledgements;
 pub mod advisories;
 pub mod csaf;
 pub mod deliveries;

@@ -1,5 +1,5 @@
 //! The coverage report (N10): per targeted account, whether the advisory reached a human there (N8) and the
-//! mails sent and dead, also as CSV for the security team's records.
+//! mails sent and dead, and whether someone there acknowledged it (N9), also as CSV for the security team's records.
 
 use super::{
     AccountLedger,
@@ -15,6 +15,8 @@ pub struct AccountReport {
     pub sent: i64,
     pub dead: i64,
     pub pending: i64,
+    /// N9: a recipient at the account acknowledged the advisory.
+    pub acknowledged: bool,
 }
 
 /// N10: the report line of `account_id` from its ledger; `None` for a targeted account with no one to tell
@@ -22,6 +24,7 @@ pub struct AccountReport {
 pub fn n10_account_report(
     account_id: String,
     ledger: Option<(String, AccountLedger)>,
+    acknowledged: bool,
 ) -> AccountReport {
     let Some((account_name, ledger)) = ledger else {
         return AccountReport {
@@ -31,6 +34,7 @@ pub fn n10_account_report(
             sent: 0,
             dead: 0,
             pending: 0,
+            acknowledged,
         };
     };
     let all = ledger.escalation.unwrap_or_default();
@@ -46,6 +50,7 @@ pub fn n10_account_report(
         sent: total.sent,
         dead: total.dead,
         pending: total.open,
+        acknowledged,
     }
 }
 
@@ -61,6 +66,7 @@ pub fn n10_csv(lines: &[AccountReport], header: bool) -> Result<Vec<u8>, csv::Er
             "sent",
             "dead",
             "pending",
+            "acknowledged",
         ])?;
     }
     for line in lines {
@@ -71,6 +77,7 @@ pub fn n10_csv(lines: &[AccountReport], header: bool) -> Result<Vec<u8>, csv::Er
             &line.sent.to_string(),
             &line.dead.to_string(),
             &line.pending.to_string(),
+            if line.acknowledged { "true" } else { "false" },
         ])?;
     }
     out.into_inner().map_err(|e| e.into_error().into())
@@ -82,7 +89,7 @@ mod tests {
 
     #[test]
     fn n10_an_account_with_no_one_to_tell_is_unreachable() {
-        let line = n10_account_report("acc-1".into(), None);
+        let line = n10_account_report("acc-1".into(), None, false);
         assert_eq!(line.coverage, Coverage::Unreachable);
         assert_eq!((line.sent, line.dead, line.pending), (0, 0, 0));
     }
@@ -102,7 +109,8 @@ mod tests {
                 open: 1,
             }),
         };
-        let line = n10_account_report("acc-1".into(), Some(("Alpha".into(), ledger)));
+        let line = n10_account_report("acc-1".into(), Some(("Alpha".into(), ledger)), true);
+        assert!(line.acknowledged);
         assert_eq!(line.coverage, Coverage::Escalated);
         assert_eq!((line.sent, line.dead, line.pending), (1, 2, 1));
     }
@@ -116,13 +124,14 @@ mod tests {
             sent: 2,
             dead: 1,
             pending: 0,
+            acknowledged: true,
         };
         let first = String::from_utf8(n10_csv(std::slice::from_ref(&line), true).unwrap()).unwrap();
         assert_eq!(
             first,
-            "account_id,account_name,coverage,sent,dead,pending\nacc-1,\"Alpha, Inc.\",REACHED,2,1,0\n"
+            "account_id,account_name,coverage,sent,dead,pending,acknowledged\nacc-1,\"Alpha, Inc.\",REACHED,2,1,0,true\n"
         );
         let next = String::from_utf8(n10_csv(&[line], false).unwrap()).unwrap();
-        assert_eq!(next, "acc-1,\"Alpha, Inc.\",REACHED,2,1,0\n");
+        assert_eq!(next, "acc-1,\"Alpha, Inc.\",REACHED,2,1,0,true\n");
     }
 }

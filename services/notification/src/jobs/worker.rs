@@ -14,7 +14,9 @@ use super::metrics;
 use crate::{
     domain::{
         About, Advisory, AdvisoryContent, Delivery, NoticePayload, RetryPolicy,
-        delivery::AfterFailure, n3_message_id,
+        acknowledgement::{n9_token, n9_token_expiry},
+        delivery::AfterFailure,
+        n3_message_id,
     },
     mail::{Mailer, SendFailure, View},
     store::{self, ledger::Unreadable},
@@ -38,6 +40,8 @@ struct AdvisoryView<'a> {
     title: &'a str,
     #[serde(flatten)]
     content: &'a AdvisoryContent,
+    /// N9: this recipient's acknowledgement token.
+    acknowledgement_token: String,
 }
 
 #[derive(Serialize)]
@@ -248,6 +252,10 @@ impl Worker {
                         severity: advisory.severity.as_str(),
                         title: &advisory.title,
                         content: &advisory.content,
+                        acknowledgement_token: n9_token(
+                            &row.delivery_id,
+                            n9_token_expiry(row.create_time),
+                        ),
                     },
                 };
                 self.mailer

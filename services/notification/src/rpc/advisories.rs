@@ -24,7 +24,7 @@ use crate::{
         Advisory, AdvisoryContent, NewAdvisory, Target, advisory as rules, advisory::Affected,
     },
     error::{Error, Result},
-    store::{advisories, deliveries, escalations},
+    store::{acknowledgements, advisories, deliveries, escalations},
 };
 
 /// Fallback (and escalated, and unreachable after escalation) accounts named in one stats message.
@@ -146,7 +146,16 @@ impl NotificationApi {
             unreachable,
             escalating,
         };
-        Ok(convert::stats(advisory, counts, fallback, escalation))
+        let acknowledged = convert::Acknowledgements(
+            acknowledgements::accounts(&self.db, &advisory.advisory_id, FALLBACK_SHOWN).await?,
+        );
+        Ok(convert::stats(
+            advisory,
+            counts,
+            fallback,
+            escalation,
+            acknowledged,
+        ))
     }
 
     pub(super) async fn answer(&self, advisory: &Advisory) -> Result<pb::Advisory> {

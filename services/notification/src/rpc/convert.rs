@@ -104,11 +104,16 @@ pub struct Escalation {
     pub escalating: bool,
 }
 
+/// N9: accounts where a recipient acknowledged the advisory.
+#[derive(Debug, Clone, Default)]
+pub struct Acknowledgements(pub Vec<String>);
+
 pub fn stats(
     advisory: &Advisory,
     counts: Counts,
     fallback: Vec<(String, String)>,
     escalation: Escalation,
+    acknowledged: Acknowledgements,
 ) -> pb::AdvisoryStats {
     let clamp = |n: i64| i32::try_from(n).unwrap_or(i32::MAX);
     let (fallback_account_ids, fallback_account_names) = fallback.into_iter().unzip();
@@ -127,6 +132,7 @@ pub fn stats(
         settled: counts.n4_settled(advisory.state) && !escalation.escalating,
         unreachable_account_ids,
         escalated_account_ids: escalation.escalated,
+        acknowledged_account_ids: acknowledged.0,
     }
 }
 
@@ -217,5 +223,6 @@ pub fn account_report(line: &AccountReport) -> pb::AccountCoverage {
         sent: clamp(line.sent),
         dead: clamp(line.dead),
         pending: clamp(line.pending),
+        acknowledged: line.acknowledged,
     }
 }

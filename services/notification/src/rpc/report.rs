@@ -1,4 +1,4 @@
-//! GetAdvisoryReport (N10): per targeted account, its coverage (N8) and mails sent and dead, paged by account
+//! GetAdvisoryReport (N10): per targeted account, its coverage (N8), mails sent and dead and acknowledgement (N9), paged by account
 //! id, also as CSV.
 
 use portal_proto::notification as pb;
@@ -9,7 +9,7 @@ use crate::{
     NotificationApi,
     domain::report::{n10_account_report, n10_csv},
     error::{Error, Result},
-    store::{advisories, escalations},
+    store::{acknowledgements, advisories, escalations},
 };
 
 impl NotificationApi {
@@ -38,11 +38,14 @@ impl NotificationApi {
         ids.dedup();
         ids.truncate(usize::try_from(page.size).unwrap_or(usize::MAX));
         let mut ledgers = escalations::ledgers(&self.db, &advisory.advisory_id, &with_rows).await?;
+        let acknowledged =
+            acknowledgements::among(&self.db, &advisory.advisory_id, &with_rows).await?;
         let lines: Vec<_> = ids
             .into_iter()
             .map(|id| {
                 let ledger = ledgers.remove(&id);
-                n10_account_report(id, ledger)
+                let acknowledged = acknowledged.contains(&id);
+                n10_account_report(id, ledger, acknowledged)
             })
             .collect();
         let csv = n10_csv(&lines, after.is_none())

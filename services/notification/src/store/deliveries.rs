@@ -229,3 +229,30 @@ pub async fn requeue_dead<C: ConnectionTrait>(
     }
     Ok(update.exec(db).await?.rows_affected)
 }
+
+/// The ledger row `delivery_id`, if there is one.
+pub async fn find<C: ConnectionTrait>(db: &C, delivery_id: &str) -> Result<Option<Delivery>> {
+    delivery::Entity::find_by_id(delivery_id.to_string())
+        .one(db)
+        .await?
+        .map(read)
+        .transpose()
+}
+
+/// N9: every row of `advisory_id` to the accounts `account_ids`, by account, then e-mail.
+pub async fn of_accounts<C: ConnectionTrait>(
+    db: &C,
+    advisory_id: &str,
+    account_ids: &[String],
+) -> Result<Vec<Delivery>> {
+    delivery::Entity::find()
+        .filter(delivery::Column::AdvisoryId.eq(advisory_id))
+        .filter(delivery::Column::AccountId.is_in(account_ids.iter().cloned()))
+        .order_by_asc(delivery::Column::AccountId)
+        .order_by_asc(delivery::Column::EmailKey)
+        .all(db)
+        .await?
+        .into_iter()
+        .map(read)
+        .collect()
+}

@@ -110,6 +110,28 @@ pub mod escalation {
     impl ActiveModelBehavior for ActiveModel {}
 }
 
+pub mod acknowledgement {
+    use sea_orm::entity::prelude::*;
+
+    /// N9: one acknowledged delivery of an advisory: who, and when (the first acknowledgement).
+    #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
+    #[sea_orm(table_name = "acknowledgements")]
+    pub struct Model {
+        #[sea_orm(primary_key, auto_increment = false)]
+        pub delivery_id: String,
+        pub advisory_id: String,
+        pub account_id: String,
+        pub user_id: String,
+        pub email: String,
+        pub create_time: DateTimeUtc,
+    }
+
+    #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
+    pub enum Relation {}
+
+    impl ActiveModelBehavior for ActiveModel {}
+}
+
 pub mod csaf_document {
     use sea_orm::entity::prelude::*;
 
