@@ -94,4 +94,5 @@ idempotent!(
     notification::PublishAdvisoryRequest,
     notification::PublishCsafAdvisoryRequest,
     notification::SendNoticeRequest,
+    notification::RemindAdvisoryRequest,
 );

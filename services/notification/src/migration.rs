@@ -14,6 +14,7 @@ impl MigratorTrait for Migrator {
             Box::new(CreateCsafDocuments),
             Box::new(CreateEscalations),
             Box::new(CreateAcknowledgements),
+            Box::new(AddReminders),
         ]
     }
 }
@@ -69,6 +70,8 @@ enum Deliveries {
     UpdateTime,
     /// N8 (added by `CreateEscalations`).
     Escalation,
+    /// N9 (added by `AddReminders`).
+    Reminder,
 }
 
 struct CreateAdvisoriesAndDeliveries;
@@ -330,6 +333,49 @@ impl MigrationTrait for CreateAcknowledgements {
     async fn down(&self, manager: &SchemaManager) -> Result<(), DbErr> {
         manager
             .drop_table(Table::drop().table(Acknowledgements::Table).to_owned())
+            .await
+    }
+}
+
+/// N9: reminders are ledger rows too, numbered; a recipient has one row per advisory and reminder.
+struct AddReminders;
+
+impl MigrationName for AddReminders {
+    fn name(&self) -> &str {
+        "m20261129_000800_add_reminders"
+    }
+}
+
+#[async_trait::async_trait]
+impl MigrationTrait for AddReminders {
+    async fn up(&self, manager: &SchemaManager) -> Result<(), DbErr> {
+        manager
+            .alter_table(
+                Table::alter()
+                    .table(Deliveries::Table)
+                    .add_column(integer(Deliveries::Reminder).default(0))
+                    .to_owned(),
+            )
+            .await?;
+        let db = manager.get_connection();
+        db.execute_unprepared("CREATE UNIQUE INDEX IF NOT EXISTS deliveries_recipient_reminder ON deliveries (advisory_id, account_id, email_key, reminder)").await?;
+        db.execute_unprepared("DROP INDEX IF EXISTS deliveries_recipient")
+            .await?;
+        Ok(())
+    }
+
+    async fn down(&self, manager: &SchemaManager) -> Result<(), DbErr> {
+        let db = manager.get_connection();
+        db.execute_unprepared("CREATE UNIQUE INDEX IF NOT EXISTS deliveries_recipient ON deliveries (advisory_id, account_id, email_key)").await?;
+        db.execute_unprepared("DROP INDEX IF EXISTS deliveries_recipient_reminder")
+            .await?;
+        manager
+            .alter_table(
+                Table::alter()
+                    .table(Deliveries::Table)
+                    .drop_column(Deliveries::Reminder)
+                    .to_owned(),
+            )
             .await
     }
 }

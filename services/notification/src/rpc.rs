@@ -2,7 +2,7 @@
 //! decides, the store writes and reads domain values, and the answer goes back as proto. One file per
 //! resource: [`advisories`] (Publish/Get/List/Watch), [`csaf`] (PublishCsafAdvisory/GetAdvisoryCsaf),
 //! [`deliveries`] (ListDeliveries/RetryDeliveries), [`notices`] (SendNotice), [`report`] (GetAdvisoryReport), [`acknowledgements`]
-//! (AcknowledgeAdvisory/ListUnacknowledgedAccounts); [`convert`] holds the proto ↔
+//! (AcknowledgeAdvisory/ListUnacknowledgedAccounts), [`reminders`] (RemindAdvisory); [`convert`] holds the proto ↔
 //! domain translation.
 
 mod acknowledgements;
@@ -11,6 +11,7 @@ mod convert;
 mod csaf;
 mod deliveries;
 mod notices;
+mod reminders;
 mod report;
 
 use portal_clients::Caller;
@@ -123,6 +124,14 @@ impl NotificationService for NotificationApi {
     ) -> Result<Response<pb::Acknowledgement>, Status> {
         let context = CallContext::of(&request, "")?;
         respond(NotificationApi::acknowledge_advisory(self, context, request.into_inner()).await)
+    }
+
+    async fn remind_advisory(
+        &self,
+        request: Request<pb::RemindAdvisoryRequest>,
+    ) -> Result<Response<pb::RemindAdvisoryResponse>, Status> {
+        let context = CallContext::of(&request, &request.get_ref().request_id)?;
+        respond(NotificationApi::remind_advisory(self, context, request.into_inner()).await)
     }
 
     async fn list_unacknowledged_accounts(

@@ -50,6 +50,8 @@ pub struct Delivery {
     pub to: Recipient,
     /// N8: an Administrator told by escalation, every designated contact's mail having ended `DEAD`.
     pub escalation: bool,
+    /// N9: 0 for the advisory itself, n for its n-th reminder.
+    pub reminder: u32,
     pub state: DeliveryState,
     pub attempts: u32,
     pub last_error: String,

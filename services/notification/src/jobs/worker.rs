@@ -42,6 +42,8 @@ struct AdvisoryView<'a> {
     content: &'a AdvisoryContent,
     /// N9: this recipient's acknowledgement token.
     acknowledgement_token: String,
+    /// N9: the number of the reminder this mail is (0: the advisory itself).
+    reminder: u32,
 }
 
 #[derive(Serialize)]
@@ -256,10 +258,15 @@ impl Worker {
                             &row.delivery_id,
                             n9_token_expiry(row.create_time),
                         ),
+                        reminder: row.reminder,
                     },
                 };
+                let subject = match row.reminder {
+                    0 => advisory.n5_subject(),
+                    _ => format!("Reminder: {}", advisory.n5_subject()),
+                };
                 self.mailer
-                    .compose("advisory", &advisory.n5_subject(), to, &id, &view, &[])
+                    .compose("advisory", &subject, to, &id, &view, &[])
             }
             About::Notice(payload) => self.compose_notice(row, payload, to, &id),
         }

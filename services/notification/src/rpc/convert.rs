@@ -200,6 +200,7 @@ pub fn delivery(row: &Delivery, domain: &str) -> pb::Delivery {
         create_time: Some(to_proto(row.create_time)),
         update_time: Some(to_proto(row.update_time)),
         escalation: row.escalation,
+        reminder: i32::try_from(row.reminder).unwrap_or(i32::MAX),
     }
 }
 

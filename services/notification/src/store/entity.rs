@@ -80,6 +80,8 @@ pub mod delivery {
         pub update_time: DateTimeUtc,
         /// N8: sent to an Administrator by escalation.
         pub escalation: bool,
+        /// N9: 0 for the advisory itself, n for its n-th reminder.
+        pub reminder: i32,
     }
 
     #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

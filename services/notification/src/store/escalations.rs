@@ -46,7 +46,7 @@ pub async fn due<C: ConnectionTrait>(
         "SELECT d.advisory_id, d.account_id, MAX(d.account_name) AS account_name, \
            COUNT(CASE WHEN d.fallback THEN 1 END) AS fallback_rows \
          FROM deliveries d \
-         WHERE d.advisory_id IS NOT NULL AND d.escalation = {no} {only} \
+         WHERE d.advisory_id IS NOT NULL AND d.escalation = {no} AND d.reminder = 0 {only} \
            AND NOT EXISTS (SELECT 1 FROM escalations e WHERE e.advisory_id = d.advisory_id AND e.account_id = d.account_id) \
          GROUP BY d.advisory_id, d.account_id \
          HAVING SUM(CASE WHEN d.state = 'DEAD' THEN 0 ELSE 1 END) = 0 \
@@ -164,7 +164,7 @@ pub async fn outcome<C: ConnectionTrait>(
     let sql = format!(
         "SELECT e.account_id FROM escalations e WHERE e.advisory_id = {id} \
            AND NOT EXISTS (SELECT 1 FROM deliveries d WHERE d.advisory_id = e.advisory_id \
-             AND d.account_id = e.account_id AND d.state <> {dead}) \
+             AND d.account_id = e.account_id AND d.reminder = 0 AND d.state <> {dead}) \
          ORDER BY e.account_id LIMIT {limit}",
         id = p[0],
         dead = p[1],
@@ -234,6 +234,8 @@ pub async fn ledgers<C: ConnectionTrait>(
         .column_as(delivery::Column::DeliveryId.count(), "n")
         .filter(delivery::Column::AdvisoryId.eq(advisory_id))
         .filter(delivery::Column::AccountId.is_in(account_ids.iter().cloned()))
+        // Coverage is about the advisory itself; reminders (N9) come after.
+        .filter(delivery::Column::Reminder.eq(0))
         .group_by(delivery::Column::AccountId)
         .group_by(delivery::Column::AccountName)
         .group_by(delivery::Column::Escalation)
