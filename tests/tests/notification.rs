@@ -1,17 +1,23 @@
-//! NotificationService end to end (N1–N6, N11, N12) against a real SMTP listener, on SQLite and PostgreSQL: one module per
+//! NotificationService end to end (N1–N6, N8–N12) against a real SMTP listener, on SQLite and PostgreSQL: one module per
 //! resource, and the fixtures they share.
 
 #![allow(clippy::unwrap_used, clippy::expect_used)] // test helpers panic on purpose
 
 // One binary per suite, its modules in `notification/`: a crate root finds them there only through `#[path]`.
+#[path = "notification/acknowledgement.rs"]
+mod acknowledgement;
 #[path = "notification/advisories.rs"]
 mod advisories;
 #[path = "notification/csaf.rs"]
 mod csaf;
 #[path = "notification/delivery.rs"]
 mod delivery;
+#[path = "notification/escalation.rs"]
+mod escalation;
 #[path = "notification/notices.rs"]
 mod notices;
+#[path = "notification/report.rs"]
+mod report;
 
 use std::time::Duration;
 

@@ -95,4 +95,5 @@ idempotent!(
     notification::PublishAdvisoryRequest,
     notification::PublishCsafAdvisoryRequest,
     notification::SendNoticeRequest,
+    notification::RemindAdvisoryRequest,
 );

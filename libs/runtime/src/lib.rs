@@ -15,6 +15,7 @@ pub mod metrics;
 pub mod migration;
 pub mod outbox;
 pub mod paging;
+pub mod seal;
 pub mod server;
 pub mod telemetry;
 pub mod time;

@@ -26,6 +26,8 @@ static KEY: OnceLock<[u8; 32]> = OnceLock::new();
 /// wins: every service of one process shares one key, as every replica of one deployment does.
 pub fn seal_with(secret: &[u8]) {
     let _ = KEY.set(derive(secret));
+    // Other sealed values (crate::seal) share the same start-up step and secret, each with its own derived key.
+    crate::seal::set_secret(secret);
 }
 
 fn derive(secret: &[u8]) -> [u8; 32] {

@@ -4,13 +4,17 @@
 //! The enums that are stored (kind, severity, states, notice kind) derive sea-orm's `DeriveActiveEnum` so the
 //! ledger's columns are typed with exactly the strings stored today; that derive is their only tie to storage.
 
+pub mod acknowledgement;
 pub mod advisory;
 pub mod csaf;
 pub mod delivery;
+pub mod escalation;
 pub mod notice;
 pub mod recipients;
+pub mod report;
 
 pub use advisory::{Advisory, AdvisoryContent, AdvisoryState, Kind, NewAdvisory, Severity, Target};
 pub use delivery::{About, Counts, Delivery, DeliveryState, RetryPolicy, n3_message_id};
+pub use escalation::{AccountLedger, Tally};
 pub use notice::{NewNotice, NoticeKind, NoticePayload, StoredAttachment};
 pub use recipients::{ContactRole, Coverage, Recipient};

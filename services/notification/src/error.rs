@@ -7,6 +7,8 @@ use tonic::{Code, Status};
 pub enum Error {
     #[error("advisory not found")]
     AdvisoryNotFound,
+    #[error("the acknowledgement token has expired")]
+    AckTokenExpired,
     #[error(transparent)]
     Common(#[from] Common),
 }
@@ -21,6 +23,9 @@ impl From<Error> for Status {
         match err {
             Error::Common(common) => common.into(),
             Error::AdvisoryNotFound => error::status(Code::NotFound, "ADVISORY_NOT_FOUND", message),
+            Error::AckTokenExpired => {
+                error::status(Code::FailedPrecondition, "ACK_TOKEN_EXPIRED", message)
+            }
         }
     }
 }

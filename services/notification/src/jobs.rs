@@ -1,7 +1,9 @@
 //! Background work of the notification service, in one place: the delivery worker (N3, [`worker`]) and the
 //! resolution of advisories' recipients (N2, [`resolver`]) — right after publishing, and as a sweep that takes
-//! over resolutions that stopped (a crash, an upstream outage).
+//! over resolutions that stopped (a crash, an upstream outage) — and the escalation of accounts whose designated
+//! contacts' mail all ended dead (N8, [`escalation`]), in the same sweep.
 
+mod escalation;
 mod metrics;
 mod resolver;
 mod worker;
@@ -61,8 +63,9 @@ impl NotificationApi {
         vec![deliveries, sweep]
     }
 
-    /// N2/N3: resolves every advisory still resolving whose resolver lease lapsed, until `stop` turns true; and
-    /// (N4) refreshes the delivery gauges each round, also while the worker is busy with a long fan-out.
+    /// N2/N3: resolves every advisory still resolving whose resolver lease lapsed, until `stop` turns true;
+    /// (N8) escalates accounts whose designated contacts' mail all ended dead; and (N4) refreshes the delivery
+    /// gauges each round, also while the worker is busy with a long fan-out.
     async fn sweep(self, mut stop: watch::Receiver<bool>) {
         loop {
             self.record_gauges().await;
@@ -80,6 +83,11 @@ impl NotificationApi {
                 Err(e) => {
                     tracing::warn!(error = %e, "looking for unresolved advisories failed")
                 }
+            }
+            match escalation::escalate_due(&self.db, &self.upstream).await {
+                Ok(0) => {}
+                Ok(_) => self.wake_worker(),
+                Err(e) => tracing::warn!(error = %e, "looking for accounts to escalate failed"),
             }
             tokio::select! {
                 () = tokio::time::sleep(SWEEP) => {}

@@ -62,6 +62,8 @@ pub struct View<'a, T: Serialize> {
     pub account_id: &'a str,
     pub account_name: &'a str,
     pub fallback: bool,
+    /// N8: an Administrator told because every designated contact's mail bounced.
+    pub escalation: bool,
     #[serde(flatten)]
     pub content: T,
 }

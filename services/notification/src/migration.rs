@@ -12,6 +12,9 @@ impl MigratorTrait for Migrator {
             Box::new(portal_runtime::migration::CreateAuditEvents),
             Box::new(CreateAdvisoriesAndDeliveries),
             Box::new(CreateCsafDocuments),
+            Box::new(CreateEscalations),
+            Box::new(CreateAcknowledgements),
+            Box::new(AddReminders),
         ]
     }
 }
@@ -65,6 +68,10 @@ enum Deliveries {
     SentTime,
     CreateTime,
     UpdateTime,
+    /// N8 (added by `CreateEscalations`).
+    Escalation,
+    /// N9 (added by `AddReminders`).
+    Reminder,
 }
 
 struct CreateAdvisoriesAndDeliveries;
@@ -210,6 +217,165 @@ impl MigrationTrait for CreateCsafDocuments {
     async fn down(&self, manager: &SchemaManager) -> Result<(), DbErr> {
         manager
             .drop_table(Table::drop().table(CsafDocuments::Table).to_owned())
+            .await
+    }
+}
+
+#[derive(DeriveIden)]
+enum Escalations {
+    Table,
+    AdvisoryId,
+    AccountId,
+    Administrators,
+    CreateTime,
+}
+
+/// N8: deliveries sent by escalation are marked, and each account's escalation of an advisory is claimed once
+/// (its primary key), with how many Administrators it went to.
+struct CreateEscalations;
+
+impl MigrationName for CreateEscalations {
+    fn name(&self) -> &str {
+        "m20261129_000600_create_escalations"
+    }
+}
+
+#[async_trait::async_trait]
+impl MigrationTrait for CreateEscalations {
+    async fn up(&self, manager: &SchemaManager) -> Result<(), DbErr> {
+        manager
+            .alter_table(
+                Table::alter()
+                    .table(Deliveries::Table)
+                    .add_column(boolean(Deliveries::Escalation).default(false))
+                    .to_owned(),
+            )
+            .await?;
+        manager
+            .create_table(
+                Table::create()
+                    .table(Escalations::Table)
+                    .if_not_exists()
+                    .col(string(Escalations::AdvisoryId))
+                    .col(string(Escalations::AccountId))
+                    .col(integer(Escalations::Administrators))
+                    .col(timestamp_with_time_zone(Escalations::CreateTime))
+                    .primary_key(
+                        Index::create()
+                            .col(Escalations::AdvisoryId)
+                            .col(Escalations::AccountId),
+                    )
+                    .to_owned(),
+            )
+            .await?;
+        Ok(())
+    }
+
+    async fn down(&self, manager: &SchemaManager) -> Result<(), DbErr> {
+        manager
+            .drop_table(Table::drop().table(Escalations::Table).to_owned())
+            .await?;
+        manager
+            .alter_table(
+                Table::alter()
+                    .table(Deliveries::Table)
+                    .drop_column(Deliveries::Escalation)
+                    .to_owned(),
+            )
+            .await
+    }
+}
+
+#[derive(DeriveIden)]
+enum Acknowledgements {
+    Table,
+    DeliveryId,
+    AdvisoryId,
+    AccountId,
+    UserId,
+    Email,
+    CreateTime,
+}
+
+/// N9: who acknowledged an advisory, one row per acknowledged delivery (the first acknowledgement stands).
+struct CreateAcknowledgements;
+
+impl MigrationName for CreateAcknowledgements {
+    fn name(&self) -> &str {
+        "m20261129_000700_create_acknowledgements"
+    }
+}
+
+#[async_trait::async_trait]
+impl MigrationTrait for CreateAcknowledgements {
+    async fn up(&self, manager: &SchemaManager) -> Result<(), DbErr> {
+        manager
+            .create_table(
+                Table::create()
+                    .table(Acknowledgements::Table)
+                    .if_not_exists()
+                    .col(string(Acknowledgements::DeliveryId).primary_key())
+                    .col(string(Acknowledgements::AdvisoryId))
+                    .col(string(Acknowledgements::AccountId))
+                    .col(string(Acknowledgements::UserId))
+                    .col(string(Acknowledgements::Email))
+                    .col(timestamp_with_time_zone(Acknowledgements::CreateTime))
+                    .to_owned(),
+            )
+            .await?;
+        manager
+            .get_connection()
+            .execute_unprepared("CREATE INDEX IF NOT EXISTS acknowledgements_by_account ON acknowledgements (advisory_id, account_id)")
+            .await?;
+        Ok(())
+    }
+
+    async fn down(&self, manager: &SchemaManager) -> Result<(), DbErr> {
+        manager
+            .drop_table(Table::drop().table(Acknowledgements::Table).to_owned())
+            .await
+    }
+}
+
+/// N9: reminders are ledger rows too, numbered; a recipient has one row per advisory and reminder.
+struct AddReminders;
+
+impl MigrationName for AddReminders {
+    fn name(&self) -> &str {
+        "m20261129_000800_add_reminders"
+    }
+}
+
+#[async_trait::async_trait]
+impl MigrationTrait for AddReminders {
+    async fn up(&self, manager: &SchemaManager) -> Result<(), DbErr> {
+        manager
+            .alter_table(
+                Table::alter()
+                    .table(Deliveries::Table)
+                    .add_column(integer(Deliveries::Reminder).default(0))
+                    .to_owned(),
+            )
+            .await?;
+        let db = manager.get_connection();
+        db.execute_unprepared("CREATE UNIQUE INDEX IF NOT EXISTS deliveries_recipient_reminder ON deliveries (advisory_id, account_id, email_key, reminder)").await?;
+        db.execute_unprepared("DROP INDEX IF EXISTS deliveries_recipient")
+            .await?;
+        Ok(())
+    }
+
+    async fn down(&self, manager: &SchemaManager) -> Result<(), DbErr> {
+        let db = manager.get_connection();
+        db.execute_unprepared("CREATE UNIQUE INDEX IF NOT EXISTS deliveries_recipient ON deliveries (advisory_id, account_id, email_key)").await?;
+        db.execute_unprepared("DROP INDEX IF EXISTS deliveries_recipient_reminder")
+            .await?;
+        manager
+            .alter_table(
+                Table::alter()
+                    .table(Deliveries::Table)
+                    .drop_column(Deliveries::Reminder)
+                    .to_owned(),
+            )
             .await
     }
 }

@@ -1,14 +1,18 @@
 //! The NotificationService handlers. Each only translates: the request becomes a typed command, the domain
 //! decides, the store writes and reads domain values, and the answer goes back as proto. One file per
 //! resource: [`advisories`] (Publish/Get/List/Watch), [`csaf`] (PublishCsafAdvisory/GetAdvisoryCsaf),
-//! [`deliveries`] (ListDeliveries/RetryDeliveries), [`notices`] (SendNotice); [`convert`] holds the proto ↔
+//! [`deliveries`] (ListDeliveries/RetryDeliveries), [`notices`] (SendNotice), [`report`] (GetAdvisoryReport), [`acknowledgements`]
+//! (AcknowledgeAdvisory/ListUnacknowledgedAccounts), [`reminders`] (RemindAdvisory); [`convert`] holds the proto ↔
 //! domain translation.
 
+mod acknowledgements;
 mod advisories;
 mod convert;
 mod csaf;
 mod deliveries;
 mod notices;
+mod reminders;
+mod report;
 
 use portal_clients::Caller;
 use portal_proto::notification::{self as pb, notification_service_server::NotificationService};
@@ -104,5 +108,40 @@ impl NotificationService for NotificationApi {
     ) -> Result<Response<pb::GetAdvisoryCsafResponse>, Status> {
         let context = CallContext::of(&request, "")?;
         respond(NotificationApi::get_advisory_csaf(self, context, request.into_inner()).await)
+    }
+
+    async fn get_advisory_report(
+        &self,
+        request: Request<pb::GetAdvisoryReportRequest>,
+    ) -> Result<Response<pb::GetAdvisoryReportResponse>, Status> {
+        let context = CallContext::of(&request, "")?;
+        respond(NotificationApi::get_advisory_report(self, context, request.into_inner()).await)
+    }
+
+    async fn acknowledge_advisory(
+        &self,
+        request: Request<pb::AcknowledgeAdvisoryRequest>,
+    ) -> Result<Response<pb::Acknowledgement>, Status> {
+        let context = CallContext::of(&request, "")?;
+        respond(NotificationApi::acknowledge_advisory(self, context, request.into_inner()).await)
+    }
+
+    async fn remind_advisory(
+        &self,
+        request: Request<pb::RemindAdvisoryRequest>,
+    ) -> Result<Response<pb::RemindAdvisoryResponse>, Status> {
+        let context = CallContext::of(&request, &request.get_ref().request_id)?;
+        respond(NotificationApi::remind_advisory(self, context, request.into_inner()).await)
+    }
+
+    async fn list_unacknowledged_accounts(
+        &self,
+        request: Request<pb::ListUnacknowledgedAccountsRequest>,
+    ) -> Result<Response<pb::ListUnacknowledgedAccountsResponse>, Status> {
+        let context = CallContext::of(&request, "")?;
+        respond(
+            NotificationApi::list_unacknowledged_accounts(self, context, request.into_inner())
+                .await,
+        )
     }
 }

@@ -3,12 +3,15 @@
 //! guess.
 //!
 //! `advisories` holds the advisories and their resolution leases, `csaf` the documents imported ones came from, `deliveries` the ledger rows as the RPCs
-//! write and read them, `ledger` what the delivery worker does to them (claim, record, release).
+//! write and read them, `ledger` what the delivery worker does to them (claim, record, release), `escalations` the N8 escalations
+//! and each account's coverage.
 
+pub mod acknowledgements;
 pub mod advisories;
 pub mod csaf;
 pub mod deliveries;
 mod entity;
+pub mod escalations;
 pub mod ledger;
 
 use std::fmt::Display;

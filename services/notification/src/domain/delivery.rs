@@ -48,6 +48,10 @@ pub struct Delivery {
     pub delivery_id: String,
     pub about: About,
     pub to: Recipient,
+    /// N8: an Administrator told by escalation, every designated contact's mail having ended `DEAD`.
+    pub escalation: bool,
+    /// N9: 0 for the advisory itself, n for its n-th reminder.
+    pub reminder: u32,
     pub state: DeliveryState,
     pub attempts: u32,
     pub last_error: String,

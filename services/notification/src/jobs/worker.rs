@@ -14,7 +14,9 @@ use super::metrics;
 use crate::{
     domain::{
         About, Advisory, AdvisoryContent, Delivery, NoticePayload, RetryPolicy,
-        delivery::AfterFailure, n3_message_id,
+        acknowledgement::{n9_token, n9_token_expiry},
+        delivery::AfterFailure,
+        n3_message_id,
     },
     mail::{Mailer, SendFailure, View},
     store::{self, ledger::Unreadable},
@@ -38,6 +40,10 @@ struct AdvisoryView<'a> {
     title: &'a str,
     #[serde(flatten)]
     content: &'a AdvisoryContent,
+    /// N9: this recipient's acknowledgement token.
+    acknowledgement_token: String,
+    /// N9: the number of the reminder this mail is (0: the advisory itself).
+    reminder: u32,
 }
 
 #[derive(Serialize)]
@@ -241,16 +247,26 @@ impl Worker {
                     account_id: &row.to.account_id,
                     account_name: &row.to.account_name,
                     fallback: row.to.fallback,
+                    escalation: row.escalation,
                     content: AdvisoryView {
                         advisory_id: &advisory.advisory_id,
                         kind: advisory.kind.as_str(),
                         severity: advisory.severity.as_str(),
                         title: &advisory.title,
                         content: &advisory.content,
+                        acknowledgement_token: n9_token(
+                            &row.delivery_id,
+                            n9_token_expiry(row.create_time),
+                        ),
+                        reminder: row.reminder,
                     },
                 };
+                let subject = match row.reminder {
+                    0 => advisory.n5_subject(),
+                    _ => format!("Reminder: {}", advisory.n5_subject()),
+                };
                 self.mailer
-                    .compose("advisory", &advisory.n5_subject(), to, &id, &view, &[])
+                    .compose("advisory", &subject, to, &id, &view, &[])
             }
             About::Notice(payload) => self.compose_notice(row, payload, to, &id),
         }
@@ -277,6 +293,7 @@ impl Worker {
             account_id: &row.to.account_id,
             account_name: &row.to.account_name,
             fallback: false,
+            escalation: false,
             content: NoticeView {
                 kind: payload.kind.as_str(),
                 fields: &payload.fields,

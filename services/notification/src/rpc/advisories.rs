@@ -24,10 +24,10 @@ use crate::{
         Advisory, AdvisoryContent, NewAdvisory, Target, advisory as rules, advisory::Affected,
     },
     error::{Error, Result},
-    store::{advisories, deliveries},
+    store::{acknowledgements, advisories, deliveries, escalations},
 };
 
-/// Fallback accounts named in one stats message.
+/// Fallback (and escalated, and unreachable after escalation) accounts named in one stats message.
 const FALLBACK_SHOWN: u64 = 1000;
 /// How often a watch looks at the ledger.
 const WATCH_POLL: Duration = Duration::from_millis(250);
@@ -135,7 +135,27 @@ impl NotificationApi {
         let counts = deliveries::counts(&self.db, &advisory.advisory_id).await?;
         let fallback =
             deliveries::fallback_accounts(&self.db, &advisory.advisory_id, FALLBACK_SHOWN).await?;
-        Ok(convert::stats(advisory, counts, fallback))
+        let (escalated, unreachable) =
+            escalations::outcome(&self.db, &advisory.advisory_id, FALLBACK_SHOWN).await?;
+        // N8: an account whose designated mail all ended dead is not settled until its escalation is written.
+        let escalating = !escalations::due(&self.db, Some(&advisory.advisory_id), 1)
+            .await?
+            .is_empty();
+        let escalation = convert::Escalation {
+            escalated,
+            unreachable,
+            escalating,
+        };
+        let acknowledged = convert::Acknowledgements(
+            acknowledgements::accounts(&self.db, &advisory.advisory_id, FALLBACK_SHOWN).await?,
+        );
+        Ok(convert::stats(
+            advisory,
+            counts,
+            fallback,
+            escalation,
+            acknowledged,
+        ))
     }
 
     pub(super) async fn answer(&self, advisory: &Advisory) -> Result<pb::Advisory> {

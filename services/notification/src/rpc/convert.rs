@@ -7,6 +7,7 @@ use portal_runtime::{error::FieldViolation, time::to_proto};
 
 use crate::domain::{
     About, Advisory, Counts, Delivery, DeliveryState, Kind, NoticeKind, Severity, Target,
+    escalation::Coverage, report::AccountReport,
 };
 
 pub fn kind(raw: i32) -> Option<Kind> {
@@ -94,13 +95,32 @@ fn delivery_state(state: DeliveryState) -> pb::DeliveryState {
     }
 }
 
+/// N8: how an advisory's escalations stand.
+#[derive(Debug, Clone, Default)]
+pub struct Escalation {
+    /// Accounts whose Administrators were sent the advisory by escalation.
+    pub escalated: Vec<String>,
+    /// Accounts unreachable after escalating (every mail dead, or nobody else to tell).
+    pub unreachable: Vec<String>,
+    /// Some account is due for escalation and not yet escalated.
+    pub escalating: bool,
+}
+
+/// N9: accounts where a recipient acknowledged the advisory.
+#[derive(Debug, Clone, Default)]
+pub struct Acknowledgements(pub Vec<String>);
+
 pub fn stats(
     advisory: &Advisory,
     counts: Counts,
     fallback: Vec<(String, String)>,
+    escalation: Escalation,
+    acknowledged: Acknowledgements,
 ) -> pb::AdvisoryStats {
     let clamp = |n: i64| i32::try_from(n).unwrap_or(i32::MAX);
     let (fallback_account_ids, fallback_account_names) = fallback.into_iter().unzip();
+    let mut unreachable_account_ids = advisory.unreachable.clone();
+    unreachable_account_ids.extend(escalation.unreachable);
     pb::AdvisoryStats {
         pending: clamp(counts.staged + counts.pending),
         sent: clamp(counts.sent),
@@ -111,8 +131,10 @@ pub fn stats(
         fallback_account_names,
         advisory_id: advisory.advisory_id.clone(),
         total: clamp(counts.total()),
-        settled: counts.n4_settled(advisory.state),
-        unreachable_account_ids: advisory.unreachable.clone(),
+        settled: counts.n4_settled(advisory.state) && !escalation.escalating,
+        unreachable_account_ids,
+        escalated_account_ids: escalation.escalated,
+        acknowledged_account_ids: acknowledged.0,
     }
 }
 
@@ -179,5 +201,31 @@ pub fn delivery(row: &Delivery, domain: &str) -> pb::Delivery {
         sent_time: row.sent_time.map(to_proto),
         create_time: Some(to_proto(row.create_time)),
         update_time: Some(to_proto(row.update_time)),
+        escalation: row.escalation,
+        reminder: i32::try_from(row.reminder).unwrap_or(i32::MAX),
+    }
+}
+
+fn coverage_to_proto(coverage: Coverage) -> pb::Coverage {
+    match coverage {
+        Coverage::Pending => pb::Coverage::Pending,
+        Coverage::Reached => pb::Coverage::Reached,
+        Coverage::Fallback => pb::Coverage::Fallback,
+        Coverage::Escalated => pb::Coverage::Escalated,
+        Coverage::Unreachable => pb::Coverage::Unreachable,
+    }
+}
+
+/// N10: one account's line of an advisory report.
+pub fn account_report(line: &AccountReport) -> pb::AccountCoverage {
+    let clamp = |n: i64| i32::try_from(n).unwrap_or(i32::MAX);
+    pb::AccountCoverage {
+        account_id: line.account_id.clone(),
+        account_name: line.account_name.clone(),
+        coverage: coverage_to_proto(line.coverage) as i32,
+        sent: clamp(line.sent),
+        dead: clamp(line.dead),
+        pending: clamp(line.pending),
+        acknowledged: line.acknowledged,
     }
 }

@@ -16,7 +16,7 @@ use crate::{
 };
 
 /// A new ledger row to `to` in `state`, due now.
-fn new_row(
+pub(super) fn new_row(
     delivery_id: String,
     to: &Recipient,
     advisory_id: Option<String>,
@@ -49,7 +49,21 @@ fn new_row(
         sent_time: Set(None),
         create_time: Set(now),
         update_time: Set(now),
+        escalation: Set(false),
+        reminder: Set(0),
     }
+}
+
+/// The unique key of an advisory's rows: one per (advisory, account, recipient, reminder).
+pub(super) fn one_per_recipient() -> OnConflict {
+    OnConflict::columns([
+        delivery::Column::AdvisoryId,
+        delivery::Column::AccountId,
+        delivery::Column::EmailKey,
+        delivery::Column::Reminder,
+    ])
+    .do_nothing()
+    .to_owned()
 }
 
 /// N3: writes recipients of an advisory as STAGED rows (not sent before the list is complete); rows already
@@ -67,15 +81,8 @@ pub async fn insert_staged<C: ConnectionTrait>(
         let id = Some(advisory_id.to_string());
         new_row(new_id("dlv"), to, id, None, DeliveryState::Staged, now)
     });
-    let conflict = OnConflict::columns([
-        delivery::Column::AdvisoryId,
-        delivery::Column::AccountId,
-        delivery::Column::EmailKey,
-    ])
-    .do_nothing()
-    .to_owned();
     match delivery::Entity::insert_many(rows)
-        .on_conflict(conflict)
+        .on_conflict(one_per_recipient())
         .exec_without_returning(db)
         .await
     {
@@ -138,6 +145,7 @@ pub(super) fn read(row: delivery::Model) -> Result<Delivery> {
             ));
         }
     };
+    let reminder = u32::try_from(row.reminder).map_err(|e| unreadable("reminder of", id, e))?;
     Ok(Delivery {
         attempts: u32::try_from(row.attempts).map_err(|e| unreadable("attempts of", id, e))?,
         about,
@@ -150,6 +158,8 @@ pub(super) fn read(row: delivery::Model) -> Result<Delivery> {
             display_name: row.display_name,
             fallback: row.fallback,
         },
+        escalation: row.escalation,
+        reminder,
         state: row.state,
         last_error: row.last_error,
         next_attempt_time: row.next_attempt_time,
@@ -222,4 +232,84 @@ pub async fn requeue_dead<C: ConnectionTrait>(
         update = update.filter(delivery::Column::DeliveryId.is_in(delivery_ids.iter().cloned()));
     }
     Ok(update.exec(db).await?.rows_affected)
+}
+
+/// The ledger row `delivery_id`, if there is one.
+pub async fn find<C: ConnectionTrait>(db: &C, delivery_id: &str) -> Result<Option<Delivery>> {
+    delivery::Entity::find_by_id(delivery_id.to_string())
+        .one(db)
+        .await?
+        .map(read)
+        .transpose()
+}
+
+/// N9: every row of `advisory_id` to the accounts `account_ids`, by account, then e-mail.
+pub async fn of_accounts<C: ConnectionTrait>(
+    db: &C,
+    advisory_id: &str,
+    account_ids: &[String],
+) -> Result<Vec<Delivery>> {
+    delivery::Entity::find()
+        .filter(delivery::Column::AdvisoryId.eq(advisory_id))
+        .filter(delivery::Column::AccountId.is_in(account_ids.iter().cloned()))
+        .order_by_asc(delivery::Column::AccountId)
+        .order_by_asc(delivery::Column::EmailKey)
+        .all(db)
+        .await?
+        .into_iter()
+        .map(read)
+        .collect()
+}
+
+/// N9: the number of the next reminder of `advisory_id` (1 for the first).
+pub async fn next_reminder<C: ConnectionTrait>(db: &C, advisory_id: &str) -> Result<i32> {
+    let last: Option<i32> = delivery::Entity::find()
+        .select_only()
+        .expr(sea_orm::sea_query::Func::max(Expr::col(
+            delivery::Column::Reminder,
+        )))
+        .filter(delivery::Column::AdvisoryId.eq(advisory_id))
+        .into_tuple::<Option<i32>>()
+        .one(db)
+        .await?
+        .flatten();
+    Ok(last.unwrap_or(0) + 1)
+}
+
+/// N9: reminder `reminder` of `advisory_id`: a PENDING copy of every row the advisory reached (SENT) at an
+/// account nobody acknowledged, each its own delivery (`<original id>-r<n>`, so its own Message-ID); returns
+/// how many.
+pub async fn insert_reminders<C: ConnectionTrait>(
+    db: &C,
+    advisory_id: &str,
+    reminder: i32,
+    now: DateTime<Utc>,
+) -> Result<u64> {
+    let backend = db.get_database_backend();
+    let p = portal_runtime::db::placeholders(backend, 4);
+    let sql = format!(
+        "INSERT INTO deliveries (delivery_id, advisory_id, notice_kind, account_id, account_name, user_id, email, \
+           email_key, display_name, fallback, payload, state, attempts, last_error, next_attempt_time, lease_owner, \
+           lease_until, sent_time, create_time, update_time, escalation, reminder) \
+         SELECT d.delivery_id || {suffix}, d.advisory_id, NULL, d.account_id, d.account_name, d.user_id, d.email, \
+           d.email_key, d.display_name, d.fallback, NULL, 'PENDING', 0, '', {now}, NULL, NULL, NULL, {now}, {now}, \
+           d.escalation, {reminder} \
+         FROM deliveries d WHERE d.advisory_id = {id} AND d.reminder = 0 AND d.state = 'SENT' \
+           AND d.account_id NOT IN (SELECT a.account_id FROM acknowledgements a WHERE a.advisory_id = {id})",
+        suffix = p[0],
+        now = p[1],
+        reminder = p[2],
+        id = p[3],
+    );
+    let statement = sea_orm::Statement::from_sql_and_values(
+        backend,
+        sql,
+        [
+            format!("-r{reminder}").into(),
+            now.into(),
+            reminder.into(),
+            advisory_id.into(),
+        ],
+    );
+    Ok(db.execute_raw(statement).await?.rows_affected())
 }

@@ -78,6 +78,54 @@ pub mod delivery {
         pub sent_time: Option<DateTimeUtc>,
         pub create_time: DateTimeUtc,
         pub update_time: DateTimeUtc,
+        /// N8: sent to an Administrator by escalation.
+        pub escalation: bool,
+        /// N9: 0 for the advisory itself, n for its n-th reminder.
+        pub reminder: i32,
+    }
+
+    #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
+    pub enum Relation {}
+
+    impl ActiveModelBehavior for ActiveModel {}
+}
+
+pub mod escalation {
+    use sea_orm::entity::prelude::*;
+
+    /// N8: one account's escalation of one advisory, claimed once; `administrators` it went to (0: nobody else
+    /// to tell).
+    #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
+    #[sea_orm(table_name = "escalations")]
+    pub struct Model {
+        #[sea_orm(primary_key, auto_increment = false)]
+        pub advisory_id: String,
+        #[sea_orm(primary_key, auto_increment = false)]
+        pub account_id: String,
+        pub administrators: i32,
+        pub create_time: DateTimeUtc,
+    }
+
+    #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
+    pub enum Relation {}
+
+    impl ActiveModelBehavior for ActiveModel {}
+}
+
+pub mod acknowledgement {
+    use sea_orm::entity::prelude::*;
+
+    /// N9: one acknowledged delivery of an advisory: who, and when (the first acknowledgement).
+    #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
+    #[sea_orm(table_name = "acknowledgements")]
+    pub struct Model {
+        #[sea_orm(primary_key, auto_increment = false)]
+        pub delivery_id: String,
+        pub advisory_id: String,
+        pub account_id: String,
+        pub user_id: String,
+        pub email: String,
+        pub create_time: DateTimeUtc,
     }
 
     #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

@@ -4,7 +4,7 @@
 use chrono::{DateTime, Utc};
 use sea_orm::{
     ColumnTrait, ConnectionTrait, DatabaseConnection, DbBackend, EntityTrait, FromQueryResult,
-    PaginatorTrait, QueryFilter, QuerySelect, Statement, UpdateMany,
+    IdenStatic, Iterable, PaginatorTrait, QueryFilter, QuerySelect, Statement, UpdateMany,
     sea_query::{Expr, ExprTrait, Func},
 };
 
@@ -46,7 +46,13 @@ pub async fn claim_batch<C: ConnectionTrait>(
          WHERE delivery_id IN (SELECT delivery_id FROM deliveries \
            WHERE state IN ('PENDING', 'FAILED') AND next_attempt_time <= {now2} AND (lease_until IS NULL OR lease_until < {now2}) \
            ORDER BY next_attempt_time LIMIT {limit}{skip_locked}) \
-         RETURNING *",
+         RETURNING {columns}",
+        // Named, never `*`: a pooled SQLite connection that has not seen a migration's new column yet would
+        // expand `*` to the old columns, then step the re-prepared statement with the new ones.
+        columns = delivery::Column::iter()
+            .map(|c| c.as_str())
+            .collect::<Vec<_>>()
+            .join(", "),
         owner = p[0],
         until = p[1],
         now = p[2],

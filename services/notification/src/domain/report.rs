@@ -1,0 +1,137 @@
+//! The coverage report (N10): per targeted account, whether the advisory reached a human there (N8) and the
+//! mails sent and dead, and whether someone there acknowledged it (N9), also as CSV for the security team's records.
+
+use super::{
+    AccountLedger,
+    escalation::{Coverage, Tally},
+};
+
+/// One targeted account's line of the report.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AccountReport {
+    pub account_id: String,
+    pub account_name: String,
+    pub coverage: Coverage,
+    pub sent: i64,
+    pub dead: i64,
+    pub pending: i64,
+    /// N9: a recipient at the account acknowledged the advisory.
+    pub acknowledged: bool,
+}
+
+/// N10: the report line of `account_id` from its ledger; `None` for a targeted account with no one to tell
+/// (N7), which has no ledger rows at all.
+pub fn n10_account_report(
+    account_id: String,
+    ledger: Option<(String, AccountLedger)>,
+    acknowledged: bool,
+) -> AccountReport {
+    let Some((account_name, ledger)) = ledger else {
+        return AccountReport {
+            account_id,
+            account_name: String::new(),
+            coverage: Coverage::Unreachable,
+            sent: 0,
+            dead: 0,
+            pending: 0,
+            acknowledged,
+        };
+    };
+    let all = ledger.escalation.unwrap_or_default();
+    let total = Tally {
+        sent: ledger.designated.sent + all.sent,
+        dead: ledger.designated.dead + all.dead,
+        open: ledger.designated.open + all.open,
+    };
+    AccountReport {
+        account_id,
+        account_name,
+        coverage: ledger.n8_coverage(),
+        sent: total.sent,
+        dead: total.dead,
+        pending: total.open,
+        acknowledged,
+    }
+}
+
+/// N10: report lines as CSV, with the header line when `header` (the first page), so pages concatenate into
+/// one file.
+pub fn n10_csv(lines: &[AccountReport], header: bool) -> Result<Vec<u8>, csv::Error> {
+    let mut out = csv::WriterBuilder::new().from_writer(Vec::new());
+    if header {
+        out.write_record([
+            "account_id",
+            "account_name",
+            "coverage",
+            "sent",
+            "dead",
+            "pending",
+            "acknowledged",
+        ])?;
+    }
+    for line in lines {
+        out.write_record([
+            line.account_id.as_str(),
+            line.account_name.as_str(),
+            line.coverage.as_str(),
+            &line.sent.to_string(),
+            &line.dead.to_string(),
+            &line.pending.to_string(),
+            if line.acknowledged { "true" } else { "false" },
+        ])?;
+    }
+    out.into_inner().map_err(|e| e.into_error().into())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn n10_an_account_with_no_one_to_tell_is_unreachable() {
+        let line = n10_account_report("acc-1".into(), None, false);
+        assert_eq!(line.coverage, Coverage::Unreachable);
+        assert_eq!((line.sent, line.dead, line.pending), (0, 0, 0));
+    }
+
+    #[test]
+    fn n10_counts_include_the_escalation() {
+        let ledger = AccountLedger {
+            designated: Tally {
+                sent: 0,
+                dead: 2,
+                open: 0,
+            },
+            fallback: false,
+            escalation: Some(Tally {
+                sent: 1,
+                dead: 0,
+                open: 1,
+            }),
+        };
+        let line = n10_account_report("acc-1".into(), Some(("Alpha".into(), ledger)), true);
+        assert!(line.acknowledged);
+        assert_eq!(line.coverage, Coverage::Escalated);
+        assert_eq!((line.sent, line.dead, line.pending), (1, 2, 1));
+    }
+
+    #[test]
+    fn n10_csv_quotes_names_and_heads_only_the_first_page() {
+        let line = AccountReport {
+            account_id: "acc-1".into(),
+            account_name: "Alpha, Inc.".into(),
+            coverage: Coverage::Reached,
+            sent: 2,
+            dead: 1,
+            pending: 0,
+            acknowledged: true,
+        };
+        let first = String::from_utf8(n10_csv(std::slice::from_ref(&line), true).unwrap()).unwrap();
+        assert_eq!(
+            first,
+            "account_id,account_name,coverage,sent,dead,pending,acknowledged\nacc-1,\"Alpha, Inc.\",REACHED,2,1,0,true\n"
+        );
+        let next = String::from_utf8(n10_csv(&[line], false).unwrap()).unwrap();
+        assert_eq!(next, "acc-1,\"Alpha, Inc.\",REACHED,2,1,0,true\n");
+    }
+}

@@ -1,0 +1,156 @@
+//! N9: acknowledgements of advisories — recording one (once per delivery, audited), and which accounts have
+//! or have not acknowledged.
+
+use std::collections::HashSet;
+
+use chrono::{DateTime, Utc};
+use portal_runtime::{
+    CallContext,
+    audit::{self, Change},
+};
+use sea_orm::{
+    ColumnTrait, ConnectionTrait, DatabaseConnection, EntityTrait, QueryFilter, QueryOrder,
+    QuerySelect, Set,
+    sea_query::{OnConflict, Query},
+};
+use serde_json::json;
+
+use super::entity::{acknowledgement, delivery};
+use crate::{
+    domain::{Delivery, acknowledgement::Acknowledged},
+    error::{Error, Result},
+};
+
+/// N9: records that `delivery` (of `advisory_id`) was acknowledged at `now`, audited, unless it was already:
+/// then the first acknowledgement stands. Returns it, and whether this call recorded it.
+pub async fn record(
+    db: &DatabaseConnection,
+    context: &CallContext,
+    advisory_id: &str,
+    delivery: &Delivery,
+    now: DateTime<Utc>,
+) -> Result<(Acknowledged, bool)> {
+    let txn = portal_runtime::db::begin_write(db).await?;
+    let row = acknowledgement::ActiveModel {
+        delivery_id: Set(delivery.delivery_id.clone()),
+        advisory_id: Set(advisory_id.to_string()),
+        account_id: Set(delivery.to.account_id.clone()),
+        user_id: Set(delivery.to.user_id.clone()),
+        email: Set(delivery.to.email.clone()),
+        create_time: Set(now),
+    };
+    let written = match acknowledgement::Entity::insert(row)
+        .on_conflict(
+            OnConflict::column(acknowledgement::Column::DeliveryId)
+                .do_nothing()
+                .to_owned(),
+        )
+        .exec_without_returning(&txn)
+        .await
+    {
+        Ok(n) => n,
+        Err(sea_orm::DbErr::RecordNotInserted) => 0,
+        Err(e) => return Err(e.into()),
+    };
+    let fresh = written > 0;
+    if fresh {
+        audit::record(
+            &txn,
+            context,
+            Change {
+                account_id: &delivery.to.account_id,
+                action: "AcknowledgeAdvisory",
+                resource_type: "advisory",
+                resource_id: advisory_id,
+                before: None,
+                after: Some(json!({
+                    "delivery_id": delivery.delivery_id,
+                    "email": delivery.to.email,
+                })),
+            },
+        )
+        .await?;
+    }
+    let stored = acknowledgement::Entity::find_by_id(delivery.delivery_id.clone())
+        .one(&txn)
+        .await?
+        .ok_or_else(|| Error::internal("acknowledgement vanished"))?;
+    txn.commit().await?;
+    Ok((
+        Acknowledged {
+            delivery_id: stored.delivery_id,
+            advisory_id: stored.advisory_id,
+            account_id: stored.account_id,
+            user_id: stored.user_id,
+            email: stored.email,
+            time: stored.create_time,
+        },
+        fresh,
+    ))
+}
+
+/// N9: accounts of `advisory_id` someone acknowledged, in id order, at most `limit`.
+pub async fn accounts<C: ConnectionTrait>(
+    db: &C,
+    advisory_id: &str,
+    limit: u64,
+) -> Result<Vec<String>> {
+    Ok(acknowledgement::Entity::find()
+        .select_only()
+        .column(acknowledgement::Column::AccountId)
+        .distinct()
+        .filter(acknowledgement::Column::AdvisoryId.eq(advisory_id))
+        .order_by_asc(acknowledgement::Column::AccountId)
+        .limit(limit)
+        .into_tuple()
+        .all(db)
+        .await?)
+}
+
+/// N9/N10: which of `account_ids` acknowledged `advisory_id`.
+pub async fn among<C: ConnectionTrait>(
+    db: &C,
+    advisory_id: &str,
+    account_ids: &[String],
+) -> Result<HashSet<String>> {
+    let ids: Vec<String> = acknowledgement::Entity::find()
+        .select_only()
+        .column(acknowledgement::Column::AccountId)
+        .distinct()
+        .filter(acknowledgement::Column::AdvisoryId.eq(advisory_id))
+        .filter(acknowledgement::Column::AccountId.is_in(account_ids.iter().cloned()))
+        .into_tuple()
+        .all(db)
+        .await?;
+    Ok(ids.into_iter().collect())
+}
+
+/// N9: up to `limit` accounts of `advisory_id` (with ledger rows) nobody acknowledged, after `after`, in id
+/// order.
+pub async fn unacknowledged_page<C: ConnectionTrait>(
+    db: &C,
+    advisory_id: &str,
+    after: Option<&str>,
+    limit: u64,
+) -> Result<Vec<String>> {
+    let acknowledged = Query::select()
+        .column(acknowledgement::Column::AccountId)
+        .from(acknowledgement::Entity)
+        .and_where(acknowledgement::Column::AdvisoryId.eq(advisory_id))
+        .to_owned();
+    let mut query = delivery::Entity::find()
+        .select_only()
+        .column(delivery::Column::AccountId)
+        .distinct()
+        .filter(delivery::Column::AdvisoryId.eq(advisory_id))
+        .filter(delivery::Column::AccountId.not_in_subquery(acknowledged));
+    if let Some(after) = after {
+        query = query.filter(delivery::Column::AccountId.gt(after));
+    }
+    Ok(query
+        .order_by_asc(delivery::Column::AccountId)
+        .limit(limit)
+        .into_tuple()
+        .all(db)
+        .await?)
+}
