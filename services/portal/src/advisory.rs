@@ -4,7 +4,6 @@
 //! advisory as CSAF 2.0 (N12).
 
 use std::{
-    collections::BTreeMap,
     io::{IsTerminal, Write},
     path::{Path, PathBuf},
     time::Duration,
@@ -14,8 +13,8 @@ use clap::{ArgGroup, Args, Subcommand};
 use portal_proto::{
     common::Product,
     notification::{
-        AccountList, Advisory, AdvisoryKind, AdvisoryStats, AffectedProduct, Delivery,
-        DeliveryState, GetAdvisoryCsafRequest, GetAdvisoryRequest, ListDeliveriesRequest,
+        AccountCoverage, AccountList, Advisory, AdvisoryKind, AdvisoryStats, AffectedProduct,
+        Coverage, GetAdvisoryCsafRequest, GetAdvisoryReportRequest, GetAdvisoryRequest,
         ProductList, PublishAdvisoryRequest, PublishCsafAdvisoryRequest, Severity,
         WatchAdvisoryRequest, notification_service_client::NotificationServiceClient,
         publish_advisory_request::Target, publish_csaf_advisory_request::Target as CsafTarget,
@@ -360,69 +359,36 @@ fn outcome(stats: &AdvisoryStats) -> u8 {
     }
 }
 
-/// How one targeted account was covered.
-#[derive(Debug, Default)]
-struct AccountCoverage {
-    recipients: u32,
-    sent: u32,
-    dead: u32,
-    fallback: bool,
-}
-
-impl AccountCoverage {
-    fn verdict(&self) -> &'static str {
-        match (self.recipients, self.sent, self.fallback) {
-            (0, _, _) => "unreachable",
-            (_, 0, _) => "not reached",
-            (_, _, true) => "reached through fallback",
-            _ => "reached",
-        }
-    }
-}
-
-/// Every targeted account with its recipients (paged from ListDeliveries), plus those with nobody to tell.
+/// Every targeted account with its coverage (N8), mails and acknowledgement, from the suite's own report (N10).
 async fn coverage(
     client: &mut Client,
     remote: &Remote,
     stats: &AdvisoryStats,
-) -> Result<BTreeMap<String, AccountCoverage>, Failure> {
-    let mut accounts: BTreeMap<String, AccountCoverage> = BTreeMap::new();
+) -> Result<Vec<AccountCoverage>, Failure> {
+    let mut accounts = Vec::new();
     let mut page_token = String::new();
     loop {
         let page = client
-            .list_deliveries(remote.request(ListDeliveriesRequest {
+            .get_advisory_report(remote.request(GetAdvisoryReportRequest {
                 advisory_id: stats.advisory_id.clone(),
-                state: DeliveryState::Unspecified as i32,
                 page_size: 1000,
                 page_token,
             }))
             .await?
             .into_inner();
-        for delivery in &page.deliveries {
-            count(
-                accounts.entry(delivery.account_id.clone()).or_default(),
-                delivery,
-            );
-        }
+        accounts.extend(page.accounts);
         if page.next_page_token.is_empty() {
-            break;
+            return Ok(accounts);
         }
         page_token = page.next_page_token;
     }
-    for account in &stats.unreachable_account_ids {
-        accounts.entry(account.clone()).or_default();
-    }
-    Ok(accounts)
 }
 
-fn count(account: &mut AccountCoverage, delivery: &Delivery) {
-    account.recipients += 1;
-    account.fallback |= delivery.fallback;
-    match DeliveryState::try_from(delivery.state) {
-        Ok(DeliveryState::Sent) => account.sent += 1,
-        Ok(DeliveryState::Dead) => account.dead += 1,
-        _ => {}
-    }
+/// `REACHED`, `FALLBACK`, … as people read them: `reached`, `fallback`, ….
+fn verdict(account: &AccountCoverage) -> String {
+    Coverage::try_from(account.coverage)
+        .map(|c| enum_name(c.as_str_name(), "COVERAGE_"))
+        .unwrap_or_default()
 }
 
 fn stats_json(advisory_id: &str, stats: &AdvisoryStats) -> serde_json::Value {
@@ -445,7 +411,7 @@ fn report(
     remote: &Remote,
     advisory_id: &str,
     stats: &AdvisoryStats,
-    coverage: Option<&BTreeMap<String, AccountCoverage>>,
+    coverage: Option<&Vec<AccountCoverage>>,
 ) {
     match remote.output {
         Output::Json => {
@@ -453,13 +419,15 @@ fn report(
             if let Some(coverage) = coverage {
                 value["accounts"] = coverage
                     .iter()
-                    .map(|(account_id, c)| {
+                    .map(|c| {
                         json!({
-                            "account_id": account_id,
-                            "recipients": c.recipients,
+                            "account_id": c.account_id,
+                            "account_name": c.account_name,
+                            "coverage": verdict(c),
                             "sent": c.sent,
                             "dead": c.dead,
-                            "coverage": c.verdict(),
+                            "pending": c.pending,
+                            "acknowledged": c.acknowledged,
                         })
                     })
                     .collect();
@@ -469,18 +437,25 @@ fn report(
         Output::Text => {
             println!("{}", summary_line(advisory_id, stats));
             if let Some(coverage) = coverage {
-                let width = coverage.keys().map(String::len).max().unwrap_or(0).max(7);
+                let width = coverage
+                    .iter()
+                    .map(|c| c.account_id.len())
+                    .max()
+                    .unwrap_or(0)
+                    .max(7);
                 println!(
-                    "{:width$}  {:>10}  {:>6}  {:>6}  COVERAGE",
-                    "ACCOUNT", "RECIPIENTS", "SENT", "DEAD"
+                    "{:width$}  {:>6}  {:>6}  {:>7}  {:>5}  COVERAGE",
+                    "ACCOUNT", "SENT", "DEAD", "PENDING", "ACK"
                 );
-                for (account_id, c) in coverage {
+                for c in coverage {
                     println!(
-                        "{account_id:width$}  {:>10}  {:>6}  {:>6}  {}",
-                        c.recipients,
+                        "{:width$}  {:>6}  {:>6}  {:>7}  {:>5}  {}",
+                        c.account_id,
                         c.sent,
                         c.dead,
-                        c.verdict()
+                        c.pending,
+                        if c.acknowledged { "yes" } else { "no" },
+                        verdict(c)
                     );
                 }
             }

@@ -96,7 +96,7 @@ storage_test!(
         assert_eq!(report["accounts"][0]["account_id"], alpha.as_str());
         assert_eq!(
             report["accounts"][0]["coverage"],
-            "reached through fallback"
+            "fallback"
         );
         assert!(
             run.stderr.contains(&format!("{advisory_id}: ")) && run.stderr.contains("sent "),
