@@ -94,10 +94,7 @@ storage_test!(
         assert_eq!(report["sent"], 1);
         assert_eq!(report["total"], 1);
         assert_eq!(report["accounts"][0]["account_id"], alpha.as_str());
-        assert_eq!(
-            report["accounts"][0]["coverage"],
-            "fallback"
-        );
+        assert_eq!(report["accounts"][0]["coverage"], "fallback");
         assert!(
             run.stderr.contains(&format!("{advisory_id}: ")) && run.stderr.contains("sent "),
             "progress degrades to plain lines off a terminal: {}",

@@ -15,15 +15,19 @@ use portal_testkit::{Backend, ServiceKind, TestApp, smtp::SmtpSink, storage_test
 
 use super::{item, order, pay};
 
-/// The suite with mail to `sink`, and a second billing replica on the same database and keys.
+/// The suite mailing to `sink` with quick retries (the test waits seconds, not the default backoff's minutes),
+/// and a second billing replica on the same database and keys, calling the first process's identity, licensing
+/// and notification as a deployment's replicas call the services' addresses.
 async fn two_replicas(backend: Backend, sink: &SmtpSink) -> (TestApp, TestApp) {
-    let url = sink.url();
-    let app = TestApp::spawn_with(backend, &ServiceKind::ALL, |s| {
-        s.smtp.url = Some(url.into());
-        s.smtp.poll_ms = 50;
-    })
-    .await;
-    let replica = app.spawn_sharing(&[ServiceKind::Billing], |_| {}).await;
+    let app = TestApp::spawn_with_mail(backend, sink).await;
+    let peer = format!("http://{}", app.address);
+    let replica = app
+        .spawn_sharing(&[ServiceKind::Billing], |s| {
+            s.peers.identity = Some(peer.clone());
+            s.peers.licensing = Some(peer.clone());
+            s.peers.notification = Some(peer);
+        })
+        .await;
     (app, replica)
 }
 
