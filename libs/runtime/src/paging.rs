@@ -1,56 +1,21 @@
 //! AIP-158 paging: `page_size` (0 → default, capped) and opaque `page_token`s bound to the list they came from.
 //!
-//! A token is the position after which the next page starts, sealed with an HMAC over the list's scope and that
-//! position: a token edited by hand, or taken from another list, is refused. The key is derived from the
-//! deployment's signing key ([`seal_with`]), so every replica accepts the tokens any replica issued; a process
-//! that never set it (unit tests) uses a random key of its own.
-
-use std::sync::OnceLock;
+//! A token is the position after which the next page starts, sealed ([`crate::seal`]) for the list's scope: a
+//! token edited by hand, or taken from another list, is refused, and every replica accepts what any replica
+//! issued.
 
 use base64::{Engine, engine::general_purpose::URL_SAFE_NO_PAD};
-use hmac::{Hmac, Mac};
-use sha2::{Digest, Sha256};
 
-use crate::error::FieldViolation;
+use crate::{error::FieldViolation, seal};
 
 pub const DEFAULT_PAGE_SIZE: u64 = 50;
 pub const MAX_PAGE_SIZE: u64 = 1000;
 /// Longer tokens are refused before any decoding: no position of ours comes near it.
 pub const MAX_TOKEN_CHARS: usize = 1024;
-/// Bytes of the HMAC kept in a token: 128 bits, beyond guessing.
-const TAG_BYTES: usize = 16;
 
-static KEY: OnceLock<[u8; 32]> = OnceLock::new();
-
-/// Seals this process's page tokens with a key derived from `secret` (the signing key's bytes). The first call
-/// wins: every service of one process shares one key, as every replica of one deployment does.
-pub fn seal_with(secret: &[u8]) {
-    let _ = KEY.set(derive(secret));
-    // Other sealed values (crate::seal) share the same start-up step and secret, each with its own derived key.
-    crate::seal::set_secret(secret);
-}
-
-fn derive(secret: &[u8]) -> [u8; 32] {
-    let mut hash = Sha256::new();
-    hash.update(b"portal page tokens v2\0");
-    hash.update(secret);
-    hash.finalize().into()
-}
-
-fn key() -> &'static [u8; 32] {
-    KEY.get_or_init(|| derive(&rand::random::<[u8; 32]>()))
-}
-
-fn tag(scope: &str, after: &str) -> [u8; TAG_BYTES] {
-    let mut mac = <Hmac<Sha256> as Mac>::new_from_slice(key())
-        .unwrap_or_else(|_| unreachable!("HMAC takes any key length"));
-    mac.update(scope.as_bytes());
-    mac.update(b"\0");
-    mac.update(after.as_bytes());
-    let full = mac.finalize().into_bytes();
-    let mut tag = [0; TAG_BYTES];
-    tag.copy_from_slice(&full[..TAG_BYTES]);
-    tag
+/// What a page token's seal is for: a position in the list named `scope`.
+fn purpose(scope: &str) -> String {
+    format!("page\0{scope}")
 }
 
 /// A validated page request: how many, and after which key.
@@ -87,16 +52,7 @@ pub fn parse(page_size: i32, page_token: &str, scope: &str) -> Result<Page, Fiel
         .and_then(|bytes| String::from_utf8(bytes).ok())
         .filter(|after| !after.is_empty())
         .ok_or_else(invalid)?;
-    let given = URL_SAFE_NO_PAD.decode(sealed).map_err(|_| invalid())?;
-    let expected = tag(scope, &after);
-    // Constant time, so a forger learns nothing from how long a refusal takes.
-    let same = given.len() == TAG_BYTES
-        && given
-            .iter()
-            .zip(expected.iter())
-            .fold(0u8, |diff, (a, b)| diff | (a ^ b))
-            == 0;
-    if !same {
+    if !seal::verify(&purpose(scope), &after, sealed) {
         return Err(invalid());
     }
     Ok(Page {
@@ -111,7 +67,7 @@ pub fn next_token(scope: &str, last_key: Option<&str>, returned: usize, size: u6
         Some(key) if returned as u64 >= size => format!(
             "{}.{}",
             URL_SAFE_NO_PAD.encode(key),
-            URL_SAFE_NO_PAD.encode(tag(scope, key))
+            seal::tag(&purpose(scope), key)
         ),
         _ => String::new(),
     }

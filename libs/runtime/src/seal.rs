@@ -1,8 +1,8 @@
 //! Short-lived capabilities sealed with a process-wide secret: an HMAC tag over a purpose and a message, so a
 //! value made for one purpose (an advisory acknowledgement, N9) is refused for any other, and a value edited by
-//! hand is refused. The secret is the deployment's signing key, set once at start-up with the page tokens'
-//! ([`crate::paging::seal_with`]), so every replica accepts what any replica sealed; a process that never set
-//! it (unit tests) uses a random secret of its own.
+//! hand is refused: advisory acknowledgements (N9) and page tokens ([`crate::paging`]). The secret is the
+//! deployment's signing key, set once at start-up ([`set_secret`]), so every replica accepts what any replica
+//! sealed; a process that never set it (unit tests) uses a random secret of its own.
 
 use std::sync::OnceLock;
 

@@ -114,13 +114,13 @@ pub fn keys(settings: &Settings) -> Result<(Arc<Minter>, Arc<Verifier>), AppErro
         auth::ensure_signing_key(&private)?;
     }
     let minter = Minter::from_file(&private, &settings.auth.issuer, &settings.auth.audience)?;
-    // Page tokens are sealed with a key every replica shares without more configuration: one derived from the
-    // signing key they already share.
+    // Page tokens and acknowledgement tokens are sealed with a key every replica shares without more
+    // configuration: one derived from the signing key they already share.
     let secret = std::fs::read(&private).map_err(|source| auth::KeyError::Io {
         path: private.clone(),
         source,
     })?;
-    portal_runtime::paging::seal_with(&secret);
+    portal_runtime::seal::set_secret(&secret);
     let verifier = Verifier::from_files(
         &settings.public_key_files(),
         &settings.auth.issuer,
