@@ -132,13 +132,16 @@ impl TryFrom<&pb::PublishAdvisoryRequest> for NewAdvisory {
 impl NotificationApi {
     /// N4: the advisory's progress.
     async fn stats(&self, advisory: &Advisory) -> Result<pb::AdvisoryStats> {
-        let counts = deliveries::counts(&self.db, &advisory.advisory_id).await?;
+        // One snapshot: counts read before an escalation was written and "nothing due" read after it would
+        // together say settled while the Administrators were still to be told.
+        let snapshot = portal_runtime::db::begin_snapshot(&self.db).await?;
+        let counts = deliveries::counts(&snapshot, &advisory.advisory_id).await?;
         let fallback =
-            deliveries::fallback_accounts(&self.db, &advisory.advisory_id, FALLBACK_SHOWN).await?;
+            deliveries::fallback_accounts(&snapshot, &advisory.advisory_id, FALLBACK_SHOWN).await?;
         let (escalated, unreachable) =
-            escalations::outcome(&self.db, &advisory.advisory_id, FALLBACK_SHOWN).await?;
+            escalations::outcome(&snapshot, &advisory.advisory_id, FALLBACK_SHOWN).await?;
         // N8: an account whose designated mail all ended dead is not settled until its escalation is written.
-        let escalating = !escalations::due(&self.db, Some(&advisory.advisory_id), 1)
+        let escalating = !escalations::due(&snapshot, Some(&advisory.advisory_id), 1)
             .await?
             .is_empty();
         let escalation = convert::Escalation {
@@ -147,8 +150,9 @@ impl NotificationApi {
             escalating,
         };
         let acknowledged = convert::Acknowledgements(
-            acknowledgements::accounts(&self.db, &advisory.advisory_id, FALLBACK_SHOWN).await?,
+            acknowledgements::accounts(&snapshot, &advisory.advisory_id, FALLBACK_SHOWN).await?,
         );
+        snapshot.commit().await?;
         Ok(convert::stats(
             advisory,
             counts,
