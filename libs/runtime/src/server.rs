@@ -29,6 +29,7 @@ use crate::{
     auth::Verifier,
     config::ServerSettings,
     error::{self, reason},
+    limits::{Limits, MAX_MESSAGE_BYTES},
     metrics, telemetry,
 };
 
@@ -45,6 +46,7 @@ pub struct Host {
     permits: Arc<Semaphore>,
     streams: Arc<Semaphore>,
     verifier: Arc<Verifier>,
+    limits: Arc<Limits>,
 }
 
 impl std::fmt::Debug for Host {
@@ -73,6 +75,7 @@ impl Host {
             .add_service(reflection_v1alpha()?);
         let permits = Arc::new(Semaphore::new(settings.concurrency_limit));
         let streams = Arc::new(Semaphore::new(settings.stream_limit));
+        let limits = Arc::new(Limits::of_contracts().map_err(std::io::Error::other)?);
         Ok(Self {
             listener,
             address,
@@ -83,6 +86,7 @@ impl Host {
             permits,
             streams,
             verifier,
+            limits,
         })
     }
 
@@ -112,6 +116,7 @@ impl Host {
             permits: self.permits.clone(),
             streams: self.streams.clone(),
             verifier: self.verifier.clone(),
+            limits: self.limits.clone(),
         };
         self.routes.add_service(gate);
         self
@@ -265,13 +270,15 @@ pub async fn shutdown_signal() {
 }
 
 /// What stands in front of every portal service: sheds load beyond the concurrency and open-stream limits
-/// with `RESOURCE_EXHAUSTED` at once, authenticates the bearer token, and adopts the caller's trace context.
+/// with `RESOURCE_EXHAUSTED` at once, authenticates the bearer token, adopts the caller's trace context, and
+/// refuses a request with a field over its bound ([`crate::limits`]) before the handler decodes it.
 #[derive(Clone)]
 pub struct Gate<S> {
     inner: S,
     permits: Arc<Semaphore>,
     streams: Arc<Semaphore>,
     verifier: Arc<Verifier>,
+    limits: Arc<Limits>,
 }
 
 impl<S: NamedService> NamedService for Gate<S> {
@@ -313,6 +320,7 @@ where
             .and_then(|v| v.to_str().ok())
             .map(str::to_owned);
         let verifier = self.verifier.clone();
+        let limits = self.limits.clone();
         // The clone that was polled ready is the one that must be called.
         let clone = self.inner.clone();
         let mut inner = std::mem::replace(&mut self.inner, clone);
@@ -330,10 +338,12 @@ where
             span.record("trace_id", telemetry::trace_id(&span));
             async move {
                 let started = std::time::Instant::now();
-                let response = inner
-                    .call(request)
-                    .await
-                    .map(|r| blame_the_caller(r).map(|body| Body::new(Held::new(body, stream))));
+                let response = match within_bounds(request, &limits).await {
+                    Ok(request) => inner.call(request).await.map(|r| {
+                        blame_the_caller(r).map(|body| Body::new(Held::new(body, stream)))
+                    }),
+                    Err(status) => Ok(status.into_http()),
+                };
                 drop(permit);
                 // An error answered at once carries grpc-status in the headers; success comes in the trailers.
                 let code = match &response {
@@ -368,6 +378,96 @@ async fn refuse(
         let _ = tokio::time::timeout(std::time::Duration::from_secs(1), body.collect()).await;
     }
     Ok(status.into_http())
+}
+
+/// Reads the request's message (the one of a unary or server-streaming call) and checks every field against its
+/// bound ([`crate::limits`]): `INVALID_ARGUMENT` (`INVALID_FIELD`) naming the first field over it. The body is
+/// handed on as read. A message larger than the server decodes, compressed or not gRPC-framed is handed on
+/// unchecked, for tonic to refuse as it always has.
+async fn within_bounds(
+    request: http::Request<Body>,
+    limits: &Limits,
+) -> Result<http::Request<Body>, tonic::Status> {
+    use http_body_util::BodyExt;
+    if !limits.knows(request.uri().path()) {
+        return Ok(request);
+    }
+    let (parts, mut body) = request.into_parts();
+    // The frame header (flag, length) and the message; tonic refuses anything longer anyway.
+    let most = MAX_MESSAGE_BYTES + 5;
+    let mut read = bytes::BytesMut::new();
+    let mut first = None;
+    let mut complete = false;
+    let mut total = 0;
+    while total <= most {
+        match body.frame().await {
+            None => {
+                complete = true;
+                break;
+            }
+            Some(Ok(frame)) => {
+                if let Ok(data) = frame.into_data() {
+                    total += data.len();
+                    // The usual case, one chunk, is kept as it came.
+                    match first.take() {
+                        None if read.is_empty() => first = Some(data),
+                        None => read.extend_from_slice(&data),
+                        Some(earlier) => {
+                            read.extend_from_slice(&earlier);
+                            read.extend_from_slice(&data);
+                        }
+                    }
+                }
+            }
+            Some(Err(status)) => return Err(status),
+        }
+    }
+    let read = first.unwrap_or_else(|| read.freeze());
+    if complete {
+        let mut rest = &read[..];
+        while let [0, a, b, c, d, ..] = rest {
+            let len = u32::from_be_bytes([*a, *b, *c, *d]) as usize;
+            let Some(message) = rest.get(5..5 + len) else {
+                break;
+            };
+            limits
+                .check(parts.uri.path(), message)
+                .map_err(|violation| {
+                    error::invalid(reason::INVALID_ARGUMENT, "invalid request", &[violation])
+                })?;
+            rest = &rest[5 + len..];
+        }
+    }
+    let body = Body::new(Replay {
+        read: Some(read),
+        rest: body,
+    });
+    Ok(http::Request::from_parts(parts, body))
+}
+
+/// A request body whose beginning was already read.
+struct Replay {
+    read: Option<bytes::Bytes>,
+    rest: Body,
+}
+
+impl http_body::Body for Replay {
+    type Data = bytes::Bytes;
+    type Error = tonic::Status;
+
+    fn poll_frame(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+    ) -> Poll<Option<Result<http_body::Frame<Self::Data>, Self::Error>>> {
+        match self.read.take() {
+            Some(read) if !read.is_empty() => Poll::Ready(Some(Ok(http_body::Frame::data(read)))),
+            _ => Pin::new(&mut self.rest).poll_frame(cx),
+        }
+    }
+
+    fn is_end_stream(&self) -> bool {
+        self.read.as_ref().is_none_or(bytes::Bytes::is_empty) && self.rest.is_end_stream()
+    }
 }
 
 /// tonic answers a request body it cannot read before any handler runs, as if the server were at fault:
