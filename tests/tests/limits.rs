@@ -121,8 +121,18 @@ fn length_delimited(number: i32, payload: &[u8]) -> Vec<u8> {
 }
 
 /// Every probe of `message` and the messages it nests, with `prefix` the path to it.
-fn probes(c: &Contracts, message: &str, prefix: &str, depth: usize, seen: &[&str], out: &mut Vec<Probe>) {
-    let descriptor = &c.messages[message];
+fn probes(
+    c: &Contracts,
+    message: &str,
+    prefix: &str,
+    depth: usize,
+    seen: &[&str],
+    out: &mut Vec<Probe>,
+) {
+    let descriptor = c
+        .messages
+        .get(message)
+        .unwrap_or_else(|| panic!("{message} is not in the descriptor set"));
     for f in &descriptor.field {
         let full = format!("{message}.{}", f.name());
         let bound = bound_of(&full);
@@ -138,7 +148,11 @@ fn probes(c: &Contracts, message: &str, prefix: &str, depth: usize, seen: &[&str
                 at: elements(f, bound.max_elements),
             });
         }
-        let element = if repeated { format!("{name}[0]") } else { name.clone() };
+        let element = if repeated {
+            format!("{name}[0]")
+        } else {
+            name.clone()
+        };
         match f.r#type() {
             Type::String | Type::Bytes => {
                 let text = |n: usize| length_delimited(f.number(), &vec![b'x'; n]);
@@ -157,8 +171,16 @@ fn probes(c: &Contracts, message: &str, prefix: &str, depth: usize, seen: &[&str
                     continue;
                 }
                 let mut inner = Vec::new();
-                let seen = [seen, &[nested]].concat();
-                probes(c, nested, &format!("{element}."), depth + 1, &seen, &mut inner);
+                let mut chain = seen.to_vec();
+                chain.push(nested);
+                probes(
+                    c,
+                    nested,
+                    &format!("{element}."),
+                    depth + 1,
+                    &chain,
+                    &mut inner,
+                );
                 out.extend(inner.into_iter().map(|p| Probe {
                     over: length_delimited(f.number(), &p.over),
                     at: length_delimited(f.number(), &p.at),
@@ -209,7 +231,13 @@ impl Decoder for Raw {
 }
 
 /// Calls the RPC at `path` with `body`; a unary call's answer, or a stream's first message.
-async fn call(channel: &Channel, path: &str, streaming: bool, body: Vec<u8>, token: &str) -> Result<(), Status> {
+async fn call(
+    channel: &Channel,
+    path: &str,
+    streaming: bool,
+    body: Vec<u8>,
+    token: &str,
+) -> Result<(), Status> {
     let mut grpc = tonic::client::Grpc::new(channel.clone());
     grpc.ready().await.unwrap();
     let mut request = Request::new(body);
@@ -220,7 +248,10 @@ async fn call(channel: &Channel, path: &str, streaming: bool, body: Vec<u8>, tok
     );
     let path = path.parse().unwrap();
     if streaming {
-        let mut stream = grpc.server_streaming(request, path, Raw).await?.into_inner();
+        let mut stream = grpc
+            .server_streaming(request, path, Raw)
+            .await?
+            .into_inner();
         stream.message().await.map(|_| ())
     } else {
         grpc.unary(request, path, Raw).await.map(|_| ())
@@ -235,113 +266,141 @@ fn refused_by_the_bound(status: &Status) -> bool {
 
 const EVERY_SCOPE: &str = "identity.admin licensing.issue licensing.activate billing.payments billing.catalog notification.publish internal";
 
-storage_test!(every_string_and_list_of_every_request_is_bounded, |backend: Backend| async move {
-    let app = TestApp::spawn(backend).await;
-    let channel = app.channel().await;
-    let token = app.service_token("probe", EVERY_SCOPE);
-    let c = contracts();
-    let mut wrong = Vec::new();
-    let (mut fields, mut calls) = (0, 0);
-    let mut by_message = Vec::new();
-    for (path, streaming, request) in &c.rpcs {
-        let mut all = Vec::new();
-        probes(&c, request, "", 0, &[request.as_str()], &mut all);
-        for probe in all {
-            fields += 1;
-            let Probe { path: field_path, field, bound, over, at, .. } = &probe;
-            calls += 1;
-            let refused = call(&channel, path, *streaming, over.clone(), &token).await;
-            if probe.by_message {
-                by_message.push(field.clone());
-                match refused {
-                    Err(s) if s.code() == Code::ResourceExhausted
-                        && reason_of(&s).as_deref() == Some("MESSAGE_TOO_LARGE") => {}
-                    other => wrong.push(format!("{path} {field_path} over the message limit: {other:?}")),
+storage_test!(
+    every_string_and_list_of_every_request_is_bounded,
+    |backend: Backend| async move {
+        let app = TestApp::spawn(backend).await;
+        let channel = app.channel().await;
+        let token = app.service_token("probe", EVERY_SCOPE);
+        let c = contracts();
+        let mut wrong = Vec::new();
+        let (mut fields, mut calls) = (0, 0);
+        let mut by_message = Vec::new();
+        for (path, streaming, request) in &c.rpcs {
+            let mut all = Vec::new();
+            probes(&c, request, "", 0, &[request.as_str()], &mut all);
+            for probe in all {
+                fields += 1;
+                let Probe {
+                    path: field_path,
+                    field,
+                    bound,
+                    over,
+                    at,
+                    ..
+                } = &probe;
+                calls += 1;
+                let refused = call(&channel, path, *streaming, over.clone(), &token).await;
+                if probe.by_message {
+                    by_message.push(field.clone());
+                    match refused {
+                        Err(s)
+                            if s.code() == Code::ResourceExhausted
+                                && reason_of(&s).as_deref() == Some("MESSAGE_TOO_LARGE") => {}
+                        other => wrong.push(format!(
+                            "{path} {field_path} over the message limit: {other:?}"
+                        )),
+                    }
+                    continue; // at the bound, the field alone fills the message
                 }
-                continue; // at the bound, the field alone fills the message
+                match refused {
+                    Err(s)
+                        if s.code() == Code::InvalidArgument
+                            && reason_of(&s).as_deref() == Some("INVALID_FIELD")
+                            && violations_of(&s).iter().any(|v| {
+                                v.field == *field_path
+                                    && v.description.contains(&bound.to_string())
+                                    && v.description.ends_with(BOUND_NOTE)
+                            }) => {}
+                    Err(s) => wrong.push(format!(
+                        "{path} {field_path} ({field}) one over {bound}: {:?} {:?} {:?}",
+                        s.code(),
+                        s.message(),
+                        violations_of(&s)
+                    )),
+                    Ok(()) => wrong.push(format!(
+                        "{path} {field_path} ({field}) one over {bound}: OK"
+                    )),
+                }
+                calls += 1;
+                match call(&channel, path, *streaming, at.clone(), &token).await {
+                    Err(s) if refused_by_the_bound(&s) => wrong.push(format!(
+                        "{path} {field_path} at its bound {bound} refused by it: {:?}",
+                        violations_of(&s)
+                    )),
+                    Err(s) if matches!(s.code(), Code::Internal | Code::Unknown) => {
+                        wrong.push(format!(
+                            "{path} {field_path} at its bound {bound}: {:?} {}",
+                            s.code(),
+                            s.message()
+                        ))
+                    }
+                    _ => {}
+                }
             }
-            match refused {
-                Err(s) if s.code() == Code::InvalidArgument
-                    && reason_of(&s).as_deref() == Some("INVALID_FIELD")
-                    && violations_of(&s).iter().any(|v| {
-                        v.field == *field_path
-                            && v.description.contains(&bound.to_string())
-                            && v.description.ends_with(BOUND_NOTE)
-                    }) => {}
-                Err(s) => wrong.push(format!(
-                    "{path} {field_path} ({field}) one over {bound}: {:?} {:?} {:?}",
-                    s.code(),
-                    s.message(),
-                    violations_of(&s)
-                )),
-                Ok(()) => wrong.push(format!("{path} {field_path} ({field}) one over {bound}: OK")),
+        }
+        println!(
+            "{} RPCs, {fields} bounded fields probed in {calls} calls; bounded by the message size: {by_message:?}",
+            c.rpcs.len()
+        );
+        assert!(fields >= 150, "only {fields} fields probed");
+        assert!(
+            wrong.is_empty(),
+            "{} of {fields} fields wrong:\n{}",
+            wrong.len(),
+            wrong.join("\n")
+        );
+    }
+);
+
+storage_test!(
+    every_list_rpc_clamps_its_page_size,
+    |backend: Backend| async move {
+        let app = TestApp::spawn(backend).await;
+        let channel = app.channel().await;
+        let token = app.service_token("probe", EVERY_SCOPE);
+        let account = app.new_account("Acme", false).await;
+        let c = contracts();
+        let mut wrong = Vec::new();
+        let mut lists = 0;
+        for (path, streaming, request) in &c.rpcs {
+            let descriptor = &c.messages[request];
+            let Some(page_size) = descriptor.field.iter().find(|f| f.name() == "page_size") else {
+                continue;
+            };
+            assert_eq!(page_size.r#type(), Type::Int32, "{request}.page_size");
+            lists += 1;
+            // A real account where the request names one, so the call gets past authorization to the paging.
+            let scoped = descriptor
+                .field
+                .iter()
+                .find(|f| f.name() == "account_id")
+                .map(|f| length_delimited(f.number(), account.as_bytes()))
+                .unwrap_or_default();
+            let with_size = |size: i32| {
+                let mut body = scoped.clone();
+                encode_key(page_size.number() as u32, WireType::Varint, &mut body);
+                encode_varint(i64::from(size) as u64, &mut body);
+                body
+            };
+            match call(&channel, path, *streaming, with_size(-1), &token).await {
+                Err(s)
+                    if s.code() == Code::InvalidArgument
+                        && violations_of(&s).iter().any(|v| v.field == "page_size") => {}
+                other => wrong.push(format!("{path} page_size -1: {other:?}")),
             }
-            calls += 1;
-            match call(&channel, path, *streaming, at.clone(), &token).await {
-                Err(s) if refused_by_the_bound(&s) => wrong.push(format!(
-                    "{path} {field_path} at its bound {bound} refused by it: {:?}",
-                    violations_of(&s)
-                )),
-                Err(s) if matches!(s.code(), Code::Internal | Code::Unknown) => wrong.push(format!(
-                    "{path} {field_path} at its bound {bound}: {:?} {}",
-                    s.code(),
-                    s.message()
-                )),
+            match call(&channel, path, *streaming, with_size(i32::MAX), &token).await {
+                Err(s)
+                    if violations_of(&s).iter().any(|v| v.field == "page_size")
+                        || matches!(s.code(), Code::Internal | Code::Unknown) =>
+                {
+                    wrong.push(format!("{path} page_size {}: {s:?}", i32::MAX));
+                }
                 _ => {}
             }
         }
+        println!("{lists} list RPCs");
+        assert!(lists >= 10, "{lists} list RPCs");
+        assert!(wrong.is_empty(), "{}", wrong.join("\n"));
     }
-    println!(
-        "{} RPCs, {fields} bounded fields probed in {calls} calls; bounded by the message size: {by_message:?}",
-        c.rpcs.len()
-    );
-    assert!(fields >= 150, "only {fields} fields probed");
-    assert!(wrong.is_empty(), "{} of {fields} fields wrong:\n{}", wrong.len(), wrong.join("\n"));
-});
-
-storage_test!(every_list_rpc_clamps_its_page_size, |backend: Backend| async move {
-    let app = TestApp::spawn(backend).await;
-    let channel = app.channel().await;
-    let token = app.service_token("probe", EVERY_SCOPE);
-    let account = app.new_account("Acme", false).await;
-    let c = contracts();
-    let mut wrong = Vec::new();
-    let mut lists = 0;
-    for (path, streaming, request) in &c.rpcs {
-        let descriptor = &c.messages[request];
-        let Some(page_size) = descriptor.field.iter().find(|f| f.name() == "page_size") else {
-            continue;
-        };
-        assert_eq!(page_size.r#type(), Type::Int32, "{request}.page_size");
-        lists += 1;
-        // A real account where the request names one, so the call gets past authorization to the paging.
-        let scoped = descriptor
-            .field
-            .iter()
-            .find(|f| f.name() == "account_id")
-            .map(|f| length_delimited(f.number(), account.as_bytes()))
-            .unwrap_or_default();
-        let with_size = |size: i32| {
-            let mut body = scoped.clone();
-            encode_key(page_size.number() as u32, WireType::Varint, &mut body);
-            encode_varint(i64::from(size) as u64, &mut body);
-            body
-        };
-        match call(&channel, path, *streaming, with_size(-1), &token).await {
-            Err(s) if s.code() == Code::InvalidArgument
-                && violations_of(&s).iter().any(|v| v.field == "page_size") => {}
-            other => wrong.push(format!("{path} page_size -1: {other:?}")),
-        }
-        match call(&channel, path, *streaming, with_size(i32::MAX), &token).await {
-            Err(s) if violations_of(&s).iter().any(|v| v.field == "page_size")
-                || matches!(s.code(), Code::Internal | Code::Unknown) =>
-            {
-                wrong.push(format!("{path} page_size {}: {s:?}", i32::MAX));
-            }
-            _ => {}
-        }
-    }
-    println!("{lists} list RPCs");
-    assert!(lists >= 10, "{lists} list RPCs");
-    assert!(wrong.is_empty(), "{}", wrong.join("\n"));
-});
+);

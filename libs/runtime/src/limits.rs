@@ -211,7 +211,7 @@ impl Limits {
             &mut stack[..rules.repeated]
         } else {
             heap.resize(rules.repeated, 0);
-            &mut heap
+            heap.as_mut_slice()
         };
         while !bytes.is_empty() {
             let Some(key) = varint(&mut bytes) else {

@@ -380,10 +380,11 @@ async fn refuse(
     Ok(status.into_http())
 }
 
-/// Reads the request's message (the one of a unary or server-streaming call) and checks every field against its
-/// bound ([`crate::limits`]): `INVALID_ARGUMENT` (`INVALID_FIELD`) naming the first field over it. The body is
-/// handed on as read. A message larger than the server decodes, compressed or not gRPC-framed is handed on
-/// unchecked, for tonic to refuse as it always has.
+/// Reads the request's message (the one of a unary or server-streaming call; tonic decodes no other) and checks
+/// every field against its bound ([`crate::limits`]): `INVALID_ARGUMENT` (`INVALID_FIELD`) naming the first field
+/// over it. Reading stops once the message is in, without waiting for the end of the body, which is handed on as
+/// it came. A message larger than the server decodes, a compressed one or a body that is not gRPC-framed is
+/// handed on unchecked, for tonic to refuse as it always has.
 async fn within_bounds(
     request: http::Request<Body>,
     limits: &Limits,
@@ -393,50 +394,46 @@ async fn within_bounds(
         return Ok(request);
     }
     let (parts, mut body) = request.into_parts();
-    // The frame header (flag, length) and the message; tonic refuses anything longer anyway.
-    let most = MAX_MESSAGE_BYTES + 5;
-    let mut read = bytes::BytesMut::new();
-    let mut first = None;
-    let mut complete = false;
-    let mut total = 0;
-    while total <= most {
-        match body.frame().await {
-            None => {
-                complete = true;
-                break;
+    // The usual case, the message in one chunk, is kept as it came; more chunks are joined.
+    let mut one: Option<bytes::Bytes> = None;
+    let mut joined = bytes::BytesMut::new();
+    let framed = loop {
+        let read: &[u8] = one.as_deref().unwrap_or(&joined);
+        if let [flag, a, b, c, d, ..] = read {
+            let end = 5 + u32::from_be_bytes([*a, *b, *c, *d]) as usize;
+            if *flag != 0 || end > MAX_MESSAGE_BYTES + 5 {
+                break None;
             }
+            if read.len() >= end {
+                break Some(end);
+            }
+        }
+        match body.frame().await {
+            None => break None,
             Some(Ok(frame)) => {
-                if let Ok(data) = frame.into_data() {
-                    total += data.len();
-                    // The usual case, one chunk, is kept as it came.
-                    match first.take() {
-                        None if read.is_empty() => first = Some(data),
-                        None => read.extend_from_slice(&data),
-                        Some(earlier) => {
-                            read.extend_from_slice(&earlier);
-                            read.extend_from_slice(&data);
+                let Ok(data) = frame.into_data() else {
+                    continue;
+                };
+                match one.take() {
+                    None if joined.is_empty() => one = Some(data),
+                    earlier => {
+                        if let Some(earlier) = earlier {
+                            joined.extend_from_slice(&earlier);
                         }
+                        joined.extend_from_slice(&data);
                     }
                 }
             }
             Some(Err(status)) => return Err(status),
         }
-    }
-    let read = first.unwrap_or_else(|| read.freeze());
-    if complete {
-        let mut rest = &read[..];
-        while let [0, a, b, c, d, ..] = rest {
-            let len = u32::from_be_bytes([*a, *b, *c, *d]) as usize;
-            let Some(message) = rest.get(5..5 + len) else {
-                break;
-            };
-            limits
-                .check(parts.uri.path(), message)
-                .map_err(|violation| {
-                    error::invalid(reason::INVALID_ARGUMENT, "invalid request", &[violation])
-                })?;
-            rest = &rest[5 + len..];
-        }
+    };
+    let read = one.unwrap_or_else(|| joined.freeze());
+    if let Some(message) = framed.and_then(|end| read.get(5..end)) {
+        limits
+            .check(parts.uri.path(), message)
+            .map_err(|violation| {
+                error::invalid(reason::INVALID_ARGUMENT, "invalid request", &[violation])
+            })?;
     }
     let body = Body::new(Replay {
         read: Some(read),
