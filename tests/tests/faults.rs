@@ -47,9 +47,16 @@ impl Ledger {
     }
 }
 
+/// When the load's term keys end: one instant for the whole run, so a retried request is the same request.
+static PERIOD_END: std::sync::LazyLock<chrono::DateTime<chrono::Utc>> =
+    std::sync::LazyLock::new(|| chrono::Utc::now() + chrono::Duration::days(365));
+
 fn issue(account_id: &str, request_id: &str) -> lic::IssueKeysRequest {
+    let end = Some(portal_runtime::time::to_proto(*PERIOD_END));
     lic::IssueKeysRequest {
         request_id: request_id.into(),
+        period_end: end,
+        maintenance_end: end,
         ..fixtures::term_key(account_id, KeyFamily::Td, 1)
     }
 }
