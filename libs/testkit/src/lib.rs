@@ -6,6 +6,7 @@
 
 pub mod assert;
 pub mod clients;
+pub mod cluster;
 pub mod database;
 pub mod fixtures;
 pub mod smtp;

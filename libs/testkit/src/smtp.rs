@@ -1,5 +1,6 @@
 //! A real SMTP listener for tests: it speaks enough ESMTP for lettre (EHLO, MAIL, RCPT, DATA, RSET, NOOP,
-//! QUIT), keeps every message it accepts, can refuse connections for a while (an outage), and can answer
+//! QUIT), keeps every message it accepts, can refuse connections for a while (an outage: new connections are
+//! refused and open ones answered `421` and closed, pooled ones included), and can answer
 //! chosen recipients with a permanent 550. It also counts the transactions still open (`MAIL FROM` seen, the
 //! message not yet accepted or abandoned), so a test can tell that no mail is on its way. No TLS or AUTH: tests
 //! use plain `smtp://`.
@@ -55,6 +56,8 @@ struct Shared {
     delay: Duration,
     /// Transactions begun (`MAIL FROM`) and not yet accepted, reset or dropped.
     open: usize,
+    /// Bumped by every outage: a session begun before it answers its next command with `421` and closes.
+    epoch: u64,
 }
 
 pub struct SmtpSink {
@@ -108,10 +111,14 @@ impl SmtpSink {
         }
     }
 
-    /// Stops listening: new connections are refused until [`SmtpSink::up`].
+    /// Stops listening: new connections are refused until [`SmtpSink::up`], and the open ones (a client's
+    /// pool) are answered `421` at their next command and closed; a message not yet accepted is not kept.
     pub fn down(&self) {
         if let Some(task) = self.accept.lock().ok().and_then(|mut a| a.take()) {
             task.abort();
+        }
+        if let Ok(mut shared) = self.shared.lock() {
+            shared.epoch += 1;
         }
     }
 
@@ -152,6 +159,14 @@ impl SmtpSink {
         self.shared
             .lock()
             .map(|s| s.received.len())
+            .unwrap_or_default()
+    }
+
+    /// How many messages satisfy `matches`, without copying them (a fan-out's tens of thousands included).
+    pub fn count_matching(&self, matches: impl Fn(&Received) -> bool) -> usize {
+        self.shared
+            .lock()
+            .map(|s| s.received.iter().filter(|m| matches(m)).count())
             .unwrap_or_default()
     }
 
@@ -219,6 +234,8 @@ impl Drop for Transaction {
 async fn session(stream: TcpStream, shared: Arc<Mutex<Shared>>) {
     // Replies are small writes answering small reads: without this, Nagle and delayed ACKs add ~40 ms a command.
     let _ = stream.set_nodelay(true);
+    let epoch = shared.lock().map(|s| s.epoch).unwrap_or_default();
+    let gone = || shared.lock().map(|s| s.epoch != epoch).unwrap_or(true);
     let (read, mut write) = stream.into_split();
     let mut lines = BufReader::new(read);
     if write.write_all(b"220 sink ESMTP ready\r\n").await.is_err() {
@@ -238,7 +255,12 @@ async fn session(stream: TcpStream, shared: Arc<Mutex<Shared>>) {
         }
         let command = line.trim_end().to_string();
         let upper = command.to_ascii_uppercase();
-        let reply: String = if upper.starts_with("EHLO") {
+        let reply: String = if gone() {
+            let _ = write
+                .write_all(b"421 4.3.2 service shutting down\r\n")
+                .await;
+            return;
+        } else if upper.starts_with("EHLO") {
             "250-sink\r\n250-8BITMIME\r\n250 SMTPUTF8\r\n".into()
         } else if upper.starts_with("HELO") {
             "250 sink\r\n".into()
@@ -284,12 +306,23 @@ async fn session(stream: TcpStream, shared: Arc<Mutex<Shared>>) {
             if !delay.is_zero() {
                 tokio::time::sleep(delay).await;
             }
-            if let Ok(mut shared) = shared.lock() {
+            // Checked and kept under one lock: a message is either kept before an outage or cut off by it.
+            let kept = shared.lock().is_ok_and(|mut shared| {
+                if shared.epoch != epoch {
+                    return false;
+                }
                 shared.received.push(Received {
                     from: from.clone(),
                     to: to.clone(),
                     data,
                 });
+                true
+            });
+            if !kept {
+                let _ = write
+                    .write_all(b"421 4.3.2 service shutting down\r\n")
+                    .await;
+                return;
             }
             transaction.end();
             "250 OK queued\r\n".into()

@@ -326,3 +326,112 @@ storage_test!(
         );
     }
 );
+
+storage_test!(
+    b3_a_purchase_made_while_licensing_is_down_completes_once_across_a_billing_restart,
+    |backend| async move {
+        // Identity, licensing and billing in three processes; licensing on a fixed port so it can stop and come
+        // back at the same address; billing restarted while the purchase waits.
+        let reserved = std::net::TcpListener::bind("127.0.0.1:0")
+            .unwrap()
+            .local_addr()
+            .unwrap();
+        let licensing_url = format!("http://{reserved}");
+        let core = TestApp::spawn_with(backend, &[ServiceKind::Identity], |s| {
+            s.peers.licensing = Some(licensing_url.clone())
+        })
+        .await;
+        let identity_url = format!("http://{}", core.address);
+        let licensing_settings = |s: &mut portal_runtime::Settings| {
+            s.listen = reserved;
+            s.peers.identity = Some(identity_url.clone());
+        };
+        let billing_settings = |s: &mut portal_runtime::Settings| {
+            s.peers.identity = Some(identity_url.clone());
+            s.peers.licensing = Some(licensing_url.clone());
+            s.server.client_timeout_ms = 2_000;
+        };
+        let licensing = core
+            .spawn_sharing(&[ServiceKind::Licensing], licensing_settings)
+            .await;
+        let mut billing = core
+            .spawn_sharing(&[ServiceKind::Billing], billing_settings)
+            .await;
+        let (a, _, admin_token) = core.account_with_admin("Acme").await;
+
+        licensing.stop().await;
+        let request = order(
+            &a,
+            vec![item("DESKTOP-TERM-1Y", 2), item("SERVER-TERM-1Y", 1)],
+            "during-outage",
+        );
+        let pending = billing
+            .billing(&admin_token)
+            .await
+            .create_purchase(request.clone())
+            .await
+            .unwrap()
+            .into_inner();
+        assert_eq!(pending.state(), PurchaseState::Pending, "accepted, waiting");
+
+        // Billing restarts while the purchase waits; the order is replayed against the new process.
+        billing.shutdown().await;
+        let billing = core
+            .spawn_sharing(&[ServiceKind::Billing], billing_settings)
+            .await;
+        let mut admin = billing.billing(&admin_token).await;
+        let replay = admin
+            .create_purchase(request.clone())
+            .await
+            .unwrap()
+            .into_inner();
+        assert_eq!(
+            (replay.purchase_id.as_str(), replay.state()),
+            (pending.purchase_id.as_str(), PurchaseState::Pending)
+        );
+
+        let licensing = core
+            .spawn_sharing(&[ServiceKind::Licensing], licensing_settings)
+            .await;
+        let done = settled(&mut admin, &pending.purchase_id).await;
+        assert_eq!(
+            (done.state(), done.key_ids.len()),
+            (PurchaseState::Fulfilled, 2),
+            "{done:?}"
+        );
+        let mut internal = licensing
+            .licensing(&licensing.service_token("support", "internal"))
+            .await;
+        let mut issued: Vec<String> = keys_of(&mut internal, &a)
+            .await
+            .into_iter()
+            .filter(|k| k.purchase_id == pending.purchase_id)
+            .map(|k| k.key_id)
+            .collect();
+        issued.sort();
+        let mut fulfilled = done.key_ids.clone();
+        fulfilled.sort();
+        assert_eq!(issued, fulfilled, "keys issued once");
+        let invoices = admin
+            .list_invoices(pb::ListInvoicesRequest {
+                account_id: a.clone(),
+                page_size: 100,
+                ..Default::default()
+            })
+            .await
+            .unwrap()
+            .into_inner()
+            .invoices;
+        assert_eq!(
+            invoices
+                .iter()
+                .map(|i| i.invoice_id.as_str())
+                .collect::<Vec<_>>(),
+            [pending.invoice_id.as_str()],
+            "one invoice"
+        );
+        assert_eq!(invoices[0].state(), InvoiceState::Open);
+        let again = admin.create_purchase(request).await.unwrap().into_inner();
+        assert_eq!(again.key_ids, done.key_ids, "a replay issues nothing");
+    }
+);

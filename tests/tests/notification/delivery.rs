@@ -216,3 +216,131 @@ async fn n3_two_replicas_on_one_postgres_database_never_send_a_row_twice() {
     );
     drop(replica);
 }
+
+/// How long the SMTP server refuses in the outage test (issue 14: 30 s).
+const SMTP_OUTAGE: Duration = Duration::from_secs(30);
+
+storage_test!(
+    n3_smtp_refusing_for_30_s_mid_fan_out_then_back_delivers_everything_once,
+    |backend| async move {
+        let sink = SmtpSink::start().await;
+        let url = sink.url();
+        // Backoff capped at 2 s and attempts enough to outlast the outage many times over.
+        let app = TestApp::spawn_with(backend, &ServiceKind::ALL, |s| {
+            fast_mail(s, &url);
+            s.smtp.retry_first_ms = 200;
+            s.smtp.retry_max_ms = 2_000;
+            s.smtp.max_attempts = 100;
+        })
+        .await;
+        let mut ids = Vec::new();
+        let mut expected = std::collections::BTreeSet::new();
+        for a in 0..4 {
+            let (account, _, _) = app.account_with_admin(&format!("Out{a}")).await;
+            for u in 0..25 {
+                let email = format!("sec{u}@out{a}.example");
+                app.new_user(
+                    &account,
+                    &email,
+                    Role::DownloadOnly,
+                    &[Permission::SecurityPointOfContact],
+                )
+                .await;
+                expected.insert(email);
+            }
+            ids.push(account);
+        }
+        // Slow enough that the outage cuts the fan-out in the middle.
+        sink.delay(Duration::from_millis(100));
+        let mut publisher = app
+            .notification(&app.service_token("secops", "notification.publish"))
+            .await;
+        let target =
+            pb::publish_advisory_request::Target::AccountIds(pb::AccountList { account_ids: ids });
+        let published = publisher
+            .publish_advisory(advisory(target, ""))
+            .await
+            .unwrap()
+            .into_inner();
+        let advisory_id = published.advisory_id.clone();
+        let ours = |sink: &SmtpSink| {
+            sink.received()
+                .into_iter()
+                .filter(|m| {
+                    m.header("Subject")
+                        .is_some_and(|s| s.contains(&advisory_id))
+                })
+                .count()
+        };
+        wait::until(
+            "the fan-out to be under way",
+            Duration::from_secs(60),
+            async || match ours(&sink) {
+                n if n >= 10 => Ok(()),
+                n => Err(n),
+            },
+        )
+        .await;
+        let started = std::time::Instant::now();
+        sink.down();
+        let before = ours(&sink);
+        wait::until(
+            "deliveries to fail against the refusing server",
+            Duration::from_secs(20),
+            async || {
+                let failed = deliveries(&mut publisher, &advisory_id, DeliveryState::Failed).await;
+                if failed.iter().any(|d| d.attempts >= 2) {
+                    Ok(())
+                } else {
+                    Err(failed.len())
+                }
+            },
+        )
+        .await;
+        // The outage lasts its full length: this is the fault being injected, not a wait for an outcome.
+        tokio::time::sleep(SMTP_OUTAGE.saturating_sub(started.elapsed())).await;
+        assert_eq!(
+            ours(&sink),
+            before,
+            "nothing is accepted while the server refuses"
+        );
+        sink.delay(Duration::ZERO);
+        sink.up().await;
+        let stats = settle(&mut publisher, &advisory_id, Duration::from_secs(120)).await;
+        assert_eq!((stats.sent, stats.dead), (100, 0));
+        let mail = final_advisory_mail(&mut publisher, &sink, &advisory_id, 100).await;
+        let mut ids_by_recipient: std::collections::BTreeMap<String, Vec<String>> =
+            Default::default();
+        for m in &mail {
+            ids_by_recipient
+                .entry(m.to[0].clone())
+                .or_default()
+                .push(m.header("Message-ID").unwrap());
+        }
+        assert_eq!(
+            ids_by_recipient
+                .keys()
+                .cloned()
+                .collect::<std::collections::BTreeSet<_>>(),
+            expected,
+            "everybody got it"
+        );
+        assert!(
+            ids_by_recipient.values().all(|ids| ids.len() == 1),
+            "exactly one mail, one Message-ID, per recipient: {ids_by_recipient:?}"
+        );
+        let most_attempts = deliveries(&mut publisher, &advisory_id, DeliveryState::Sent)
+            .await
+            .iter()
+            .map(|d| d.attempts)
+            .max()
+            .unwrap_or_default();
+        println!(
+            "smtp outage: {} recipients, {before} delivered before the {}s outage, the rest after; 0 lost, \
+             0 duplicates; up to {most_attempts} attempts; {:.1}s from outage to settled",
+            expected.len(),
+            SMTP_OUTAGE.as_secs(),
+            started.elapsed().as_secs_f64()
+        );
+    }
+);

@@ -85,3 +85,21 @@ async fn rset_or_a_dropped_connection_ends_the_transaction() {
     .await;
     assert_eq!(sink.count(), 0);
 }
+
+#[tokio::test]
+async fn an_outage_closes_open_connections_and_refuses_new_ones_until_up() {
+    let sink = SmtpSink::start().await;
+    let mut pooled = Client::connect(&sink).await;
+    pooled.say("EHLO test").await;
+    pooled.say("MAIL FROM:<a@x.example>").await;
+    pooled.say("RCPT TO:<b@x.example>").await;
+    assert!(pooled.say("DATA").await.starts_with("354"));
+    sink.down();
+    let refused = pooled.say("Subject: hi\r\n\r\nbody\r\n.").await;
+    assert!(refused.starts_with("421"), "{refused}");
+    assert_eq!(sink.count(), 0, "a message the outage cut off is not kept");
+    assert!(TcpStream::connect(sink.address).await.is_err());
+    sink.up().await;
+    let mut client = Client::connect(&sink).await;
+    assert!(client.say("NOOP").await.starts_with("250"));
+}
