@@ -2,7 +2,8 @@
 //! arithmetic and refuses exactly what does not fit; an amount prints back to its minor units.
 #![no_main]
 
-use libfuzzer_sys::{arbitrary::Arbitrary, fuzz_target};
+use arbitrary::Arbitrary;
+use libfuzzer_sys::fuzz_target;
 use portal_billing::domain::{Currency, Money};
 
 #[derive(Debug, Arbitrary)]

@@ -4,7 +4,8 @@
 #![no_main]
 
 use chrono::{Duration, Utc};
-use libfuzzer_sys::{arbitrary::Arbitrary, fuzz_target};
+use arbitrary::Arbitrary;
+use libfuzzer_sys::fuzz_target;
 use portal_notification::domain::acknowledgement::{n9_read_token, n9_token};
 use portal_runtime::paging::{self, MAX_TOKEN_CHARS};
 

@@ -435,7 +435,7 @@ mod tests {
             }
 
             #[test]
-            fn i9_persona_changes_as_soon_as_key_facts_change(
+            fn i9_gaining_or_losing_keys_changes_the_persona_at_once(
                 owned in count(),
                 assigned in count(),
             ) {

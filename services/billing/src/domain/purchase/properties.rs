@@ -107,7 +107,7 @@ proptest! {
     }
 
     #[test]
-    fn b9_a_failed_purchase_revokes_each_issued_key_once(
+    fn b9_any_failed_purchase_asks_to_revoke_each_unrevoked_key_exactly_once(
         issued in proptest::collection::hash_set(0u16..64, 0..16),
         revoked_share in proptest::collection::vec(any::<bool>(), 16),
     ) {
