@@ -353,4 +353,98 @@ mod tests {
             );
         }
     }
+
+    mod properties {
+        use proptest::prelude::*;
+
+        use super::super::*;
+
+        /// I9 as SPEC.md's table states it, written apart from `Persona::derive`.
+        fn spec_persona(role: Role, owned: u64, assigned: u64) -> Persona {
+            if role == Role::Administrator {
+                Persona::PortalAdministrator
+            } else if owned >= 1 {
+                Persona::GroupManager
+            } else if assigned >= 1 {
+                Persona::Individual
+            } else {
+                Persona::SupportOnly
+            }
+        }
+
+        /// The "may" column of I9 for each persona, plus what `CASE_ADMINISTRATOR` adds.
+        fn spec_may(persona: Persona, case_administrator: bool, action: Action) -> bool {
+            use Action::*;
+            let by_persona = match persona {
+                Persona::PortalAdministrator => true,
+                Persona::GroupManager => matches!(
+                    action,
+                    ManageOwnedKeys
+                        | ViewOwnedKeys
+                        | ViewAssignedKeys
+                        | DownloadProducts
+                        | CreateSupportCase
+                ),
+                Persona::Individual => {
+                    matches!(
+                        action,
+                        ViewAssignedKeys | DownloadProducts | CreateSupportCase
+                    )
+                }
+                Persona::SupportOnly => action == CreateSupportCase,
+            };
+            by_persona || (case_administrator && action == ViewSupportEligibility)
+        }
+
+        fn role() -> impl Strategy<Value = Role> {
+            prop_oneof![Just(Role::Administrator), Just(Role::DownloadOnly)]
+        }
+
+        /// Key counts around the boundaries that matter (0, 1) and anywhere up to `u64::MAX`.
+        fn count() -> impl Strategy<Value = u64> {
+            prop_oneof![Just(0u64), Just(1u64), Just(u64::MAX), any::<u64>()]
+        }
+
+        proptest! {
+            #[test]
+            fn i9_persona_is_total_deterministic_and_follows_the_table(
+                role in role(),
+                owned in count(),
+                assigned in count(),
+                case_administrator in any::<bool>(),
+            ) {
+                let holdings = Holdings { owned_keys: owned, assigned_keys: assigned };
+                let persona = Persona::derive(role, holdings);
+                prop_assert_eq!(persona, Persona::derive(role, holdings));
+                prop_assert_eq!(persona, spec_persona(role, owned, assigned));
+                if !Persona::needs_holdings(role) {
+                    prop_assert_eq!(persona, Persona::derive(role, Holdings::default()));
+                }
+                let subject = Subject { role, holdings, case_administrator };
+                for action in Action::ALL {
+                    let decision = decide(subject, action);
+                    prop_assert_eq!(decision.persona, persona);
+                    prop_assert_eq!(
+                        decision.allowed,
+                        spec_may(persona, case_administrator, action),
+                        "{:?} {:?}", persona, action
+                    );
+                    prop_assert!(decision.reason.starts_with(persona.name()));
+                    prop_assert!(decision.reason.contains(action.name()));
+                }
+            }
+
+            #[test]
+            fn i9_gaining_or_losing_keys_changes_the_persona_at_once(
+                owned in count(),
+                assigned in count(),
+            ) {
+                let before = Holdings { owned_keys: owned, assigned_keys: assigned };
+                let gained = Holdings { owned_keys: owned.saturating_add(1), ..before };
+                prop_assert_eq!(Persona::derive(Role::DownloadOnly, gained), Persona::GroupManager);
+                let lost = Holdings { owned_keys: 0, assigned_keys: 0 };
+                prop_assert_eq!(Persona::derive(Role::DownloadOnly, lost), Persona::SupportOnly);
+            }
+        }
+    }
 }

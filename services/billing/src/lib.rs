@@ -21,6 +21,7 @@ use std::{sync::Arc, time::Duration};
 pub use identity::Identity;
 pub use portal_clients::Licensing;
 use portal_proto::billing::billing_service_server::BillingServiceServer;
+pub use rpc::validate;
 use sea_orm::DatabaseConnection;
 use tokio::sync::OnceCell;
 

@@ -8,6 +8,7 @@ mod invoices;
 mod payments;
 mod purchases;
 mod renewals;
+pub mod validate;
 
 use portal_clients::Caller;
 use portal_proto::billing::{self as pb, billing_service_server::BillingService};

@@ -9,6 +9,9 @@ pub mod payments;
 pub mod purchases;
 pub mod renewals;
 
+#[cfg(test)]
+mod tests;
+
 use std::collections::HashMap;
 
 use sea_orm::{ConnectionTrait, EntityTrait, Select};

@@ -321,6 +321,9 @@ pub fn b11_site_request_id(line_request_id: &str) -> String {
 }
 
 #[cfg(test)]
+mod properties;
+
+#[cfg(test)]
 mod tests {
     #![allow(clippy::unwrap_used)]
     use chrono::TimeZone;

@@ -28,7 +28,7 @@ const UPDATABLE: [&str; 5] = [
 ];
 
 /// An UpdateSku request, checked: the SKU's code, the fields to change, and the values to change them to.
-struct SkuPatch {
+pub(super) struct SkuPatch {
     patch: pb::Sku,
     paths: Vec<String>,
     allow_missing: bool,
@@ -91,7 +91,7 @@ impl TryFrom<pb::UpdateSkuRequest> for SkuPatch {
 
 impl SkuPatch {
     /// AIP-134 creation: the SKU the request describes as a whole (the mask does not apply).
-    fn whole(&self) -> Result<Sku> {
+    pub(super) fn whole(&self) -> Result<Sku> {
         let patch = &self.patch;
         let mut v = Violations::default();
         let currency = v.check(Currency::parse("sku.currency", &patch.currency));

@@ -21,7 +21,7 @@ use crate::{
 const MAX_REASON: usize = 500;
 
 /// A VoidInvoice request, checked.
-struct VoidOrder {
+pub(super) struct VoidOrder {
     invoice_id: String,
     reason: String,
 }

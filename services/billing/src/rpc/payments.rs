@@ -22,7 +22,7 @@ use crate::{
 const MAX_REFERENCE: usize = 200;
 
 /// A RecordPayment request, checked.
-struct NewPayment {
+pub(super) struct NewPayment {
     invoice_id: String,
     amount_minor: i64,
     reference: String,

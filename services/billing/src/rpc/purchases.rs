@@ -25,7 +25,7 @@ use crate::{
 };
 
 /// A CreatePurchase request, checked (B3).
-struct NewOrder {
+pub(super) struct NewOrder {
     account_id: String,
     items: Vec<Item>,
 }

@@ -29,7 +29,7 @@ const MAX_KEYS: usize = 1000;
 
 /// A CreateRenewalInvoice request, checked (B8): the renewal's terms (its date in the future, in whole seconds
 /// like every date billing derives key dates from) and what its invoice bills.
-struct NewRenewal {
+pub(super) struct NewRenewal {
     terms: Terms,
     items: Vec<Item>,
 }

@@ -9,6 +9,8 @@ use portal_runtime::error::Common;
 use sea_orm::{ConnectionTrait, Database, DatabaseConnection};
 use sea_orm_migration::MigratorTrait;
 
+mod pool;
+
 use super::{activations, deployments, keys};
 use crate::{
     domain::{
