@@ -176,6 +176,9 @@ fn print_runs(runs: &[Run]) {
     for run in runs {
         let f = &run.figures;
         let triple = |outcome| {
+            if f.count(outcome) == 0 {
+                return "—".to_string();
+            }
             format!(
                 "{:.1} / {:.1} / {:.1}",
                 f.quantile_ms(outcome, 0.5),
