@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # The benchmark, in one command: installs its tools, builds `portal` and `portal-bench`, and runs the benchmark
-# on SQLite and PostgreSQL (see BENCHMARKS.md). Arguments go to portal-bench, e.g. `--backend sqlite`,
+# on SQLite and PostgreSQL (see BENCHMARKS.md). Arguments go to portal-bench, e.g. `--backend sqlite`, `--overload`,
 # `--seconds 10`. `--smoke` makes the short run CI makes, in the debug build the tests already made.
 set -euo pipefail
 cd "$(dirname "$0")/.."

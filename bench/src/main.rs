@@ -2,12 +2,17 @@
 //! RPCs at fixed concurrency over real channels with real tokens, fans an advisory out into Postfix's
 //! `smtp-sink`, and prints every figure next to a bare tonic echo server measured in the same run.
 //!
+//! `--overload` instead measures one authorized read's capacity and offers it open-loop at 1× and 2× that
+//! (issue 14: what is shed, how fast, what the accepted calls wait, what memory does).
+//!
 //! `bash scripts/bench.sh` builds and runs it (`--smoke` for the short run CI makes).
 
 #![allow(clippy::print_stdout, clippy::print_stderr)]
 
 mod echo;
 mod load;
+mod open_loop;
+mod overload;
 mod procs;
 mod scenarios;
 mod seed;
@@ -39,6 +44,10 @@ struct Cli {
     /// Only the scenarios whose name contains this (case-insensitive), e.g. `ListKeys` — for profiling one.
     #[arg(long)]
     only: Option<String>,
+    /// The overload run instead of the scenarios: capacity of ListKeys closed-loop, then open-loop at 1× and 2×
+    /// of it for twice `--seconds` each; prints shed and accepted figures, RSS, and PASS/FAIL per bound.
+    #[arg(long)]
+    overload: bool,
     /// Skip the advisory fan-out.
     #[arg(long)]
     no_advisory: bool,
@@ -92,7 +101,10 @@ fn main() -> anyhow::Result<()> {
     let runtime = tokio::runtime::Runtime::new()?;
     runtime.block_on(async {
         let machine = scenarios::machine();
-        println!("# portal-bench — {machine}");
+        println!(
+            "# portal-bench — {machine}; load average at start {}",
+            overload::load_average()
+        );
         println!(
             "# {} connections × {} streams, {:.1} s measured per scenario after {:.1} s warm-up; seed: {} accounts × {} users ({} security contacts each), {} keys each",
             plan.shape.connections,
@@ -105,12 +117,23 @@ fn main() -> anyhow::Result<()> {
             plan.size.keys_per_account,
         );
         let mut failed = false;
+        let overload = cli.overload;
+        let run = |database_url: Option<String>| {
+            let plan = plan.clone();
+            async move {
+                if overload {
+                    overload::run(&plan, database_url.as_deref()).await
+                } else {
+                    scenarios::run(&plan, database_url.as_deref()).await
+                }
+            }
+        };
         if matches!(cli.backend, Backends::Sqlite | Backends::All) {
-            failed |= !scenarios::run(&plan, None).await?;
+            failed |= !run(None).await?;
         }
         if matches!(cli.backend, Backends::Postgres | Backends::All) {
             let database = procs::Database::create(&cli.postgres_url)?;
-            failed |= !scenarios::run(&plan, Some(&database.url)).await?;
+            failed |= !run(Some(database.url.clone())).await?;
         }
         if failed {
             anyhow::bail!("a correctness check of the benchmark failed (see above)");

@@ -33,11 +33,16 @@ impl Guard {
 
     /// A size line of `/proc/<pid>/status` (`VmRSS:`, `RssAnon:`, `RssFile:` …), in MiB.
     pub fn status_mib(&self, field: &str) -> Option<f64> {
-        let status = std::fs::read_to_string(format!("/proc/{}/status", self.pid())).ok()?;
-        let line = status.lines().find(|l| l.starts_with(field))?;
-        let kib: f64 = line.split_whitespace().nth(1)?.parse().ok()?;
-        Some(kib / 1024.0)
+        status_mib(self.pid(), field)
     }
+}
+
+/// A size line of `/proc/<pid>/status` (`VmRSS:`, `VmHWM:` …), in MiB.
+pub fn status_mib(pid: u32, field: &str) -> Option<f64> {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
+    let line = status.lines().find(|l| l.starts_with(field))?;
+    let kib: f64 = line.split_whitespace().nth(1)?.parse().ok()?;
+    Some(kib / 1024.0)
 }
 
 impl Drop for Guard {

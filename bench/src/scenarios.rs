@@ -9,7 +9,7 @@ use std::{
 
 use anyhow::Context;
 use portal_runtime::auth::Minter;
-use tonic::metadata::AsciiMetadataValue;
+use tonic::{metadata::AsciiMetadataValue, transport::Channel};
 
 mod advisory;
 mod reads;
@@ -127,15 +127,39 @@ fn print_table(backend: &str, echo: &Figures, rows: &[Row]) {
     }
 }
 
-/// Runs every scenario against a fresh suite; false if a correctness check failed.
-pub async fn run(plan: &Plan, database_url: Option<&str>) -> anyhow::Result<bool> {
+/// A suite started on a fresh database and seeded, with its sink; [`Booted::finish`] stops it and removes its data.
+pub struct Booted {
+    pub backend: &'static str,
+    pub sink: Sink,
+    pub suite: Suite,
+    pub minter: Arc<Minter>,
+    pub channels: Vec<Channel>,
+    pub seeded: Seeded,
+    /// Whether the sink accepted every notice of the seed (a correctness check).
+    pub seed_ok: bool,
+}
+
+impl Booted {
+    pub fn finish(self) {
+        let data_dir = self.suite.data_dir.clone();
+        drop(self);
+        let _ = std::fs::remove_dir_all(&data_dir);
+    }
+}
+
+/// Starts the sink and `portal up` (on PostgreSQL when `database_url` is given), seeds it through its RPCs over
+/// `connections` channels and waits until the sink has accepted every notice the seed queued, so what is measured
+/// next does not share the machine with the outbox draining.
+pub async fn boot(
+    plan: &Plan,
+    database_url: Option<&str>,
+    connections: usize,
+) -> anyhow::Result<Booted> {
     let backend = if database_url.is_some() {
         "PostgreSQL"
     } else {
         "SQLite"
     };
-    let mut ok = true;
-    let (echo_process, echo_address) = procs::start_echo()?;
     let sink = Sink::start()?;
     let data_dir =
         std::env::temp_dir().join(format!("portal-bench-{}-{backend}", std::process::id()));
@@ -145,10 +169,7 @@ pub async fn run(plan: &Plan, database_url: Option<&str>) -> anyhow::Result<bool
         Minter::from_file(&suite.data_dir.join("signing-key.pem"), "portal", "portal")
             .context("reading the suite's signing key")?,
     );
-    let shape = plan.shape;
-
-    // Idle round trips: one call at a time, on a quiet server.
-    let channels = load::connect(&suite.address, shape.connections).await?;
+    let channels = load::connect(&suite.address, connections).await?;
     let seeded = seed::seed(channels[0].clone(), minter.clone(), plan.size).await?;
     println!();
     println!(
@@ -159,10 +180,10 @@ pub async fn run(plan: &Plan, database_url: Option<&str>) -> anyhow::Result<bool
         seeded.took.as_secs_f64()
     );
     let drained_from = Instant::now();
-    if sink
+    let seed_ok = sink
         .wait_for(seeded.notices as u64, Duration::from_secs(600))
-        .await
-    {
+        .await;
+    if seed_ok {
         println!(
             "{backend}: all {} notices of the seed (user added, key assigned) accepted by smtp-sink {:.1} s after seeding ended",
             seeded.notices,
@@ -174,8 +195,33 @@ pub async fn run(plan: &Plan, database_url: Option<&str>) -> anyhow::Result<bool
             sink.count(),
             seeded.notices
         );
-        ok = false;
     }
+    Ok(Booted {
+        backend,
+        sink,
+        suite,
+        minter,
+        channels,
+        seeded,
+        seed_ok,
+    })
+}
+
+/// Runs every scenario against a fresh suite; false if a correctness check failed.
+pub async fn run(plan: &Plan, database_url: Option<&str>) -> anyhow::Result<bool> {
+    let shape = plan.shape;
+    let (echo_process, echo_address) = procs::start_echo()?;
+    let booted = boot(plan, database_url, shape.connections).await?;
+    let Booted {
+        backend,
+        ref sink,
+        ref suite,
+        ref minter,
+        ref channels,
+        ref seeded,
+        seed_ok,
+    } = booted;
+    let mut ok = seed_ok;
 
     let echo_channels = load::connect(&echo_address, shape.connections).await?;
     let echo = load::drive(&echo_channels, shape, |channel, _| async move {
@@ -188,9 +234,10 @@ pub async fn run(plan: &Plan, database_url: Option<&str>) -> anyhow::Result<bool
     })
     .await;
 
-    let idle = reads::idle_round_trips(&channels[0], &minter, &seeded).await?;
-    let mut rows = reads::reads(&channels, plan, &minter, &seeded).await?;
-    let (writes, checks_ok) = writes::writes(&channels, plan, &minter, &seeded).await?;
+    // Idle round trips: one call at a time, on a quiet server.
+    let idle = reads::idle_round_trips(&channels[0], minter, seeded).await?;
+    let mut rows = reads::reads(channels, plan, minter, seeded).await?;
+    let (writes, checks_ok) = writes::writes(channels, plan, minter, seeded).await?;
     ok &= checks_ok;
     rows.extend(writes);
     print_table(backend, &echo, &rows);
@@ -204,7 +251,7 @@ pub async fn run(plan: &Plan, database_url: Option<&str>) -> anyhow::Result<bool
     );
 
     if plan.advisory {
-        ok &= advisory::advisory(&channels[0], &minter, &seeded, plan, &sink).await?;
+        ok &= advisory::advisory(&channels[0], minter, seeded, plan, sink).await?;
     }
     let mib = |field: &str| suite.guard.status_mib(field).unwrap_or(f64::NAN);
     println!(
@@ -215,12 +262,11 @@ pub async fn run(plan: &Plan, database_url: Option<&str>) -> anyhow::Result<bool
         mib("RssFile:"),
         echo_process.peak_rss_mib().unwrap_or(f64::NAN)
     );
-    drop(suite);
-    let _ = std::fs::remove_dir_all(&data_dir);
+    booted.finish();
     Ok(ok)
 }
 
-fn user_tokens(
+pub(crate) fn user_tokens(
     minter: &Minter,
     seeded: &Seeded,
     pick: impl Fn(&seed::SeededAccount) -> &str,
