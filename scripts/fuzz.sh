@@ -88,7 +88,7 @@ for t in "${targets[@]}"; do
 done
 
 echo
-echo "fuzz: build ${build_secs}s, ${seconds}s per target, sanitizer $sanitizer"
+echo "fuzz: build ${build_secs}s (with any wait for CARGO_LOCK_FILE), ${seconds}s per target, sanitizer $sanitizer"
 printf '%-24s %6s %12s %10s %8s  %s\n' target time executions exec/s corpus result
 printf '%s\n' "${rows[@]}"
 exit "$failed"
