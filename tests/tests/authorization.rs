@@ -21,6 +21,9 @@ use tonic::{
 
 use portal_testkit::{Backend, TestApp};
 
+#[path = "authorization/principals.rs"]
+mod principals;
+
 /// One RPC of the contracts: its HTTP/2 path and whether the server streams.
 #[derive(Debug, Clone)]
 struct Rpc {
@@ -96,9 +99,23 @@ impl Decoder for Raw {
 /// Calls `rpc` with an empty request (every field at its default) and `token`; the status code it ends with
 /// (OK when a unary call or a stream's first message succeeded).
 async fn call(channel: &Channel, rpc: &Rpc, token: Option<&str>) -> Code {
+    match invoke(channel, rpc, token, Vec::new()).await {
+        Ok(()) => Code::Ok,
+        Err(status) => status.code(),
+    }
+}
+
+/// Calls `rpc` with the encoded request `body` and `token`: Ok when a unary call, or a stream's first message
+/// (or its clean end), succeeded; else the status it ended with.
+async fn invoke(
+    channel: &Channel,
+    rpc: &Rpc,
+    token: Option<&str>,
+    body: Vec<u8>,
+) -> Result<(), Status> {
     let mut grpc = tonic::client::Grpc::new(channel.clone());
     grpc.ready().await.unwrap();
-    let mut request = Request::new(Vec::new());
+    let mut request = Request::new(body);
     request.set_timeout(std::time::Duration::from_secs(30));
     if let Some(token) = token {
         request.metadata_mut().insert(
@@ -108,18 +125,10 @@ async fn call(channel: &Channel, rpc: &Rpc, token: Option<&str>) -> Code {
     }
     let path = rpc.path.parse().unwrap();
     if rpc.server_streaming {
-        match grpc.server_streaming(request, path, Raw).await {
-            Ok(response) => match response.into_inner().message().await {
-                Ok(_) => Code::Ok,
-                Err(status) => status.code(),
-            },
-            Err(status) => status.code(),
-        }
+        let response = grpc.server_streaming(request, path, Raw).await?;
+        response.into_inner().message().await.map(|_| ())
     } else {
-        match grpc.unary(request, path, Raw).await {
-            Ok(_) => Code::Ok,
-            Err(status) => status.code(),
-        }
+        grpc.unary(request, path, Raw).await.map(|_| ())
     }
 }
 

@@ -5,6 +5,7 @@
 //! (default `postgres://postgres@127.0.0.1:5432/postgres`).
 
 pub mod assert;
+pub mod audit;
 pub mod clients;
 pub mod cluster;
 pub mod database;
