@@ -22,12 +22,26 @@ const BATCH: u64 = 100;
 /// The context the retry loop acts in: `svc:billing`, with the resource id as the request id.
 fn background(request_id: &str) -> CallContext {
     CallContext {
-        principal: Principal::Service {
-            name: "billing".into(),
-            scopes: BTreeSet::new(),
-        },
+        principal: billing(),
         request_id: request_id.into(),
         trace_id: String::new(),
+    }
+}
+
+fn billing() -> Principal {
+    Principal::Service {
+        name: "billing".into(),
+        scopes: BTreeSet::new(),
+    }
+}
+
+/// Billing's own work begun by `context`'s call (fulfilling the purchase it placed): recorded as billing's in the
+/// audit log, as the retry loop records it, under the call's request and trace, so the caller's call leaves
+/// exactly one event of theirs.
+pub(crate) fn on_behalf_of(context: &CallContext) -> CallContext {
+    CallContext {
+        principal: billing(),
+        ..context.clone()
     }
 }
 

@@ -26,16 +26,18 @@ fn respond<T>(result: Result<T>) -> Result<Response<T>, Status> {
     result.map(Response::new).map_err(Status::from)
 }
 
-/// What a portal user is told about a resource that does not exist, or that they may not see: the same
-/// `PERMISSION_DENIED` either way, so nothing reveals whether it exists (AIP-211). Services learn `NOT_FOUND`.
+/// What a caller who could not see the resource even if it existed is told when it does not: the same
+/// `PERMISSION_DENIED` either way, so nothing reveals whether it exists (AIP-211). Only a service holding one of
+/// the `scopes` that let it act on the resource learns `NOT_FOUND`.
 fn hidden<T>(
     caller: &Caller,
+    scopes: &[&str],
     found: Result<T>,
     not_found: fn(&Error) -> bool,
     what: &str,
 ) -> Result<T> {
     match found {
-        Err(e) if not_found(&e) && caller.member().is_some() => {
+        Err(e) if not_found(&e) && !caller.has_scope(scopes) => {
             Err(Error::denied(format!("no such {what} visible to you")))
         }
         other => other,
@@ -116,10 +118,16 @@ impl BillingApi {
     }
 
     /// The invoice, or — for a portal user — `PERMISSION_DENIED` without revealing whether it exists.
-    async fn visible_invoice(&self, caller: &Caller, invoice_id: &str) -> Result<Invoice> {
+    async fn visible_invoice(
+        &self,
+        caller: &Caller,
+        invoice_id: &str,
+        permit: Permit,
+    ) -> Result<Invoice> {
         let found = store::invoices::find(&self.db, invoice_id).await;
         hidden(
             caller,
+            permit.scopes,
             found,
             |e| matches!(e, Error::InvoiceNotFound),
             "invoice",

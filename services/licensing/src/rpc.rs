@@ -82,9 +82,9 @@ impl LicensingApi {
     }
 
     /// The key, or — for a portal user — `PERMISSION_DENIED` without revealing whether it exists.
-    async fn visible_key(&self, caller: &Caller, key_id: &str) -> Result<Key> {
+    async fn visible_key(&self, caller: &Caller, key_id: &str, scopes: &[&str]) -> Result<Key> {
         match store::keys::find_key(&self.db, key_id).await {
-            Err(Error::KeyNotFound) if caller.member().is_some() => {
+            Err(Error::KeyNotFound) if !caller.has_scope(scopes) => {
                 Err(Error::denied("no such key visible to you"))
             }
             other => other,
@@ -115,9 +115,14 @@ impl LicensingApi {
     }
 
     /// The deployment, or — for a portal user — `PERMISSION_DENIED` without revealing whether it exists.
-    async fn visible_deployment(&self, caller: &Caller, deployment_id: &str) -> Result<Deployment> {
+    async fn visible_deployment(
+        &self,
+        caller: &Caller,
+        deployment_id: &str,
+        scopes: &[&str],
+    ) -> Result<Deployment> {
         match store::deployments::find_deployment(&self.db, deployment_id).await {
-            Err(Error::DeploymentNotFound) if caller.member().is_some() => {
+            Err(Error::DeploymentNotFound) if !caller.has_scope(scopes) => {
                 Err(Error::denied("no such deployment visible to you"))
             }
             other => other,

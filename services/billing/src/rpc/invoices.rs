@@ -56,7 +56,9 @@ impl BillingApi {
     ) -> Result<pb::Invoice> {
         require_invoice_id(&r.invoice_id)?;
         let caller = self.caller(&context).await?;
-        let invoice = self.visible_invoice(&caller, &r.invoice_id).await?;
+        let invoice = self
+            .visible_invoice(&caller, &r.invoice_id, access::B6_VIEW_INVOICES)
+            .await?;
         Self::permit(&caller, &invoice.account_id, access::B6_VIEW_INVOICES)?;
         self.invoice_to_proto(invoice).await
     }
@@ -135,7 +137,9 @@ impl BillingApi {
     ) -> Result<pb::RenderInvoicePdfResponse> {
         require_invoice_id(&r.invoice_id)?;
         let caller = self.caller(&context).await?;
-        let invoice = self.visible_invoice(&caller, &r.invoice_id).await?;
+        let invoice = self
+            .visible_invoice(&caller, &r.invoice_id, access::B6_VIEW_INVOICES)
+            .await?;
         Self::permit(&caller, &invoice.account_id, access::B6_VIEW_INVOICES)?;
         let account = match self.identity.account(&invoice.account_id).await? {
             Some(account) => format!("{} ({})", account.name, invoice.account_id),

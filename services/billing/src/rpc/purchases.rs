@@ -136,7 +136,10 @@ impl BillingApi {
         txn.commit().await?;
         tracing::info!(purchase_id = %purchase_id, number = %invoice.number, account_id = %order.account_id, "purchase invoiced");
         // Committed: now licensing issues the keys. If it cannot, the purchase stays pending for the retry loop.
-        let purchase = match self.fulfil(&context, &purchase_id).await {
+        let purchase = match self
+            .fulfil(&crate::jobs::on_behalf_of(&context), &purchase_id)
+            .await
+        {
             Ok(purchase) => purchase,
             Err(e) => {
                 tracing::warn!(purchase_id = %purchase_id, error = %e, "fulfilment failed; the retry loop completes it");
@@ -158,6 +161,7 @@ impl BillingApi {
         let found = store::purchases::find(&self.db, &r.purchase_id).await;
         let purchase = hidden(
             &caller,
+            access::B6_VIEW_INVOICES.scopes,
             found,
             |e| matches!(e, Error::PurchaseNotFound),
             "purchase",

@@ -195,6 +195,7 @@ impl BillingApi {
         let found = store::renewals::find(&self.db, &r.renewal_id).await;
         let current = hidden(
             &caller,
+            access::B6_SET_AUTO_RENEW.scopes,
             found,
             |e| matches!(e, Error::RenewalNotFound),
             "renewal",

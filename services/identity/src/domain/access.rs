@@ -35,8 +35,13 @@ pub fn ensure_may_read_account(caller: &Caller, account_id: &str) -> Result<()> 
 /// I6: only an Administrator of the account, or the account team (`identity.admin`), adds, updates or removes
 /// its users.
 pub fn ensure_may_manage_users(caller: &Caller, account_id: &str) -> Result<()> {
-    Ok(caller.require_admin_of(account_id, &[ADMIN_SCOPE])?)
+    Ok(caller.require_admin_of(account_id, MANAGE_USER_SCOPES)?)
 }
+
+/// The scopes that let a service change or remove any user.
+pub const MANAGE_USER_SCOPES: &[&str] = &[ADMIN_SCOPE];
+/// The scopes that let a service read any user.
+pub const READ_USER_SCOPES: &[&str] = &[ADMIN_SCOPE, INTERNAL_SCOPE];
 
 /// An account's users are listed by its Administrators, the account team and the other services.
 pub fn ensure_may_list_users(caller: &Caller, account_id: &str) -> Result<()> {
@@ -46,10 +51,7 @@ pub fn ensure_may_list_users(caller: &Caller, account_id: &str) -> Result<()> {
 /// A user is read by themself, an Administrator of their account, the account team and the other services.
 pub fn ensure_may_read_user(caller: &Caller, user: &User) -> Result<()> {
     let themself = caller.member().is_some_and(|m| m.user_id == user.user_id);
-    if themself
-        || caller.is_admin_of(&user.account_id)
-        || caller.has_scope(&[ADMIN_SCOPE, INTERNAL_SCOPE])
-    {
+    if themself || caller.is_admin_of(&user.account_id) || caller.has_scope(READ_USER_SCOPES) {
         Ok(())
     } else {
         Err(Error::denied(

@@ -58,11 +58,17 @@ impl IdentityApi {
         }
     }
 
-    /// A user the caller may learn about: for a portal user, an unknown id is `PERMISSION_DENIED`, which does not
-    /// reveal whether it exists elsewhere (authorization before existence).
-    pub(super) async fn visible_user(&self, caller: &Calling, user_id: &str) -> Result<User> {
+    /// A user the caller may learn about: for a portal user, or a service without one of the `scopes` that let it
+    /// act on users, an unknown id is `PERMISSION_DENIED`, which does not reveal whether it exists elsewhere
+    /// (authorization before existence).
+    pub(super) async fn visible_user(
+        &self,
+        caller: &Calling,
+        user_id: &str,
+        scopes: &[&str],
+    ) -> Result<User> {
         match self.users.find(&self.db, user_id).await {
-            Err(Error::UserNotFound) if caller.member().is_some() => {
+            Err(Error::UserNotFound) if !caller.has_scope(scopes) => {
                 Err(Error::denied("no such user in your account"))
             }
             other => other,

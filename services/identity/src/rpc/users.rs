@@ -148,7 +148,10 @@ impl IdentityApi {
         let user = match caller.own(&r.user_id) {
             // Reading oneself: the row was just read to resolve the caller.
             Some(me) => me.clone(),
-            None => self.visible_user(&caller, &r.user_id).await?,
+            None => {
+                self.visible_user(&caller, &r.user_id, access::READ_USER_SCOPES)
+                    .await?
+            }
         };
         access::ensure_may_read_user(&caller, &user)?;
         let persona = if r.without_persona {
@@ -220,7 +223,9 @@ impl IdentityApi {
         };
         super::require("user.user_id", &patch.user_id)?;
         let caller = self.caller(&context).await?;
-        let current = self.visible_user(&caller, &patch.user_id).await?;
+        let current = self
+            .visible_user(&caller, &patch.user_id, access::MANAGE_USER_SCOPES)
+            .await?;
         access::ensure_may_manage_users(&caller, &current.account_id)?;
         let paths = r.update_mask.map(|m| m.paths).unwrap_or_default();
         let patch = user_patch(&paths, &patch, &current.email)?;
@@ -245,7 +250,9 @@ impl IdentityApi {
     ) -> Result<pb::RemoveUserResponse> {
         super::require("user_id", &r.user_id)?;
         let caller = self.caller(&context).await?;
-        let current = self.visible_user(&caller, &r.user_id).await?;
+        let current = self
+            .visible_user(&caller, &r.user_id, access::MANAGE_USER_SCOPES)
+            .await?;
         access::ensure_may_manage_users(&caller, &current.account_id)?;
         // Fail fast, before touching licensing; decided again under the account lock below.
         let active_admins = store::count_active_admins(&self.db, &current.account_id).await?;

@@ -97,8 +97,7 @@ pub fn may_request_grant(caller: &Caller, email: &Email) -> bool {
 /// their own e-mail. `None` is an address that did not parse: a service hears about it, a user may only name
 /// their own, so it is not theirs.
 pub fn may_redeem_code(caller: &Caller, email: Option<&Email>) -> bool {
-    caller.has_scope(&[ACTIVATE, INTERNAL_SCOPE])
-        || email.is_some_and(|email| is_own(caller, email))
+    caller.has_scope(&[ACTIVATE]) || email.is_some_and(|email| is_own(caller, email))
 }
 
 /// The caller is the portal user with this e-mail.
@@ -153,6 +152,12 @@ mod tests {
         });
         assert!(may_redeem_code(&platform, Some(&theirs)));
         assert!(may_redeem_code(&platform, None));
+        // The contract names the eLearning platform only: another of the suite's services may not redeem.
+        let billing = Caller::Service(Principal::Service {
+            name: "billing".into(),
+            scopes: [INTERNAL_SCOPE.to_string()].into(),
+        });
+        assert!(!may_redeem_code(&billing, Some(&theirs)));
     }
 
     #[test]

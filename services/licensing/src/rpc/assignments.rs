@@ -35,7 +35,9 @@ impl LicensingApi {
         v.finish().map_err(Error::invalid_fields)?;
         let email = checked(email, "email")?;
         let caller = self.caller(context).await?;
-        let key = self.visible_key(&caller, key_id).await?;
+        let key = self
+            .visible_key(&caller, key_id, &[portal_runtime::auth::INTERNAL_SCOPE])
+            .await?;
         if !caller.may_assign(&key) {
             return Err(Error::denied(denied));
         }

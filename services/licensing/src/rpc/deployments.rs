@@ -187,7 +187,7 @@ impl LicensingApi {
         };
         let caller = self.caller(&context).await?;
         let current = self
-            .visible_deployment(&caller, &patch.deployment_id)
+            .visible_deployment(&caller, &patch.deployment_id, &[ISSUE, INTERNAL_SCOPE])
             .await?;
         caller.require_admin_of(&current.account_id, &[ISSUE, INTERNAL_SCOPE])?;
         let patch = deployment_patch(&patch, r.update_mask, &current)?;

@@ -145,7 +145,9 @@ impl LicensingApi {
         v.require("key_id", &r.key_id);
         v.finish().map_err(Error::invalid_fields)?;
         let caller = self.caller(&context).await?;
-        let key = self.visible_key(&caller, &r.key_id).await?;
+        let key = self
+            .visible_key(&caller, &r.key_id, &[INTERNAL_SCOPE, ISSUE])
+            .await?;
         let shown = self.key_to_proto(&key).await?;
         if !caller.may_see(&key, &shown.assignee_emails, &[INTERNAL_SCOPE, ISSUE]) {
             return Err(Error::denied(
@@ -195,7 +197,9 @@ impl LicensingApi {
         v.require("key_id", &r.key_id);
         v.finish().map_err(Error::invalid_fields)?;
         let caller = self.caller(&context).await?;
-        let current = self.visible_key(&caller, &r.key_id).await?;
+        let current = self
+            .visible_key(&caller, &r.key_id, &[INTERNAL_SCOPE])
+            .await?;
         caller.require_admin_of(&current.account_id, &[INTERNAL_SCOPE])?;
         let owner = if r.owner_user_id.is_empty() {
             None

@@ -74,7 +74,7 @@ impl LicensingApi {
         let asked = NewSiteRole::try_from(r)?;
         let caller = self.caller(&context).await?;
         let current = self
-            .visible_deployment(&caller, &asked.deployment_id)
+            .visible_deployment(&caller, &asked.deployment_id, &[INTERNAL_SCOPE])
             .await?;
         caller.require_admin_of(&current.account_id, &[INTERNAL_SCOPE])?;
         lblm::ensure_lblm(&current)?;

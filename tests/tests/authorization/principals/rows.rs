@@ -172,7 +172,7 @@ fn identity() -> Vec<Row> {
             (
                 "CheckSupportEligibility",
                 &[AdminA, SupportOnly, CaseAdmin],
-                &["internal"],
+                &["internal", "identity.admin"],
                 CaseAdmin,
                 |i| {
                     id::CheckSupportEligibilityRequest {
@@ -185,7 +185,7 @@ fn identity() -> Vec<Row> {
             (
                 "ListPointsOfContact",
                 &[],
-                &["internal", "notification.publish"],
+                &["internal", "notification.publish", "identity.admin"],
                 Service("internal"),
                 |i| {
                     id::ListPointsOfContactRequest {
@@ -501,13 +501,14 @@ fn licensing() -> Vec<Row> {
             "RegisterDeployment",
             "UpdateDeployment",
             "SetSiteRole",
-            "AuthorizeToRun",
             "RequestActivationReport",
             "IssueElearningCodes",
             "RedeemElearningCode",
             "ProvisionSiteSeats",
         ],
     );
+    // AuthorizeToRun is a check, like CheckAccess: it answers with a signed grant and keeps a check-in for the
+    // usage report (L-series login-based licensing), which is not an audited change of anything.
     // The fixture requested A's report already: one per account per 24 hours (L10).
     for row in &mut rows {
         if row.path.ends_with("/RequestActivationReport") {
