@@ -35,16 +35,17 @@ pub struct Row {
     pub request: fn(&Ids) -> Vec<u8>,
 }
 
-fn rows_of(
-    service: &str,
-    rows: Vec<(
-        &'static str,
-        &'static [Who],
-        &'static [&'static str],
-        Who,
-        fn(&Ids) -> Vec<u8>,
-    )>,
-) -> Vec<Row> {
+/// A row as written below: method, the users and the scopes the contract lets call it, the right principal,
+/// and its request.
+type Written = (
+    &'static str,
+    &'static [Who],
+    &'static [&'static str],
+    Who,
+    fn(&Ids) -> Vec<u8>,
+);
+
+fn rows_of(service: &str, rows: Vec<Written>) -> Vec<Row> {
     rows.into_iter()
         .map(|(method, users, scopes, right, request)| Row {
             path: format!("/{service}/{method}"),
