@@ -8,18 +8,12 @@
 
 use std::time::{SystemTime, UNIX_EPOCH};
 
-use bytes::{Buf, BufMut};
 use ed25519_dalek::pkcs8::{EncodePrivateKey, spki::der::pem::LineEnding};
 use jsonwebtoken::{Algorithm, EncodingKey, Header};
 use prost::Message;
-use tonic::{
-    Code, Request, Status,
-    codec::{Codec, DecodeBuf, Decoder, EncodeBuf, Encoder},
-    metadata::MetadataValue,
-    transport::Channel,
-};
+use tonic::{Code, Request, Status, metadata::MetadataValue, transport::Channel};
 
-use portal_testkit::{Backend, TestApp};
+use portal_testkit::{Backend, TestApp, raw::Raw};
 
 #[path = "authorization/principals.rs"]
 mod principals;
@@ -55,45 +49,6 @@ fn every_rpc() -> Vec<Rpc> {
         }
     }
     rpcs
-}
-
-/// Sends and receives message bodies as they are, so any RPC can be called by its path.
-#[derive(Debug, Clone, Copy, Default)]
-struct Raw;
-
-impl Codec for Raw {
-    type Encode = Vec<u8>;
-    type Decode = Vec<u8>;
-    type Encoder = Raw;
-    type Decoder = Raw;
-
-    fn encoder(&mut self) -> Raw {
-        Raw
-    }
-
-    fn decoder(&mut self) -> Raw {
-        Raw
-    }
-}
-
-impl Encoder for Raw {
-    type Item = Vec<u8>;
-    type Error = Status;
-
-    fn encode(&mut self, item: Vec<u8>, dst: &mut EncodeBuf<'_>) -> Result<(), Status> {
-        dst.put_slice(&item);
-        Ok(())
-    }
-}
-
-impl Decoder for Raw {
-    type Item = Vec<u8>;
-    type Error = Status;
-
-    fn decode(&mut self, src: &mut DecodeBuf<'_>) -> Result<Option<Vec<u8>>, Status> {
-        let bytes = src.copy_to_bytes(src.remaining());
-        Ok(Some(bytes.to_vec()))
-    }
 }
 
 /// Calls `rpc` with an empty request (every field at its default) and `token`; the status code it ends with

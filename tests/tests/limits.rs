@@ -10,7 +10,7 @@
 
 use std::collections::HashMap;
 
-use bytes::{Buf, BufMut};
+use bytes::BufMut;
 use prost::{
     Message,
     encoding::{WireType, encode_key, encode_varint},
@@ -19,18 +19,13 @@ use prost_types::{
     DescriptorProto, FieldDescriptorProto, FileDescriptorSet,
     field_descriptor_proto::{Label, Type},
 };
-use tonic::{
-    Code, Request, Status,
-    codec::{Codec, DecodeBuf, Decoder, EncodeBuf, Encoder},
-    metadata::MetadataValue,
-    transport::Channel,
-};
+use tonic::{Code, Request, Status, metadata::MetadataValue, transport::Channel};
 
 use portal_runtime::{
     error::{reason_of, violations_of},
     limits::{BOUND_NOTE, MAX_MESSAGE_BYTES, bound_of},
 };
-use portal_testkit::{Backend, TestApp, storage_test};
+use portal_testkit::{Backend, TestApp, raw::Raw, storage_test};
 
 /// How deep the probes go into nested messages (the request is depth 0).
 const DEPTH: usize = 3;
@@ -189,44 +184,6 @@ fn probes(
             }
             _ => {}
         }
-    }
-}
-
-/// Sends and receives message bodies as they are, so any RPC can be called by its path.
-#[derive(Debug, Clone, Copy, Default)]
-struct Raw;
-
-impl Codec for Raw {
-    type Encode = Vec<u8>;
-    type Decode = Vec<u8>;
-    type Encoder = Raw;
-    type Decoder = Raw;
-
-    fn encoder(&mut self) -> Raw {
-        Raw
-    }
-
-    fn decoder(&mut self) -> Raw {
-        Raw
-    }
-}
-
-impl Encoder for Raw {
-    type Item = Vec<u8>;
-    type Error = Status;
-
-    fn encode(&mut self, item: Vec<u8>, dst: &mut EncodeBuf<'_>) -> Result<(), Status> {
-        dst.put_slice(&item);
-        Ok(())
-    }
-}
-
-impl Decoder for Raw {
-    type Item = Vec<u8>;
-    type Error = Status;
-
-    fn decode(&mut self, src: &mut DecodeBuf<'_>) -> Result<Option<Vec<u8>>, Status> {
-        Ok(Some(src.copy_to_bytes(src.remaining()).to_vec()))
     }
 }
 

@@ -10,6 +10,7 @@ pub mod clients;
 pub mod cluster;
 pub mod database;
 pub mod fixtures;
+pub mod raw;
 pub mod smtp;
 pub mod wait;
 
