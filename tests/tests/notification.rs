@@ -8,6 +8,8 @@
 mod acknowledgement;
 #[path = "notification/advisories.rs"]
 mod advisories;
+#[path = "notification/bounces.rs"]
+mod bounces;
 #[path = "notification/csaf.rs"]
 mod csaf;
 #[path = "notification/delivery.rs"]

@@ -160,6 +160,54 @@ pub struct SmtpSettings {
     pub retry_max_ms: u64,
     /// How often an idle worker looks for due deliveries.
     pub poll_ms: u64,
+    /// N13: the domain of every mail's envelope sender, one address per delivery (VERP), where delivery
+    /// reports come back; route it to `inbound.listen`. Default: the `from` address's domain.
+    pub bounce_domain: Option<String>,
+    /// N13: how every mail is DKIM-signed.
+    pub dkim: DkimSettings,
+    /// N14: the listener delivery reports come back to.
+    pub inbound: InboundSettings,
+}
+
+/// N13: DKIM signing (RFC 6376) of every mail the suite sends.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct DkimSettings {
+    /// The signing domain (`d=`); default: the `from` address's domain.
+    pub domain: Option<String>,
+    /// The selector (`s=`): the key is published at `<selector>._domainkey.<domain>`; default `portal`.
+    pub selector: Option<String>,
+    /// A PEM private key: Ed25519 (RFC 8463; PKCS#8) or RSA (PKCS#1 or PKCS#8, at least 1024 bits). Default
+    /// `<data_dir>/dkim-key.pem`, an Ed25519 key created on first start.
+    pub key_file: Option<PathBuf>,
+}
+
+/// N14: the inbound SMTP listener that takes delivery reports (DSNs, complaints) for the bounce domain.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct InboundSettings {
+    /// Where it listens (e.g. `0.0.0.0:2525`); off when unset.
+    pub listen: Option<SocketAddr>,
+    /// The largest message accepted (DSNs often return the whole original message).
+    pub max_message_bytes: usize,
+    /// Sessions served at once; more are answered `421` and closed.
+    pub max_connections: usize,
+    /// How long a session may wait for the client's next command or DATA bytes.
+    pub idle_timeout_secs: u64,
+    /// How long one session may last in all.
+    pub session_timeout_secs: u64,
+}
+
+impl Default for InboundSettings {
+    fn default() -> Self {
+        Self {
+            listen: None,
+            max_message_bytes: 10 * 1024 * 1024,
+            max_connections: 64,
+            idle_timeout_secs: 30,
+            session_timeout_secs: 300,
+        }
+    }
 }
 
 impl Default for SmtpSettings {
@@ -174,6 +222,9 @@ impl Default for SmtpSettings {
             retry_first_ms: 2_000,
             retry_max_ms: 600_000,
             poll_ms: 500,
+            bounce_domain: None,
+            dkim: DkimSettings::default(),
+            inbound: InboundSettings::default(),
         }
     }
 }
@@ -468,6 +519,43 @@ impl Settings {
                 "pool_size, max_attempts, lease_secs and poll_ms must be positive",
             );
         }
+        if let Some(domain) = &self.smtp.bounce_domain
+            && !is_domain(domain)
+        {
+            return invalid(
+                "smtp.bounce_domain",
+                "must be a domain name like bounces.example.com",
+            );
+        }
+        if let Some(domain) = &self.smtp.dkim.domain
+            && !is_domain(domain)
+        {
+            return invalid("smtp.dkim.domain", "must be a domain name like example.com");
+        }
+        if let Some(selector) = &self.smtp.dkim.selector
+            && !is_domain(selector)
+        {
+            return invalid(
+                "smtp.dkim.selector",
+                "must be letters, digits, hyphens and dots, like portal or 2026a",
+            );
+        }
+        let inbound = &self.smtp.inbound;
+        if !(64 * 1024..=100 * 1024 * 1024).contains(&inbound.max_message_bytes) {
+            return invalid(
+                "smtp.inbound.max_message_bytes",
+                "must be between 65536 and 104857600",
+            );
+        }
+        if inbound.max_connections == 0
+            || inbound.idle_timeout_secs == 0
+            || inbound.session_timeout_secs == 0
+        {
+            return invalid(
+                "smtp.inbound",
+                "max_connections, idle_timeout_secs and session_timeout_secs must be positive",
+            );
+        }
         if self.licensing.grant_ttl_hours == 0 || self.licensing.grant_ttl_hours > 24 * 90 {
             return invalid("licensing.grant_ttl_hours", "must be between 1 and 2160");
         }
@@ -518,6 +606,15 @@ impl Settings {
             .unwrap_or_else(|| self.data_dir.join("signing-key.pem"))
     }
 
+    /// N13: the DKIM private key every mail is signed with.
+    pub fn dkim_key_file(&self) -> PathBuf {
+        self.smtp
+            .dkim
+            .key_file
+            .clone()
+            .unwrap_or_else(|| self.data_dir.join("dkim-key.pem"))
+    }
+
     /// The public keys bearer tokens are verified against.
     pub fn public_key_files(&self) -> Vec<PathBuf> {
         if self.auth.public_key_files.is_empty() {
@@ -528,11 +625,54 @@ impl Settings {
     }
 }
 
+/// A DNS name of letters, digits and hyphens in dot-separated labels (RFC 1035's preferred syntax).
+fn is_domain(name: &str) -> bool {
+    name.len() <= 253
+        && name.split('.').all(|label| {
+            !label.is_empty()
+                && label.len() <= 63
+                && !label.starts_with('-')
+                && !label.ends_with('-')
+                && label.chars().all(|c| c.is_ascii_alphanumeric() || c == '-')
+        })
+}
+
 #[cfg(test)]
 mod tests {
     #![allow(clippy::unwrap_used)]
     use super::*;
     use std::collections::HashMap;
+
+    #[test]
+    fn n13_bounce_and_dkim_names_must_be_domains() {
+        let ok = Settings::load_from(
+            None,
+            &Overrides::default(),
+            env(&[
+                ("PORTAL_SMTP__BOUNCE_DOMAIN", "bounces.example.com"),
+                ("PORTAL_SMTP__DKIM__SELECTOR", "2026a"),
+                ("PORTAL_SMTP__INBOUND__LISTEN", "127.0.0.1:2525"),
+            ]),
+        )
+        .unwrap();
+        assert_eq!(
+            ok.smtp.bounce_domain.as_deref(),
+            Some("bounces.example.com")
+        );
+        assert_eq!(
+            ok.smtp.inbound.listen,
+            Some("127.0.0.1:2525".parse().unwrap())
+        );
+        for (key, value) in [
+            ("PORTAL_SMTP__BOUNCE_DOMAIN", "bounces example.com"),
+            ("PORTAL_SMTP__BOUNCE_DOMAIN", "-x.example.com"),
+            ("PORTAL_SMTP__DKIM__DOMAIN", "a..b"),
+            ("PORTAL_SMTP__DKIM__SELECTOR", "s;x"),
+        ] {
+            let err = Settings::load_from(None, &Overrides::default(), env(&[(key, value)]));
+            assert!(err.is_err(), "{key}={value} accepted");
+        }
+    }
 
     fn env(pairs: &[(&str, &str)]) -> Option<HashMap<String, String>> {
         Some(

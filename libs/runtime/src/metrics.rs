@@ -98,10 +98,20 @@ fn describe() {
         "portal_deliveries_dead_total",
         "Deliveries that gave up (DEAD)"
     );
+    describe_counter!(
+        "portal_delivery_reports_total",
+        "Delivery reports (DSNs, complaints, auto-replies) the inbound listener took, by kind"
+    );
     describe_histogram!(
         "portal_delivery_send_seconds",
         "Time to render and send one delivery"
     );
+}
+
+/// N14: one delivery report taken by the inbound listener, by what it was (`failed`, `delayed`, `complaint`,
+/// `auto_reply`, `unrecognised`, `duplicate`, `refused`).
+pub fn delivery_report(kind: &'static str) {
+    metrics::counter!("portal_delivery_reports_total", "kind" => kind).increment(1);
 }
 
 pub fn counter(name: &'static str) {

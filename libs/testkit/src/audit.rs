@@ -29,6 +29,21 @@ impl AuditLog {
     }
 }
 
+impl AuditLog {
+    /// How many events name `resource_id` (a delivery, a user…), in all services together.
+    pub async fn count_on(&self, resource_id: &str) -> u64 {
+        let mut total = 0;
+        for (service, db) in &self.databases {
+            total += Entity::find()
+                .filter(Column::ResourceId.eq(resource_id))
+                .count(db)
+                .await
+                .unwrap_or_else(|e| panic!("counting {service}'s audit events: {e}"));
+        }
+        total
+    }
+}
+
 impl TestApp {
     /// The audit logs of identity, licensing, billing and notification.
     pub async fn audit_log(&self) -> AuditLog {

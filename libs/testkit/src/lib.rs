@@ -10,6 +10,7 @@ pub mod clients;
 pub mod cluster;
 pub mod database;
 pub mod fixtures;
+pub mod postfix;
 pub mod raw;
 pub mod smtp;
 pub mod wait;
@@ -57,6 +58,8 @@ pub struct TestApp {
     pub address: SocketAddr,
     /// The metrics listener, when `admin_listen` was set.
     pub admin: Option<SocketAddr>,
+    /// N14: the inbound SMTP listener for delivery reports, when `smtp.inbound.listen` was set.
+    pub inbound: Option<SocketAddr>,
     pub settings: Settings,
     minter: Arc<Minter>,
     stop: Option<oneshot::Sender<()>>,
@@ -150,6 +153,7 @@ impl TestApp {
         let (minter, _) = portal_app::keys(&settings).unwrap_or_else(|e| panic!("keys: {e}"));
         let address = app.address();
         let admin = app.admin_address();
+        let inbound = app.inbound_address();
         let (stop, stopped) = oneshot::channel::<()>();
         let task = tokio::spawn(async move {
             if let Err(e) = app
@@ -164,6 +168,7 @@ impl TestApp {
         Self {
             address,
             admin,
+            inbound,
             settings,
             minter,
             stop: Some(stop),

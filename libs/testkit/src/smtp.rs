@@ -5,6 +5,8 @@
 //! message not yet accepted or abandoned), so a test can tell that no mail is on its way. No TLS or AUTH: tests
 //! use plain `smtp://`.
 
+pub mod client;
+
 use std::{
     collections::HashSet,
     net::SocketAddr,
@@ -89,6 +91,11 @@ impl SmtpSink {
         };
         sink.serve(listener);
         sink
+    }
+
+    /// Where the sink listens.
+    pub fn address(&self) -> SocketAddr {
+        self.address
     }
 
     /// `smtp://127.0.0.1:<port>` for `smtp.url`.

@@ -5,10 +5,11 @@
 //! Data flows proto in → domain → store → proto out: `rpc` translates requests into typed commands and answers
 //! back, `domain` holds the rules without I/O, `store` the ledger (speaking domain types), `jobs` the background
 //! work (the delivery worker and the recipients' resolution), `mail` renders and transports, `upstream` the
-//! clients of identity and licensing.
+//! clients of identity and licensing, `inbound` the SMTP listener delivery reports come back to (N14).
 
 pub mod domain;
 pub mod error;
+pub mod inbound;
 mod jobs;
 pub mod mail;
 pub mod migration;

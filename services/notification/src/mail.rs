@@ -1,16 +1,27 @@
 //! Mail (N5): multipart plain-text + HTML rendered from templates (minijinja), sent over a pool of lettre SMTP
 //! connections on no-delay sockets ([`smtp`]: STARTTLS or implicit TLS, optional auth from the URL), or written
-//! as `.eml` files in the data directory when no SMTP server is configured.
+//! as `.eml` files in the data directory when no SMTP server is configured. Every mail is DKIM-signed
+//! ([`dkim`]), says it was sent automatically (`Auto-Submitted`, RFC 3834), and leaves with an envelope sender
+//! of its own at the bounce domain, so what comes back names its delivery (N13).
 
 use std::{path::PathBuf, time::Duration};
 
+pub mod dkim;
+pub mod dns;
 mod smtp;
 
 use lettre::{
-    AsyncFileTransport, AsyncTransport, Message, Tokio1Executor,
-    message::{Attachment, Mailbox, MultiPart, SinglePart, header::ContentType},
+    Address, AsyncFileTransport, AsyncTransport, Message, Tokio1Executor,
+    address::Envelope,
+    message::{
+        Attachment, Mailbox, MultiPart, SinglePart,
+        dkim::{DkimConfig, dkim_sign},
+        header::{ContentType, HeaderName, HeaderValue},
+    },
 };
 use minijinja::Environment;
+
+use crate::domain;
 use serde::Serialize;
 
 #[derive(Debug, thiserror::Error)]
@@ -26,6 +37,18 @@ pub enum MailError {
     From(String),
     #[error("templates: {0}")]
     Template(#[from] minijinja::Error),
+    #[error("DKIM key {0}")]
+    Dkim(String),
+    #[error("bounce domain {0:?} does not make an e-mail address")]
+    BounceDomain(String),
+}
+
+/// The domain of the sender address `from` (`Name <user@domain>` or a bare address).
+pub fn sender_domain(from: &str) -> Result<String, MailError> {
+    let from: Mailbox = from
+        .parse()
+        .map_err(|_| MailError::From(from.to_string()))?;
+    Ok(from.email.domain().to_ascii_lowercase())
 }
 
 /// Why one send failed, and whether trying again can help.
@@ -44,6 +67,10 @@ pub struct Mailer {
     transport: Transport,
     from: Mailbox,
     domain: String,
+    /// N13: where envelope senders (and so delivery reports) are; the `from` domain until configured.
+    bounce_domain: String,
+    /// N13: how mail is signed; unsigned only where no key was given (unit tests).
+    dkim: Option<DkimConfig>,
     templates: Environment<'static>,
 }
 
@@ -103,9 +130,33 @@ impl Mailer {
         Ok(Self {
             transport,
             from,
+            bounce_domain: domain.clone(),
             domain,
+            dkim: None,
             templates,
         })
+    }
+
+    /// N13: envelope senders at `bounce_domain` instead of the `from` address's domain.
+    pub fn with_bounce_domain(mut self, bounce_domain: &str) -> Result<Self, MailError> {
+        let probe = domain::bounce::n13_return_path("dlv-0", bounce_domain);
+        probe
+            .parse::<Address>()
+            .map_err(|_| MailError::BounceDomain(bounce_domain.to_string()))?;
+        self.bounce_domain = bounce_domain.to_ascii_lowercase();
+        Ok(self)
+    }
+
+    /// N13: every mail signed with `key` for `domain` (default: the `from` address's) under `selector`.
+    pub fn with_dkim(
+        mut self,
+        key: &dkim::DkimKey,
+        domain: Option<&str>,
+        selector: &str,
+    ) -> Result<Self, MailError> {
+        let domain = domain.unwrap_or(&self.domain).to_string();
+        self.dkim = Some(key.config(&domain, selector)?);
+        Ok(self)
     }
 
     /// The domain Message-IDs are made in.
@@ -113,13 +164,19 @@ impl Mailer {
         &self.domain
     }
 
-    /// Renders `name.txt` and `name.html` into a multipart message.
+    /// N13/N14: the domain envelope senders are at, where delivery reports come back.
+    pub fn bounce_domain(&self) -> &str {
+        &self.bounce_domain
+    }
+
+    /// Renders `name.txt` and `name.html` into a multipart message of delivery `delivery_id`: its stable
+    /// Message-ID (N3), its own envelope sender (N13), marked as sent automatically and DKIM-signed.
     pub fn compose<T: Serialize>(
         &self,
         name: &str,
         subject: &str,
         to: (&str, &str),
-        message_id: &str,
+        delivery_id: &str,
         view: &View<'_, T>,
         attachments: &[(String, String, Vec<u8>)],
     ) -> Result<Message, SendFailure> {
@@ -158,13 +215,30 @@ impl Mailer {
                 },
             )
         };
-        Message::builder()
+        let return_path: Address =
+            domain::bounce::n13_return_path(delivery_id, &self.bounce_domain)
+                .parse()
+                .map_err(|e: lettre::address::AddressError| {
+                    permanent(format!("return path: {e}"))
+                })?;
+        let envelope = Envelope::new(Some(return_path), vec![to.email.clone()])
+            .map_err(|e| permanent(e.to_string()))?;
+        let mut message = Message::builder()
             .from(self.from.clone())
             .to(to)
             .subject(subject)
-            .message_id(Some(message_id.to_string()))
+            .message_id(Some(domain::n3_message_id(delivery_id, &self.domain)))
+            .raw_header(HeaderValue::new(
+                HeaderName::new_from_ascii_str("Auto-Submitted"),
+                "auto-generated".into(),
+            ))
+            .envelope(envelope)
             .multipart(body)
-            .map_err(|e| permanent(e.to_string()))
+            .map_err(|e| permanent(e.to_string()))?;
+        if let Some(dkim) = &self.dkim {
+            dkim_sign(&mut message, dkim);
+        }
+        Ok(message)
     }
 
     pub async fn send(&self, message: Message) -> Result<(), SendFailure> {

@@ -15,6 +15,7 @@ impl MigratorTrait for Migrator {
             Box::new(CreateEscalations),
             Box::new(CreateAcknowledgements),
             Box::new(AddReminders),
+            Box::new(CreateDeliveryReports),
         ]
     }
 }
@@ -376,6 +377,61 @@ impl MigrationTrait for AddReminders {
                     .drop_column(Deliveries::Reminder)
                     .to_owned(),
             )
+            .await
+    }
+}
+
+#[derive(DeriveIden)]
+enum DeliveryReports {
+    Table,
+    ReportKey,
+    DeliveryId,
+    AdvisoryId,
+    AccountId,
+    Kind,
+    Status,
+    Diagnostic,
+    CreateTime,
+}
+
+/// N14: what came back for a delivery (DSNs, complaints, auto-replies), one row per report, the same report
+/// once.
+struct CreateDeliveryReports;
+
+impl MigrationName for CreateDeliveryReports {
+    fn name(&self) -> &str {
+        "m20261205_000900_create_delivery_reports"
+    }
+}
+
+#[async_trait::async_trait]
+impl MigrationTrait for CreateDeliveryReports {
+    async fn up(&self, manager: &SchemaManager) -> Result<(), DbErr> {
+        manager
+            .create_table(
+                Table::create()
+                    .table(DeliveryReports::Table)
+                    .if_not_exists()
+                    .col(string(DeliveryReports::ReportKey).primary_key())
+                    .col(string(DeliveryReports::DeliveryId))
+                    .col(string_null(DeliveryReports::AdvisoryId))
+                    .col(string(DeliveryReports::AccountId))
+                    .col(string(DeliveryReports::Kind))
+                    .col(string(DeliveryReports::Status))
+                    .col(text(DeliveryReports::Diagnostic))
+                    .col(timestamp_with_time_zone(DeliveryReports::CreateTime))
+                    .to_owned(),
+            )
+            .await?;
+        let db = manager.get_connection();
+        db.execute_unprepared("CREATE INDEX IF NOT EXISTS delivery_reports_by_delivery ON delivery_reports (delivery_id)").await?;
+        db.execute_unprepared("CREATE INDEX IF NOT EXISTS delivery_reports_by_account ON delivery_reports (advisory_id, account_id, kind)").await?;
+        Ok(())
+    }
+
+    async fn down(&self, manager: &SchemaManager) -> Result<(), DbErr> {
+        manager
+            .drop_table(Table::drop().table(DeliveryReports::Table).to_owned())
             .await
     }
 }

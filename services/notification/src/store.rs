@@ -4,7 +4,8 @@
 //!
 //! `advisories` holds the advisories and their resolution leases, `csaf` the documents imported ones came from, `deliveries` the ledger rows as the RPCs
 //! write and read them, `ledger` what the delivery worker does to them (claim, record, release), `escalations` the N8 escalations
-//! and each account's coverage.
+//! and each account's coverage, `reports`
+//! what came back for deliveries (N14).
 
 pub mod acknowledgements;
 pub mod advisories;
@@ -13,6 +14,7 @@ pub mod deliveries;
 mod entity;
 pub mod escalations;
 pub mod ledger;
+pub mod reports;
 
 use std::fmt::Display;
 

@@ -428,6 +428,7 @@ fn report(
                             "dead": c.dead,
                             "pending": c.pending,
                             "acknowledged": c.acknowledged,
+                            "complaints": c.complaints,
                         })
                     })
                     .collect();
@@ -444,17 +445,18 @@ fn report(
                     .unwrap_or(0)
                     .max(7);
                 println!(
-                    "{:width$}  {:>6}  {:>6}  {:>7}  {:>5}  COVERAGE",
-                    "ACCOUNT", "SENT", "DEAD", "PENDING", "ACK"
+                    "{:width$}  {:>6}  {:>6}  {:>7}  {:>5}  {:>10}  COVERAGE",
+                    "ACCOUNT", "SENT", "DEAD", "PENDING", "ACK", "COMPLAINTS"
                 );
                 for c in coverage {
                     println!(
-                        "{:width$}  {:>6}  {:>6}  {:>7}  {:>5}  {}",
+                        "{:width$}  {:>6}  {:>6}  {:>7}  {:>5}  {:>10}  {}",
                         c.account_id,
                         c.sent,
                         c.dead,
                         c.pending,
                         if c.acknowledged { "yes" } else { "no" },
+                        c.complaints,
                         verdict(c)
                     );
                 }

@@ -136,6 +136,61 @@ pub fn keys(settings: &Settings) -> Result<(Arc<Minter>, Arc<Verifier>), AppErro
     Ok((Arc::new(minter), Arc::new(verifier)))
 }
 
+/// N13: the notification service's mailer as configured: SMTP or files, the bounce domain, and the DKIM key
+/// (on the embedded default, an Ed25519 key the data directory gets on first start).
+pub fn mailer(
+    settings: &Settings,
+) -> Result<portal_notification::Mailer, portal_notification::mail::MailError> {
+    use portal_notification::mail::dns::DEFAULT_SELECTOR;
+    let smtp = &settings.smtp;
+    let mut mailer = portal_notification::Mailer::new(
+        smtp.url.as_ref().map(|u| u.expose_secret()),
+        settings.data_dir.join("mail"),
+        &smtp.from,
+        smtp.pool_size,
+    )?;
+    if let Some(domain) = &smtp.bounce_domain {
+        mailer = mailer.with_bounce_domain(domain)?;
+    }
+    let key = dkim_key(settings)?;
+    let selector = smtp.dkim.selector.as_deref().unwrap_or(DEFAULT_SELECTOR);
+    mailer.with_dkim(&key, smtp.dkim.domain.as_deref(), selector)
+}
+
+/// N13: the DKIM key, created on the embedded default's first start when none is configured.
+pub fn dkim_key(
+    settings: &Settings,
+) -> Result<portal_notification::mail::dkim::DkimKey, portal_notification::mail::MailError> {
+    use portal_notification::mail::dkim;
+    let path = settings.dkim_key_file();
+    if settings.smtp.dkim.key_file.is_none() {
+        dkim::ensure_key(&path)?;
+    }
+    dkim::DkimKey::from_file(&path)
+}
+
+/// N13: the DNS records `portal mail dns` prints.
+pub fn mail_dns_records(
+    settings: &Settings,
+) -> Result<String, portal_notification::mail::MailError> {
+    use portal_notification::mail::{
+        dns::{DEFAULT_SELECTOR, MailDomains, n13_dns_records},
+        sender_domain,
+    };
+    let smtp = &settings.smtp;
+    let from = sender_domain(&smtp.from)?;
+    let bounce = smtp.bounce_domain.clone().unwrap_or_else(|| from.clone());
+    let dkim = smtp.dkim.domain.clone().unwrap_or_else(|| from.clone());
+    let key = dkim_key(settings)?;
+    let domains = MailDomains {
+        from: &from,
+        bounce: &bounce,
+        dkim: &dkim,
+        selector: smtp.dkim.selector.as_deref().unwrap_or(DEFAULT_SELECTOR),
+    };
+    Ok(n13_dns_records(&domains, &key))
+}
+
 /// Creates the data directory readable by this user only, and narrows an existing one (earlier versions left it
 /// world-readable): it holds the SQLite databases, the signing key and the mail files.
 fn private_dir(dir: &std::path::Path) -> Result<(), AppError> {
@@ -257,6 +312,8 @@ pub struct App {
     /// Tells the background loops to finish (delivery workers then release what they hold).
     stop: tokio::sync::watch::Sender<bool>,
     admin: Option<SocketAddr>,
+    /// N14: where the inbound SMTP listener for delivery reports is bound, when configured.
+    inbound: Option<SocketAddr>,
 }
 
 impl App {
@@ -282,6 +339,7 @@ impl App {
             minter,
         };
         let mut graceful = Vec::new();
+        let mut inbound = None;
         let (stop, stop_rx) = tokio::sync::watch::channel(false);
         portal_runtime::metrics::install();
         let admin = match settings.admin_listen {
@@ -364,13 +422,7 @@ impl App {
                         (peers.channel(ServiceKind::Licensing)?, peers.caller(kind)),
                     );
                     let smtp = &settings.smtp;
-                    let mailer = portal_notification::Mailer::new(
-                        smtp.url.as_ref().map(|u| u.expose_secret()),
-                        settings.data_dir.join("mail"),
-                        &smtp.from,
-                        smtp.pool_size,
-                    )
-                    .map_err(|e| AppError::Mail(e.to_string()))?;
+                    let mailer = mailer(settings).map_err(|e| AppError::Mail(e.to_string()))?;
                     // N11/N12: the product mapping and publisher checked, and the CSAF schema built, before serving.
                     let csaf = portal_notification::domain::csaf::CsafConfig::from_settings(
                         &settings.notification,
@@ -396,6 +448,21 @@ impl App {
                         },
                     };
                     graceful.extend(api.spawn_workers(worker, stop_rx.clone()));
+                    if let Some(address) = smtp.inbound.listen {
+                        // N14: the listener delivery reports come back to.
+                        let (listener, local) =
+                            portal_notification::inbound::bind(address)
+                                .await
+                                .map_err(|source| AppError::Bind { address, source })?;
+                        let limits = portal_notification::inbound::InboundLimits {
+                            max_message_bytes: smtp.inbound.max_message_bytes,
+                            max_connections: smtp.inbound.max_connections,
+                            idle_timeout: Duration::from_secs(smtp.inbound.idle_timeout_secs),
+                            session_timeout: Duration::from_secs(smtp.inbound.session_timeout_secs),
+                        };
+                        graceful.push(api.spawn_inbound(listener, limits, stop_rx.clone()));
+                        inbound = Some(local);
+                    }
                     host.add(api.into_server())
                 }
             };
@@ -407,6 +474,7 @@ impl App {
             graceful,
             stop,
             admin,
+            inbound,
         })
     }
 
@@ -433,6 +501,11 @@ impl App {
             }
         }
         Ok(served?)
+    }
+
+    /// N14: the inbound SMTP listener's address, when one is configured.
+    pub fn inbound_address(&self) -> Option<SocketAddr> {
+        self.inbound
     }
 
     /// The admin (metrics) address, when one is configured.

@@ -65,9 +65,19 @@ enum Command {
     /// Publish and follow advisories on a running suite (over gRPC; --endpoint, --token or PORTAL_TOKEN).
     #[command(subcommand)]
     Advisory(advisory::Command),
+    /// The suite's mail set-up (N13).
+    #[command(subcommand)]
+    Mail(MailCommand),
     /// List, add and remove an account's users on a running suite (over gRPC).
     #[command(subcommand)]
     Users(users::Command),
+}
+
+#[derive(Subcommand)]
+enum MailCommand {
+    /// Print the DNS records to publish: the DKIM key (created in the data directory if none is configured),
+    /// SPF and MX for the bounce domain, DMARC for the From domain.
+    Dns,
 }
 
 #[derive(Args)]
@@ -124,6 +134,18 @@ fn main() -> ExitCode {
     if let Command::Token(args) = &cli.command {
         return token(&settings, args);
     }
+    if let Command::Mail(MailCommand::Dns) = &cli.command {
+        return match portal_app::mail_dns_records(&settings) {
+            Ok(records) => {
+                print!("{records}");
+                ExitCode::SUCCESS
+            }
+            Err(e) => {
+                eprintln!("portal: {e}");
+                ExitCode::from(2)
+            }
+        };
+    }
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
@@ -153,7 +175,7 @@ async fn run(settings: Settings, command: Command) -> Result<(), Box<dyn std::er
             println!("portal: migrations applied for identity, licensing, billing, notification");
             return Ok(());
         }
-        Command::Token(_) | Command::Advisory(_) | Command::Users(_) => {
+        Command::Token(_) | Command::Advisory(_) | Command::Users(_) | Command::Mail(_) => {
             unreachable!("handled before the suite's runtime starts")
         }
     };

@@ -112,17 +112,17 @@ storage_test!(
         let mut rows = csv.lines();
         assert_eq!(
             rows.next(),
-            Some("account_id,account_name,coverage,sent,dead,pending,acknowledged"),
+            Some("account_id,account_name,coverage,sent,dead,pending,acknowledged,complaints"),
             "one header"
         );
         let rows: Vec<_> = rows.collect();
         assert_eq!(rows.len(), 5, "{csv}");
         assert!(
-            rows.contains(&format!("{escalated},Escalated,ESCALATED,1,1,0,false").as_str()),
+            rows.contains(&format!("{escalated},Escalated,ESCALATED,1,1,0,false,0").as_str()),
             "{csv}"
         );
         assert!(
-            rows.contains(&format!("{empty},,UNREACHABLE,0,0,0,false").as_str()),
+            rows.contains(&format!("{empty},,UNREACHABLE,0,0,0,false,0").as_str()),
             "{csv}"
         );
 

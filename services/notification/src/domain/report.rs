@@ -1,5 +1,5 @@
 //! The coverage report (N10): per targeted account, whether the advisory reached a human there (N8) and the
-//! mails sent and dead, and whether someone there acknowledged it (N9), also as CSV for the security team's records.
+//! mails sent and dead, whether someone there acknowledged it (N9) and complained about it (N14), also as CSV for the security team's records.
 
 use super::{
     AccountLedger,
@@ -17,6 +17,8 @@ pub struct AccountReport {
     pub pending: i64,
     /// N9: a recipient at the account acknowledged the advisory.
     pub acknowledged: bool,
+    /// N14: abuse complaints about the advisory's mail from the account's mailboxes.
+    pub complaints: i64,
 }
 
 /// N10: the report line of `account_id` from its ledger; `None` for a targeted account with no one to tell
@@ -25,6 +27,7 @@ pub fn n10_account_report(
     account_id: String,
     ledger: Option<(String, AccountLedger)>,
     acknowledged: bool,
+    complaints: i64,
 ) -> AccountReport {
     let Some((account_name, ledger)) = ledger else {
         return AccountReport {
@@ -35,6 +38,7 @@ pub fn n10_account_report(
             dead: 0,
             pending: 0,
             acknowledged,
+            complaints,
         };
     };
     let all = ledger.escalation.unwrap_or_default();
@@ -51,6 +55,7 @@ pub fn n10_account_report(
         dead: total.dead,
         pending: total.open,
         acknowledged,
+        complaints,
     }
 }
 
@@ -67,6 +72,7 @@ pub fn n10_csv(lines: &[AccountReport], header: bool) -> Result<Vec<u8>, csv::Er
             "dead",
             "pending",
             "acknowledged",
+            "complaints",
         ])?;
     }
     for line in lines {
@@ -78,6 +84,7 @@ pub fn n10_csv(lines: &[AccountReport], header: bool) -> Result<Vec<u8>, csv::Er
             &line.dead.to_string(),
             &line.pending.to_string(),
             if line.acknowledged { "true" } else { "false" },
+            &line.complaints.to_string(),
         ])?;
     }
     out.into_inner().map_err(|e| e.into_error().into())
@@ -89,7 +96,7 @@ mod tests {
 
     #[test]
     fn n10_an_account_with_no_one_to_tell_is_unreachable() {
-        let line = n10_account_report("acc-1".into(), None, false);
+        let line = n10_account_report("acc-1".into(), None, false, 0);
         assert_eq!(line.coverage, Coverage::Unreachable);
         assert_eq!((line.sent, line.dead, line.pending), (0, 0, 0));
     }
@@ -109,8 +116,9 @@ mod tests {
                 open: 1,
             }),
         };
-        let line = n10_account_report("acc-1".into(), Some(("Alpha".into(), ledger)), true);
+        let line = n10_account_report("acc-1".into(), Some(("Alpha".into(), ledger)), true, 1);
         assert!(line.acknowledged);
+        assert_eq!(line.complaints, 1);
         assert_eq!(line.coverage, Coverage::Escalated);
         assert_eq!((line.sent, line.dead, line.pending), (1, 2, 1));
     }
@@ -125,13 +133,14 @@ mod tests {
             dead: 1,
             pending: 0,
             acknowledged: true,
+            complaints: 1,
         };
         let first = String::from_utf8(n10_csv(std::slice::from_ref(&line), true).unwrap()).unwrap();
         assert_eq!(
             first,
-            "account_id,account_name,coverage,sent,dead,pending,acknowledged\nacc-1,\"Alpha, Inc.\",REACHED,2,1,0,true\n"
+            "account_id,account_name,coverage,sent,dead,pending,acknowledged,complaints\nacc-1,\"Alpha, Inc.\",REACHED,2,1,0,true,1\n"
         );
         let next = String::from_utf8(n10_csv(&[line], false).unwrap()).unwrap();
-        assert_eq!(next, "acc-1,\"Alpha, Inc.\",REACHED,2,1,0,true\n");
+        assert_eq!(next, "acc-1,\"Alpha, Inc.\",REACHED,2,1,0,true,1\n");
     }
 }

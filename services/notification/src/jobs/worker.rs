@@ -16,7 +16,6 @@ use crate::{
         About, Advisory, AdvisoryContent, Delivery, NoticePayload, RetryPolicy,
         acknowledgement::{n9_token, n9_token_expiry},
         delivery::AfterFailure,
-        n3_message_id,
     },
     mail::{Mailer, SendFailure, View},
     store::{self, ledger::Unreadable},
@@ -237,7 +236,7 @@ impl Worker {
     }
 
     async fn compose(&self, row: &Delivery) -> Result<lettre::Message, SendFailure> {
-        let id = n3_message_id(&row.delivery_id, self.mailer.domain());
+        let id = &row.delivery_id;
         let to = (row.to.display_name.as_str(), row.to.email.as_str());
         match &row.about {
             About::Advisory(advisory_id) => {
@@ -266,9 +265,9 @@ impl Worker {
                     _ => format!("Reminder: {}", advisory.n5_subject()),
                 };
                 self.mailer
-                    .compose("advisory", &subject, to, &id, &view, &[])
+                    .compose("advisory", &subject, to, id, &view, &[])
             }
-            About::Notice(payload) => self.compose_notice(row, payload, to, &id),
+            About::Notice(payload) => self.compose_notice(row, payload, to, id),
         }
     }
 

@@ -227,5 +227,6 @@ pub fn account_report(line: &AccountReport) -> pb::AccountCoverage {
         dead: clamp(line.dead),
         pending: clamp(line.pending),
         acknowledged: line.acknowledged,
+        complaints: clamp(line.complaints),
     }
 }

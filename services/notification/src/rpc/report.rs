@@ -1,4 +1,5 @@
-//! GetAdvisoryReport (N10): per targeted account, its coverage (N8), mails sent and dead and acknowledgement (N9), paged by account
+//! GetAdvisoryReport (N10): per targeted account, its coverage (N8), mails sent and dead, acknowledgement (N9) and
+//! complaints (N14), paged by account
 //! id, also as CSV.
 
 use portal_proto::notification as pb;
@@ -9,7 +10,7 @@ use crate::{
     NotificationApi,
     domain::report::{n10_account_report, n10_csv},
     error::{Error, Result},
-    store::{acknowledgements, advisories, escalations},
+    store::{acknowledgements, advisories, escalations, reports},
 };
 
 impl NotificationApi {
@@ -40,12 +41,15 @@ impl NotificationApi {
         let mut ledgers = escalations::ledgers(&self.db, &advisory.advisory_id, &with_rows).await?;
         let acknowledged =
             acknowledgements::among(&self.db, &advisory.advisory_id, &with_rows).await?;
+        let mut complaints =
+            reports::complaints(&self.db, &advisory.advisory_id, &with_rows).await?;
         let lines: Vec<_> = ids
             .into_iter()
             .map(|id| {
                 let ledger = ledgers.remove(&id);
                 let acknowledged = acknowledged.contains(&id);
-                n10_account_report(id, ledger, acknowledged)
+                let complaints = complaints.remove(&id).unwrap_or(0);
+                n10_account_report(id, ledger, acknowledged, complaints)
             })
             .collect();
         let csv = n10_csv(&lines, after.is_none())

@@ -154,3 +154,29 @@ pub mod csaf_document {
 
     impl ActiveModelBehavior for ActiveModel {}
 }
+
+pub mod delivery_report {
+    use sea_orm::entity::prelude::*;
+
+    use crate::domain::bounce::ReportKind;
+
+    /// N14: one report that came back for a delivery.
+    #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
+    #[sea_orm(table_name = "delivery_reports")]
+    pub struct Model {
+        #[sea_orm(primary_key, auto_increment = false)]
+        pub report_key: String,
+        pub delivery_id: String,
+        pub advisory_id: Option<String>,
+        pub account_id: String,
+        pub kind: ReportKind,
+        pub status: String,
+        pub diagnostic: String,
+        pub create_time: DateTimeUtc,
+    }
+
+    #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
+    pub enum Relation {}
+
+    impl ActiveModelBehavior for ActiveModel {}
+}

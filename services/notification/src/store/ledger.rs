@@ -82,7 +82,7 @@ pub async fn claim_batch<C: ConnectionTrait>(
 }
 
 /// An update that also gives up the row's lease.
-fn unleased(update: UpdateMany<delivery::Entity>) -> UpdateMany<delivery::Entity> {
+pub(super) fn unleased(update: UpdateMany<delivery::Entity>) -> UpdateMany<delivery::Entity> {
     update
         .col_expr(
             delivery::Column::LeaseOwner,
