@@ -1,14 +1,15 @@
 //! Boots any set of portal services on `127.0.0.1:0` with a fresh database — a SQLite file in a temp dir, or
 //! a new PostgreSQL database created for the test and dropped after it — and mints tokens with the app's key.
 //! `assert` checks the errors the suites expect, `wait` waits (bounded) on observable conditions, `smtp` is a real
-//! SMTP listener. `TEST_LOG=1` shows the services' logs. `TEST_POSTGRES_URL` overrides the PostgreSQL server
-//! (default `postgres://postgres@127.0.0.1:5432/postgres`).
+//! SMTP listener, `postfix` a real relay, `dkim` an independent DKIM verifier. `TEST_LOG=1` shows the services'
+//! logs. `TEST_POSTGRES_URL` overrides the PostgreSQL server (default `postgres://postgres@127.0.0.1:5432/postgres`).
 
 pub mod assert;
 pub mod audit;
 pub mod clients;
 pub mod cluster;
 pub mod database;
+pub mod dkim;
 pub mod fixtures;
 pub mod postfix;
 pub mod raw;

@@ -11,6 +11,7 @@ use portal_proto::{
 use portal_testkit::{
     Backend, ServiceKind, TestApp,
     clients::Notification,
+    dkim,
     postfix::Postfix,
     smtp::{Received, SmtpSink, client},
     storage_test, wait,
@@ -261,6 +262,13 @@ storage_test!(
         assert_eq!(
             mail.header("Auto-Submitted").as_deref(),
             Some("auto-generated")
+        );
+        let zone = portal_app::mail_dns_records(&app.settings).unwrap();
+        let name = "portal._domainkey.portal.example.test.";
+        let results = dkim::verify(mail.data.as_bytes(), name, &dkim::txt_value(&zone, name)).await;
+        assert!(
+            dkim::all_pass(&results),
+            "the signature survives the relay: {results:?}"
         );
         assert!(
             mail.from.starts_with("b-") && mail.from.ends_with(&format!("@{BOUNCES}")),

@@ -27,14 +27,16 @@ use super::MailError;
 const MIN_RSA_BITS: usize = 1024;
 
 /// The headers every signature covers: who, what, when, which message, and that it was sent automatically.
-const SIGNED: [&str; 8] = [
+/// Not `Content-Type`: lettre writes a multipart body's `Content-Type` with the body, outside the headers its
+/// signer sees, so it would sign the header as absent and every verifier would fail the mail (found by the
+/// independent verifier in `services/portal/tests/mail.rs`). The body hash covers the MIME structure anyway.
+const SIGNED: [&str; 7] = [
     "From",
     "To",
     "Subject",
     "Date",
     "Message-ID",
     "MIME-Version",
-    "Content-Type",
     "Auto-Submitted",
 ];
 
