@@ -250,6 +250,9 @@ pub struct Suite {
     pub guard: Guard,
     pub address: String,
     pub data_dir: PathBuf,
+    /// N14: the inbound SMTP listener delivery reports go to, and the domain of the return paths.
+    pub inbound: String,
+    pub bounce_domain: String,
 }
 
 impl Suite {
@@ -261,6 +264,8 @@ impl Suite {
     ) -> anyhow::Result<Self> {
         let port = free_port()?;
         let address = format!("127.0.0.1:{port}");
+        let inbound = format!("127.0.0.1:{}", free_port()?);
+        let bounce_domain = "bounces.bench.example".to_string();
         let mut command = Command::new(portal);
         command
             .arg("up")
@@ -269,6 +274,8 @@ impl Suite {
             .args(["--listen", &address])
             .args(["--smtp-url", &format!("smtp://127.0.0.1:{smtp_port}")])
             .env("PORTAL_TELEMETRY__LOG_FILTER", "warn")
+            .env("PORTAL_SMTP__INBOUND__LISTEN", &inbound)
+            .env("PORTAL_SMTP__BOUNCE_DOMAIN", &bounce_domain)
             .stdout(Stdio::piped())
             .stderr(Stdio::inherit());
         if let Some(url) = database_url {
@@ -282,6 +289,8 @@ impl Suite {
             guard: Guard(child),
             address,
             data_dir: data_dir.to_path_buf(),
+            inbound,
+            bounce_domain,
         })
     }
 }

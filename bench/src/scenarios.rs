@@ -12,6 +12,7 @@ use portal_runtime::auth::Minter;
 use tonic::{metadata::AsciiMetadataValue, transport::Channel};
 
 mod advisory;
+mod bounces;
 mod reads;
 mod writes;
 
@@ -251,7 +252,11 @@ pub async fn run(plan: &Plan, database_url: Option<&str>) -> anyhow::Result<bool
     );
 
     if plan.advisory {
-        ok &= advisory::advisory(&channels[0], minter, seeded, plan, sink).await?;
+        let (exact, advisory_id) =
+            advisory::advisory(&channels[0], minter, seeded, plan, sink).await?;
+        ok &= exact;
+        // N14: then every one of its mails bounces.
+        ok &= bounces::bounces(&channels[0], minter, suite, sink, &advisory_id).await?;
     }
     let mib = |field: &str| suite.guard.status_mib(field).unwrap_or(f64::NAN);
     println!(

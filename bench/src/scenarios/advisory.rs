@@ -16,14 +16,15 @@ use crate::{
     seed::{Seeded, bearer},
 };
 
-/// Publishes a security advisory to every seeded account and times the ledger and the mail.
+/// Publishes a security advisory to every seeded account and times the ledger and the mail; whether the checks
+/// held, and the advisory's id.
 pub(super) async fn advisory(
     channel: &tonic::transport::Channel,
     minter: &Minter,
     seeded: &Seeded,
     plan: &Plan,
     sink: &Sink,
-) -> anyhow::Result<bool> {
+) -> anyhow::Result<(bool, String)> {
     let recipients = (seeded.accounts.len() * plan.size.contacts_per_account) as u64;
     // Wait for the notices the write scenarios queued to be sent, so the advisory has the sink to itself.
     let mut quiet_for = 0;
@@ -126,5 +127,5 @@ pub(super) async fn advisory(
             settled.sent
         );
     }
-    Ok(exact)
+    Ok((exact, advisory.advisory_id))
 }
