@@ -265,6 +265,7 @@ impl Suite {
         let port = free_port()?;
         let address = format!("127.0.0.1:{port}");
         let inbound = format!("127.0.0.1:{}", free_port()?);
+        share_signing_key(data_dir)?;
         let bounce_domain = "bounces.bench.example".to_string();
         let mut command = Command::new(portal);
         command
@@ -293,6 +294,18 @@ impl Suite {
             bounce_domain,
         })
     }
+}
+
+/// Gives every suite of this run the same signing key: values sealed with it (the return paths the bounce
+/// scenario computes, N13) use one secret per process, set once, so both backends' suites must share it.
+fn share_signing_key(data_dir: &Path) -> anyhow::Result<()> {
+    let shared = std::env::temp_dir().join(format!("portal-bench-key-{}", std::process::id()));
+    let private = shared.join("signing-key.pem");
+    let public = portal_runtime::auth::ensure_signing_key(&private)?;
+    std::fs::create_dir_all(data_dir)?;
+    std::fs::copy(&private, data_dir.join("signing-key.pem"))?;
+    std::fs::copy(&public, data_dir.join("signing-key.pub.pem"))?;
+    Ok(())
 }
 
 /// Where the `portal` binary is: next to this one (both built by `cargo build -p portal -p portal-bench`).

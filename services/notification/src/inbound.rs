@@ -69,7 +69,7 @@ impl NotificationApi {
                 let api = api.clone();
                 tokio::spawn(async move {
                     match permit {
-                        Ok(_permit) => session::serve(&api, stream, limits).await,
+                        Ok(permit) => session::serve(&api, stream, limits, permit).await,
                         Err(_) => session::refuse_busy(stream).await,
                     }
                     tracing::debug!(%peer, "inbound SMTP session ended");

@@ -18,13 +18,16 @@ use crate::{NotificationApi, store};
 /// How often the sweep looks for advisories whose resolution stopped.
 const SWEEP: Duration = Duration::from_secs(5);
 
-/// N8 right after N14: escalates the accounts of `advisory_id` a hard bounce left without a living designated
-/// contact, and wakes the worker to send the escalation, without waiting for the sweep.
+/// N8 right after N14: escalates account `account_id` of `advisory_id` if a hard bounce left it without a living
+/// designated contact, and wakes the worker to send the escalation, without waiting for the sweep.
 pub(crate) async fn escalate_now(
     api: &NotificationApi,
     advisory_id: &str,
+    account_id: &str,
 ) -> crate::error::Result<()> {
-    if escalation::escalate_due(&api.db, &api.upstream, Some(advisory_id)).await? > 0 {
+    let due = escalation::escalate_due(&api.db, &api.upstream, Some(advisory_id), Some(account_id))
+        .await?;
+    if due > 0 {
         api.wake_worker();
     }
     Ok(())
@@ -96,7 +99,7 @@ impl NotificationApi {
                     tracing::warn!(error = %e, "looking for unresolved advisories failed")
                 }
             }
-            match escalation::escalate_due(&self.db, &self.upstream, None).await {
+            match escalation::escalate_due(&self.db, &self.upstream, None, None).await {
                 Ok(0) => {}
                 Ok(_) => self.wake_worker(),
                 Err(e) => tracing::warn!(error = %e, "looking for accounts to escalate failed"),

@@ -231,11 +231,21 @@ storage_test!(
         .await;
         assert_eq!(escalation.email, "admin@alpha.example");
         assert_eq!(escalation.account_id, a);
-        let to_admin = sink.count_matching(|m| {
-            m.to.iter().any(|t| t == "admin@alpha.example")
-                && m.header("Subject").is_some_and(|s| s.contains(&id))
-        });
-        assert_eq!(to_admin, 1, "the escalation reached the sink once");
+        // SENT means the relay took it; the relay hands it on to the sink a moment later. The ledger holds one
+        // escalation row, sent in one attempt, so one copy is all that can arrive.
+        assert_eq!(escalation.attempts, 1, "{escalation:?}");
+        wait::until(
+            "the escalation mail in the sink, once",
+            Duration::from_secs(30),
+            async || {
+                let to_admin = sink.count_matching(|m| {
+                    m.to.iter().any(|t| t == "admin@alpha.example")
+                        && m.header("Subject").is_some_and(|s| s.contains(&id))
+                });
+                if to_admin == 1 { Ok(()) } else { Err(to_admin) }
+            },
+        )
+        .await;
         let stats = publisher
             .get_advisory(pb::GetAdvisoryRequest {
                 advisory_id: id.clone(),
@@ -419,3 +429,64 @@ storage_test!(
         );
     }
 );
+
+/// The listener's bounds, each seen as the client sees it: a reply.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn n14_the_listener_bounds_size_connections_and_silence() {
+    use tokio::io::{AsyncBufReadExt, BufReader};
+    let sink = SmtpSink::start().await;
+    let app = TestApp::spawn_with(Backend::Sqlite, &ServiceKind::ALL, |s| {
+        fast_mail(s, &sink.url());
+        s.smtp.bounce_domain = Some(BOUNCES.into());
+        s.smtp.inbound.listen = Some("127.0.0.1:0".parse().unwrap());
+        s.smtp.inbound.max_message_bytes = 64 * 1024;
+        s.smtp.inbound.max_connections = 1;
+        s.smtp.inbound.idle_timeout_secs = 1;
+    })
+    .await;
+    let inbound = app.inbound.expect("the inbound listener is bound");
+    let (mut publisher, id, _) = published_to(&app, &["big@a.example"]).await;
+    let original = mail_to(&sink, &id, "big@a.example").await;
+
+    // Too big: read to its end, refused with 552, nothing recorded.
+    let mut raw = report("exim-failed.eml", &original, "big@a.example");
+    raw.extend(std::iter::repeat_n(b'x', 80 * 1024).chain(*b"\r\n"));
+    let replies = client::send(inbound, "", &[&original.from], &raw).await;
+    assert_eq!(
+        (replies.rcpt.as_slice(), replies.message),
+        (&[250][..], 552),
+        "{replies:?}"
+    );
+    let ledger = deliveries(&mut publisher, &id, DeliveryState::Unspecified).await;
+    assert_eq!(
+        delivery(&ledger, "big@a.example").state(),
+        DeliveryState::Sent
+    );
+
+    // One session at a time: a second is told 421 while the first is open; a silent first is cut off with 421.
+    let first = tokio::net::TcpStream::connect(inbound).await.unwrap();
+    let mut first = BufReader::new(first);
+    let mut greeting = String::new();
+    first.read_line(&mut greeting).await.unwrap();
+    assert!(greeting.starts_with("220 "), "{greeting}");
+    let second = tokio::net::TcpStream::connect(inbound).await.unwrap();
+    let mut second = BufReader::new(second);
+    let mut refused = String::new();
+    second.read_line(&mut refused).await.unwrap();
+    assert!(refused.starts_with("421 "), "{refused}");
+    let mut cut = String::new();
+    first.read_line(&mut cut).await.unwrap();
+    assert!(
+        cut.starts_with("421 4.4.2"),
+        "the silent session is cut off: {cut}"
+    );
+    // Its permit is back: a new session is served.
+    let replies = client::send(
+        inbound,
+        "",
+        &[&original.from],
+        &report("exim-failed.eml", &original, "big@a.example"),
+    )
+    .await;
+    assert_eq!(replies.message, 250, "{replies:?}");
+}

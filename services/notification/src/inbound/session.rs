@@ -29,8 +29,15 @@ pub(super) async fn refuse_busy(mut stream: TcpStream) {
     .await;
 }
 
-/// Serves one session, within the session's time limit.
-pub(super) async fn serve(api: &NotificationApi, stream: TcpStream, limits: InboundLimits) {
+/// Serves one session, within the session's time limit, holding `permit` (one of the listener's connections)
+/// until the session is over — given back before the socket closes, so a client that sees the close can count
+/// on the place being free.
+pub(super) async fn serve(
+    api: &NotificationApi,
+    stream: TcpStream,
+    limits: InboundLimits,
+    permit: tokio::sync::OwnedSemaphorePermit,
+) {
     let deadline = Instant::now() + limits.session_timeout;
     let mut session = Session {
         api,
@@ -51,6 +58,7 @@ pub(super) async fn serve(api: &NotificationApi, stream: TcpStream, limits: Inbo
                 .await;
         }
     }
+    drop(permit);
 }
 
 struct Session<'a> {

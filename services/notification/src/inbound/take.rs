@@ -69,8 +69,9 @@ impl NotificationApi {
         {
             let api = self.clone();
             let advisory_id = advisory_id.clone();
+            let account_id = delivery.to.account_id.clone();
             tokio::spawn(async move {
-                match jobs::escalate_now(&api, &advisory_id).await {
+                match jobs::escalate_now(&api, &advisory_id, &account_id).await {
                     Ok(()) => {}
                     Err(e) => {
                         tracing::warn!(advisory_id, error = %e, "escalating after a bounce failed; the sweep tries again")

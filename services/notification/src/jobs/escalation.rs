@@ -15,15 +15,16 @@ use crate::{
 /// Accounts looked at per sweep round.
 const BATCH: u64 = 200;
 
-/// Escalates every due account (of `advisory_id` only, when given; up to a batch); returns how many
-/// escalations wrote deliveries to send.
+/// Escalates every due account (of `advisory_id`, and of its account `account_id`, only, when given; up to a
+/// batch); returns how many escalations wrote deliveries to send.
 pub async fn escalate_due(
     db: &DatabaseConnection,
     upstream: &Upstream,
     advisory_id: Option<&str>,
+    account_id: Option<&str>,
 ) -> Result<usize> {
     let mut queued = 0;
-    for due in escalations::due(db, advisory_id, BATCH).await? {
+    for due in escalations::due(db, advisory_id, account_id, BATCH).await? {
         match escalate(db, upstream, &due).await {
             Ok(true) => queued += 1,
             Ok(false) => {}

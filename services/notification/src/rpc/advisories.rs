@@ -141,7 +141,7 @@ impl NotificationApi {
         let (escalated, unreachable) =
             escalations::outcome(&snapshot, &advisory.advisory_id, FALLBACK_SHOWN).await?;
         // N8: an account whose designated mail all ended dead is not settled until its escalation is written.
-        let escalating = !escalations::due(&snapshot, Some(&advisory.advisory_id), 1)
+        let escalating = !escalations::due(&snapshot, Some(&advisory.advisory_id), None, 1)
             .await?
             .is_empty();
         let escalation = convert::Escalation {

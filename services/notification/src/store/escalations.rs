@@ -28,19 +28,22 @@ pub struct Due {
     pub fallback_rows: i64,
 }
 
-/// N8: up to `limit` accounts due for escalation (of `advisory_id` only, when given): every designated row
-/// DEAD and no escalation claimed yet.
+/// N8: up to `limit` accounts due for escalation (of `advisory_id` only, and of its account `account_id` only,
+/// when given — one account's check reads only its rows): every designated row DEAD and no escalation claimed
+/// yet.
 pub async fn due<C: ConnectionTrait>(
     db: &C,
     advisory_id: Option<&str>,
+    account_id: Option<&str>,
     limit: u64,
 ) -> Result<Vec<Due>> {
     let backend = db.get_database_backend();
-    let p = portal_runtime::db::placeholders(backend, 3);
-    let only = if advisory_id.is_some() {
-        format!("AND d.advisory_id = {}", p[2])
-    } else {
-        format!("AND {} IS NULL", p[2])
+    let p = portal_runtime::db::placeholders(backend, 4);
+    // A filter not given compares its (null) parameter with null, so the statement keeps its shape.
+    let only = match (advisory_id, account_id) {
+        (Some(_), Some(_)) => format!("AND d.advisory_id = {} AND d.account_id = {}", p[2], p[3]),
+        (Some(_), None) => format!("AND d.advisory_id = {} AND {} IS NULL", p[2], p[3]),
+        (None, _) => format!("AND {} IS NULL AND {} IS NULL", p[2], p[3]),
     };
     let sql = format!(
         "SELECT d.advisory_id, d.account_id, MAX(d.account_name) AS account_name, \
@@ -62,6 +65,7 @@ pub async fn due<C: ConnectionTrait>(
             false.into(),
             limit.into(),
             advisory_id.map(str::to_string).into(),
+            account_id.map(str::to_string).into(),
         ],
     );
     Ok(Due::find_by_statement(statement).all(db).await?)

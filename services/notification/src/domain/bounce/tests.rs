@@ -190,3 +190,13 @@ fn n14_without_an_action_the_status_class_decides() {
     assert_eq!(report.kind, ReportKind::Failed);
     assert_eq!(report.n14_last_error(), "bounced: status 5.2.1");
 }
+
+#[test]
+fn n14_a_dsn_postfix_wrote_is_failed() {
+    // Captured off the wire from a private Postfix relay whose next hop refused the mailbox with 550.
+    let raw = include_bytes!("../../../../../tests/fixtures/mail/postfix-dsn.eml");
+    let report = n14_read_report(raw, "dlv-1", "gone@customer.example");
+    assert_eq!(report.kind, ReportKind::Failed);
+    assert_eq!(report.status, "5.1.1");
+    assert_eq!(report.diagnostic, "smtp; 550 5.1.1 mailbox unavailable");
+}
