@@ -21,6 +21,13 @@ if /usr/sbin/postfix status >/dev/null 2>&1; then
 fi
 systemctl disable postfix >/dev/null 2>&1 || update-rc.d postfix disable >/dev/null 2>&1 || true
 
+# The DKIM test signs with an RSA key the OpenSSL command line makes (services/portal/tests/mail.rs).
+if ! command -v openssl >/dev/null 2>&1; then
+    echo "installing openssl"
+    export DEBIAN_FRONTEND=noninteractive
+    apt-get install -y openssl || { apt-get update && apt-get install -y openssl; }
+fi
+
 if ! pg_isready -h 127.0.0.1 -p 5432 -q 2>/dev/null; then
     if command -v pg_ctlcluster >/dev/null 2>&1; then
         echo "starting PostgreSQL"

@@ -13,6 +13,7 @@ use tonic::{metadata::AsciiMetadataValue, transport::Channel};
 
 mod advisory;
 mod bounces;
+mod neighbours;
 mod reads;
 mod writes;
 
@@ -238,6 +239,7 @@ pub async fn run(plan: &Plan, database_url: Option<&str>) -> anyhow::Result<bool
     // Idle round trips: one call at a time, on a quiet server.
     let idle = reads::idle_round_trips(&channels[0], minter, seeded).await?;
     let mut rows = reads::reads(channels, plan, minter, seeded).await?;
+    rows.extend(neighbours::under_attack(channels, &suite.address, plan, minter, seeded).await?);
     let (writes, checks_ok) = writes::writes(channels, plan, minter, seeded).await?;
     ok &= checks_ok;
     rows.extend(writes);

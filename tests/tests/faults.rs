@@ -319,3 +319,106 @@ async fn postgres_killed_connections_and_a_restart_lose_no_acknowledged_write() 
         elapsed.as_secs_f64()
     );
 }
+
+/// One CreateAccount with a client deadline well past any server bound: its status and how long it took.
+async fn timed_create(app: &TestApp, request_id: &str) -> (Result<(), tonic::Status>, Duration) {
+    let mut identity = app.identity(&app.operator_token()).await;
+    let mut request = tonic::Request::new(account(request_id));
+    request.set_timeout(Duration::from_secs(30));
+    let started = Instant::now();
+    let result = identity.create_account(request).await.map(drop);
+    (result, started.elapsed())
+}
+
+/// Issue 24: a database that does not answer, where the old bound was the pool's 10 s acquire timeout and a
+/// statement's wait had none: a frozen server (`database.acquire_timeout_ms`, 2 s) and a statement stuck behind
+/// a lock (`database.statement_timeout_ms`, 1 s here) are each `UNAVAILABLE` within seconds, and the service
+/// carries on once the database does.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_postgres_server_that_stops_answering_or_a_stuck_statement_is_unavailable_within_seconds()
+{
+    let cluster = tokio::task::spawn_blocking(PrivateCluster::start)
+        .await
+        .unwrap();
+    let url = cluster.url("portal");
+    let app = TestApp::spawn_with(Backend::Sqlite, &[ServiceKind::Identity], |s| {
+        s.database.url = Some(url.into());
+        s.database.statement_timeout_ms = 1_000;
+    })
+    .await;
+    // Connections in the pool, as a running service has them.
+    for n in 0..4 {
+        let (result, _) = timed_create(&app, &format!("warm-{n}")).await;
+        result.unwrap();
+    }
+
+    // The server stops answering, without refusing anything: every process of it is stopped (SIGSTOP).
+    let frozen = cluster.freeze();
+    let mut took = Vec::new();
+    for n in 0..3 {
+        let (result, elapsed) = timed_create(&app, &format!("frozen-{n}")).await;
+        let status = result.expect_err("no write while the server is frozen");
+        assert_eq!(
+            (status.code(), reason_of(&status).as_deref()),
+            (Code::Unavailable, Some(reason::UNAVAILABLE)),
+            "{status:?}"
+        );
+        // The machine may be slow; the old bound (the pool's 10 s acquire timeout) is far off either way.
+        assert!(
+            elapsed < Duration::from_secs(6),
+            "UNAVAILABLE only after {elapsed:?}"
+        );
+        took.push(elapsed);
+    }
+
+    // Running again, it is used again without a restart of the service.
+    drop(frozen);
+    let after = wait::until(
+        "a write once the server runs again",
+        Duration::from_secs(60),
+        async || match timed_create(&app, "thawed").await {
+            (Ok(()), elapsed) => Ok(elapsed),
+            (Err(status), _) => Err(status),
+        },
+    )
+    .await;
+
+    // A statement stuck behind a lock another session holds is cancelled at the statement timeout.
+    let mut holder = cluster.spawn_sql(
+        "portal",
+        "BEGIN; LOCK TABLE identity.accounts IN ACCESS EXCLUSIVE MODE; SELECT pg_sleep(120);",
+    );
+    wait::until("the lock held", Duration::from_secs(30), async || {
+        let held = cluster.sql(
+            "portal",
+            "SELECT count(*) FROM pg_locks l JOIN pg_class c ON c.oid = l.relation \
+             WHERE c.relname = 'accounts' AND l.mode = 'AccessExclusiveLock' AND l.granted",
+        );
+        if held == "1" { Ok(()) } else { Err(held) }
+    })
+    .await;
+    let (result, stuck) = timed_create(&app, "behind-a-lock").await;
+    cluster.sql(
+        "postgres",
+        "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity \
+         WHERE query LIKE '%pg_sleep(120)%' AND pid <> pg_backend_pid()",
+    );
+    let _ = holder.kill();
+    let _ = holder.wait();
+    let status = result.expect_err("no write while the table is locked");
+    assert_eq!(
+        (status.code(), reason_of(&status).as_deref()),
+        (Code::Unavailable, Some(reason::UNAVAILABLE)),
+        "{status:?}"
+    );
+    assert!(
+        stuck < Duration::from_secs(6),
+        "UNAVAILABLE only after {stuck:?}"
+    );
+    let (result, _) = timed_create(&app, "behind-a-lock").await;
+    result.expect("the same request again, once the lock is gone");
+    println!(
+        "frozen PostgreSQL: UNAVAILABLE after {took:?}; the first write after SIGCONT took {after:?}; \
+         a statement stuck behind a lock: UNAVAILABLE after {stuck:?}"
+    );
+}

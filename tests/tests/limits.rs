@@ -27,6 +27,9 @@ use portal_runtime::{
 };
 use portal_testkit::{Backend, TestApp, raw::Raw, storage_test};
 
+#[path = "limits/framing.rs"]
+mod framing;
+
 /// How deep the probes go into nested messages (the request is depth 0).
 const DEPTH: usize = 3;
 

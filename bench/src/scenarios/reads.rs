@@ -143,18 +143,7 @@ pub(super) async fn reads(
         shape,
         move |channel, n| {
             let (token, user_id, _) = tokens[pick(n, tokens.len())].clone();
-            async move {
-                IdentityServiceClient::new(channel)
-                    .get_user(authorized(
-                        GetUserRequest {
-                            user_id,
-                            without_persona: false,
-                        },
-                        &token,
-                    ))
-                    .await
-                    .map(|_| ())
-            }
+            get_user(channel, token, user_id)
         },
     )
     .await;
@@ -191,4 +180,22 @@ pub(super) async fn reads(
         figures,
     });
     Ok(rows)
+}
+
+/// One GetUser (with the persona), as `token`'s holder.
+pub(super) async fn get_user(
+    channel: tonic::transport::Channel,
+    token: tonic::metadata::AsciiMetadataValue,
+    user_id: String,
+) -> Result<(), tonic::Status> {
+    IdentityServiceClient::new(channel)
+        .get_user(authorized(
+            GetUserRequest {
+                user_id,
+                without_persona: false,
+            },
+            &token,
+        ))
+        .await
+        .map(|_| ())
 }

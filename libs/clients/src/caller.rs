@@ -1,7 +1,7 @@
 //! Who is calling a service other than identity: a service principal, or an active portal user as identity
 //! knows them, and the authorization checks every such service makes (I10).
 
-use portal_policy::{Action, Holdings, Role, Subject, decide};
+use portal_policy::{Action, Holdings, Role, Subject, decide, who_may};
 use portal_runtime::Principal;
 
 use crate::{ClientError, Directory, Member};
@@ -25,6 +25,10 @@ pub enum CallerError {
 fn denied(why: impl Into<String>) -> CallerError {
     CallerError::Denied(why.into())
 }
+
+/// The refusal of [`Caller::require_admin_of`], for any caller and any account, existing or not: a check of
+/// a resource that hides whether it exists refuses in the same words.
+pub const ADMIN_ONLY: &str = "only an Administrator of the account may do this";
 
 impl Caller {
     /// A user token must name an active portal user; anything else is `PERMISSION_DENIED`.
@@ -80,13 +84,13 @@ impl Caller {
         if self.has_scope(scopes) || self.is_admin_of(account_id) {
             Ok(())
         } else {
-            Err(denied("only an Administrator of the account may do this"))
+            Err(denied(ADMIN_ONLY))
         }
     }
 
     /// A user of `account_id` whom the shared policy allows `action`, or a service principal with one of
     /// `scopes`. For actions decided by the role alone (invoices, purchases, payments, users); actions that
-    /// depend on key facts are decided where those facts live.
+    /// depend on key facts are decided where those facts live. Refused, it is [`Caller::refusal`].
     pub fn require_action(
         &self,
         account_id: &str,
@@ -96,25 +100,31 @@ impl Caller {
         if self.has_scope(scopes) {
             return Ok(());
         }
-        match self.member() {
-            Some(m) if m.account_id == account_id => {
-                let subject = Subject {
-                    role: m.role,
-                    holdings: Holdings::default(),
-                    case_administrator: m.case_administrator,
-                };
-                let decision = decide(subject, action);
-                if decision.allowed {
-                    Ok(())
-                } else {
-                    Err(denied(decision.reason))
-                }
-            }
-            Some(_) => Err(denied("only users of the account may do this")),
-            None => Err(denied(format!(
+        let allowed = self.member().is_some_and(|m| {
+            let subject = Subject {
+                role: m.role,
+                holdings: Holdings::default(),
+                case_administrator: m.case_administrator,
+            };
+            m.account_id == account_id && decide(subject, action).allowed
+        });
+        if allowed {
+            Ok(())
+        } else {
+            Err(self.refusal(action, scopes))
+        }
+    }
+
+    /// Why this caller may not do `action` (unless it holds one of `scopes`): the same words whichever account
+    /// or resource the call named, whether it exists, and whatever the caller's persona there (I10), so that
+    /// a refusal tells nothing about them. A resource hidden from the caller is refused with it too.
+    pub fn refusal(&self, action: Action, scopes: &[&str]) -> CallerError {
+        match self {
+            Caller::User(_) => denied(format!("may not {}: {}", action.name(), who_may(action))),
+            Caller::Service(_) => denied(format!(
                 "requires a user of the account or a service principal with scope {}",
                 scopes.join(" or ")
-            ))),
+            )),
         }
     }
 }

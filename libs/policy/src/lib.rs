@@ -166,6 +166,36 @@ pub fn decide(subject: Subject, action: Action) -> Decision {
     }
 }
 
+/// I10: who may do `action`, whoever asks: the sentence a refusal reads. Unlike [`Decision::reason`] it names
+/// neither the caller's persona nor anything about the account, so it reads the same to a user of the account,
+/// a user of another one, and someone naming an account that does not exist.
+pub fn who_may(action: Action) -> &'static str {
+    use Action::*;
+    match action {
+        ManageUsers | ViewAuditLog => {
+            "only Portal Administrators manage users and read the audit log"
+        }
+        ViewInvoices | MakePurchase | PayInvoice => {
+            "only Portal Administrators see invoices, purchase and pay"
+        }
+        ViewActivations | ViewLicenseUsage | RequestActivationReport => {
+            "only Portal Administrators see activations and license usage"
+        }
+        ViewAllKeys | ManageAllKeys | SetKeyOwner | AssignAnyKey => {
+            "only Portal Administrators manage all keys"
+        }
+        ManageOwnedKeys | ViewOwnedKeys => {
+            "only Portal Administrators and a key's owner see and manage it"
+        }
+        ViewAssignedKeys => "only Portal Administrators and a key's assignees see it",
+        DownloadProducts => "only Portal Administrators and key holders download",
+        CreateSupportCase => "every user of the account may create support cases",
+        ViewSupportEligibility => {
+            "only Portal Administrators and Case Administrators see the account's support eligibility"
+        }
+    }
+}
+
 fn rule(persona: Persona, subject: Subject, action: Action) -> (bool, &'static str) {
     use Action::*;
     use Persona::*;
@@ -333,6 +363,24 @@ mod tests {
         assert_eq!(
             denied.reason,
             "SUPPORT_ONLY may not VIEW_INVOICES: only Portal Administrators see invoices, purchase and pay"
+        );
+    }
+
+    #[test]
+    fn i10_who_may_names_no_persona() {
+        for action in Action::ALL {
+            let text = who_may(action);
+            for persona in [
+                Persona::GroupManager,
+                Persona::Individual,
+                Persona::SupportOnly,
+            ] {
+                assert!(!text.contains(persona.name()), "{action:?}: {text}");
+            }
+        }
+        assert_eq!(
+            who_may(Action::ViewInvoices),
+            "only Portal Administrators see invoices, purchase and pay"
         );
     }
 

@@ -23,6 +23,7 @@ mod jwks;
 #[cfg(test)]
 mod jwks_tests;
 mod minter;
+mod refusal;
 
 pub use claims::ClaimMapping;
 pub use jwks::{Jwks, JwksError, JwksSettings};
@@ -155,6 +156,8 @@ struct Presented {
 /// Why a token was not accepted.
 enum Refusal {
     Token(jsonwebtoken::errors::Error),
+    /// RFC 7515 §4.1.11: a `crit` header names extensions the recipient must understand, and we understand none.
+    Critical,
     /// The token names a key (`kid`) that no configured key set has, even after fetching them again.
     UnknownKey,
     /// The token names a key only an identity provider we cannot reach could have.
@@ -315,7 +318,10 @@ impl Verifier {
         // Read before verifying: a set that changes meanwhile must not vouch for this entry.
         let generation = self.generation();
         let claims = self.verify(token).await.map_err(|refusal| match refusal {
-            Refusal::Token(e) => unauthenticated(&format!("invalid token: {e}")),
+            Refusal::Token(e) => unauthenticated(refusal::describe(&e)),
+            Refusal::Critical => unauthenticated(
+                "invalid token: its crit header names extensions this server does not understand",
+            ),
             Refusal::UnknownKey => unauthenticated(
                 "invalid token: signed by a key (kid) the identity provider does not publish",
             ),
@@ -328,13 +334,14 @@ impl Verifier {
                 )
             }
         })?;
-        self.check_times(&claims, now).map_err(unauthenticated)?;
+        self.check_claims(&claims, now).map_err(unauthenticated)?;
         let principal = self.claims.principal(&claims.other).ok_or_else(|| {
             unauthenticated(&format!(
                 "token must name a user in `{}` or a service (svc:<name>)",
                 self.claims.user_id
             ))
         })?;
+        claims::ensure_safe_name(&principal).map_err(unauthenticated)?;
         self.verified.insert(
             digest,
             Remembered {
@@ -347,9 +354,17 @@ impl Verifier {
         Ok(principal)
     }
 
-    /// What the signature check leaves to us: a token issued in the future, or one that claims to live longer
+    /// What the signature check leaves to us: an issuer that is not one string (the check with the signature
+    /// lets a list through if it holds ours), a token issued in the future, or one that claims to live longer
     /// than the configured maximum, is refused (`exp` and `nbf` are checked with the signature).
-    fn check_times(&self, claims: &Presented, now: u64) -> Result<(), &'static str> {
+    fn check_claims(&self, claims: &Presented, now: u64) -> Result<(), &'static str> {
+        if !claims
+            .other
+            .get("iss")
+            .is_some_and(serde_json::Value::is_string)
+        {
+            return Err("invalid token: its issuer (iss) must be one string");
+        }
         if claims.iat > now.saturating_add(self.leeway) {
             return Err("invalid token: issued in the future (iat)");
         }
@@ -365,6 +380,9 @@ impl Verifier {
     async fn verify(&self, token: &str) -> Result<Presented, Refusal> {
         use jsonwebtoken::errors::ErrorKind;
         let header = jsonwebtoken::decode_header(token).map_err(Refusal::Token)?;
+        if header.crit.is_some() {
+            return Err(Refusal::Critical);
+        }
         if !ALLOWED.contains(&header.alg) {
             return Err(Refusal::Token(ErrorKind::InvalidAlgorithm.into()));
         }

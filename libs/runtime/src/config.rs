@@ -51,8 +51,8 @@ impl Default for Settings {
     }
 }
 
-/// The notification service's CSAF import and export (N11, N12).
-#[derive(Debug, Clone, Default, Deserialize)]
+/// The notification service's CSAF import and export (N11, N12), and its watch streams (N4).
+#[derive(Debug, Clone, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct NotificationSettings {
     /// How a CSAF document's products map to the suite's products (N11); the first name of each entry also
@@ -60,6 +60,18 @@ pub struct NotificationSettings {
     pub csaf_products: Vec<CsafProductSettings>,
     /// Who exported documents of advisories published field by field say published them (N12).
     pub csaf_publisher: CsafPublisherSettings,
+    /// The longest a WatchAdvisory stream lasts (N4); the stream then ends `OK` and the client watches again.
+    pub watch_max_secs: u64,
+}
+
+impl Default for NotificationSettings {
+    fn default() -> Self {
+        Self {
+            csaf_products: Vec::new(),
+            csaf_publisher: CsafPublisherSettings::default(),
+            watch_max_secs: 300,
+        }
+    }
 }
 
 /// One suite product and the CSAF product names and CPEs that mean it.
@@ -126,6 +138,15 @@ pub struct DatabaseSettings {
     pub max_connections: Option<u32>,
     /// Apply pending migrations when a service starts (the Kubernetes overlays run `portal migrate` instead).
     pub auto_migrate: bool,
+    /// PostgreSQL: how long a statement waits for a connection — a free one from the pool, pinged, or a new one
+    /// — before the call is `UNAVAILABLE`. A server that stops answering without refusing is found out this
+    /// fast. (A SQLite file cannot stop answering: there a connection is only busy, and waits as long as the
+    /// file's lock, its busy timeout.)
+    pub acquire_timeout_ms: u64,
+    /// PostgreSQL: the longest one statement runs before the server cancels it (`statement_timeout`) and the
+    /// call is `UNAVAILABLE`, so that a statement stuck behind a lock gives its connection back. Migrations run
+    /// without it.
+    pub statement_timeout_ms: u64,
 }
 
 impl Default for DatabaseSettings {
@@ -134,7 +155,19 @@ impl Default for DatabaseSettings {
             url: None,
             max_connections: None,
             auto_migrate: true,
+            acquire_timeout_ms: 2_000,
+            statement_timeout_ms: 5_000,
         }
+    }
+}
+
+impl DatabaseSettings {
+    pub fn acquire_timeout(&self) -> Duration {
+        Duration::from_millis(self.acquire_timeout_ms)
+    }
+
+    pub fn statement_timeout(&self) -> Duration {
+        Duration::from_millis(self.statement_timeout_ms)
     }
 }
 
@@ -342,6 +375,24 @@ pub struct ServerSettings {
     /// Origins (`https://portal.example.com`) whose browser pages may call the services with gRPC-Web; `*`
     /// allows any page. None by default.
     pub cors_allowed_origins: Vec<String>,
+    /// Calls one principal (a token's subject) may have open at once, server streams included, so that no
+    /// caller can take the whole concurrency or open-stream limit; beyond it `RESOURCE_EXHAUSTED` at once.
+    pub principal_share: usize,
+    /// How long a call's request message may take to arrive once its headers have; a slower one is cut
+    /// (`DEADLINE_EXCEEDED`) and gives back what it held.
+    pub request_read_timeout_ms: u64,
+    /// A connection nothing has been read from for this long is closed (one that sent nothing, or stalled
+    /// half-way through a frame); must exceed the keepalive interval, whose answered pings keep live ones open.
+    pub idle_timeout_secs: u64,
+    /// HTTP/2 keepalive: a PING after this long without traffic; a peer that does not answer within the
+    /// keepalive timeout is disconnected.
+    pub keepalive_interval_secs: u64,
+    pub keepalive_timeout_secs: u64,
+    /// The largest header block an HTTP/2 request may carry; anything under it gets a gRPC status, above it the
+    /// stream is reset.
+    pub max_header_list_bytes: u32,
+    /// The longest bearer token accepted; a longer one is `UNAUTHENTICATED` (`TOKEN_TOO_LARGE`).
+    pub max_token_bytes: usize,
 }
 
 impl Default for ServerSettings {
@@ -355,6 +406,13 @@ impl Default for ServerSettings {
             drain_timeout_secs: 20,
             client_timeout_ms: 5_000,
             cors_allowed_origins: Vec::new(),
+            principal_share: 128,
+            request_read_timeout_ms: 5_000,
+            idle_timeout_secs: 60,
+            keepalive_interval_secs: 20,
+            keepalive_timeout_secs: 10,
+            max_header_list_bytes: 256 * 1024,
+            max_token_bytes: 16 * 1024,
         }
     }
 }
@@ -371,6 +429,18 @@ impl ServerSettings {
     }
     pub fn client_timeout(&self) -> Duration {
         Duration::from_millis(self.client_timeout_ms)
+    }
+    pub fn request_read_timeout(&self) -> Duration {
+        Duration::from_millis(self.request_read_timeout_ms)
+    }
+    pub fn idle_timeout(&self) -> Duration {
+        Duration::from_secs(self.idle_timeout_secs)
+    }
+    pub fn keepalive_interval(&self) -> Duration {
+        Duration::from_secs(self.keepalive_interval_secs)
+    }
+    pub fn keepalive_timeout(&self) -> Duration {
+        Duration::from_secs(self.keepalive_timeout_secs)
     }
 }
 
@@ -494,11 +564,41 @@ impl Settings {
         if self.database.max_connections == Some(0) {
             return invalid("database.max_connections", "must be at least 1");
         }
+        if self.database.acquire_timeout_ms == 0 {
+            return invalid("database.acquire_timeout_ms", "must be positive");
+        }
+        if self.database.statement_timeout_ms == 0 {
+            return invalid("database.statement_timeout_ms", "must be positive");
+        }
         if self.server.concurrency_limit == 0 {
             return invalid("server.concurrency_limit", "must be at least 1");
         }
         if self.server.request_timeout_ms == 0 || self.server.client_timeout_ms == 0 {
             return invalid("server.request_timeout_ms", "timeouts must be positive");
+        }
+        if self.server.principal_share == 0 {
+            return invalid("server.principal_share", "must be at least 1");
+        }
+        if self.server.request_read_timeout_ms == 0 {
+            return invalid("server.request_read_timeout_ms", "must be positive");
+        }
+        if self.server.keepalive_interval_secs == 0
+            || self.server.keepalive_timeout_secs == 0
+            || self.server.idle_timeout_secs <= self.server.keepalive_interval_secs
+        {
+            return invalid(
+                "server.idle_timeout_secs",
+                "keepalive_interval_secs and keepalive_timeout_secs must be positive, and idle_timeout_secs longer than the keepalive interval (answered pings keep live connections open)",
+            );
+        }
+        if self.server.max_header_list_bytes < 16 * 1024
+            || self.server.max_token_bytes == 0
+            || self.server.max_token_bytes >= self.server.max_header_list_bytes as usize
+        {
+            return invalid(
+                "server.max_token_bytes",
+                "max_header_list_bytes must be at least 16384 and max_token_bytes positive and below it",
+            );
         }
         if self.auth.issuer.is_empty() {
             return invalid("auth.issuer", "must not be empty");
@@ -555,6 +655,9 @@ impl Settings {
                 "smtp.inbound",
                 "max_connections, idle_timeout_secs and session_timeout_secs must be positive",
             );
+        }
+        if self.notification.watch_max_secs == 0 {
+            return invalid("notification.watch_max_secs", "must be at least 1");
         }
         if self.licensing.grant_ttl_hours == 0 || self.licensing.grant_ttl_hours > 24 * 90 {
             return invalid("licensing.grant_ttl_hours", "must be between 1 and 2160");
@@ -825,6 +928,31 @@ mod tests {
                 }),
                 "{err}"
             );
+        }
+    }
+
+    #[test]
+    fn database_timeouts_default_to_seconds_and_must_be_positive() {
+        let s = Settings::load_from(None, &Overrides::default(), env(&[])).unwrap();
+        assert_eq!(
+            (s.database.acquire_timeout(), s.database.statement_timeout()),
+            (Duration::from_secs(2), Duration::from_secs(5))
+        );
+        let set = Settings::load_from(
+            None,
+            &Overrides::default(),
+            env(&[("PORTAL_DATABASE__ACQUIRE_TIMEOUT_MS", "750")]),
+        )
+        .unwrap();
+        assert_eq!(set.database.acquire_timeout(), Duration::from_millis(750));
+        for key in [
+            "PORTAL_DATABASE__ACQUIRE_TIMEOUT_MS",
+            "PORTAL_DATABASE__STATEMENT_TIMEOUT_MS",
+        ] {
+            let err =
+                Settings::load_from(None, &Overrides::default(), env(&[(key, "0")])).unwrap_err();
+            let named = key.trim_start_matches("PORTAL_DATABASE__").to_lowercase();
+            assert!(err.to_string().contains(&named), "{err}");
         }
     }
 

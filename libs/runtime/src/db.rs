@@ -13,7 +13,10 @@ use sea_orm::{
 use sea_orm_migration::MigratorTrait;
 use secrecy::ExposeSecret;
 
-use crate::config::Settings;
+use crate::config::{DatabaseSettings, Settings};
+
+/// How long SQLite waits for the file's write lock before "database is busy" (then the call is UNAVAILABLE).
+const SQLITE_BUSY_TIMEOUT: Duration = Duration::from_secs(10);
 
 /// The database URL a service uses: its own SQLite file, or the shared PostgreSQL database.
 pub fn service_url(settings: &Settings, service: &str) -> String {
@@ -44,34 +47,50 @@ fn per_service_sqlite(url: &str, service: &str) -> String {
 }
 
 /// Opens the service's database (creating its SQLite directory or PostgreSQL schema) and, when asked,
-/// applies its migrations.
+/// applies its migrations first, over a connection of their own without the statement timeout (building an
+/// index on a large table may well take longer than any one call should).
 pub async fn connect<M: MigratorTrait>(
     settings: &Settings,
     service: &str,
     migrate: bool,
 ) -> Result<DatabaseConnection, DbErr> {
     let url = service_url(settings, service);
-    let db = open(&url, service, settings.database.max_connections).await?;
     if migrate {
+        let migrating = DatabaseSettings {
+            max_connections: Some(1),
+            ..settings.database.clone()
+        };
+        let db = pool(&url, service, &migrating, None).await?;
         M::up(&db, None).await?;
+        db.close().await?;
     }
-    Ok(db)
+    open(&url, service, &settings.database).await
 }
 
-/// Opens `url` for `service` without migrating.
+/// Opens `url` for `service` without migrating, with the pool `settings` ask for (the URL is `url`'s).
 pub async fn open(
     url: &str,
     service: &str,
-    max_connections: Option<u32>,
+    settings: &DatabaseSettings,
+) -> Result<DatabaseConnection, DbErr> {
+    pool(url, service, settings, Some(settings.statement_timeout())).await
+}
+
+async fn pool(
+    url: &str,
+    service: &str,
+    settings: &DatabaseSettings,
+    statement_timeout: Option<Duration>,
 ) -> Result<DatabaseConnection, DbErr> {
     let sqlite = url.starts_with("sqlite:");
-    let max_connections = max_connections.unwrap_or(if sqlite { 4 } else { 16 });
+    let max_connections = settings
+        .max_connections
+        .unwrap_or(if sqlite { 4 } else { 16 });
     let mut options = ConnectOptions::new(url.to_string());
     options
         .max_connections(max_connections)
         .min_connections(0)
         .connect_timeout(Duration::from_secs(10))
-        .acquire_timeout(Duration::from_secs(10))
         .sqlx_logging(false);
     if sqlite {
         if let Some(dir) = url
@@ -88,7 +107,7 @@ pub async fn open(
         options.map_sqlx_sqlite_opts(|o| {
             o.journal_mode(SqliteJournalMode::Wal)
                 .synchronous(SqliteSynchronous::Normal)
-                .busy_timeout(Duration::from_secs(10))
+                .busy_timeout(SQLITE_BUSY_TIMEOUT)
                 .foreign_keys(true)
                 // 512 KiB of page cache per connection instead of SQLite's 2 MiB: with a connection pool per
                 // service, the default let `portal up` hold tens of MiB of cached pages the OS caches anyway.
@@ -96,7 +115,16 @@ pub async fn open(
                 // Prepared statements kept per connection (sqlx keeps 100): each holds its compiled program.
                 .statement_cache_capacity(32)
         });
+        // A connection is only ever busy here, never gone: wait for one as long as for the file's lock.
+        options.acquire_timeout(SQLITE_BUSY_TIMEOUT);
         return Database::connect(options).await;
+    }
+    // The pool pings a connection before handing it out, so a server that stopped answering (a hung host, a
+    // network dropping packets) is met here, and the call is UNAVAILABLE at this deadline rather than at the
+    // operating system's TCP timeout.
+    options.acquire_timeout(settings.acquire_timeout());
+    if let Some(timeout) = statement_timeout {
+        options.statement_timeout(timeout);
     }
     let schema = schema_name(service)?;
     let admin = Database::connect(

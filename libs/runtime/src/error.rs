@@ -14,6 +14,10 @@ pub mod reason {
     pub const INVALID_ARGUMENT: &str = "INVALID_FIELD";
     pub const REQUEST_ID_REUSED: &str = "REQUEST_ID_REUSED";
     pub const OVERLOADED: &str = "OVERLOADED";
+    /// The request message did not arrive within the read deadline.
+    pub const REQUEST_TOO_SLOW: &str = "REQUEST_TOO_SLOW";
+    /// The bearer token is longer than the server accepts.
+    pub const TOKEN_TOO_LARGE: &str = "TOKEN_TOO_LARGE";
     pub const MESSAGE_TOO_LARGE: &str = "MESSAGE_TOO_LARGE";
     pub const UNAVAILABLE: &str = "DEPENDENCY_UNAVAILABLE";
     pub const INTERNAL: &str = "INTERNAL";
@@ -207,6 +211,7 @@ mod tests {
                 DbErr::Query(sqlx_err(sqlx::Error::PoolTimedOut)),
                 DbErr::Exec(sqlx_err(sqlx::Error::Database(Box::new(Sqlstate("57P01"))))),
                 DbErr::Query(sqlx_err(sqlx::Error::Database(Box::new(Sqlstate("57P03"))))),
+                DbErr::Query(sqlx_err(sqlx::Error::Database(Box::new(Sqlstate("57014"))))),
                 DbErr::Conn(sqlx_err(sqlx::Error::Database(Box::new(Sqlstate("08006"))))),
                 DbErr::Conn(RuntimeErr::Internal("connection lost".into())),
             ] {
@@ -220,10 +225,56 @@ mod tests {
         }
 
         #[test]
+        fn a_transaction_that_could_not_begin_is_unavailable() {
+            for err in [
+                DbErr::Conn(sqlx_err(sqlx::Error::BeginFailed)),
+                DbErr::Exec(sqlx_err(sqlx::Error::BeginFailed)),
+            ] {
+                assert_eq!(
+                    code_of(err),
+                    (Code::Unavailable, Some(reason::UNAVAILABLE.into()))
+                );
+            }
+        }
+
+        /// A real "database is locked": one connection holds SQLite's write lock, another with no busy timeout
+        /// asks for it.
+        #[tokio::test]
+        async fn sqlite_busy_is_unavailable() {
+            use sea_orm::{ConnectOptions, Database, TransactionTrait};
+            let dir = tempfile::tempdir().unwrap();
+            let url = format!("sqlite://{}?mode=rwc", dir.path().join("busy.db").display());
+            let open = || {
+                let mut options = ConnectOptions::new(url.clone());
+                options.max_connections(1).map_sqlx_sqlite_opts(|o| {
+                    o.journal_mode(sea_orm::sqlx::sqlite::SqliteJournalMode::Wal)
+                        .busy_timeout(std::time::Duration::ZERO)
+                });
+                Database::connect(options)
+            };
+            let (holder, waiter) = (open().await.unwrap(), open().await.unwrap());
+            let held = crate::db::begin_write(&holder).await.unwrap();
+            let err = crate::db::begin_write(&waiter).await.unwrap_err();
+            let shown = err.to_string();
+            assert_eq!(
+                code_of(err),
+                (Code::Unavailable, Some(reason::UNAVAILABLE.into())),
+                "{shown}"
+            );
+            held.rollback().await.unwrap();
+            assert!(
+                waiter.begin().await.is_ok(),
+                "free again once the lock is given back"
+            );
+        }
+
+        #[test]
         fn any_other_database_error_stays_internal() {
             for err in [
                 DbErr::Query(sqlx_err(sqlx::Error::RowNotFound)),
                 DbErr::Exec(sqlx_err(sqlx::Error::Database(Box::new(Sqlstate("23505"))))),
+                // A PostgreSQL SQLSTATE that, read as a number, would end in SQLite's busy code.
+                DbErr::Exec(sqlx_err(sqlx::Error::Database(Box::new(Sqlstate("00005"))))),
                 DbErr::Query(sqlx_err(sqlx::Error::Database(Box::new(Sqlstate("42P01"))))),
                 DbErr::Type("bad enum".into()),
                 DbErr::Custom("oops".into()),
@@ -310,8 +361,9 @@ impl From<Common> for Status {
 }
 
 /// A database that cannot be reached right now — refused or dropped connections, a server shutting down or
-/// starting up, no connection free within the pool's timeout — is `UNAVAILABLE`: the caller retries and the
-/// pool reconnects. Anything else the database says is a fault of ours, `INTERNAL`.
+/// starting up, no connection free within the pool's timeout, a transaction that could not begin, SQLite busy
+/// past its busy timeout — is `UNAVAILABLE`: the caller retries and the pool reconnects. Anything else the
+/// database says is a fault of ours, `INTERNAL`.
 impl From<sea_orm::DbErr> for Common {
     fn from(err: sea_orm::DbErr) -> Self {
         if database_unreachable(&err) {
@@ -324,9 +376,10 @@ impl From<sea_orm::DbErr> for Common {
 
 /// PostgreSQL's SQLSTATEs for a connection going away: class 08 (connection exception), and the server
 /// terminating sessions (57P01 admin shutdown, `pg_terminate_backend`; 57P02 crash shutdown; 57P03 cannot connect
-/// now, starting up or shutting down); 53300 too many connections.
+/// now, starting up or shutting down); 53300 too many connections; and 57014, a statement cancelled at the
+/// statement timeout (`database.statement_timeout_ms`): it waited on something that did not come in time.
 fn sqlstate_unreachable(code: &str) -> bool {
-    code.starts_with("08") || matches!(code, "57P01" | "57P02" | "57P03" | "53300")
+    code.starts_with("08") || matches!(code, "57P01" | "57P02" | "57P03" | "53300" | "57014")
 }
 
 fn database_unreachable(err: &sea_orm::DbErr) -> bool {
@@ -344,10 +397,25 @@ fn database_unreachable(err: &sea_orm::DbErr) -> bool {
         | Sqlx::Tls(_)
         | Sqlx::PoolTimedOut
         | Sqlx::PoolClosed
-        | Sqlx::WorkerCrashed => true,
-        Sqlx::Database(db) => db.code().is_some_and(|code| sqlstate_unreachable(&code)),
+        | Sqlx::WorkerCrashed
+        // BEGIN went through but the connection is not in a transaction: the connection, not the call, is wrong.
+        | Sqlx::BeginFailed => true,
+        Sqlx::Database(db) => {
+            sqlite_busy(db.as_ref()) || db.code().is_some_and(|code| sqlstate_unreachable(&code))
+        }
         _ => false,
     }
+}
+
+/// SQLite's primary result codes 5 (`SQLITE_BUSY`, "database is locked") and 6 (`SQLITE_LOCKED`), with their
+/// extended codes: another writer held the lock for the whole busy timeout. Nothing is wrong with the call,
+/// it came at a busy moment.
+fn sqlite_busy(err: &dyn sea_orm::sqlx::error::DatabaseError) -> bool {
+    use sea_orm::sqlx::error::DatabaseError;
+    err.try_downcast_ref::<sea_orm::sqlx::sqlite::SqliteError>()
+        .and_then(DatabaseError::code)
+        .and_then(|code| code.parse::<i32>().ok())
+        .is_some_and(|code| matches!(code & 0xff, 5 | 6))
 }
 
 /// The shared constructors of every service's error enum (`Error::invalid`, `Error::denied`, …), and the

@@ -1,6 +1,7 @@
 //! What every portal service shares: layered [`config`], [`telemetry`], the [`server`] bootstrap (health,
 //! reflection, load shedding, drain), bearer-token [`auth`], the one [`error`] mapping, [`db`] connections and
-//! shared [`migration`]s, the [`client`] side of service-to-service calls, and [`cache`]s of a service's own data.
+//! shared [`migration`]s, the [`client`] side of service-to-service calls, [`cache`]s of a service's own data, and
+//! the [`csv_cell`]s of the reports it writes.
 
 pub mod audit;
 pub mod auth;
@@ -8,8 +9,10 @@ pub mod cache;
 pub mod client;
 pub mod config;
 pub mod context;
+pub mod csv_cell;
 pub mod db;
 pub mod error;
+pub mod framing;
 pub mod idempotency;
 pub mod limits;
 pub mod metrics;

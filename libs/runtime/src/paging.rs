@@ -1,8 +1,9 @@
 //! AIP-158 paging: `page_size` (0 → default, capped) and opaque `page_token`s bound to the list they came from.
 //!
-//! A token is the position after which the next page starts, sealed ([`crate::seal`]) for the list's scope: a
-//! token edited by hand, or taken from another list, is refused, and every replica accepts what any replica
-//! issued.
+//! A token is the position after which the next page starts, sealed ([`crate::seal`]) for the list it pages (a
+//! [`Scope`]: which list, of which resource): a token edited by hand, taken from another list of the same resource
+//! (ListInvoices and ListRenewals of one account), or from the same list of another resource (the report of
+//! another advisory), is refused; every replica accepts what any replica issued.
 
 use base64::{Engine, engine::general_purpose::URL_SAFE_NO_PAD};
 
@@ -13,9 +14,27 @@ pub const MAX_PAGE_SIZE: u64 = 1000;
 /// Longer tokens are refused before any decoding: no position of ours comes near it.
 pub const MAX_TOKEN_CHARS: usize = 1024;
 
-/// What a page token's seal is for: a position in the list named `scope`.
-fn purpose(scope: &str) -> String {
-    format!("page\0{scope}")
+/// The one list a page token is good for: the list (the RPC that pages it, e.g. `"ListKeys"`) and the resource
+/// it lists within, with any filter that changes what is listed (e.g. `acc-1`, or `acc-1|DEAD`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Scope {
+    list: &'static str,
+    resource: String,
+}
+
+impl Scope {
+    pub fn new(list: &'static str, resource: impl Into<String>) -> Self {
+        Self {
+            list,
+            resource: resource.into(),
+        }
+    }
+
+    /// What a page token's seal is for: a position in this list. A list name never holds a NUL, so the first
+    /// one ends it and no other list and resource seal the same purpose.
+    fn purpose(&self) -> String {
+        format!("page\0{}\0{}", self.list, self.resource)
+    }
 }
 
 /// A validated page request: how many, and after which key.
@@ -25,9 +44,8 @@ pub struct Page {
     pub after: Option<String>,
 }
 
-/// Parses `page_size` and `page_token`; `scope` names the list (e.g. the account id) so a token from another
-/// list is refused.
-pub fn parse(page_size: i32, page_token: &str, scope: &str) -> Result<Page, FieldViolation> {
+/// Parses `page_size` and `page_token`; a token [`next_token`] issued for another [`Scope`] is refused.
+pub fn parse(page_size: i32, page_token: &str, scope: &Scope) -> Result<Page, FieldViolation> {
     let size = match page_size {
         n if n < 0 => return Err(FieldViolation::new("page_size", "must not be negative")),
         0 => DEFAULT_PAGE_SIZE,
@@ -52,7 +70,7 @@ pub fn parse(page_size: i32, page_token: &str, scope: &str) -> Result<Page, Fiel
         .and_then(|bytes| String::from_utf8(bytes).ok())
         .filter(|after| !after.is_empty())
         .ok_or_else(invalid)?;
-    if !seal::verify(&purpose(scope), &after, sealed) {
+    if !seal::verify(&scope.purpose(), &after, sealed) {
         return Err(invalid());
     }
     Ok(Page {
@@ -61,13 +79,13 @@ pub fn parse(page_size: i32, page_token: &str, scope: &str) -> Result<Page, Fiel
     })
 }
 
-/// The token for the page after `last_key`, or empty when the page was not full (no more results).
-pub fn next_token(scope: &str, last_key: Option<&str>, returned: usize, size: u64) -> String {
+/// The token for the page of `scope` after `last_key`, or empty when the page was not full (no more results).
+pub fn next_token(scope: &Scope, last_key: Option<&str>, returned: usize, size: u64) -> String {
     match last_key {
         Some(key) if returned as u64 >= size => format!(
             "{}.{}",
             URL_SAFE_NO_PAD.encode(key),
-            seal::tag(&purpose(scope), key)
+            seal::tag(&scope.purpose(), key)
         ),
         _ => String::new(),
     }
@@ -78,48 +96,65 @@ mod tests {
     #![allow(clippy::unwrap_used)]
     use super::*;
 
+    fn keys_of(account: &str) -> Scope {
+        Scope::new("ListKeys", account)
+    }
+
     #[test]
     fn tokens_round_trip_within_their_list_only() {
-        let token = next_token("acc-1", Some("k9"), 10, 10);
+        let token = next_token(&keys_of("acc-1"), Some("k9"), 10, 10);
         assert_eq!(
-            parse(10, &token, "acc-1").unwrap(),
+            parse(10, &token, &keys_of("acc-1")).unwrap(),
             Page {
                 size: 10,
                 after: Some("k9".into())
             }
         );
-        assert!(parse(10, &token, "acc-2").is_err());
-        assert!(parse(10, "garbage!", "acc-1").is_err());
+        assert!(parse(10, &token, &keys_of("acc-2")).is_err());
+        assert!(parse(10, "garbage!", &keys_of("acc-1")).is_err());
+    }
+
+    #[test]
+    fn a_token_of_another_list_of_the_same_resource_is_refused() {
+        let invoices = Scope::new("ListInvoices", "acc-1");
+        let renewals = Scope::new("ListRenewals", "acc-1");
+        let token = next_token(&invoices, Some("inv-9"), 10, 10);
+        assert!(parse(10, &token, &invoices).is_ok());
+        assert!(parse(10, &token, &renewals).is_err());
     }
 
     #[test]
     fn sizes_default_and_cap() {
-        assert_eq!(parse(0, "", "x").unwrap().size, DEFAULT_PAGE_SIZE);
-        assert_eq!(parse(1_000_000, "", "x").unwrap().size, MAX_PAGE_SIZE);
-        assert!(parse(-1, "", "x").is_err());
+        assert_eq!(parse(0, "", &keys_of("x")).unwrap().size, DEFAULT_PAGE_SIZE);
+        assert_eq!(
+            parse(1_000_000, "", &keys_of("x")).unwrap().size,
+            MAX_PAGE_SIZE
+        );
+        assert!(parse(-1, "", &keys_of("x")).is_err());
     }
 
     #[test]
     fn an_edited_or_forged_token_is_refused() {
-        let token = next_token("acc-1", Some("k9"), 10, 10);
+        let scope = keys_of("acc-1");
+        let token = next_token(&scope, Some("k9"), 10, 10);
         let (_, tag) = token.split_once('.').unwrap();
         let moved = format!("{}.{tag}", URL_SAFE_NO_PAD.encode("k1"));
         assert!(
-            parse(10, &moved, "acc-1").is_err(),
+            parse(10, &moved, &scope).is_err(),
             "another position, the same seal"
         );
         let unsealed = URL_SAFE_NO_PAD.encode("k9");
-        assert!(parse(10, &unsealed, "acc-1").is_err(), "no seal");
+        assert!(parse(10, &unsealed, &scope).is_err(), "no seal");
         let mut flipped = token.clone().into_bytes();
         let last = flipped.len() - 1;
         flipped[last] = if flipped[last] == b'A' { b'B' } else { b'A' };
-        assert!(parse(10, &String::from_utf8(flipped).unwrap(), "acc-1").is_err());
-        assert!(parse(10, &"A".repeat(MAX_TOKEN_CHARS + 1), "acc-1").is_err());
-        assert!(parse(10, &token, "acc-1").is_ok());
+        assert!(parse(10, &String::from_utf8(flipped).unwrap(), &scope).is_err());
+        assert!(parse(10, &"A".repeat(MAX_TOKEN_CHARS + 1), &scope).is_err());
+        assert!(parse(10, &token, &scope).is_ok());
     }
 
     #[test]
     fn a_short_page_has_no_next_token() {
-        assert_eq!(next_token("x", Some("k"), 3, 10), "");
+        assert_eq!(next_token(&keys_of("x"), Some("k"), 3, 10), "");
     }
 }

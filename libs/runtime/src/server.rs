@@ -13,6 +13,7 @@ use std::{
     task::{Context, Poll},
 };
 
+use futures::StreamExt as _;
 use tokio::{net::TcpListener, sync::Semaphore};
 use tonic::{
     Code,
@@ -33,6 +34,11 @@ use crate::{
     metrics, telemetry,
 };
 
+mod idle;
+mod shares;
+
+use shares::{Share, Shares};
+
 type BoxFuture<T> = Pin<Box<dyn Future<Output = T> + Send>>;
 
 /// A listener plus the services it will serve.
@@ -45,6 +51,7 @@ pub struct Host {
     settings: ServerSettings,
     permits: Arc<Semaphore>,
     streams: Arc<Semaphore>,
+    shares: Arc<Shares>,
     verifier: Arc<Verifier>,
     limits: Arc<Limits>,
 }
@@ -75,6 +82,7 @@ impl Host {
             .add_service(reflection_v1alpha()?);
         let permits = Arc::new(Semaphore::new(settings.concurrency_limit));
         let streams = Arc::new(Semaphore::new(settings.stream_limit));
+        let shares = Shares::new(settings.principal_share);
         let limits = Arc::new(Limits::of_contracts().map_err(std::io::Error::other)?);
         Ok(Self {
             listener,
@@ -85,6 +93,7 @@ impl Host {
             settings,
             permits,
             streams,
+            shares,
             verifier,
             limits,
         })
@@ -115,8 +124,11 @@ impl Host {
             inner: service,
             permits: self.permits.clone(),
             streams: self.streams.clone(),
+            shares: self.shares.clone(),
             verifier: self.verifier.clone(),
             limits: self.limits.clone(),
+            read_timeout: self.settings.request_read_timeout(),
+            max_token_bytes: self.settings.max_token_bytes,
         };
         self.routes.add_service(gate);
         self
@@ -143,25 +155,35 @@ impl Host {
         }
         health.set_service_status("", ServingStatus::Serving).await;
         let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+        let idle = settings.idle_timeout();
+        let incoming = TcpIncoming::from(listener)
+            .with_nodelay(Some(true))
+            .map(move |accepted| accepted.map(|stream| idle::Idle::new(stream, idle)));
         let server = Server::builder()
             .timeout(settings.request_timeout())
             .max_concurrent_streams(settings.max_streams_per_connection)
+            // Dead peers and silent ones end: a PING unanswered within the keepalive timeout closes the connection,
+            // and nothing read for the idle timeout does too (idle.rs).
+            .http2_keepalive_interval(Some(settings.keepalive_interval()))
+            .http2_keepalive_timeout(Some(settings.keepalive_timeout()))
+            // Headers up to this size reach the Gate, which answers an oversized token with a gRPC status; h2's
+            // 16 KiB default answered a 20 KB token with HTTP 431 (UNKNOWN to clients) and larger ones with GOAWAY.
+            .http2_max_header_list_size(settings.max_header_list_bytes)
             // gRPC-Web arrives over HTTP/1.1 as well as HTTP/2. CORS answers browsers' preflights before anything
             // else; tonic-web then turns a gRPC-Web call into plain gRPC, so the Gate and the services below see
             // (and answer) every call the same way, and their answer is turned back into gRPC-Web.
             .accept_http1(true)
             .layer(cors(&settings.cors_allowed_origins))
             .layer(tonic_web::GrpcWebLayer::new())
+            // Bad gRPC framing in the body is the caller's fault, INVALID_ARGUMENT, never INTERNAL (framing.rs).
+            .layer(crate::framing::FramingLayer::new())
             .add_routes(routes.routes())
             // tonic applies its own TCP settings only to listeners it binds; ours is bound early (port 0 in tests),
             // so no-delay is set on each accepted socket here. Without it, any response written in more than one
             // write waits ~40 ms for the client's delayed ACK (Nagle).
-            .serve_with_incoming_shutdown(
-                TcpIncoming::from(listener).with_nodelay(Some(true)),
-                async {
-                    let _ = stopped.await;
-                },
-            );
+            .serve_with_incoming_shutdown(incoming, async {
+                let _ = stopped.await;
+            });
         tokio::pin!(server);
         tokio::select! {
             result = &mut server => return result,
@@ -269,17 +291,22 @@ pub async fn shutdown_signal() {
     }
 }
 
-/// What stands in front of every portal service: sheds calls beyond the open-stream limit at once and calls from
-/// outside the suite beyond the concurrency limit as soon as their token is known (a token seen before costs a
-/// hash and a lookup), both with `RESOURCE_EXHAUSTED`; authenticates the bearer token; adopts the caller's trace
-/// context; and refuses a request with a field over its bound ([`crate::limits`]) before the handler decodes it.
+/// What stands in front of every portal service: sheds calls beyond the open-stream limit at once; authenticates
+/// the bearer token (a token seen before costs a hash and a lookup); holds each caller from outside the suite to
+/// its fair share of open calls ([`shares`]); reads the request message within the read deadline and refuses one
+/// with a field over its bound ([`crate::limits`]) before the handler decodes it; only then takes a concurrency
+/// permit, so that a stalled request holds none; and adopts the caller's trace context. Every refusal is
+/// `RESOURCE_EXHAUSTED`, `UNAUTHENTICATED`, `INVALID_ARGUMENT` or `DEADLINE_EXCEEDED` with a reason.
 #[derive(Clone)]
 pub struct Gate<S> {
     inner: S,
     permits: Arc<Semaphore>,
     streams: Arc<Semaphore>,
+    shares: Arc<Shares>,
     verifier: Arc<Verifier>,
     limits: Arc<Limits>,
+    read_timeout: std::time::Duration,
+    max_token_bytes: usize,
 }
 
 impl<S: NamedService> NamedService for Gate<S> {
@@ -308,53 +335,81 @@ where
             metrics::rpc(request.uri().path(), "8", 0.0);
             return Box::pin(refuse(request, overloaded()));
         };
-        let permits = self.permits.clone();
-        let authorization = request
-            .headers()
-            .get(http::header::AUTHORIZATION)
-            .and_then(|v| v.to_str().ok())
-            .map(str::to_owned);
-        let verifier = self.verifier.clone();
-        let limits = self.limits.clone();
+        let gate = self.clone();
         // The clone that was polled ready is the one that must be called.
         let clone = self.inner.clone();
         let mut inner = std::mem::replace(&mut self.inner, clone);
         Box::pin(async move {
+            let method = request.uri().path().to_string();
+            let authorization = request
+                .headers()
+                .get(http::header::AUTHORIZATION)
+                .map(|v| v.as_bytes().len());
+            if authorization.is_some_and(|len| len > gate.max_token_bytes) {
+                metrics::rpc(&method, "16", 0.0);
+                return refuse(request, token_too_large(gate.max_token_bytes)).await;
+            }
+            let authorization = request
+                .headers()
+                .get(http::header::AUTHORIZATION)
+                .and_then(|v| v.to_str().ok())
+                .map(str::to_owned);
             // Verification may have to fetch an identity provider's key set (a `kid` not seen yet).
-            let principal = match verifier.verify_header(authorization.as_deref()).await {
+            let principal = match gate.verifier.verify_header(authorization.as_deref()).await {
                 Ok(principal) => principal,
                 Err(status) => return refuse(request, status).await,
             };
-            // The concurrency limit is for calls from outside the suite. A call between its own services is made
-            // for a call already admitted (ListKeys asks identity who its caller is): shed, it failed that call
+            // The limits below are for calls from outside the suite. A call between its own services is made for a
+            // call already admitted (ListKeys asks identity who its caller is): shed, it failed that call
             // UNAVAILABLE halfway, after it had spent its share (a quarter of all calls at twice the capacity, in
-            // `portal-bench --overload`). It takes no permit and stays bounded by the open-stream limit and by the
-            // calls that made it.
-            let permit = if principal.has_scope(INTERNAL_SCOPE) {
+            // `portal-bench --overload`). It takes no permit or share and stays bounded by the open-stream limit and
+            // by the calls that made it.
+            let internal = principal.has_scope(INTERNAL_SCOPE);
+            let share = if internal {
                 None
             } else {
-                match permits.try_acquire_owned() {
-                    Ok(permit) => Some(permit),
-                    Err(_) => {
-                        metrics::rpc(request.uri().path(), "8", 0.0);
-                        return refuse(request, overloaded()).await;
+                match gate.shares.take(principal.actor()) {
+                    Some(share) => Some(share),
+                    None => {
+                        metrics::rpc(&method, "8", 0.0);
+                        return refuse(request, over_share()).await;
                     }
                 }
             };
             request.extensions_mut().insert(principal);
-            let method = request.uri().path().to_string();
             let span = tracing::info_span!("rpc", otel.name = %method, otel.kind = "server", rpc.method = %method, trace_id = tracing::field::Empty);
             telemetry::adopt_remote_parent(&span, request.headers());
             span.record("trace_id", telemetry::trace_id(&span));
             async move {
                 let started = std::time::Instant::now();
-                let response = match within_bounds(request, &limits).await {
-                    Ok(request) => inner.call(request).await.map(|r| {
-                        blame_the_caller(r).map(|body| Body::new(Held::new(body, stream)))
-                    }),
-                    Err(status) => Ok(status.into_http()),
+                let response = match tokio::time::timeout(
+                    gate.read_timeout,
+                    within_bounds(request, &gate.limits),
+                )
+                .await
+                {
+                    Err(_) => Ok(too_slow(gate.read_timeout).into_http()),
+                    Ok(Err(status)) => Ok(status.into_http()),
+                    Ok(Ok(request)) => {
+                        // Only a call whose message is in takes a concurrency permit.
+                        let permit = if internal {
+                            Ok(None)
+                        } else {
+                            gate.permits.clone().try_acquire_owned().map(Some)
+                        };
+                        match permit {
+                            Err(_) => Ok(overloaded().into_http()),
+                            Ok(permit) => {
+                                let response = inner.call(request).await.map(|r| {
+                                    blame_the_caller(r)
+                                        .map(|body| Body::new(Held::new(body, stream, share)))
+                                });
+                                drop(permit);
+                                response
+                            }
+                        }
+                    }
                 };
-                drop(permit);
                 // An error answered at once carries grpc-status in the headers; success comes in the trailers.
                 let code = match &response {
                     Ok(r) => r
@@ -379,6 +434,33 @@ fn overloaded() -> tonic::Status {
         Code::ResourceExhausted,
         reason::OVERLOADED,
         "server is at its concurrency or open-stream limit; retry with backoff",
+    )
+}
+
+fn over_share() -> tonic::Status {
+    error::status(
+        Code::ResourceExhausted,
+        reason::OVERLOADED,
+        "this caller has as many calls open as one caller may; finish or cancel some, then retry with backoff",
+    )
+}
+
+fn too_slow(limit: std::time::Duration) -> tonic::Status {
+    error::status(
+        Code::DeadlineExceeded,
+        reason::REQUEST_TOO_SLOW,
+        format!(
+            "the request message did not arrive within {} ms of its headers",
+            limit.as_millis()
+        ),
+    )
+}
+
+fn token_too_large(limit: usize) -> tonic::Status {
+    error::status(
+        Code::Unauthenticated,
+        reason::TOKEN_TOO_LARGE,
+        format!("the bearer token is longer than the {limit} bytes accepted"),
     )
 }
 
@@ -518,17 +600,20 @@ fn blame_the_caller(response: http::Response<Body>) -> http::Response<Body> {
     status.into_http()
 }
 
-/// A response body that holds its open-stream permit until the body ends or is dropped (a client hanging up).
+/// A response body that holds its open-stream permit and its caller's share until the body ends or is dropped
+/// (a client hanging up).
 struct Held {
     body: Body,
     _permit: tokio::sync::OwnedSemaphorePermit,
+    _share: Option<Share>,
 }
 
 impl Held {
-    fn new(body: Body, permit: tokio::sync::OwnedSemaphorePermit) -> Self {
+    fn new(body: Body, permit: tokio::sync::OwnedSemaphorePermit, share: Option<Share>) -> Self {
         Self {
             body,
             _permit: permit,
+            _share: share,
         }
     }
 }

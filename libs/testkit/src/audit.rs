@@ -50,7 +50,11 @@ impl TestApp {
         let mut databases = Vec::new();
         for service in ["identity", "licensing", "billing", "notification"] {
             let url = portal_runtime::db::service_url(&self.settings, service);
-            let db = portal_runtime::db::open(&url, service, Some(1))
+            let one = portal_runtime::config::DatabaseSettings {
+                max_connections: Some(1),
+                ..Default::default()
+            };
+            let db = portal_runtime::db::open(&url, service, &one)
                 .await
                 .unwrap_or_else(|e| panic!("opening {service}'s database: {e}"));
             databases.push((service, db));

@@ -1,5 +1,5 @@
-//! A PostgreSQL server of the test's own, so a fault test can restart it, stop it and kill its connections
-//! without touching the shared server on 5432: `initdb` into a temp dir, `pg_ctl` on a free port, trust auth, gone
+//! A PostgreSQL server of the test's own, so a fault test can restart it, stop it, freeze it and kill its
+//! connections without touching the shared server on 5432: `initdb` into a temp dir, `pg_ctl` on a free port, trust auth, gone
 //! when dropped. The binaries are `TEST_POSTGRES_BIN`, else `pg_config --bindir`, else the newest
 //! `/usr/lib/postgresql/*/bin`. PostgreSQL refuses to run as root, so under root the cluster belongs to (and runs
 //! as) the OS user `TEST_POSTGRES_OS_USER` (default `postgres`), through `runuser`.
@@ -125,17 +125,23 @@ impl PrivateCluster {
         cluster
     }
 
-    fn run(&self, tool: &str, args: &[&str]) -> String {
+    /// `tool` of the server's binaries, run as the cluster's owner.
+    fn command(&self, tool: &str) -> Command {
         let program = self.bin.join(tool);
-        let mut command = match &self.run_as {
+        match &self.run_as {
             Some(user) => {
                 let mut c = Command::new("runuser");
                 c.args(["-u", user, "--"]).arg(&program);
                 c
             }
             None => Command::new(&program),
-        };
-        let out = command
+        }
+    }
+
+    fn run(&self, tool: &str, args: &[&str]) -> String {
+        let program = self.bin.join(tool);
+        let out = self
+            .command(tool)
             .args(args)
             .output()
             .unwrap_or_else(|e| panic!("{}: {e}", program.display()));
@@ -212,10 +218,96 @@ impl PrivateCluster {
         )
     }
 
+    /// Starts `sql` in a `psql` session of its own and returns at once: a session holding a lock, say, until
+    /// the returned process is killed (which ends the session and rolls its transaction back).
+    pub fn spawn_sql(&self, database: &str, sql: &str) -> std::process::Child {
+        let port = self.port.to_string();
+        self.command("psql")
+            .args([
+                "-h",
+                "127.0.0.1",
+                "-p",
+                &port,
+                "-U",
+                "postgres",
+                "-d",
+                database,
+            ])
+            .args(["-v", "ON_ERROR_STOP=1", "-Atc", sql])
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .unwrap_or_else(|e| panic!("psql: {e}"))
+    }
+
     /// `postgres://postgres@127.0.0.1:<port>/<database>`.
     pub fn url(&self, database: &str) -> String {
         format!("postgres://postgres@127.0.0.1:{}/{database}", self.port)
     }
+
+    /// Freezes the server until the guard is dropped: SIGSTOP to the postmaster and every process it started
+    /// (backends, checkpointer, WAL writer…). Connections stay open and new ones are accepted by the kernel, but
+    /// nothing answers and nothing is refused — a hung host, or a network that drops packets.
+    pub fn freeze(&self) -> Frozen {
+        let postmaster = std::fs::read_to_string(self.data.join("postmaster.pid"))
+            .ok()
+            .and_then(|pid| {
+                pid.lines()
+                    .next()
+                    .and_then(|l| l.trim().parse::<u32>().ok())
+            })
+            .unwrap_or_else(|| panic!("the postmaster's pid in {}", self.data.display()));
+        let mut pids = vec![postmaster];
+        pids.extend(children_of(postmaster));
+        assert!(signal("STOP", &pids), "kill -STOP {pids:?}");
+        Frozen { pids }
+    }
+}
+
+/// A frozen server ([`PrivateCluster::freeze`]); dropped, it runs again (SIGCONT).
+#[derive(Debug)]
+pub struct Frozen {
+    pids: Vec<u32>,
+}
+
+impl Drop for Frozen {
+    fn drop(&mut self) {
+        // No panic here (a test already failing would abort); a server left stopped shows in its own test.
+        if !signal("CONT", &self.pids) {
+            eprintln!("kill -CONT {:?} failed", self.pids);
+        }
+    }
+}
+
+/// The processes whose parent is `parent`, from `/proc`.
+fn children_of(parent: u32) -> Vec<u32> {
+    std::fs::read_dir("/proc")
+        .into_iter()
+        .flatten()
+        .flatten()
+        .filter_map(|entry| {
+            let pid: u32 = entry.file_name().to_str()?.parse().ok()?;
+            let stat = std::fs::read_to_string(entry.path().join("stat")).ok()?;
+            // `pid (comm) state ppid …`: comm may hold spaces and parentheses, so read after the last ')'.
+            let ppid: u32 = stat
+                .rsplit_once(')')?
+                .1
+                .split_whitespace()
+                .nth(1)?
+                .parse()
+                .ok()?;
+            (ppid == parent).then_some(pid)
+        })
+        .collect()
+}
+
+/// Sends SIG`name` to `pids`; whether every one got it.
+fn signal(name: &str, pids: &[u32]) -> bool {
+    Command::new("kill")
+        .arg(format!("-{name}"))
+        .args(pids.iter().map(u32::to_string))
+        .status()
+        .is_ok_and(|s| s.success())
 }
 
 impl Drop for PrivateCluster {

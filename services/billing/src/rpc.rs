@@ -26,29 +26,34 @@ fn respond<T>(result: Result<T>) -> Result<Response<T>, Status> {
     result.map(Response::new).map_err(Status::from)
 }
 
-/// What a caller who could not see the resource even if it existed is told when it does not: the same
-/// `PERMISSION_DENIED` either way, so nothing reveals whether it exists (AIP-211). Only a service holding one of
-/// the `scopes` that let it act on the resource learns `NOT_FOUND`.
+/// What a caller who could not see the resource even if it existed is told when it does not: the very refusal
+/// (`PERMISSION_DENIED`, in the same words) it gets for one it may not see, so nothing reveals whether it exists
+/// (AIP-211). Only a service holding one of the `permit`'s scopes, which let it act on the resource, learns
+/// `NOT_FOUND`.
 fn hidden<T>(
     caller: &Caller,
-    scopes: &[&str],
+    permit: Permit,
     found: Result<T>,
     not_found: fn(&Error) -> bool,
-    what: &str,
 ) -> Result<T> {
     match found {
-        Err(e) if not_found(&e) && !caller.has_scope(scopes) => {
-            Err(Error::denied(format!("no such {what} visible to you")))
+        Err(e) if not_found(&e) && !caller.has_scope(permit.scopes) => {
+            Err(caller.refusal(permit.action, permit.scopes).into())
         }
         other => other,
     }
 }
 
-/// The page a List request asks for, with its account checked.
-fn page(account_id: &str, page_size: i32, page_token: &str) -> Result<paging::Page> {
+/// The page a List request of an account asks for, with the account checked.
+fn page(
+    scope: &paging::Scope,
+    account_id: &str,
+    page_size: i32,
+    page_token: &str,
+) -> Result<paging::Page> {
     let mut v = Violations::default();
     v.require("account_id", account_id);
-    let page = v.check(paging::parse(page_size, page_token, account_id));
+    let page = v.check(paging::parse(page_size, page_token, scope));
     v.finish().map_err(Error::invalid_fields)?;
     page.ok_or_else(|| Error::invalid("page_token", "invalid"))
 }
@@ -125,13 +130,9 @@ impl BillingApi {
         permit: Permit,
     ) -> Result<Invoice> {
         let found = store::invoices::find(&self.db, invoice_id).await;
-        hidden(
-            caller,
-            permit.scopes,
-            found,
-            |e| matches!(e, Error::InvoiceNotFound),
-            "invoice",
-        )
+        hidden(caller, permit, found, |e| {
+            matches!(e, Error::InvoiceNotFound)
+        })
     }
 }
 

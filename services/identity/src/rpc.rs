@@ -36,7 +36,12 @@ fn require(field: &str, value: &str) -> Result<()> {
 }
 
 /// Ends a list request's validation with its page of the list `scope`: every invalid field at once.
-fn with_page(mut v: Violations, page_size: i32, page_token: &str, scope: &str) -> Result<Page> {
+fn with_page(
+    mut v: Violations,
+    page_size: i32,
+    page_token: &str,
+    scope: &paging::Scope,
+) -> Result<Page> {
     let page = v.check(paging::parse(page_size, page_token, scope));
     v.finish().map_err(Error::invalid_fields)?;
     page.ok_or_else(|| Error::invalid("page_token", "invalid"))

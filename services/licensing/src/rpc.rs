@@ -81,12 +81,18 @@ impl LicensingApi {
         keys.pop().ok_or_else(|| Error::internal("key vanished"))
     }
 
-    /// The key, or — for a portal user — `PERMISSION_DENIED` without revealing whether it exists.
-    async fn visible_key(&self, caller: &Caller, key_id: &str, scopes: &[&str]) -> Result<Key> {
+    /// The key, or — for a caller without one of the `scopes` that let it act on any key — `PERMISSION_DENIED`
+    /// in the words of `refusal`, the refusal of the check that follows for a key that exists, so that nothing
+    /// reveals whether it does.
+    async fn visible_key(
+        &self,
+        caller: &Caller,
+        key_id: &str,
+        scopes: &[&str],
+        refusal: &str,
+    ) -> Result<Key> {
         match store::keys::find_key(&self.db, key_id).await {
-            Err(Error::KeyNotFound) if !caller.has_scope(scopes) => {
-                Err(Error::denied("no such key visible to you"))
-            }
+            Err(Error::KeyNotFound) if !caller.has_scope(scopes) => Err(Error::denied(refusal)),
             other => other,
         }
     }
@@ -114,16 +120,18 @@ impl LicensingApi {
         Ok(command)
     }
 
-    /// The deployment, or — for a portal user — `PERMISSION_DENIED` without revealing whether it exists.
+    /// The deployment, or — for a caller without one of the `scopes` that let it act on any deployment —
+    /// `PERMISSION_DENIED` in the words of `refusal`, as [`LicensingApi::visible_key`].
     async fn visible_deployment(
         &self,
         caller: &Caller,
         deployment_id: &str,
         scopes: &[&str],
+        refusal: &str,
     ) -> Result<Deployment> {
         match store::deployments::find_deployment(&self.db, deployment_id).await {
             Err(Error::DeploymentNotFound) if !caller.has_scope(scopes) => {
-                Err(Error::denied("no such deployment visible to you"))
+                Err(Error::denied(refusal))
             }
             other => other,
         }

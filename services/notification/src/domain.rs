@@ -19,4 +19,4 @@ pub use advisory::{Advisory, AdvisoryContent, AdvisoryState, Kind, NewAdvisory, 
 pub use delivery::{About, Counts, Delivery, DeliveryState, RetryPolicy, n3_message_id};
 pub use escalation::{AccountLedger, Tally};
 pub use notice::{NewNotice, NoticeKind, NoticePayload, StoredAttachment};
-pub use recipients::{ContactRole, Coverage, Recipient};
+pub use recipients::{ContactRole, Coverage, Recipient, UnreachableAccount};

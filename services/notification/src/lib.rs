@@ -36,6 +36,8 @@ pub struct NotificationApi {
     /// Wakes this process's delivery worker when it has put work in the ledger, instead of waiting for the
     /// worker's next poll (other replicas still find it by polling).
     work: Arc<tokio::sync::Notify>,
+    /// N4: the longest one WatchAdvisory stream lasts; the client then watches again.
+    watch_lifetime: std::time::Duration,
 }
 
 impl NotificationApi {
@@ -51,7 +53,15 @@ impl NotificationApi {
             mailer,
             csaf: Arc::new(csaf),
             work: Arc::new(tokio::sync::Notify::new()),
+            watch_lifetime: std::time::Duration::from_secs(300),
         }
+    }
+
+    /// N4: WatchAdvisory streams end after `lifetime` even while the advisory is unsettled, so that no watch
+    /// holds a stream (and its caller's share) for ever.
+    pub fn with_watch_lifetime(mut self, lifetime: std::time::Duration) -> Self {
+        self.watch_lifetime = lifetime;
+        self
     }
 
     /// Tells the delivery worker there are deliveries due.

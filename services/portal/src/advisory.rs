@@ -300,23 +300,27 @@ async fn watch(
     follow: Follow,
 ) -> Result<u8, Failure> {
     let mut progress = Progress::new(advisory_id);
-    let mut request = tonic::Request::new(WatchAdvisoryRequest {
-        advisory_id: advisory_id.to_string(),
-    });
     let within = Duration::from_secs(follow.within);
-    request.set_timeout(within);
+    let deadline = tokio::time::Instant::now() + within;
     let followed = tokio::time::timeout(within, async {
-        let mut stream = client.watch_advisory(request).await?.into_inner();
-        let mut last = None;
-        while let Some(stats) = stream.message().await? {
-            progress.show(&stats);
-            let settled = stats.settled;
-            last = Some(stats);
-            if settled {
-                break;
+        let mut last: Option<AdvisoryStats> = None;
+        // The server ends a watch after its lifetime (N4) with the stats unsettled: watch again.
+        loop {
+            let mut request = tonic::Request::new(WatchAdvisoryRequest {
+                advisory_id: advisory_id.to_string(),
+            });
+            request.set_timeout(deadline.saturating_duration_since(tokio::time::Instant::now()));
+            let mut stream = client.watch_advisory(request).await?.into_inner();
+            let mut got_any = false;
+            while let Some(stats) = stream.message().await? {
+                progress.show(&stats);
+                got_any = true;
+                last = Some(stats);
+            }
+            if !got_any || last.as_ref().is_some_and(|s| s.settled) {
+                return Ok::<_, tonic::Status>(last);
             }
         }
-        Ok::<_, tonic::Status>(last)
     })
     .await;
     progress.finish();

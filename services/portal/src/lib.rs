@@ -435,7 +435,8 @@ impl App {
                         upstream,
                         Arc::new(mailer),
                         csaf,
-                    );
+                    )
+                    .with_watch_lifetime(Duration::from_secs(settings.notification.watch_max_secs));
                     let worker = portal_notification::WorkerSettings {
                         batch: smtp.batch_size,
                         concurrency: smtp.pool_size as usize,

@@ -1,8 +1,9 @@
 //! The per-principal half of the authorization matrix (issue 14): every RPC of the descriptor set has a row
 //! (a row naming no RPC fails too), and each row is called by a service holding every scope but the ones it
 //! needs, by another account's Administrator and by each persona of the account that may not call it: each is
-//! refused, with the same code and reason for A's real ids as for made-up ones (no existence oracle). The right
-//! principal gets OK (or the documented answer), and each successful mutation leaves exactly one audit event.
+//! refused, with the very same status (code, reason, message and field violations) for A's real ids as for
+//! made-up ones (no existence oracle, not even in the wording). The right principal gets OK (or the documented
+//! answer), and each successful mutation leaves exactly one audit event.
 
 #[path = "principals/fixture.rs"]
 mod fixture;
@@ -13,10 +14,13 @@ use std::collections::BTreeSet;
 
 use tonic::{Code, Status};
 
-use portal_runtime::error::reason_of;
+use portal_runtime::error::{FieldViolation, reason_of, violations_of};
 use portal_testkit::{TestApp, storage_test};
 
-use self::{fixture::Fixture, rows::Row};
+use self::{
+    fixture::Fixture,
+    rows::{Fixed, Row},
+};
 use super::{Rpc, every_rpc, invoke};
 
 /// The suite's scopes; a wrong service holds all but the ones a row accepts.
@@ -82,14 +86,29 @@ fn outcome(result: &Result<(), Status>) -> (Code, String) {
     }
 }
 
+/// Everything a refusal tells its caller: code, reason, message and field violations. Two refusals that differ
+/// in any of them tell the caller something, so real and made-up ids must agree on all of it.
+fn whole(result: &Result<(), Status>) -> (Code, String, String, Vec<FieldViolation>) {
+    match result {
+        Ok(()) => (Code::Ok, String::new(), String::new(), Vec::new()),
+        Err(status) => (
+            status.code(),
+            reason_of(status).unwrap_or_default(),
+            status.message().to_string(),
+            violations_of(status),
+        ),
+    }
+}
+
 fn described(result: &Result<(), Status>) -> String {
     match result {
         Ok(()) => "OK".into(),
         Err(status) => format!(
-            "{:?} {} ({})",
+            "{:?} {} ({}) {:?}",
             status.code(),
             reason_of(status).unwrap_or_default(),
-            status.message()
+            status.message(),
+            violations_of(status)
         ),
     }
 }
@@ -175,7 +194,7 @@ async fn run_row(
                 described(&with_real)
             ));
         }
-        if outcome(&with_real) != outcome(&with_made_up) {
+        if whole(&with_real) != whole(&with_made_up) {
             tally.wrong.push(format!(
                 "{} by {who}: {} with A's ids but {} with made-up ids (an existence oracle)",
                 rpc.path,
@@ -254,6 +273,40 @@ async fn run_row(
             if succeeded { "a read" } else { "refused" },
             new_events.join(", ")
         ));
+    }
+
+    // Requests naming two accounts' ids: the other account's real ones answer as made-up ones do.
+    for probe in &row.probes {
+        let (fixed, other) = match probe.fixed {
+            Fixed::A => (&fixture.real, &fixture.b),
+            Fixed::B => (&fixture.b, &fixture.real),
+        };
+        let token = fixture.token(app, probe.who);
+        let with_real = invoke(channel, rpc, Some(&token), (probe.request)(fixed, other)).await;
+        let with_made_up = invoke(
+            channel,
+            rpc,
+            Some(&token),
+            (probe.request)(fixed, &fixture.made_up),
+        )
+        .await;
+        tally.calls += 2;
+        tally.refusals_compared += 1;
+        if whole(&with_real) != whole(&with_made_up) {
+            tally.wrong.push(format!(
+                "{} by {:?} naming both accounts: {} with the other's real ids but {} with made-up ids (an existence oracle)",
+                rpc.path,
+                probe.who,
+                described(&with_real),
+                described(&with_made_up)
+            ));
+        }
+        if with_real.is_ok() && row.mutates {
+            tally.wrong.push(format!(
+                "{} by {:?} naming both accounts succeeded",
+                rpc.path, probe.who
+            ));
+        }
     }
 
     // Made-up ids never crash the right principal either.

@@ -273,3 +273,91 @@ storage_test!(
         );
     }
 );
+
+storage_test!(
+    page_tokens_of_invoices_and_renewals_do_not_open_each_other,
+    |backend| async move {
+        let app = TestApp::spawn(backend).await;
+        let (a, _, admin_token) = app.account_with_admin("Acme").await;
+        let mut admin = app.billing(&admin_token).await;
+        let bought = admin
+            .create_purchase(order(&a, vec![item("DESKTOP-TERM-1Y", 1)], "p-1"))
+            .await
+            .unwrap()
+            .into_inner();
+        app.billing(&app.service_token("renewals", "billing.payments"))
+            .await
+            .create_renewal_invoice(pb::CreateRenewalInvoiceRequest {
+                account_id: a.clone(),
+                key_ids: bought.key_ids.clone(),
+                renewal_date: Some(to_proto(Utc::now() + TimeDelta::days(30))),
+                request_id: "r-1".into(),
+                items: vec![item("DESKTOP-TERM-1Y", 1)],
+                term_months: 0,
+            })
+            .await
+            .unwrap();
+        // One of each on a page of one: each list hands out a token for its next page.
+        let invoices = admin
+            .list_invoices(pb::ListInvoicesRequest {
+                account_id: a.clone(),
+                page_size: 1,
+                page_token: String::new(),
+            })
+            .await
+            .unwrap()
+            .into_inner()
+            .next_page_token;
+        let renewals = admin
+            .list_renewals(pb::ListRenewalsRequest {
+                account_id: a.clone(),
+                page_size: 1,
+                page_token: String::new(),
+            })
+            .await
+            .unwrap()
+            .into_inner()
+            .next_page_token;
+        assert!(!invoices.is_empty() && !renewals.is_empty());
+        // Same account, another list: refused, both ways.
+        assert_invalid(
+            admin
+                .list_renewals(pb::ListRenewalsRequest {
+                    account_id: a.clone(),
+                    page_size: 1,
+                    page_token: invoices.clone(),
+                })
+                .await,
+            "INVALID_FIELD",
+            "page_token",
+        );
+        assert_invalid(
+            admin
+                .list_invoices(pb::ListInvoicesRequest {
+                    account_id: a.clone(),
+                    page_size: 1,
+                    page_token: renewals.clone(),
+                })
+                .await,
+            "INVALID_FIELD",
+            "page_token",
+        );
+        // In its own list it still opens the next page.
+        admin
+            .list_invoices(pb::ListInvoicesRequest {
+                account_id: a.clone(),
+                page_size: 1,
+                page_token: invoices,
+            })
+            .await
+            .unwrap();
+        admin
+            .list_renewals(pb::ListRenewalsRequest {
+                account_id: a,
+                page_size: 1,
+                page_token: renewals,
+            })
+            .await
+            .unwrap();
+    }
+);

@@ -1,7 +1,11 @@
 //! E-learning codes (L11): issued idempotently for a purchase, redeemed once, listed with who redeemed them.
 
-use portal_proto::licensing as pb;
-use portal_testkit::{TestApp, assert::reason, storage_test};
+use portal_proto::{common::KeyFamily, licensing as pb};
+use portal_testkit::{
+    TestApp,
+    assert::{assert_invalid, reason},
+    storage_test,
+};
 use tonic::Code;
 
 storage_test!(
@@ -110,5 +114,63 @@ storage_test!(
             2
         );
         assert!(listed.iter().all(|c| c.purchase_id == "pur-1"));
+    }
+);
+
+storage_test!(
+    page_tokens_of_keys_and_elearning_codes_do_not_open_each_other,
+    |backend| async move {
+        let app = TestApp::spawn(backend).await;
+        let (a, _, admin_token) = app.account_with_admin("Acme").await;
+        app.issue_key(&a, KeyFamily::Tc, 1).await;
+        app.licensing(&app.service_token("billing", "internal"))
+            .await
+            .issue_elearning_codes(pb::IssueElearningCodesRequest {
+                account_id: a.clone(),
+                count: 1,
+                request_id: "el-1".into(),
+                purchase_id: String::new(),
+            })
+            .await
+            .unwrap();
+        let mut admin = app.licensing(&admin_token).await;
+        let keys = |page_token: String| pb::ListKeysRequest {
+            account_id: a.clone(),
+            page_size: 1,
+            page_token,
+        };
+        let codes = |page_token: String| pb::ListElearningCodesRequest {
+            account_id: a.clone(),
+            page_size: 1,
+            page_token,
+        };
+        // One of each on a page of one: each list hands out a token for its next page.
+        let key_token = admin
+            .list_keys(keys(String::new()))
+            .await
+            .unwrap()
+            .into_inner()
+            .next_page_token;
+        let code_token = admin
+            .list_elearning_codes(codes(String::new()))
+            .await
+            .unwrap()
+            .into_inner()
+            .next_page_token;
+        assert!(!key_token.is_empty() && !code_token.is_empty());
+        // Same account, another list: refused, both ways.
+        assert_invalid(
+            admin.list_elearning_codes(codes(key_token.clone())).await,
+            "INVALID_FIELD",
+            "page_token",
+        );
+        assert_invalid(
+            admin.list_keys(keys(code_token.clone())).await,
+            "INVALID_FIELD",
+            "page_token",
+        );
+        // In its own list each still opens the next page.
+        admin.list_keys(keys(key_token)).await.unwrap();
+        admin.list_elearning_codes(codes(code_token)).await.unwrap();
     }
 );

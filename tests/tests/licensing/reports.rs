@@ -38,14 +38,14 @@ storage_test!(
         assert_eq!(
             reader.headers().unwrap().iter().collect::<Vec<_>>(),
             [
-                "key",
+                "key_last_group",
                 "product",
-                "user",
-                "machine",
+                "user_email",
+                "machine_fingerprint",
                 "hostname",
                 "version",
                 "status",
-                "last_activity"
+                "last_activity_time"
             ]
         );
         let rows: Vec<csv::StringRecord> = reader.records().map(Result::unwrap).collect();
@@ -111,5 +111,46 @@ storage_test!(
             reason(as_member.request_activation_report(ask("r3")).await).0,
             Code::PermissionDenied
         );
+    }
+);
+
+storage_test!(
+    l10_report_cells_cannot_run_as_formulas_or_carry_control_characters,
+    |backend| async move {
+        let app = TestApp::spawn(backend).await;
+        let (a, _, admin_token) = app.account_with_admin("Acme").await;
+        let key = app.issue_key(&a, KeyFamily::Td, 2).await;
+        let mut activator = app
+            .licensing(&app.service_token("activation", "licensing.activate"))
+            .await;
+        // What a hostile machine may report about itself: a formula, and bytes a terminal or spreadsheet acts on
+        // (BEL, ESC, DEL; a NUL is refused by PostgreSQL before it could reach a report).
+        let mut request = activate(&key.key, Product::Desktop, "-2+3\u{7}\u{1b}[2J\u{7f}");
+        request.hostname = "=cmd|' /C calc'!A1".into();
+        request.version = "+1+1".into();
+        request.user_email = "admin@acme.example".into();
+        activator.activate_key(request).await.unwrap();
+        let report = app
+            .licensing(&admin_token)
+            .await
+            .request_activation_report(pb::RequestActivationReportRequest {
+                account_id: a.clone(),
+                request_id: "r1".into(),
+            })
+            .await
+            .unwrap()
+            .into_inner();
+        assert!(
+            !report.csv.iter().any(|b| matches!(b, 0x07 | 0x1b | 0x7f)),
+            "no control characters: {:?}",
+            String::from_utf8_lossy(&report.csv)
+        );
+        let mut reader = csv::Reader::from_reader(report.csv.as_slice());
+        let rows: Vec<csv::StringRecord> = reader.records().map(Result::unwrap).collect();
+        assert_eq!(rows.len(), 1);
+        let (machine, hostname, version) = (&rows[0][3], &rows[0][4], &rows[0][5]);
+        assert_eq!(machine, "'-2+3[2J");
+        assert_eq!(hostname, "'=cmd|' /C calc'!A1");
+        assert_eq!(version, "'+1+1");
     }
 );

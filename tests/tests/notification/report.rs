@@ -7,7 +7,11 @@ use portal_proto::{
     identity::{Permission, Role},
     notification::{self as pb, Coverage},
 };
-use portal_testkit::{assert::assert_status, smtp::SmtpSink, storage_test};
+use portal_testkit::{
+    assert::{assert_invalid, assert_status},
+    smtp::SmtpSink,
+    storage_test,
+};
 use tonic::Code;
 
 use super::{accounts, advisory, app_with_mail, settle};
@@ -121,8 +125,16 @@ storage_test!(
             rows.contains(&format!("{escalated},Escalated,ESCALATED,1,1,0,false,0").as_str()),
             "{csv}"
         );
+        // N7: an account with nobody to tell is named too, in the message and in the CSV.
+        assert_eq!(
+            lines
+                .iter()
+                .find(|l| l.account_id == empty)
+                .map(|l| l.account_name.as_str()),
+            Some("Empty")
+        );
         assert!(
-            rows.contains(&format!("{empty},,UNREACHABLE,0,0,0,false,0").as_str()),
+            rows.contains(&format!("{empty},Empty,UNREACHABLE,0,0,0,false,0").as_str()),
             "{csv}"
         );
 
@@ -149,5 +161,149 @@ storage_test!(
             Code::NotFound,
             "ADVISORY_NOT_FOUND",
         );
+    }
+);
+
+storage_test!(
+    n10_csv_account_names_cannot_run_as_formulas,
+    |backend| async move {
+        let sink = SmtpSink::start().await;
+        let app = app_with_mail(backend, &sink).await;
+        // Names an account may be created with that a spreadsheet would run.
+        let names = [
+            "=HYPERLINK(\"http://evil.example\",\"Click\")",
+            "+1+1",
+            "@SUM(1)",
+            "-2+3",
+        ];
+        let mut targets = Vec::new();
+        for (i, name) in names.iter().enumerate() {
+            let account = app.new_account(name, false).await;
+            app.new_user(
+                &account,
+                &format!("admin@formula{i}.example"),
+                Role::Administrator,
+                &[],
+            )
+            .await;
+            targets.push(account);
+        }
+        let mut publisher = app
+            .notification(&app.service_token("secops", "notification.publish"))
+            .await;
+        let targets: Vec<&str> = targets.iter().map(String::as_str).collect();
+        let id = publisher
+            .publish_advisory(advisory(accounts(&targets), ""))
+            .await
+            .unwrap()
+            .into_inner()
+            .advisory_id;
+        settle(&mut publisher, &id, Duration::from_secs(60)).await;
+        let report = publisher
+            .get_advisory_report(pb::GetAdvisoryReportRequest {
+                advisory_id: id,
+                ..Default::default()
+            })
+            .await
+            .unwrap()
+            .into_inner();
+        // The message keeps the names as given; only the CSV, made for spreadsheets, neutralises them.
+        let mut given: Vec<_> = report
+            .accounts
+            .iter()
+            .map(|a| a.account_name.clone())
+            .collect();
+        given.sort();
+        let mut expected = names.map(String::from).to_vec();
+        expected.sort();
+        assert_eq!(given, expected);
+        let mut reader = csv::Reader::from_reader(report.csv.as_slice());
+        let mut shown: Vec<String> = reader
+            .records()
+            .map(|r| r.unwrap()[1].to_string())
+            .collect();
+        shown.sort();
+        let mut quoted: Vec<String> = names.iter().map(|n| format!("'{n}")).collect();
+        quoted.sort();
+        assert_eq!(shown, quoted);
+    }
+);
+
+storage_test!(
+    page_tokens_of_one_advisory_do_not_open_another,
+    |backend| async move {
+        let sink = SmtpSink::start().await;
+        let app = app_with_mail(backend, &sink).await;
+        let (account, _, _) = app.account_with_admin("Acme").await;
+        let mut publisher = app
+            .notification(&app.service_token("secops", "notification.publish"))
+            .await;
+        let mut ids = Vec::new();
+        for request_id in ["first", "second"] {
+            let id = publisher
+                .publish_advisory(advisory(accounts(&[&account]), request_id))
+                .await
+                .unwrap()
+                .into_inner()
+                .advisory_id;
+            settle(&mut publisher, &id, Duration::from_secs(60)).await;
+            ids.push(id);
+        }
+        let report = |advisory_id: &str, page_token: String| pb::GetAdvisoryReportRequest {
+            advisory_id: advisory_id.into(),
+            page_size: 1,
+            page_token,
+        };
+        let unacknowledged =
+            |advisory_id: &str, page_token: String| pb::ListUnacknowledgedAccountsRequest {
+                advisory_id: advisory_id.into(),
+                page_size: 1,
+                page_token,
+            };
+        // The one account on a page of one: each list of the first advisory hands out a token.
+        let report_token = publisher
+            .get_advisory_report(report(&ids[0], String::new()))
+            .await
+            .unwrap()
+            .into_inner()
+            .next_page_token;
+        let unacknowledged_token = publisher
+            .list_unacknowledged_accounts(unacknowledged(&ids[0], String::new()))
+            .await
+            .unwrap()
+            .into_inner()
+            .next_page_token;
+        assert!(!report_token.is_empty() && !unacknowledged_token.is_empty());
+        // Another advisory's list, or another list of the same advisory: refused.
+        assert_invalid(
+            publisher
+                .get_advisory_report(report(&ids[1], report_token.clone()))
+                .await,
+            "INVALID_FIELD",
+            "page_token",
+        );
+        assert_invalid(
+            publisher
+                .list_unacknowledged_accounts(unacknowledged(&ids[1], unacknowledged_token.clone()))
+                .await,
+            "INVALID_FIELD",
+            "page_token",
+        );
+        assert_invalid(
+            publisher
+                .get_advisory_report(report(&ids[0], unacknowledged_token.clone()))
+                .await,
+            "INVALID_FIELD",
+            "page_token",
+        );
+        // Each still opens the next page of its own list.
+        publisher
+            .get_advisory_report(report(&ids[0], report_token))
+            .await
+            .unwrap();
+        publisher
+            .list_unacknowledged_accounts(unacknowledged(&ids[0], unacknowledged_token))
+            .await
+            .unwrap();
     }
 );

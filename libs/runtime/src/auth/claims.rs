@@ -5,6 +5,36 @@ use std::collections::BTreeSet;
 
 use super::Principal;
 
+/// The longest user id a token may name: an e-mail address's 254 (a provider may name its users by e-mail).
+pub const MAX_USER_ID_CHARS: usize = 254;
+/// The longest service name (`svc:<name>`, or the configured service claim).
+pub const MAX_SERVICE_NAME_CHARS: usize = 64;
+
+/// A name the suite writes as it came (audit actors, logs, the fair-share key): short, and of characters that
+/// cannot break a log line, a header, a CSV cell or a terminal. User ids take what identity providers use for
+/// them (UUIDs, `auth0|…`, e-mail addresses); service names are plain identifiers.
+pub(super) fn ensure_safe_name(principal: &Principal) -> Result<(), &'static str> {
+    let (name, max, extra, refusal): (&str, usize, &[char], &'static str) = match principal {
+        Principal::User { user_id } => (
+            user_id,
+            MAX_USER_ID_CHARS,
+            &['.', '_', '-', '@', '+', '|', ':'],
+            "invalid token: the user it names must be at most 254 characters of A-Z a-z 0-9 . _ - @ + | :",
+        ),
+        Principal::Service { name, .. } => (
+            name,
+            MAX_SERVICE_NAME_CHARS,
+            &['.', '_', '-'],
+            "invalid token: the service it names must be at most 64 characters of A-Z a-z 0-9 . _ -",
+        ),
+    };
+    let safe = name.len() <= max
+        && name
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || extra.contains(&c));
+    if safe { Ok(()) } else { Err(refusal) }
+}
+
 /// Which claims name the principal. The suite's own tokens (`sub` = user id or `svc:<name>`, space-separated
 /// `scope`) read the same under every mapping.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -245,3 +245,121 @@ fn claims_map_to_the_principal_as_configured() {
         None
     );
 }
+
+/// The refusal of `token`, as the caller reads it.
+fn refusal(verifier: &Verifier, token: &str) -> Status {
+    futures::executor::block_on(verifier.verify_header(Some(&format!("Bearer {token}"))))
+        .unwrap_err()
+}
+
+#[test]
+fn a_token_with_a_critical_header_is_refused() {
+    let (dir, _, verifier) = pair();
+    let now = unix_now();
+    let claims = serde_json::json!({ "sub": "u1", "iss": "portal", "aud": "portal", "iat": now, "exp": now + 60 });
+    let key = jsonwebtoken::EncodingKey::from_ed_pem(&fs::read(dir.path().join("k.pem")).unwrap())
+        .unwrap();
+    let mut header = jsonwebtoken::Header::new(Algorithm::EdDSA);
+    header.crit = Some(vec!["exp".into()]);
+    let critical = jsonwebtoken::encode(&header, &claims, &key).unwrap();
+    let refused = refusal(&verifier, &critical);
+    assert_eq!(refused.code(), tonic::Code::Unauthenticated);
+    assert!(refused.message().contains("crit"), "{}", refused.message());
+    assert!(
+        accepted(&verifier, &signed(&dir, &claims)),
+        "the same claims without crit"
+    );
+}
+
+#[test]
+fn an_issuer_that_is_not_one_string_is_refused() {
+    let (dir, _, verifier) = pair();
+    let now = unix_now();
+    for iss in [
+        serde_json::json!(["portal"]),
+        serde_json::json!(["portal", "evil"]),
+    ] {
+        let claims = serde_json::json!({ "sub": "u1", "iss": iss, "aud": "portal", "iat": now, "exp": now + 60 });
+        assert!(!accepted(&verifier, &signed(&dir, &claims)), "{iss}");
+    }
+}
+
+#[test]
+fn a_principal_name_must_be_short_and_of_a_safe_alphabet() {
+    let (dir, minter, verifier) = pair();
+    let now = unix_now();
+    let with_sub = |sub: &str| {
+        signed(
+            &dir,
+            &serde_json::json!({ "sub": sub, "iss": "portal", "aud": "portal", "iat": now, "exp": now + 60, "scope": "internal" }),
+        )
+    };
+    let long = format!("svc:{}\0\r\nx", "a".repeat(3000));
+    for refused in [
+        long.as_str(),
+        "svc:ops\r\nX-Injected: 1",
+        "svc:a b",
+        "svc:ops\0",
+        "user\nname",
+        "=HYPERLINK(1)",
+    ] {
+        let status = refusal(&verifier, &with_sub(refused));
+        assert_eq!(status.code(), tonic::Code::Unauthenticated, "{refused:?}");
+        assert!(status.message().len() < 200, "{}", status.message());
+    }
+    assert!(!accepted(
+        &verifier,
+        &with_sub(&format!("svc:{}", "a".repeat(65)))
+    ));
+    assert!(accepted(
+        &verifier,
+        &with_sub(&format!("svc:{}", "a".repeat(64)))
+    ));
+    assert!(!accepted(&verifier, &with_sub(&"u".repeat(255))));
+    for fine in [
+        "usr-0190f3a2b4c5d6e7f8091a2b3c4d5e6f",
+        "auth0|5f7c8ec7c33c6c004bbafe82",
+        "ann.lee+portal@example.com",
+        "f81d4fae-7dec-11d0-a765-00a0c91e6bf6",
+        &"u".repeat(254),
+    ] {
+        assert!(accepted(&verifier, &with_sub(fine)), "{fine}");
+    }
+    let own = minter.service("billing-1.eu_west", "internal", Duration::from_secs(60));
+    assert!(accepted(&verifier, &own));
+}
+
+#[test]
+fn refusals_do_not_show_parser_internals() {
+    let (dir, _, verifier) = pair();
+    let now = unix_now();
+    let without_iat =
+        serde_json::json!({ "sub": "u1", "iss": "portal", "aud": "portal", "exp": now + 60 });
+    let numbers_as_text = serde_json::json!({ "sub": "u1", "iss": "portal", "aud": "portal", "iat": "now", "exp": now + 60 });
+    let header_only = format!("{}.", signed(&dir, &without_iat).split('.').next().unwrap());
+    for token in [
+        signed(&dir, &without_iat),
+        signed(&dir, &numbers_as_text),
+        "eyJhbGciOiJFZERTQSJ9.e30".to_string(),
+        "not.a.jwt!".to_string(),
+        header_only,
+        "e30.e30.e30".to_string(),
+    ] {
+        let shown = refusal(&verifier, &token).message().to_string();
+        for internal in [
+            "JSON",
+            "line ",
+            "column",
+            "missing field",
+            "invalid type",
+            "`",
+            "Base64",
+            "byte",
+        ] {
+            assert!(
+                !shown.contains(internal),
+                "{token}: {shown:?} shows {internal:?}"
+            );
+        }
+    }
+}

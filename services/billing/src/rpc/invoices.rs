@@ -70,12 +70,13 @@ impl BillingApi {
     ) -> Result<pb::ListInvoicesResponse> {
         let caller = self.caller(&context).await?;
         Self::permit(&caller, &r.account_id, access::B6_VIEW_INVOICES)?;
-        let page = super::page(&r.account_id, r.page_size, &r.page_token)?;
+        let scope = paging::Scope::new("ListInvoices", r.account_id.as_str());
+        let page = super::page(&scope, &r.account_id, r.page_size, &r.page_token)?;
         let invoices =
             store::invoices::list(&self.db, &r.account_id, page.after.as_deref(), page.size)
                 .await?;
         let next_page_token = paging::next_token(
-            &r.account_id,
+            &scope,
             invoices.last().map(|i| i.invoice_id.as_str()),
             invoices.len(),
             page.size,

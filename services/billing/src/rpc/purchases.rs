@@ -159,13 +159,9 @@ impl BillingApi {
         v.finish().map_err(Error::invalid_fields)?;
         let caller = self.caller(&context).await?;
         let found = store::purchases::find(&self.db, &r.purchase_id).await;
-        let purchase = hidden(
-            &caller,
-            access::B6_VIEW_INVOICES.scopes,
-            found,
-            |e| matches!(e, Error::PurchaseNotFound),
-            "purchase",
-        )?;
+        let purchase = hidden(&caller, access::B6_VIEW_INVOICES, found, |e| {
+            matches!(e, Error::PurchaseNotFound)
+        })?;
         Self::permit(&caller, &purchase.account_id, access::B6_VIEW_INVOICES)?;
         self.purchase_to_proto(&purchase).await
     }

@@ -193,13 +193,9 @@ impl BillingApi {
         v.finish().map_err(Error::invalid_fields)?;
         let caller = self.caller(&context).await?;
         let found = store::renewals::find(&self.db, &r.renewal_id).await;
-        let current = hidden(
-            &caller,
-            access::B6_SET_AUTO_RENEW.scopes,
-            found,
-            |e| matches!(e, Error::RenewalNotFound),
-            "renewal",
-        )?;
+        let current = hidden(&caller, access::B6_SET_AUTO_RENEW, found, |e| {
+            matches!(e, Error::RenewalNotFound)
+        })?;
         Self::permit(&caller, &current.account_id, access::B6_SET_AUTO_RENEW)?;
         let now = Utc::now();
         let txn = portal_runtime::db::begin_write(&self.db).await?;
@@ -229,12 +225,13 @@ impl BillingApi {
     ) -> Result<pb::ListRenewalsResponse> {
         let caller = self.caller(&context).await?;
         Self::permit(&caller, &r.account_id, access::B6_VIEW_INVOICES)?;
-        let page = super::page(&r.account_id, r.page_size, &r.page_token)?;
+        let scope = paging::Scope::new("ListRenewals", r.account_id.as_str());
+        let page = super::page(&scope, &r.account_id, r.page_size, &r.page_token)?;
         let renewals =
             store::renewals::list(&self.db, &r.account_id, page.after.as_deref(), page.size)
                 .await?;
         let next_page_token = paging::next_token(
-            &r.account_id,
+            &scope,
             renewals.last().map(store::renewals::sort_key).as_deref(),
             renewals.len(),
             page.size,

@@ -33,10 +33,14 @@ pub fn ensure_may_read_account(caller: &Caller, account_id: &str) -> Result<()> 
 }
 
 /// I6: only an Administrator of the account, or the account team (`identity.admin`), adds, updates or removes
-/// its users.
+/// its users; refused, [`MANAGE_USERS_REFUSAL`].
 pub fn ensure_may_manage_users(caller: &Caller, account_id: &str) -> Result<()> {
     Ok(caller.require_admin_of(account_id, MANAGE_USER_SCOPES)?)
 }
+
+/// The one refusal of a change to a user, whether the user exists, is in another account, or is in the
+/// caller's own.
+pub const MANAGE_USERS_REFUSAL: &str = portal_clients::caller::ADMIN_ONLY;
 
 /// The scopes that let a service change or remove any user.
 pub const MANAGE_USER_SCOPES: &[&str] = &[ADMIN_SCOPE];
@@ -48,15 +52,18 @@ pub fn ensure_may_list_users(caller: &Caller, account_id: &str) -> Result<()> {
     Ok(caller.require_admin_of(account_id, &[ADMIN_SCOPE, INTERNAL_SCOPE])?)
 }
 
+/// The one refusal of a read of a user, whether the user exists, is in another account, or is in the caller's
+/// own.
+pub const READ_USER_REFUSAL: &str =
+    "only the user themself or an Administrator of their account may read a user";
+
 /// A user is read by themself, an Administrator of their account, the account team and the other services.
 pub fn ensure_may_read_user(caller: &Caller, user: &User) -> Result<()> {
     let themself = caller.member().is_some_and(|m| m.user_id == user.user_id);
     if themself || caller.is_admin_of(&user.account_id) || caller.has_scope(READ_USER_SCOPES) {
         Ok(())
     } else {
-        Err(Error::denied(
-            "only the user themself or an Administrator of their account may read a user",
-        ))
+        Err(Error::denied(READ_USER_REFUSAL))
     }
 }
 

@@ -14,12 +14,13 @@ impl IdentityApi {
         access::ensure_may_read_audit_log(&*self.caller(&context).await?, &r.account_id)?;
         let mut v = Violations::default();
         v.require("account_id", &r.account_id);
-        let page = super::with_page(v, r.page_size, &r.page_token, &r.account_id)?;
+        let scope = paging::Scope::new("ListAuditEvents", r.account_id.as_str());
+        let page = super::with_page(v, r.page_size, &r.page_token, &scope)?;
         store::find_account(&self.db, &r.account_id).await?;
         let (after, size) = (page.after.as_deref(), page.size);
         let rows = store::audit_events(&self.db, &r.account_id, after, size).await?;
         let last = rows.last().map(|e| e.event_id.as_str());
-        let next_page_token = paging::next_token(&r.account_id, last, rows.len(), size);
+        let next_page_token = paging::next_token(&scope, last, rows.len(), size);
         let events = rows
             .into_iter()
             .map(|e| pb::AuditEvent {

@@ -59,18 +59,18 @@ impl IdentityApi {
     }
 
     /// A user the caller may learn about: for a portal user, or a service without one of the `scopes` that let it
-    /// act on users, an unknown id is `PERMISSION_DENIED`, which does not reveal whether it exists elsewhere
-    /// (authorization before existence).
+    /// act on users, an unknown id is `PERMISSION_DENIED` in the words of `refusal` — the refusal of the check
+    /// that follows for a user who exists — so nothing reveals whether it exists elsewhere (authorization before
+    /// existence).
     pub(super) async fn visible_user(
         &self,
         caller: &Calling,
         user_id: &str,
         scopes: &[&str],
+        refusal: &str,
     ) -> Result<User> {
         match self.users.find(&self.db, user_id).await {
-            Err(Error::UserNotFound) if !caller.has_scope(scopes) => {
-                Err(Error::denied("no such user in your account"))
-            }
+            Err(Error::UserNotFound) if !caller.has_scope(scopes) => Err(Error::denied(refusal)),
             other => other,
         }
     }

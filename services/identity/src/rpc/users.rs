@@ -149,8 +149,13 @@ impl IdentityApi {
             // Reading oneself: the row was just read to resolve the caller.
             Some(me) => me.clone(),
             None => {
-                self.visible_user(&caller, &r.user_id, access::READ_USER_SCOPES)
-                    .await?
+                self.visible_user(
+                    &caller,
+                    &r.user_id,
+                    access::READ_USER_SCOPES,
+                    access::READ_USER_REFUSAL,
+                )
+                .await?
             }
         };
         access::ensure_may_read_user(&caller, &user)?;
@@ -175,12 +180,15 @@ impl IdentityApi {
         } else {
             v.check(Email::parse(&r.email).map_err(FieldViolation::of("email")))
         };
-        let scope = format!(
-            "{}|{}|{}|{}",
-            r.account_id,
-            r.email.to_lowercase(),
-            r.show_removed,
-            r.without_persona
+        let scope = paging::Scope::new(
+            "ListUsers",
+            format!(
+                "{}|{}|{}|{}",
+                r.account_id,
+                r.email.to_lowercase(),
+                r.show_removed,
+                r.without_persona
+            ),
         );
         let page = super::with_page(v, r.page_size, &r.page_token, &scope)?;
         store::find_account(&self.db, &r.account_id).await?;
@@ -224,7 +232,12 @@ impl IdentityApi {
         super::require("user.user_id", &patch.user_id)?;
         let caller = self.caller(&context).await?;
         let current = self
-            .visible_user(&caller, &patch.user_id, access::MANAGE_USER_SCOPES)
+            .visible_user(
+                &caller,
+                &patch.user_id,
+                access::MANAGE_USER_SCOPES,
+                access::MANAGE_USERS_REFUSAL,
+            )
             .await?;
         access::ensure_may_manage_users(&caller, &current.account_id)?;
         let paths = r.update_mask.map(|m| m.paths).unwrap_or_default();
@@ -251,7 +264,12 @@ impl IdentityApi {
         super::require("user_id", &r.user_id)?;
         let caller = self.caller(&context).await?;
         let current = self
-            .visible_user(&caller, &r.user_id, access::MANAGE_USER_SCOPES)
+            .visible_user(
+                &caller,
+                &r.user_id,
+                access::MANAGE_USER_SCOPES,
+                access::MANAGE_USERS_REFUSAL,
+            )
             .await?;
         access::ensure_may_manage_users(&caller, &current.account_id)?;
         // Fail fast, before touching licensing; decided again under the account lock below.

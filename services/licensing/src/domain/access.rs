@@ -6,9 +6,18 @@ use portal_clients::Caller;
 use portal_runtime::auth::INTERNAL_SCOPE;
 
 use crate::{
-    domain::{Email, Key},
+    domain::{Deployment, Email, Key},
     error::{Error, Result},
 };
+
+/// L12: the one refusal of a key read, whether the key exists, is in another account, or is one the caller may
+/// not see in their own.
+pub const SEE_KEY_REFUSAL: &str =
+    "only Administrators, the key's owner and its assignees see a key";
+
+/// L9: the one refusal of an authorization to run, whether the deployment exists, is in another account, or the
+/// e-mail is someone else's.
+pub const GRANT_REFUSAL: &str = "only the person themself, on a deployment of their own account, or the activation back end may ask";
 
 /// L3: issues, refreshes and registers keys and their deployments.
 pub const ISSUE: &str = "licensing.issue";
@@ -91,6 +100,14 @@ impl KeyAccess for Caller {
 /// L9: an authorization to run is asked for by the person themself or by the activation back end.
 pub fn may_request_grant(caller: &Caller, email: &Email) -> bool {
     caller.has_scope(&[ACTIVATE]) || is_own(caller, email)
+}
+
+/// L9: the person asks about a deployment of their own account only; the activation back end about any.
+pub fn may_request_grant_on(caller: &Caller, deployment: &Deployment) -> bool {
+    caller.has_scope(&[ACTIVATE])
+        || caller
+            .member()
+            .is_some_and(|m| m.account_id == deployment.account_id)
 }
 
 /// L11: a code is redeemed by the eLearning platform's back end (or another service), or by a portal user for

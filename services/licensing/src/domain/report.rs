@@ -2,6 +2,7 @@
 //! CSV, keys shown by their last group only.
 
 use chrono::{DateTime, Duration, Utc};
+use portal_runtime::csv_cell;
 
 use crate::{
     domain::Activation,
@@ -66,35 +67,39 @@ impl ReportRow {
     }
 }
 
+/// L10: the columns, named as the contract (`RequestActivationReport`) names them.
 pub const REPORT_HEADER: [&str; 8] = [
-    "key",
+    "key_last_group",
     "product",
-    "user",
-    "machine",
+    "user_email",
+    "machine_fingerprint",
     "hostname",
     "version",
     "status",
-    "last_activity",
+    "last_activity_time",
 ];
 
-/// Renders rows as RFC 4180 CSV (quoting by the csv crate, so commas, quotes and newlines survive).
+/// Renders rows as RFC 4180 CSV (quoting by the csv crate, so commas, quotes and newlines survive). Host names,
+/// fingerprints, versions and e-mails are whatever the products reported, so every cell is neutralised for
+/// spreadsheets ([`csv_cell::neutralise`]).
 pub fn to_csv(rows: &[ReportRow]) -> Result<String> {
     let mut writer = csv::Writer::from_writer(Vec::new());
     let fail = |e: csv::Error| Error::internal(format!("writing the report: {e}"));
     writer.write_record(REPORT_HEADER).map_err(fail)?;
     for r in rows {
         let last = r.last_activity.to_rfc3339();
+        let cells = [
+            &r.key_last_group,
+            &r.product,
+            &r.user,
+            &r.machine,
+            &r.hostname,
+            &r.version,
+            &r.status,
+            &last,
+        ];
         writer
-            .write_record([
-                &r.key_last_group,
-                &r.product,
-                &r.user,
-                &r.machine,
-                &r.hostname,
-                &r.version,
-                &r.status,
-                &last,
-            ])
+            .write_record(cells.map(|cell| csv_cell::neutralise(cell)))
             .map_err(fail)?;
     }
     let bytes = writer
@@ -136,5 +141,36 @@ mod tests {
         let record = reader.records().next().unwrap().unwrap();
         assert_eq!(&record[3], "m,1");
         assert_eq!(&record[4], "host \"one\"");
+    }
+
+    #[test]
+    fn l10_csv_names_its_columns_as_the_contract_does() {
+        let csv = to_csv(&[]).unwrap();
+        assert_eq!(
+            csv,
+            "key_last_group,product,user_email,machine_fingerprint,hostname,version,status,last_activity_time\n"
+        );
+    }
+
+    #[test]
+    fn l10_csv_cells_cannot_run_as_formulas_or_carry_control_characters() {
+        let row = ReportRow {
+            key_last_group: "AB12".into(),
+            product: "DESKTOP".into(),
+            user: "@SUM(1)@x.io".into(),
+            machine: "=cmd|' /C calc'!A1".into(),
+            hostname: "\0host\u{1b}[2J".into(),
+            version: "+1+1".into(),
+            status: "ACTIVE".into(),
+            last_activity: Utc::now(),
+        };
+        let csv = to_csv(&[row]).unwrap();
+        let mut reader = csv::Reader::from_reader(csv.as_bytes());
+        let record = reader.records().next().unwrap().unwrap();
+        assert_eq!(&record[2], "'@SUM(1)@x.io");
+        assert_eq!(&record[3], "'=cmd|' /C calc'!A1");
+        assert_eq!(&record[4], "host[2J");
+        assert_eq!(&record[5], "'+1+1");
+        assert!(!csv.contains('\0') && !csv.contains('\u{1b}'));
     }
 }

@@ -214,7 +214,10 @@ impl LicensingApi {
         caller.require_admin_of(&r.account_id, &[INTERNAL_SCOPE])?;
         let mut v = Violations::default();
         v.require("account_id", &r.account_id);
-        let scope = format!("{}|{}|{}", r.account_id, r.key_id, r.show_deactivated);
+        let scope = paging::Scope::new(
+            "ListActivations",
+            format!("{}|{}|{}", r.account_id, r.key_id, r.show_deactivated),
+        );
         let page = v.check(paging::parse(r.page_size, &r.page_token, &scope));
         v.finish().map_err(Error::invalid_fields)?;
         let page = checked(page, "page_token")?;

@@ -36,7 +36,12 @@ impl LicensingApi {
         let email = checked(email, "email")?;
         let caller = self.caller(context).await?;
         let key = self
-            .visible_key(&caller, key_id, &[portal_runtime::auth::INTERNAL_SCOPE])
+            .visible_key(
+                &caller,
+                key_id,
+                &[portal_runtime::auth::INTERNAL_SCOPE],
+                denied,
+            )
             .await?;
         if !caller.may_assign(&key) {
             return Err(Error::denied(denied));

@@ -2,6 +2,7 @@
 //! by login-based licensing (L9).
 
 use chrono::Utc;
+use portal_clients::caller::ADMIN_ONLY;
 use portal_proto::licensing as pb;
 use portal_runtime::{
     CallContext,
@@ -187,7 +188,12 @@ impl LicensingApi {
         };
         let caller = self.caller(&context).await?;
         let current = self
-            .visible_deployment(&caller, &patch.deployment_id, &[ISSUE, INTERNAL_SCOPE])
+            .visible_deployment(
+                &caller,
+                &patch.deployment_id,
+                &[ISSUE, INTERNAL_SCOPE],
+                ADMIN_ONLY,
+            )
             .await?;
         caller.require_admin_of(&current.account_id, &[ISSUE, INTERNAL_SCOPE])?;
         let patch = deployment_patch(&patch, r.update_mask, &current)?;

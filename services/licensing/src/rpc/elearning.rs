@@ -93,14 +93,15 @@ impl LicensingApi {
         caller.require_admin_of(&r.account_id, &[INTERNAL_SCOPE, ISSUE])?;
         let mut v = Violations::default();
         v.require("account_id", &r.account_id);
-        let page = v.check(paging::parse(r.page_size, &r.page_token, &r.account_id));
+        let scope = paging::Scope::new("ListElearningCodes", r.account_id.as_str());
+        let page = v.check(paging::parse(r.page_size, &r.page_token, &scope));
         v.finish().map_err(Error::invalid_fields)?;
         let page = checked(page, "page_token")?;
         let codes =
             store::elearning::list_codes(&self.db, &r.account_id, page.after.as_deref(), page.size)
                 .await?;
         let next_page_token = paging::next_token(
-            &r.account_id,
+            &scope,
             codes.last().map(|c| c.code.as_str()),
             codes.len(),
             page.size,

@@ -35,9 +35,11 @@ impl LicensingApi {
         v.require("user_id", &r.user_id);
         v.finish().map_err(Error::invalid_fields)?;
         let email = if r.email.is_empty() {
+            // A user of another account is not a user of this one: the same USER_NOT_FOUND as an id nobody has,
+            // rather than the empty holdings that told a caller the id is real.
             match self.identity.user(&r.user_id).await? {
-                Some(m) => m.email,
-                None => return Err(Error::UserNotFound),
+                Some(m) if m.account_id == r.account_id => m.email,
+                _ => return Err(Error::UserNotFound),
             }
         } else {
             r.email

@@ -1,6 +1,7 @@
 //! Keys: issuing (L1–L3), reading them by visibility (L12), owners (L4) and refresh (L7).
 
 use chrono::Utc;
+use portal_clients::caller::ADMIN_ONLY;
 use portal_proto::licensing as pb;
 use portal_runtime::{
     CallContext,
@@ -18,7 +19,7 @@ use crate::{
     LicensingApi,
     domain::{
         self, NewKeys, Refreshed,
-        access::{ISSUE, KeyAccess},
+        access::{ISSUE, KeyAccess, SEE_KEY_REFUSAL},
         refresh::KeyRefresh,
     },
     error::{Error, Result},
@@ -146,13 +147,16 @@ impl LicensingApi {
         v.finish().map_err(Error::invalid_fields)?;
         let caller = self.caller(&context).await?;
         let key = self
-            .visible_key(&caller, &r.key_id, &[INTERNAL_SCOPE, ISSUE])
+            .visible_key(
+                &caller,
+                &r.key_id,
+                &[INTERNAL_SCOPE, ISSUE],
+                SEE_KEY_REFUSAL,
+            )
             .await?;
         let shown = self.key_to_proto(&key).await?;
         if !caller.may_see(&key, &shown.assignee_emails, &[INTERNAL_SCOPE, ISSUE]) {
-            return Err(Error::denied(
-                "only Administrators, the key's owner and its assignees see a key",
-            ));
+            return Err(Error::denied(SEE_KEY_REFUSAL));
         }
         Ok(shown)
     }
@@ -162,22 +166,23 @@ impl LicensingApi {
         context: CallContext,
         r: pb::ListKeysRequest,
     ) -> Result<pb::ListKeysResponse> {
-        let scope = self.caller(&context).await?.key_scope(&r.account_id)?;
+        let visible = self.caller(&context).await?.key_scope(&r.account_id)?;
         let mut v = Violations::default();
         v.require("account_id", &r.account_id);
-        let page = v.check(paging::parse(r.page_size, &r.page_token, &r.account_id));
+        let list = paging::Scope::new("ListKeys", r.account_id.as_str());
+        let page = v.check(paging::parse(r.page_size, &r.page_token, &list));
         v.finish().map_err(Error::invalid_fields)?;
         let page = checked(page, "page_token")?;
         let keys = store::keys::list_keys(
             &self.db,
             &r.account_id,
-            &scope,
+            &visible,
             page.after.as_deref(),
             page.size,
         )
         .await?;
         let next_page_token = paging::next_token(
-            &r.account_id,
+            &list,
             keys.last().map(|k| k.key_id.as_str()),
             keys.len(),
             page.size,
@@ -198,7 +203,7 @@ impl LicensingApi {
         v.finish().map_err(Error::invalid_fields)?;
         let caller = self.caller(&context).await?;
         let current = self
-            .visible_key(&caller, &r.key_id, &[INTERNAL_SCOPE])
+            .visible_key(&caller, &r.key_id, &[INTERNAL_SCOPE], ADMIN_ONLY)
             .await?;
         caller.require_admin_of(&current.account_id, &[INTERNAL_SCOPE])?;
         let owner = if r.owner_user_id.is_empty() {

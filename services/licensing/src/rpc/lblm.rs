@@ -2,6 +2,7 @@
 //! usage Administrators see.
 
 use chrono::Utc;
+use portal_clients::caller::ADMIN_ONLY;
 use portal_proto::{common, licensing as pb};
 use portal_runtime::{
     CallContext,
@@ -74,7 +75,7 @@ impl LicensingApi {
         let asked = NewSiteRole::try_from(r)?;
         let caller = self.caller(&context).await?;
         let current = self
-            .visible_deployment(&caller, &asked.deployment_id, &[INTERNAL_SCOPE])
+            .visible_deployment(&caller, &asked.deployment_id, &[INTERNAL_SCOPE], ADMIN_ONLY)
             .await?;
         caller.require_admin_of(&current.account_id, &[INTERNAL_SCOPE])?;
         lblm::ensure_lblm(&current)?;
@@ -123,12 +124,19 @@ impl LicensingApi {
         let asked = RunRequest::try_from(r)?;
         let caller = self.caller(&context).await?;
         if !access::may_request_grant(&caller, &asked.email) {
-            return Err(Error::denied(
-                "only the person themself or the activation back end may ask",
-            ));
+            return Err(Error::denied(access::GRANT_REFUSAL));
         }
+        // A person asks about a deployment of their own account; one elsewhere is refused like one that does not
+        // exist, so neither its existence nor who is a user there shows. The back end learns which it is.
         let deployment =
-            store::deployments::find_deployment(&self.db, &asked.deployment_id).await?;
+            match store::deployments::find_deployment(&self.db, &asked.deployment_id).await {
+                Ok(deployment) if access::may_request_grant_on(&caller, &deployment) => deployment,
+                Ok(_) => return Err(Error::denied(access::GRANT_REFUSAL)),
+                Err(Error::DeploymentNotFound) if !caller.has_scope(&[access::ACTIVATE]) => {
+                    return Err(Error::denied(access::GRANT_REFUSAL));
+                }
+                Err(e) => return Err(e),
+            };
         lblm::ensure_lblm(&deployment)?;
         let Some(member) = self
             .identity

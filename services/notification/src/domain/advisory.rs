@@ -125,7 +125,7 @@ pub struct Advisory {
     pub state: AdvisoryState,
     pub accounts_targeted: i64,
     /// N7: targeted accounts with nobody to tell.
-    pub unreachable: Vec<String>,
+    pub unreachable: Vec<super::UnreachableAccount>,
     pub create_time: DateTime<Utc>,
 }
 

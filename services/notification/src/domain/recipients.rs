@@ -1,6 +1,6 @@
 //! Recipients (N2, N7): who receives an advisory, and which targeted accounts have nobody to tell.
 
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
 
 use super::Kind;
 
@@ -34,34 +34,58 @@ pub struct Recipient {
     pub fallback: bool,
 }
 
+/// N7: a targeted account with nobody to tell, by the name identity gave when the recipients were resolved
+/// (empty for an id identity does not know), so that the report names it as it names every other account.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct UnreachableAccount {
+    pub account_id: String,
+    pub account_name: String,
+}
+
 /// N2/N7: how many accounts an advisory targeted, and those with nobody to tell.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Coverage {
     pub accounts: i64,
-    pub unreachable: Vec<String>,
+    pub unreachable: Vec<UnreachableAccount>,
 }
 
 impl Coverage {
     /// N7: adds one page of targeted accounts. `asked` are the accounts the page asked about; those of them
     /// without any contact are unreachable. Targeting all accounts asks about none: then the accounts are
-    /// those some contact was `reached` in and those identity `marked` as having nobody to tell.
+    /// those some contact was `reached` in and those identity `marked` as having nobody to tell. Either way an
+    /// unreachable account is named as identity `marked` it.
     pub fn n7_add_page(
         &mut self,
         asked: Option<&[String]>,
         reached: &HashSet<String>,
-        marked: &[String],
+        marked: &[UnreachableAccount],
     ) {
         match asked {
             None => {
-                let unreachable: Vec<&String> =
-                    marked.iter().filter(|id| !reached.contains(*id)).collect();
+                let unreachable: Vec<&UnreachableAccount> = marked
+                    .iter()
+                    .filter(|m| !reached.contains(&m.account_id))
+                    .collect();
                 self.accounts += (reached.len() + unreachable.len()) as i64;
                 self.unreachable.extend(unreachable.into_iter().cloned());
             }
             Some(asked) => {
+                let names: HashMap<&str, &str> = marked
+                    .iter()
+                    .map(|m| (m.account_id.as_str(), m.account_name.as_str()))
+                    .collect();
                 self.accounts += asked.len() as i64;
                 self.unreachable
-                    .extend(asked.iter().filter(|id| !reached.contains(*id)).cloned());
+                    .extend(asked.iter().filter(|id| !reached.contains(*id)).map(|id| {
+                        UnreachableAccount {
+                            account_id: id.clone(),
+                            account_name: names
+                                .get(id.as_str())
+                                .copied()
+                                .unwrap_or_default()
+                                .to_string(),
+                        }
+                    }));
             }
         }
     }
@@ -83,25 +107,36 @@ mod tests {
         );
     }
 
-    #[test]
-    fn n7_accounts_without_contacts_are_unreachable() {
-        let mut coverage = Coverage::default();
-        let asked = ["a".to_string(), "b".into(), "c".into()];
-        let reached: HashSet<String> = ["a".to_string(), "c".into()].into();
-        let marked = ["b".to_string()];
-        coverage.n7_add_page(Some(&asked), &reached, &marked);
-        coverage.n7_add_page(None, &reached, &[]);
-        assert_eq!(coverage.accounts, 5);
-        assert_eq!(coverage.unreachable, ["b"]);
+    fn named(id: &str, name: &str) -> UnreachableAccount {
+        UnreachableAccount {
+            account_id: id.into(),
+            account_name: name.into(),
+        }
     }
 
     #[test]
-    fn n7_all_accounts_reports_the_accounts_with_nobody_to_tell() {
+    fn n7_accounts_without_contacts_are_unreachable_by_name() {
+        let mut coverage = Coverage::default();
+        let asked = ["a".to_string(), "b".into(), "c".into(), "x".into()];
+        let reached: HashSet<String> = ["a".to_string(), "c".into()].into();
+        // Identity marks the accounts it knows; "x" it does not know at all.
+        let marked = [named("b", "Beta")];
+        coverage.n7_add_page(Some(&asked), &reached, &marked);
+        coverage.n7_add_page(None, &reached, &[]);
+        assert_eq!(coverage.accounts, 6);
+        assert_eq!(coverage.unreachable, [named("b", "Beta"), named("x", "")]);
+    }
+
+    #[test]
+    fn n7_all_accounts_reports_the_accounts_with_nobody_to_tell_by_name() {
         let mut coverage = Coverage::default();
         let reached: HashSet<String> = ["a".to_string(), "c".into()].into();
-        let marked = ["b".to_string(), "d".into()];
+        let marked = [named("b", "Beta"), named("d", "Delta")];
         coverage.n7_add_page(None, &reached, &marked);
         assert_eq!(coverage.accounts, 4);
-        assert_eq!(coverage.unreachable, ["b", "d"]);
+        assert_eq!(
+            coverage.unreachable,
+            [named("b", "Beta"), named("d", "Delta")]
+        );
     }
 }

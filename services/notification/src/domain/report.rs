@@ -1,6 +1,8 @@
 //! The coverage report (N10): per targeted account, whether the advisory reached a human there (N8) and the
 //! mails sent and dead, whether someone there acknowledged it (N9) and complained about it (N14), also as CSV for the security team's records.
 
+use portal_runtime::csv_cell;
+
 use super::{
     AccountLedger,
     escalation::{Coverage, Tally},
@@ -21,18 +23,19 @@ pub struct AccountReport {
     pub complaints: i64,
 }
 
-/// N10: the report line of `account_id` from its ledger; `None` for a targeted account with no one to tell
-/// (N7), which has no ledger rows at all.
+/// N10: the report line of `account_id` (named `account_name`) from its ledger; `None` for a targeted account
+/// with no one to tell (N7), which has no ledger rows at all.
 pub fn n10_account_report(
     account_id: String,
-    ledger: Option<(String, AccountLedger)>,
+    account_name: String,
+    ledger: Option<AccountLedger>,
     acknowledged: bool,
     complaints: i64,
 ) -> AccountReport {
-    let Some((account_name, ledger)) = ledger else {
+    let Some(ledger) = ledger else {
         return AccountReport {
             account_id,
-            account_name: String::new(),
+            account_name,
             coverage: Coverage::Unreachable,
             sent: 0,
             dead: 0,
@@ -60,7 +63,8 @@ pub fn n10_account_report(
 }
 
 /// N10: report lines as CSV, with the header line when `header` (the first page), so pages concatenate into
-/// one file.
+/// one file. Account names are whatever the account was created with, so every cell is neutralised for
+/// spreadsheets ([`csv_cell::neutralise`]).
 pub fn n10_csv(lines: &[AccountReport], header: bool) -> Result<Vec<u8>, csv::Error> {
     let mut out = csv::WriterBuilder::new().from_writer(Vec::new());
     if header {
@@ -76,7 +80,7 @@ pub fn n10_csv(lines: &[AccountReport], header: bool) -> Result<Vec<u8>, csv::Er
         ])?;
     }
     for line in lines {
-        out.write_record([
+        let cells = [
             line.account_id.as_str(),
             line.account_name.as_str(),
             line.coverage.as_str(),
@@ -85,7 +89,8 @@ pub fn n10_csv(lines: &[AccountReport], header: bool) -> Result<Vec<u8>, csv::Er
             &line.pending.to_string(),
             if line.acknowledged { "true" } else { "false" },
             &line.complaints.to_string(),
-        ])?;
+        ];
+        out.write_record(cells.map(csv_cell::neutralise))?;
     }
     out.into_inner().map_err(|e| e.into_error().into())
 }
@@ -96,8 +101,9 @@ mod tests {
 
     #[test]
     fn n10_an_account_with_no_one_to_tell_is_unreachable() {
-        let line = n10_account_report("acc-1".into(), None, false, 0);
+        let line = n10_account_report("acc-1".into(), "Empty".into(), None, false, 0);
         assert_eq!(line.coverage, Coverage::Unreachable);
+        assert_eq!(line.account_name, "Empty");
         assert_eq!((line.sent, line.dead, line.pending), (0, 0, 0));
     }
 
@@ -116,7 +122,7 @@ mod tests {
                 open: 1,
             }),
         };
-        let line = n10_account_report("acc-1".into(), Some(("Alpha".into(), ledger)), true, 1);
+        let line = n10_account_report("acc-1".into(), "Alpha".into(), Some(ledger), true, 1);
         assert!(line.acknowledged);
         assert_eq!(line.complaints, 1);
         assert_eq!(line.coverage, Coverage::Escalated);
@@ -142,5 +148,42 @@ mod tests {
         );
         let next = String::from_utf8(n10_csv(&[line], false).unwrap()).unwrap();
         assert_eq!(next, "acc-1,\"Alpha, Inc.\",REACHED,2,1,0,true,1\n");
+    }
+
+    #[test]
+    fn n10_csv_account_names_cannot_run_as_formulas() {
+        let named = |name: &str| AccountReport {
+            account_id: "acc-1".into(),
+            account_name: name.into(),
+            coverage: Coverage::Unreachable,
+            sent: 0,
+            dead: 0,
+            pending: 0,
+            acknowledged: false,
+            complaints: 0,
+        };
+        let lines = [
+            named("=HYPERLINK(\"http://evil.example\",\"x\")"),
+            named("+1+1"),
+            named("@SUM(1)"),
+            named("\t-2\0"),
+        ];
+        let csv = n10_csv(&lines, false).unwrap();
+        let mut reader = csv::ReaderBuilder::new()
+            .has_headers(false)
+            .from_reader(csv.as_slice());
+        let names: Vec<String> = reader
+            .records()
+            .map(|r| r.unwrap()[1].to_string())
+            .collect();
+        assert_eq!(
+            names,
+            [
+                "'=HYPERLINK(\"http://evil.example\",\"x\")",
+                "'+1+1",
+                "'@SUM(1)",
+                "'-2"
+            ]
+        );
     }
 }

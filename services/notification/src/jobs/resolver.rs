@@ -11,7 +11,7 @@ use sea_orm::DatabaseConnection;
 use tokio_stream::{Stream, StreamExt};
 
 use crate::{
-    domain::{ContactRole, Coverage, Recipient, Target},
+    domain::{ContactRole, Coverage, Recipient, Target, UnreachableAccount},
     error::Result,
     store::{advisories, deliveries},
     upstream::Upstream,
@@ -43,11 +43,15 @@ impl Ledger<'_> {
     ) -> Result<()> {
         tokio::pin!(contacts);
         let mut reached: HashSet<String> = HashSet::new();
-        let mut marked: Vec<String> = Vec::new();
+        let mut marked: Vec<UnreachableAccount> = Vec::new();
         while let Some(contact) = contacts.next().await {
             let contact = contact?;
             if contact.unreachable {
-                marked.push(contact.account_id);
+                // Named now, while identity is being asked anyway: the report needs no call of its own.
+                marked.push(UnreachableAccount {
+                    account_id: contact.account_id,
+                    account_name: contact.account_name,
+                });
                 continue;
             }
             reached.insert(contact.account_id.clone());

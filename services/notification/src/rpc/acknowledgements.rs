@@ -54,7 +54,8 @@ impl NotificationApi {
         r: pb::ListUnacknowledgedAccountsRequest,
     ) -> Result<pb::ListUnacknowledgedAccountsResponse> {
         service_caller(&context, &[PUBLISH, INTERNAL_SCOPE])?;
-        let page = paging::parse(r.page_size, &r.page_token, "unacknowledged")
+        let scope = paging::Scope::new("ListUnacknowledgedAccounts", r.advisory_id.as_str());
+        let page = paging::parse(r.page_size, &r.page_token, &scope)
             .map_err(|v| Error::invalid_fields(vec![v]))?;
         let advisory = advisories::find(&self.db, &r.advisory_id).await?;
         let ids = acknowledgements::unacknowledged_page(
@@ -83,12 +84,8 @@ impl NotificationApi {
                 }
             })
             .collect();
-        let next_page_token = paging::next_token(
-            "unacknowledged",
-            ids.last().map(String::as_str),
-            ids.len(),
-            page.size,
-        );
+        let next_page_token =
+            paging::next_token(&scope, ids.last().map(String::as_str), ids.len(), page.size);
         Ok(pb::ListUnacknowledgedAccountsResponse {
             accounts,
             next_page_token,

@@ -241,7 +241,8 @@ impl NotificationApi {
             .await
     }
 
-    /// N4: the advisory's stats whenever they change, ending when every delivery is settled.
+    /// N4: the advisory's stats whenever they change, ending when every delivery is settled — or, unsettled, after
+    /// the watch lifetime: the client then sees the last stats' `settled` false and watches again.
     pub(super) async fn watch_advisory(
         &self,
         context: CallContext,
@@ -251,6 +252,7 @@ impl NotificationApi {
         advisories::find(&self.db, &r.advisory_id).await?;
         let (tx, rx) = tokio::sync::mpsc::channel(16);
         let api = self.clone();
+        let ends = tokio::time::Instant::now() + self.watch_lifetime;
         tokio::spawn(async move {
             let mut last: Option<pb::AdvisoryStats> = None;
             loop {
@@ -272,10 +274,15 @@ impl NotificationApi {
                         return;
                     }
                 }
-                if settled {
+                if settled || tokio::time::Instant::now() >= ends {
                     return;
                 }
-                tokio::time::sleep(WATCH_POLL).await;
+                tokio::select! {
+                    () = tokio::time::sleep(WATCH_POLL) => {}
+                    () = tokio::time::sleep_until(ends) => {}
+                    // The client went away: stop reading the ledger for nobody.
+                    () = tx.closed() => return,
+                }
             }
         });
         Ok(Box::pin(ReceiverStream::new(rx)))
@@ -287,7 +294,9 @@ impl NotificationApi {
         r: pb::ListAdvisoriesRequest,
     ) -> Result<pb::ListAdvisoriesResponse> {
         service_caller(&context, &[PUBLISH, INTERNAL_SCOPE])?;
-        let page = paging::parse(r.page_size, &r.page_token, "advisories")
+        // Every advisory: the list has no resource of its own.
+        let scope = paging::Scope::new("ListAdvisories", "");
+        let page = paging::parse(r.page_size, &r.page_token, &scope)
             .map_err(|v| Error::invalid_fields(vec![v]))?;
         let after = page
             .after
@@ -297,8 +306,7 @@ impl NotificationApi {
             .map_err(|_| Error::invalid("page_token", "invalid"))?;
         let rows = advisories::page(&self.db, after, page.size).await?;
         let last = rows.last().map(|a| a.ordinal.to_string());
-        let next_page_token =
-            paging::next_token("advisories", last.as_deref(), rows.len(), page.size);
+        let next_page_token = paging::next_token(&scope, last.as_deref(), rows.len(), page.size);
         let mut listed = Vec::with_capacity(rows.len());
         for advisory in &rows {
             listed.push(self.answer(advisory).await?);

@@ -119,7 +119,11 @@ pub fn stats(
 ) -> pb::AdvisoryStats {
     let clamp = |n: i64| i32::try_from(n).unwrap_or(i32::MAX);
     let (fallback_account_ids, fallback_account_names) = fallback.into_iter().unzip();
-    let mut unreachable_account_ids = advisory.unreachable.clone();
+    let mut unreachable_account_ids: Vec<String> = advisory
+        .unreachable
+        .iter()
+        .map(|u| u.account_id.clone())
+        .collect();
     unreachable_account_ids.extend(escalation.unreachable);
     pb::AdvisoryStats {
         pending: clamp(counts.staged + counts.pending),

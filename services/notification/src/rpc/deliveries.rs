@@ -32,7 +32,7 @@ impl NotificationApi {
         let mut v = Violations::default();
         v.require("advisory_id", &r.advisory_id);
         let states = v.check(convert::states(r.state)).flatten();
-        let scope = format!("{}|{}", r.advisory_id, r.state);
+        let scope = paging::Scope::new("ListDeliveries", format!("{}|{}", r.advisory_id, r.state));
         let page = v.check(paging::parse(r.page_size, &r.page_token, &scope));
         v.finish().map_err(Error::invalid_fields)?;
         let Some(page) = page else {

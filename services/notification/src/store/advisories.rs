@@ -7,11 +7,47 @@ use sea_orm::{
     sea_query::{Expr, ExprTrait},
 };
 
+use serde::{Deserialize, Serialize};
+
 use super::{entity, entity::advisory, keyset_page, to_json, unreadable};
 use crate::{
-    domain::{Advisory, AdvisoryState, Coverage, DeliveryState, NewAdvisory},
+    domain::{Advisory, AdvisoryState, Coverage, DeliveryState, NewAdvisory, UnreachableAccount},
     error::{Error, Result},
 };
+
+/// N7: an unreachable account as `advisories.unreachable_accounts` holds it (a JSON list): with its name since
+/// names were kept, a bare id in rows resolved before, which read with an empty name.
+#[derive(Debug, Serialize, Deserialize)]
+#[serde(untagged)]
+enum StoredUnreachable {
+    Named { id: String, name: String },
+    Id(String),
+}
+
+impl From<StoredUnreachable> for UnreachableAccount {
+    fn from(stored: StoredUnreachable) -> Self {
+        match stored {
+            StoredUnreachable::Named { id, name } => Self {
+                account_id: id,
+                account_name: name,
+            },
+            StoredUnreachable::Id(id) => Self {
+                account_id: id,
+                account_name: String::new(),
+            },
+        }
+    }
+}
+
+fn stored_unreachable(accounts: &[UnreachableAccount]) -> Vec<StoredUnreachable> {
+    accounts
+        .iter()
+        .map(|a| StoredUnreachable::Named {
+            id: a.account_id.clone(),
+            name: a.account_name.clone(),
+        })
+        .collect()
+}
 
 /// The next advisory number of `year` (N1), taken inside the publishing transaction so a rollback returns it.
 pub async fn next_number<C: ConnectionTrait>(db: &C, year: i32) -> Result<i64> {
@@ -85,8 +121,11 @@ fn read(row: advisory::Model) -> Result<Advisory> {
         content: serde_json::from_str(&row.body).map_err(|e| unreadable("advisory body", id, e))?,
         target: serde_json::from_str(&row.target)
             .map_err(|e| unreadable("advisory target", id, e))?,
-        unreachable: serde_json::from_str(&row.unreachable_accounts)
-            .map_err(|e| unreadable("advisory unreachable accounts", id, e))?,
+        unreachable: serde_json::from_str::<Vec<StoredUnreachable>>(&row.unreachable_accounts)
+            .map_err(|e| unreadable("advisory unreachable accounts", id, e))?
+            .into_iter()
+            .map(UnreachableAccount::from)
+            .collect(),
         advisory_id: row.advisory_id,
         ordinal: row.ordinal,
         kind: row.kind,
@@ -172,7 +211,7 @@ pub async fn finish_resolution(
         )
         .col_expr(
             advisory::Column::UnreachableAccounts,
-            Expr::value(to_json(&coverage.unreachable)?),
+            Expr::value(to_json(&stored_unreachable(&coverage.unreachable))?),
         )
         .col_expr(advisory::Column::ResolveTime, Expr::value(Some(now)))
         .filter(advisory::Column::AdvisoryId.eq(advisory_id))
@@ -191,4 +230,34 @@ pub async fn orphaned(db: &DatabaseConnection, now: DateTime<Utc>) -> Result<Vec
         .into_tuple()
         .all(db)
         .await?)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn n7_unreachable_accounts_read_with_their_names_and_old_rows_without() {
+        let written = serde_json::to_string(&stored_unreachable(&[UnreachableAccount {
+            account_id: "acc-1".into(),
+            account_name: "Empty, Inc.".into(),
+        }]))
+        .unwrap();
+        let read = |json: &str| -> Vec<UnreachableAccount> {
+            serde_json::from_str::<Vec<StoredUnreachable>>(json)
+                .unwrap()
+                .into_iter()
+                .map(UnreachableAccount::from)
+                .collect()
+        };
+        assert_eq!(read(&written)[0].account_name, "Empty, Inc.");
+        let before = read(r#"["acc-2"]"#);
+        assert_eq!(
+            (
+                before[0].account_id.as_str(),
+                before[0].account_name.as_str()
+            ),
+            ("acc-2", "")
+        );
+    }
 }

@@ -60,6 +60,8 @@ pub struct Ids {
 /// The world and the callers' tokens.
 pub struct Fixture {
     pub real: Ids,
+    /// Account B's real ids, where it has them (its account and Administrator).
+    pub b: Ids,
     pub made_up: Ids,
     pub admin_a: String,
     pub group_manager: String,
@@ -286,6 +288,12 @@ impl Fixture {
         };
         Self {
             made_up: made_up(&real),
+            b: Ids {
+                account: admin_b_user.account_id.clone(),
+                admin: admin_b_user.user_id.clone(),
+                admin_email: admin_b_user.email.clone(),
+                ..Ids::default()
+            },
             admin_a,
             group_manager: app.user_token(&group_manager.user_id),
             individual: app.user_token(&individual.user_id),

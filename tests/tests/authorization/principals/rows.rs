@@ -21,6 +21,22 @@ use super::{
 /// Every persona of A: callers where the contract allows any active user of the account.
 const ANY_USER: &[Who] = &[AdminA, GroupManager, Individual, SupportOnly, CaseAdmin];
 
+/// Which account's real ids a [`Probe`] holds fixed; the other's are compared with made-up ones.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Fixed {
+    A,
+    B,
+}
+
+/// A request naming resources of two accounts at once, made by `who`: with the other account's real ids it must
+/// answer exactly as with made-up ones, or the answer tells `who` which ids exist over there.
+pub struct Probe {
+    pub who: Who,
+    pub fixed: Fixed,
+    /// The request from the fixed account's real ids and the varying ones (the other account's, or made up).
+    pub request: fn(&Ids, &Ids) -> Vec<u8>,
+}
+
 pub struct Row {
     pub path: String,
     /// The portal users the contract lets call it.
@@ -33,6 +49,8 @@ pub struct Row {
     /// The right principal's documented answer where the call cannot succeed on the fixture.
     pub answer: Option<(Code, &'static str)>,
     pub request: fn(&Ids) -> Vec<u8>,
+    /// Requests mixing the two accounts' ids, compared with made-up ones.
+    pub probes: Vec<Probe>,
 }
 
 /// A row as written below: method, the users and the scopes the contract lets call it, the right principal,
@@ -55,8 +73,18 @@ fn rows_of(service: &str, rows: Vec<Written>) -> Vec<Row> {
             mutates: false,
             answer: None,
             request,
+            probes: Vec::new(),
         })
         .collect()
+}
+
+/// Adds `probe` to the row of `method`.
+fn probing(rows: &mut [Row], method: &str, probe: Probe) {
+    let row = rows
+        .iter_mut()
+        .find(|r| r.path.ends_with(&format!("/{method}")))
+        .unwrap_or_else(|| panic!("no row {method}"));
+    row.probes.push(probe);
 }
 
 fn mask(paths: &[&str]) -> Option<FieldMask> {
@@ -207,10 +235,43 @@ fn identity() -> Vec<Row> {
             }),
         ],
     );
-    mutating(
+    let mut rows = mutating(
         rows,
         &["CreateAccount", "CreateUser", "UpdateUser", "RemoveUser"],
-    )
+    );
+    // Whether someone of account B may do something in A, or someone nobody knows: the same answer.
+    probing(
+        &mut rows,
+        "CheckAccess",
+        Probe {
+            who: Service("internal"),
+            fixed: Fixed::A,
+            request: |a, v| {
+                id::CheckAccessRequest {
+                    user_id: v.admin.clone(),
+                    account_id: a.account.clone(),
+                    action: id::Action::ViewAssignedKeys as i32,
+                }
+                .encode_to_vec()
+            },
+        },
+    );
+    probing(
+        &mut rows,
+        "CheckSupportEligibility",
+        Probe {
+            who: AdminA,
+            fixed: Fixed::A,
+            request: |a, v| {
+                id::CheckSupportEligibilityRequest {
+                    account_id: a.account.clone(),
+                    email: v.admin_email.clone(),
+                }
+                .encode_to_vec()
+            },
+        },
+    );
+    rows
 }
 
 fn licensing() -> Vec<Row> {
@@ -507,6 +568,93 @@ fn licensing() -> Vec<Row> {
             "RedeemElearningCode",
             "ProvisionSiteSeats",
         ],
+    );
+    // Someone of account B asking for their own authorization to run on A's deployment, or on one that does not
+    // exist: the same refusal, else B learns A's deployment ids.
+    probing(
+        &mut rows,
+        "AuthorizeToRun",
+        Probe {
+            who: AdminB,
+            fixed: Fixed::B,
+            request: |b, v| {
+                lic::AuthorizeToRunRequest {
+                    deployment_id: v.deployment.clone(),
+                    email: b.admin_email.clone(),
+                    product: Product::Desktop as i32,
+                    machine_fingerprint: "matrix-desktop".into(),
+                    hostname: "matrix".into(),
+                    version: "2026.1".into(),
+                }
+                .encode_to_vec()
+            },
+        },
+    );
+    // A's holdings of someone of account B, or of an id nobody has: the same answer, for each who may ask.
+    for who in [Service("internal"), AdminA] {
+        probing(
+            &mut rows,
+            "GetHoldings",
+            Probe {
+                who,
+                fixed: Fixed::A,
+                request: |a, v| {
+                    lic::GetHoldingsRequest {
+                        account_id: a.account.clone(),
+                        user_id: v.admin.clone(),
+                        email: String::new(),
+                    }
+                    .encode_to_vec()
+                },
+            },
+        );
+    }
+    // A's key given to someone of account B, or to an address nobody has.
+    probing(
+        &mut rows,
+        "SetKeyOwner",
+        Probe {
+            who: AdminA,
+            fixed: Fixed::A,
+            request: |a, v| {
+                lic::SetKeyOwnerRequest {
+                    key_id: a.spare_key.clone(),
+                    owner_user_id: v.admin.clone(),
+                }
+                .encode_to_vec()
+            },
+        },
+    );
+    probing(
+        &mut rows,
+        "AssignKey",
+        Probe {
+            who: AdminA,
+            fixed: Fixed::A,
+            request: |a, v| {
+                lic::AssignKeyRequest {
+                    key_id: a.spare_key.clone(),
+                    email: v.admin_email.clone(),
+                }
+                .encode_to_vec()
+            },
+        },
+    );
+    probing(
+        &mut rows,
+        "SetSiteRole",
+        Probe {
+            who: AdminA,
+            fixed: Fixed::A,
+            request: |a, v| {
+                lic::SetSiteRoleRequest {
+                    deployment_id: a.deployment.clone(),
+                    email: v.admin_email.clone(),
+                    site_role: lic::SiteRole::Viewer as i32,
+                }
+                .encode_to_vec()
+            },
+        },
     );
     // AuthorizeToRun is a check, like CheckAccess: it answers with a signed grant and keeps a check-in for the
     // usage report (L-series login-based licensing), which is not an audited change of anything.
