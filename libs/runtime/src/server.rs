@@ -335,10 +335,10 @@ where
             metrics::rpc(request.uri().path(), "8", 0.0);
             return Box::pin(refuse(request, overloaded()));
         };
-        let gate = self.clone();
-        // The clone that was polled ready is the one that must be called.
-        let clone = self.inner.clone();
-        let mut inner = std::mem::replace(&mut self.inner, clone);
+        // The service that was polled ready is the one that must be called: the call takes it, and this Gate
+        // keeps the fresh clone for the next one.
+        let mut gate = self.clone();
+        std::mem::swap(&mut gate.inner, &mut self.inner);
         Box::pin(async move {
             let method = request.uri().path().to_string();
             let authorization = request
@@ -400,7 +400,7 @@ where
                         match permit {
                             Err(_) => Ok(overloaded().into_http()),
                             Ok(permit) => {
-                                let response = inner.call(request).await.map(|r| {
+                                let response = gate.inner.call(request).await.map(|r| {
                                     blame_the_caller(r)
                                         .map(|body| Body::new(Held::new(body, stream, share)))
                                 });

@@ -58,6 +58,15 @@ where
         .collect()
 }
 
+/// Rows an insert that skips conflicts wrote (0: they were all there already).
+fn inserted(result: std::result::Result<u64, sea_orm::DbErr>) -> Result<u64> {
+    match result {
+        Ok(n) => Ok(n),
+        Err(sea_orm::DbErr::RecordNotInserted) => Ok(0),
+        Err(e) => Err(e.into()),
+    }
+}
+
 /// A domain value as the JSON stored in a text column.
 fn to_json<T: Serialize>(value: &T) -> Result<String> {
     serde_json::to_string(value).map_err(|e| Error::internal(e.to_string()))

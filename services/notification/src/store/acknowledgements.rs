@@ -15,7 +15,10 @@ use sea_orm::{
 };
 use serde_json::json;
 
-use super::entity::{acknowledgement, delivery};
+use super::{
+    entity::{acknowledgement, delivery},
+    inserted,
+};
 use crate::{
     domain::{Delivery, acknowledgement::Acknowledged},
     error::{Error, Result},
@@ -39,19 +42,16 @@ pub async fn record(
         email: Set(delivery.to.email.clone()),
         create_time: Set(now),
     };
-    let written = match acknowledgement::Entity::insert(row)
-        .on_conflict(
-            OnConflict::column(acknowledgement::Column::DeliveryId)
-                .do_nothing()
-                .to_owned(),
-        )
-        .exec_without_returning(&txn)
-        .await
-    {
-        Ok(n) => n,
-        Err(sea_orm::DbErr::RecordNotInserted) => 0,
-        Err(e) => return Err(e.into()),
-    };
+    let written = inserted(
+        acknowledgement::Entity::insert(row)
+            .on_conflict(
+                OnConflict::column(acknowledgement::Column::DeliveryId)
+                    .do_nothing()
+                    .to_owned(),
+            )
+            .exec_without_returning(&txn)
+            .await,
+    )?;
     let fresh = written > 0;
     if fresh {
         audit::record(

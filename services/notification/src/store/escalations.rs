@@ -12,6 +12,7 @@ use sea_orm::{
 use super::{
     deliveries::{new_row, one_per_recipient},
     entity::{delivery, escalation},
+    inserted,
 };
 use crate::{
     domain::{AccountLedger, DeliveryState, Recipient},
@@ -135,15 +136,6 @@ pub async fn claim(
         .await?;
     txn.commit().await?;
     Ok(true)
-}
-
-/// Rows an insert that skips conflicts wrote.
-fn inserted(result: Result<u64, sea_orm::DbErr>) -> Result<u64> {
-    match result {
-        Ok(n) => Ok(n),
-        Err(sea_orm::DbErr::RecordNotInserted) => Ok(0),
-        Err(e) => Err(e.into()),
-    }
 }
 
 /// N8: the accounts of `advisory_id` whose escalation went to Administrators, and those that are unreachable

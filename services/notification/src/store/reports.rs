@@ -18,6 +18,7 @@ use serde_json::json;
 
 use super::{
     entity::{delivery, delivery_report},
+    inserted,
     ledger::unleased,
 };
 use crate::{
@@ -62,19 +63,16 @@ pub async fn record(
         diagnostic: Set(report.diagnostic.clone()),
         create_time: Set(now),
     };
-    let written = match delivery_report::Entity::insert(row)
-        .on_conflict(
-            OnConflict::column(delivery_report::Column::ReportKey)
-                .do_nothing()
-                .to_owned(),
-        )
-        .exec_without_returning(&txn)
-        .await
-    {
-        Ok(n) => n,
-        Err(sea_orm::DbErr::RecordNotInserted) => 0,
-        Err(e) => return Err(e.into()),
-    };
+    let written = inserted(
+        delivery_report::Entity::insert(row)
+            .on_conflict(
+                OnConflict::column(delivery_report::Column::ReportKey)
+                    .do_nothing()
+                    .to_owned(),
+            )
+            .exec_without_returning(&txn)
+            .await,
+    )?;
     if written == 0 {
         txn.rollback().await?;
         return Ok(Recorded {
