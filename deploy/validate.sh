@@ -97,6 +97,17 @@ for overlay in "${overlays[@]}"; do
   check "overlay $(basename "$overlay")" check_overlay "$overlay"
 done
 
+check_example_ingress() { # the production overlay with the example Ingress of the public listener (N9) added
+  local rendered="$work/production-with-ingress.yaml" args version
+  { cat "$work/production.yaml"; echo "---"; cat "$deploy_dir/kustomize/overlays/production/public-ingress.example.yaml"; } >"$rendered"
+  read -r -a args <<<"$(overlay_args production)"
+  for version in "${k8s_versions[@]}"; do
+    args+=(--k8s-version "$version")
+  done
+  "$venv/bin/python" "$deploy_dir/check_manifests.py" "$rendered" "${args[@]}"
+}
+check "production + public-ingress.example.yaml" check_example_ingress
+
 check "promtool check rules" promtool check rules "$deploy_dir/observability/alerts.yaml"
 check "promtool test rules" promtool test rules "$deploy_dir/observability/alerts_test.yaml"
 check "dashboard is JSON" python3 -m json.tool "$deploy_dir/observability/dashboard.json" /dev/null

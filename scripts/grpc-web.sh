@@ -37,7 +37,7 @@ cleanup() {
 trap cleanup EXIT
 
 echo "== portal up (cors_allowed_origins = $origin)"
-PORTAL_SERVER__CORS_ALLOWED_ORIGINS=$origin PORTAL_TELEMETRY__LOG_FORMAT=text \
+PORTAL_SERVER__CORS_ALLOWED_ORIGINS=$origin PORTAL_TELEMETRY__LOG_FORMAT=text PORTAL_NOTIFICATION__PUBLIC__LISTEN=127.0.0.1:0 \
     "$portal" up --data-dir "$data" --listen 127.0.0.1:0 >"$work/portal.out" 2>"$work/portal.log" &
 pid=$!
 address=

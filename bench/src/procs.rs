@@ -276,6 +276,7 @@ impl Suite {
             .args(["--smtp-url", &format!("smtp://127.0.0.1:{smtp_port}")])
             .env("PORTAL_TELEMETRY__LOG_FILTER", "warn")
             .env("PORTAL_SMTP__INBOUND__LISTEN", &inbound)
+            .env("PORTAL_NOTIFICATION__PUBLIC__LISTEN", "127.0.0.1:0")
             .env("PORTAL_SMTP__BOUNCE_DOMAIN", &bounce_domain)
             .stdout(Stdio::piped())
             .stderr(Stdio::inherit());

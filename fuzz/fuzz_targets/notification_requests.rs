@@ -2,7 +2,7 @@
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
-use portal_notification::domain::{NewAdvisory, NewNotice};
+use portal_notification::domain::{NewAdvisory, NewNotice, Tlp};
 use portal_proto::notification as pb;
 use tonic::Status;
 
@@ -14,7 +14,8 @@ fuzz_target!(|data: &[u8]| {
     portal_fuzz::run(
         data,
         portal_fuzz::checks![
-            "PublishAdvisory": pb::PublishAdvisoryRequest => |r| checked(NewAdvisory::try_from(&r)),
+            // The configured default TLP label comes with the request (N1).
+            "PublishAdvisory": pb::PublishAdvisoryRequest => |r| checked(NewAdvisory::try_from((&r, Tlp::Clear))),
             "SendNotice": pb::SendNoticeRequest => |r| checked(NewNotice::try_from(&r)),
         ],
     );

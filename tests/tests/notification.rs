@@ -1,4 +1,4 @@
-//! NotificationService end to end (N1–N6, N8–N12) against a real SMTP listener, on SQLite and PostgreSQL: one module per
+//! NotificationService end to end (N1–N6, N8–N12, N16) against a real SMTP listener, on SQLite and PostgreSQL: one module per
 //! resource, and the fixtures they share.
 
 #![allow(clippy::unwrap_used, clippy::expect_used)] // test helpers panic on purpose
@@ -6,12 +6,20 @@
 // One binary per suite, its modules in `notification/`: a crate root finds them there only through `#[path]`.
 #[path = "notification/acknowledgement.rs"]
 mod acknowledgement;
+#[path = "notification/ack_page.rs"]
+mod ack_page;
+#[path = "notification/ack_browser.rs"]
+mod ack_browser;
 #[path = "notification/advisories.rs"]
 mod advisories;
 #[path = "notification/bounces.rs"]
 mod bounces;
 #[path = "notification/csaf.rs"]
 mod csaf;
+#[path = "notification/csaf_validator.rs"]
+mod csaf_validator;
+#[path = "notification/csaf_vendors.rs"]
+mod csaf_vendors;
 #[path = "notification/delivery.rs"]
 mod delivery;
 #[path = "notification/escalation.rs"]
@@ -70,6 +78,7 @@ fn advisory(
         cve_ids: vec!["CVE-2026-40001".into()],
         target: Some(target),
         request_id: request_id.into(),
+        ..Default::default()
     }
 }
 

@@ -1,13 +1,14 @@
 //! Bearer-token authentication: verifying `authorization: Bearer <JWT>` (Ed25519 or RSA, allow-listed
 //! algorithms, issuer, audience, expiry with a small skew) against PEM keys and identity providers' key sets
-//! (`jwks`), the [`Principal`] a request acts for (mapped from configurable claims), and minting tokens for
-//! service-to-service calls and for `portal token`.
+//! (`jwks`), the [`Principal`] a request acts for (mapped from configurable claims), minting tokens for
+//! service-to-service calls and for `portal token`, the Ed25519 key files they are signed with (`keyfile`), and
+//! the suite's own public keys as a key set of its own (`published`).
 
 use std::{
-    collections::{BTreeSet, HashMap},
-    fs, io,
-    path::{Path, PathBuf},
-    sync::{Arc, Mutex},
+    collections::BTreeSet,
+    io,
+    path::PathBuf,
+    sync::Arc,
     time::{Duration, SystemTime, UNIX_EPOCH},
 };
 
@@ -22,12 +23,20 @@ mod claims;
 mod jwks;
 #[cfg(test)]
 mod jwks_tests;
+mod keyfile;
 mod minter;
+mod published;
 mod refusal;
+mod verified;
 
 pub use claims::ClaimMapping;
 pub use jwks::{Jwks, JwksError, JwksSettings};
-pub use minter::{Minter, ensure_signing_key, public_key_path};
+pub use keyfile::{
+    create_signing_key, ensure_signing_key, public_key_path, read_signing_key, read_verifying_key,
+};
+pub use minter::Minter;
+pub use published::{PublishedKeys, key_id};
+use verified::{Remembered, VerifiedTokens};
 
 /// The scope every service-to-service call carries: what the services may ask each other.
 pub const INTERNAL_SCOPE: &str = "internal";
@@ -140,6 +149,8 @@ pub enum KeyError {
     Io { path: PathBuf, source: io::Error },
     #[error("{path}: not an Ed25519 or RSA PEM key")]
     Format { path: PathBuf },
+    #[error("{path}: not an Ed25519 {what} in PEM")]
+    NotEd25519 { path: PathBuf, what: &'static str },
     #[error("generating the signing key: {0}")]
     Generate(String),
 }
@@ -166,7 +177,7 @@ enum Refusal {
 
 /// Verifies bearer tokens against PEM public keys and, when configured, identity providers' key sets.
 pub struct Verifier {
-    keys: Vec<(KeyKind, DecodingKey)>,
+    keys: Vec<keyfile::PemKey>,
     jwks: Option<Arc<Jwks>>,
     claims: ClaimMapping,
     issuer: String,
@@ -174,57 +185,6 @@ pub struct Verifier {
     leeway: u64,
     max_lifetime: u64,
     verified: VerifiedTokens,
-}
-
-/// Tokens that passed verification, so a client reusing its token (as every client does) costs a hash and a
-/// lookup instead of a signature check. Keyed by the SHA-256 of the token, never the token itself; an entry is
-/// used only while the token is still within its `exp` (plus the same leeway verification allows) and while the
-/// key sets are the ones it was verified against (a key removed from a set takes its tokens with it), and the
-/// set is bounded. Only successes are kept: a bad token is checked in full every time.
-struct VerifiedTokens {
-    entries: Mutex<HashMap<[u8; 32], Remembered>>,
-    capacity: usize,
-}
-
-struct Remembered {
-    principal: Principal,
-    valid_until: u64,
-    generation: u64,
-}
-
-impl VerifiedTokens {
-    const CAPACITY: usize = 8192;
-
-    fn new(capacity: usize) -> Self {
-        Self {
-            entries: Mutex::new(HashMap::new()),
-            capacity,
-        }
-    }
-
-    fn get(&self, digest: &[u8; 32], now: u64, generation: u64) -> Option<Principal> {
-        let entries = self.entries.lock().ok()?;
-        match entries.get(digest) {
-            Some(r) if now <= r.valid_until && r.generation == generation => {
-                Some(r.principal.clone())
-            }
-            _ => None,
-        }
-    }
-
-    fn insert(&self, digest: [u8; 32], remembered: Remembered, now: u64) {
-        let Ok(mut entries) = self.entries.lock() else {
-            return;
-        };
-        if entries.len() >= self.capacity {
-            entries.retain(|_, r| now <= r.valid_until && r.generation == remembered.generation);
-            if entries.len() >= self.capacity {
-                // Still full of live tokens: start over rather than grow; the next calls verify in full.
-                entries.clear();
-            }
-        }
-        entries.insert(digest, remembered);
-    }
 }
 
 fn unix_now() -> u64 {
@@ -253,7 +213,7 @@ impl Verifier {
     ) -> Result<Self, KeyError> {
         let keys = files
             .iter()
-            .map(|f| read_public_key(f))
+            .map(|f| keyfile::read_public_key(f))
             .collect::<Result<_, _>>()?;
         Ok(Self {
             keys,
@@ -420,13 +380,18 @@ impl Verifier {
             &mut self
                 .keys
                 .iter()
-                .filter(|(kind, _)| kind.verifies(alg))
-                .map(|(_, key)| key),
+                .filter(|pem| pem.kind.verifies(alg))
+                .map(|pem| &pem.key),
         ) {
             Ok(claims) => return Ok(claims),
             // The key the token names says more about what is wrong than a PEM key it was never signed with.
             Err(e) => refused_by_set.unwrap_or(e),
         };
+        // A `kid` of one of our own PEM keys (the suite's tokens carry one): the key is here, and what is wrong
+        // with the token (expired, say) is not something an identity provider's set could change.
+        if kid.is_some_and(|kid| self.keys.iter().any(|pem| pem.kid.as_deref() == Some(kid))) {
+            return Err(Refusal::Token(refused));
+        }
         // A `kid` none of our sets has: perhaps the provider rotated its keys since we last looked.
         let (Some(jwks), Some(_), Some(jwks::Lookup::Unknown | jwks::Lookup::Unavailable(_))) =
             (&self.jwks, kid, lookup)
@@ -440,20 +405,6 @@ impl Verifier {
             jwks::Lookup::Unavailable(why) => Err(Refusal::KeysUnavailable(why)),
         }
     }
-}
-
-fn read_public_key(path: &Path) -> Result<(KeyKind, DecodingKey), KeyError> {
-    let pem = fs::read(path).map_err(|source| KeyError::Io {
-        path: path.into(),
-        source,
-    })?;
-    if let Ok(key) = DecodingKey::from_ed_pem(&pem) {
-        return Ok((KeyKind::Ed25519, key));
-    }
-    if let Ok(key) = DecodingKey::from_rsa_pem(&pem) {
-        return Ok((KeyKind::Rsa, key));
-    }
-    Err(KeyError::Format { path: path.into() })
 }
 
 #[cfg(test)]

@@ -8,6 +8,11 @@ use std::{
 };
 
 use config::{Environment, File};
+
+mod notification;
+pub use notification::{
+    CsafProductSettings, CsafPublisherSettings, NotificationSettings, PublicSettings,
+};
 use secrecy::{ExposeSecret, SecretString};
 use serde::Deserialize;
 
@@ -51,61 +56,6 @@ impl Default for Settings {
     }
 }
 
-/// The notification service's CSAF import and export (N11, N12), and its watch streams (N4).
-#[derive(Debug, Clone, Deserialize)]
-#[serde(default, deny_unknown_fields)]
-pub struct NotificationSettings {
-    /// How a CSAF document's products map to the suite's products (N11); the first name of each entry also
-    /// names the product in exported documents (N12).
-    pub csaf_products: Vec<CsafProductSettings>,
-    /// Who exported documents of advisories published field by field say published them (N12).
-    pub csaf_publisher: CsafPublisherSettings,
-    /// The longest a WatchAdvisory stream lasts (N4); the stream then ends `OK` and the client watches again.
-    pub watch_max_secs: u64,
-}
-
-impl Default for NotificationSettings {
-    fn default() -> Self {
-        Self {
-            csaf_products: Vec::new(),
-            csaf_publisher: CsafPublisherSettings::default(),
-            watch_max_secs: 300,
-        }
-    }
-}
-
-/// One suite product and the CSAF product names and CPEs that mean it.
-#[derive(Debug, Clone, Default, Deserialize)]
-#[serde(default, deny_unknown_fields)]
-pub struct CsafProductSettings {
-    /// The suite's product: `DESKTOP`, `PREP_BUILDER`, `SERVER` or `ELEARNING`.
-    pub product: String,
-    /// CSAF `product_name` branch names (or full product name prefixes), compared without case.
-    pub names: Vec<String>,
-    /// CPE prefixes, e.g. `cpe:2.3:a:example:desktop:`, compared without case.
-    pub cpes: Vec<String>,
-}
-
-#[derive(Debug, Clone, Deserialize)]
-#[serde(default, deny_unknown_fields)]
-pub struct CsafPublisherSettings {
-    /// CSAF publisher category: `vendor`, `coordinator`, `discoverer`, `translator`, `user` or `other`.
-    pub category: String,
-    pub name: String,
-    /// The publisher's URL, e.g. `https://psirt.example.com`.
-    pub namespace: String,
-}
-
-impl Default for CsafPublisherSettings {
-    fn default() -> Self {
-        Self {
-            category: "vendor".into(),
-            name: "Customer Portal".into(),
-            namespace: "https://portal.invalid".into(),
-        }
-    }
-}
-
 #[derive(Debug, Clone, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct LicensingSettings {
@@ -114,6 +64,9 @@ pub struct LicensingSettings {
     /// PEM Ed25519 private key that signs authorizations to run (L9); default
     /// `<data_dir>/grant-signing-key.pem`, created on first start.
     pub grant_signing_key_file: Option<PathBuf>,
+    /// PEM public keys of grant-signing keys rotated out, still published in the suite's JWKS until the grants
+    /// they signed have expired.
+    pub previous_grant_public_key_files: Vec<PathBuf>,
     /// How long an authorization to run is valid before the desktop app must check in again.
     pub grant_ttl_hours: u64,
 }
@@ -123,6 +76,7 @@ impl Default for LicensingSettings {
         Self {
             expiry_sweep_secs: 60,
             grant_signing_key_file: None,
+            previous_grant_public_key_files: Vec::new(),
             grant_ttl_hours: 72,
         }
     }
@@ -273,6 +227,9 @@ pub struct AuthSettings {
     pub public_key_files: Vec<PathBuf>,
     /// PEM Ed25519 private key used to mint this process's service tokens; default `<data_dir>/signing-key.pem`.
     pub signing_key_file: Option<PathBuf>,
+    /// PEM public keys of token-signing keys rotated out: still accepted, and published in the suite's JWKS, until
+    /// the tokens they signed have expired.
+    pub previous_public_key_files: Vec<PathBuf>,
     /// Lifetime of the service tokens this process mints for its own outbound calls.
     pub service_token_ttl_secs: u64,
     /// The longest lifetime (`exp - iat`) an accepted token may claim.
@@ -340,6 +297,7 @@ impl Default for AuthSettings {
             leeway_secs: 30,
             public_key_files: Vec::new(),
             signing_key_file: None,
+            previous_public_key_files: Vec::new(),
             service_token_ttl_secs: 300,
             max_token_lifetime_secs: crate::auth::MAX_TOKEN_LIFETIME.as_secs(),
             jwks_url: Vec::new(),
@@ -520,6 +478,8 @@ impl Settings {
             .separator("__")
             .list_separator(",")
             .with_list_parse_key("auth.public_key_files")
+            .with_list_parse_key("auth.previous_public_key_files")
+            .with_list_parse_key("licensing.previous_grant_public_key_files")
             .with_list_parse_key("auth.jwks_url")
             .with_list_parse_key("auth.scope_claims")
             .with_list_parse_key("server.cors_allowed_origins")
@@ -659,6 +619,9 @@ impl Settings {
         if self.notification.watch_max_secs == 0 {
             return invalid("notification.watch_max_secs", "must be at least 1");
         }
+        if let Err((key, reason)) = self.notification.public.check() {
+            return invalid(key, reason);
+        }
         if self.licensing.grant_ttl_hours == 0 || self.licensing.grant_ttl_hours > 24 * 90 {
             return invalid("licensing.grant_ttl_hours", "must be between 1 and 2160");
         }
@@ -718,13 +681,24 @@ impl Settings {
             .unwrap_or_else(|| self.data_dir.join("dkim-key.pem"))
     }
 
-    /// The public keys bearer tokens are verified against.
+    /// The public keys bearer tokens are verified against: the configured ones (or the data directory's own),
+    /// and those of token-signing keys rotated out.
     pub fn public_key_files(&self) -> Vec<PathBuf> {
-        if self.auth.public_key_files.is_empty() {
+        let mut files = if self.auth.public_key_files.is_empty() {
             vec![self.data_dir.join("signing-key.pub.pem")]
         } else {
             self.auth.public_key_files.clone()
-        }
+        };
+        files.extend(self.auth.previous_public_key_files.iter().cloned());
+        files
+    }
+
+    /// The key licensing signs authorizations to run with (L9).
+    pub fn grant_signing_key_file(&self) -> PathBuf {
+        self.licensing
+            .grant_signing_key_file
+            .clone()
+            .unwrap_or_else(|| self.data_dir.join("grant-signing-key.pem"))
     }
 }
 
@@ -868,6 +842,35 @@ mod tests {
         assert_eq!(
             s.auth.public_key_files,
             vec![PathBuf::from("/a.pem"), PathBuf::from("/b.pem")]
+        );
+    }
+
+    #[test]
+    fn keys_rotated_out_are_still_accepted() {
+        let s = Settings::load_from(
+            None,
+            &Overrides::default(),
+            env(&[
+                ("PORTAL_DATA_DIR", "/data"),
+                ("PORTAL_AUTH__PREVIOUS_PUBLIC_KEY_FILES", "/old.pub.pem"),
+                (
+                    "PORTAL_LICENSING__PREVIOUS_GRANT_PUBLIC_KEY_FILES",
+                    "/g1.pub.pem,/g2.pub.pem",
+                ),
+            ]),
+        )
+        .unwrap();
+        assert_eq!(
+            s.public_key_files(),
+            [
+                PathBuf::from("/data/signing-key.pub.pem"),
+                PathBuf::from("/old.pub.pem")
+            ]
+        );
+        assert_eq!(s.licensing.previous_grant_public_key_files.len(), 2);
+        assert_eq!(
+            s.grant_signing_key_file(),
+            PathBuf::from("/data/grant-signing-key.pem")
         );
     }
 

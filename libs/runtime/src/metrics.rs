@@ -1,6 +1,6 @@
 //! Prometheus metrics: one process-wide registry (the `metrics` facade with the Prometheus exporter), helpers
 //! the services record through, collectors that refresh gauges at scrape time (database pools), and the plain
-//! HTTP admin listener that serves `/metrics`.
+//! HTTP admin listener that serves `/metrics`, and the suite's public keys at `/.well-known/jwks.json`.
 
 use std::{
     convert::Infallible,
@@ -16,6 +16,8 @@ use hyper::{
 use hyper_util::rt::TokioIo;
 use metrics_exporter_prometheus::{PrometheusBuilder, PrometheusHandle};
 use tokio::net::TcpListener;
+
+use crate::auth::PublishedKeys;
 
 type Collector = Box<dyn Fn() + Send + Sync>;
 
@@ -142,8 +144,9 @@ pub fn pool(service: &'static str, size: u32, idle: usize) {
         .set((f64::from(size) - idle).max(0.0));
 }
 
-/// Serves `GET /metrics` (and `/healthz`) on `listener` until the task is dropped.
-pub async fn serve_admin(listener: TcpListener) {
+/// Serves `GET /metrics`, `/healthz` and the JWKS of `keys` ([`PublishedKeys::PATH`]) on `listener` until the
+/// task is dropped.
+pub async fn serve_admin(listener: TcpListener, keys: PublishedKeys) {
     install();
     loop {
         let Ok((stream, _)) = listener.accept().await else {
@@ -151,22 +154,29 @@ pub async fn serve_admin(listener: TcpListener) {
         };
         // A scrape answered in two writes would otherwise wait for the scraper's delayed ACK.
         let _ = stream.set_nodelay(true);
+        let keys = keys.clone();
         tokio::spawn(async move {
-            let service = service_fn(|request: Request<Incoming>| async move {
-                let (status, body) = match request.uri().path() {
-                    "/metrics" => (StatusCode::OK, render()),
-                    "/healthz" => (StatusCode::OK, "ok\n".to_string()),
-                    _ => (StatusCode::NOT_FOUND, "not found\n".to_string()),
-                };
-                let mut response = Response::new(Full::new(Bytes::from(body)));
-                *response.status_mut() = status;
-                if status == StatusCode::OK {
-                    response.headers_mut().insert(
-                        http::header::CONTENT_TYPE,
-                        http::HeaderValue::from_static("text/plain; version=0.0.4"),
-                    );
+            let service = service_fn(move |request: Request<Incoming>| {
+                let keys = keys.clone();
+                async move {
+                    if request.uri().path() == PublishedKeys::PATH {
+                        return Ok::<_, Infallible>(keys.response());
+                    }
+                    let (status, body) = match request.uri().path() {
+                        "/metrics" => (StatusCode::OK, render()),
+                        "/healthz" => (StatusCode::OK, "ok\n".to_string()),
+                        _ => (StatusCode::NOT_FOUND, "not found\n".to_string()),
+                    };
+                    let mut response = Response::new(Full::new(Bytes::from(body)));
+                    *response.status_mut() = status;
+                    if status == StatusCode::OK {
+                        response.headers_mut().insert(
+                            http::header::CONTENT_TYPE,
+                            http::HeaderValue::from_static("text/plain; version=0.0.4"),
+                        );
+                    }
+                    Ok::<_, Infallible>(response)
                 }
-                Ok::<_, Infallible>(response)
             });
             let _ = http1::Builder::new()
                 .serve_connection(TokioIo::new(stream), service)

@@ -1,20 +1,25 @@
 //! Boots any set of portal services on `127.0.0.1:0` with a fresh database — a SQLite file in a temp dir, or
 //! a new PostgreSQL database created for the test and dropped after it — and mints tokens with the app's key.
 //! `assert` checks the errors the suites expect, `wait` waits (bounded) on observable conditions, `smtp` is a real
-//! SMTP listener, `postfix` a real relay, `dkim` an independent DKIM verifier. `TEST_LOG=1` shows the services'
+//! SMTP listener, `postfix` a real relay, `dkim` an independent DKIM verifier, `python` PyJWT and `cryptography`
+//! (verifiers and key readers of their own), `csaf` the BSI's CSAF validator. `TEST_LOG=1` shows the services'
 //! logs. `TEST_POSTGRES_URL` overrides the PostgreSQL server (default `postgres://postgres@127.0.0.1:5432/postgres`).
 
 pub mod assert;
 pub mod audit;
+pub mod browser;
 pub mod clients;
 pub mod cluster;
+pub mod csaf;
 pub mod database;
 pub mod dkim;
 pub mod fixtures;
 pub mod postfix;
+pub mod python;
 pub mod raw;
 pub mod smtp;
 pub mod wait;
+pub mod web;
 
 use std::{net::SocketAddr, sync::Arc, time::Duration};
 
@@ -61,6 +66,8 @@ pub struct TestApp {
     pub admin: Option<SocketAddr>,
     /// N14: the inbound SMTP listener for delivery reports, when `smtp.inbound.listen` was set.
     pub inbound: Option<SocketAddr>,
+    /// N9: the notification service's public listener (the acknowledgement page), when it runs here.
+    pub public: Option<SocketAddr>,
     pub settings: Settings,
     minter: Arc<Minter>,
     stop: Option<oneshot::Sender<()>>,
@@ -86,6 +93,8 @@ pub fn settings_for(data_dir: &std::path::Path) -> Settings {
         ..Settings::default()
     };
     settings.server.drain_timeout_secs = 5;
+    // N9/N15: the public listener on a free port; the links in mail then name it.
+    settings.notification.public.listen = Some(SocketAddr::from(([127, 0, 0, 1], 0)));
     settings.telemetry.log_format = LogFormat::Text;
     settings
 }
@@ -155,6 +164,7 @@ impl TestApp {
         let address = app.address();
         let admin = app.admin_address();
         let inbound = app.inbound_address();
+        let public = app.public_address();
         let (stop, stopped) = oneshot::channel::<()>();
         let task = tokio::spawn(async move {
             if let Err(e) = app
@@ -170,6 +180,7 @@ impl TestApp {
             address,
             admin,
             inbound,
+            public,
             settings,
             minter,
             stop: Some(stop),

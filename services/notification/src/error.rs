@@ -9,6 +9,9 @@ pub enum Error {
     AdvisoryNotFound,
     #[error("the acknowledgement token has expired")]
     AckTokenExpired,
+    /// N9: not a token of ours (malformed, edited, for something else) or one naming no advisory mail.
+    #[error("not an advisory acknowledgement token")]
+    AckTokenInvalid,
     #[error(transparent)]
     Common(#[from] Common),
 }
@@ -26,6 +29,7 @@ impl From<Error> for Status {
             Error::AckTokenExpired => {
                 error::status(Code::FailedPrecondition, "ACK_TOKEN_EXPIRED", message)
             }
+            Error::AckTokenInvalid => Error::invalid("token", message).into(),
         }
     }
 }

@@ -7,12 +7,14 @@
 //! work (the delivery worker and the recipients' resolution), `mail` renders and transports, `upstream` the
 //! clients of identity and licensing, `inbound` the SMTP listener delivery reports come back to (N14).
 
+mod app;
 pub mod domain;
 pub mod error;
 pub mod inbound;
 mod jobs;
 pub mod mail;
 pub mod migration;
+pub mod public;
 mod rpc;
 mod store;
 mod upstream;

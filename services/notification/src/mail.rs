@@ -63,6 +63,10 @@ enum Transport {
     Files(AsyncFileTransport<Tokio1Executor>),
 }
 
+/// Where acknowledgement links point until [`Mailer::with_public_base`] says otherwise: the public listener's
+/// default address.
+const DEFAULT_PUBLIC_BASE: &str = "http://127.0.0.1:8080";
+
 pub struct Mailer {
     transport: Transport,
     from: Mailbox,
@@ -71,6 +75,8 @@ pub struct Mailer {
     bounce_domain: String,
     /// N13: how mail is signed; unsigned only where no key was given (unit tests).
     dkim: Option<DkimConfig>,
+    /// N9: the public listener's URL, which acknowledgement links start with.
+    public_base: String,
     templates: Environment<'static>,
 }
 
@@ -133,6 +139,7 @@ impl Mailer {
             bounce_domain: domain.clone(),
             domain,
             dkim: None,
+            public_base: DEFAULT_PUBLIC_BASE.to_string(),
             templates,
         })
     }
@@ -165,6 +172,17 @@ impl Mailer {
     }
 
     /// N13/N14: the domain envelope senders are at, where delivery reports come back.
+    /// N9: acknowledgement links start with `base` (the public listener's URL, without a trailing slash).
+    pub fn with_public_base(mut self, base: &str) -> Self {
+        self.public_base = base.trim_end_matches('/').to_string();
+        self
+    }
+
+    /// N9: the link in an advisory mail that acknowledges it: the public listener's page for `token`.
+    pub fn acknowledgement_url(&self, token: &str) -> String {
+        domain::acknowledgement::n9_link(&self.public_base, token)
+    }
+
     pub fn bounce_domain(&self) -> &str {
         &self.bounce_domain
     }

@@ -2,6 +2,8 @@
 
 use sea_orm_migration::{prelude::*, schema::*};
 
+mod tlp;
+
 pub struct Migrator;
 
 #[async_trait::async_trait]
@@ -16,6 +18,7 @@ impl MigratorTrait for Migrator {
             Box::new(CreateAcknowledgements),
             Box::new(AddReminders),
             Box::new(CreateDeliveryReports),
+            Box::new(tlp::AddTlpLabels),
         ]
     }
 }

@@ -15,7 +15,7 @@ use portal_proto::{
     notification::{
         AccountCoverage, AccountList, Advisory, AdvisoryKind, AdvisoryStats, AffectedProduct,
         Coverage, GetAdvisoryCsafRequest, GetAdvisoryReportRequest, GetAdvisoryRequest,
-        ProductList, PublishAdvisoryRequest, PublishCsafAdvisoryRequest, Severity,
+        ProductList, PublishAdvisoryRequest, PublishCsafAdvisoryRequest, Severity, Tlp,
         WatchAdvisoryRequest, notification_service_client::NotificationServiceClient,
         publish_advisory_request::Target, publish_csaf_advisory_request::Target as CsafTarget,
     },
@@ -556,6 +556,11 @@ struct AdvisoryFile {
     cve_ids: Vec<String>,
     #[serde(default)]
     affected_products: Vec<AffectedFile>,
+    /// N1: `clear`, `green`, `amber`, `amber+strict` or `red`; by default the server's `notification.default_tlp`.
+    tlp: Option<String>,
+    /// N16: a CVSS v3 vector, e.g. `CVSS:3.1/AV:N/AC:H/PR:N/UI:N/S:U/C:H/I:H/A:H`.
+    #[serde(default)]
+    cvss_vector: String,
     target: TargetFile,
     /// The idempotency key; by default derived from the file's content, so publishing the same file twice (a
     /// retried pipeline step) publishes once.
@@ -661,6 +666,13 @@ fn parse_advisory(path: &Path, bytes: &[u8]) -> Result<PublishAdvisoryRequest, S
         cve_ids: file.cve_ids,
         target: Some(target),
         request_id,
+        tlp: match &file.tlp {
+            Some(tlp) => {
+                enum_value("tlp", "TLP_", &tlp.replace('+', "_"), Tlp::from_str_name)? as i32
+            }
+            None => Tlp::Unspecified as i32,
+        },
+        cvss_vector: file.cvss_vector,
     })
 }
 
@@ -722,6 +734,16 @@ products = ["server", "prep-builder"]
         let request = parse_advisory(Path::new("a.json"), json.as_bytes()).unwrap();
         assert_eq!(request.kind, AdvisoryKind::Technical as i32);
         assert_eq!(request.request_id, "r-1");
+        assert_eq!(request.tlp, Tlp::Unspecified as i32);
+        let labelled = json.replace(
+            r#""request_id""#,
+            r#""tlp": "Amber+Strict", "cvss_vector": "CVSS:3.1/AV:N/AC:H/PR:N/UI:N/S:U/C:H/I:H/A:H", "request_id""#,
+        );
+        let request = parse_advisory(Path::new("a.json"), labelled.as_bytes()).unwrap();
+        assert_eq!(request.tlp, Tlp::AmberStrict as i32);
+        assert!(request.cvss_vector.starts_with("CVSS:3.1/"));
+        let unknown = json.replace(r#""request_id""#, r#""tlp": "blue", "request_id""#);
+        assert!(parse_advisory(Path::new("a.json"), unknown.as_bytes()).is_err());
         assert_eq!(
             request.target,
             Some(Target::AccountIds(AccountList {

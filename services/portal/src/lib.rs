@@ -157,6 +157,45 @@ pub fn mailer(
     mailer.with_dkim(&key, smtp.dkim.domain.as_deref(), selector)
 }
 
+/// N9: binds the notification service's public listener, when configured, and says the URL links to it start
+/// with (the configured base URL, else the bound address).
+async fn bind_public(
+    settings: &Settings,
+) -> Result<(Option<(tokio::net::TcpListener, SocketAddr)>, String), AppError> {
+    let public = &settings.notification.public;
+    let bound = match public.listen {
+        Some(address) => Some(
+            portal_notification::public::bind(address)
+                .await
+                .map_err(|source| AppError::Bind { address, source })?,
+        ),
+        None => None,
+    };
+    let base = public
+        .resolved_base_url(bound.as_ref().map(|(_, local)| *local))
+        .ok_or_else(|| {
+            AppError::Config(
+                "notification.public.base_url: set it, or notification.public.listen, so that advisory mail can link to the acknowledgement page".into(),
+            )
+        })?;
+    Ok((bound, base))
+}
+
+/// N9: the public listener's pages (built in, or the operator's) and limits.
+fn public_options(
+    public: &portal_runtime::config::PublicSettings,
+    jwks: bytes::Bytes,
+) -> Result<portal_notification::public::PublicOptions, AppError> {
+    use portal_notification::public::{Pages, PublicOptions, RateLimits};
+    Ok(PublicOptions {
+        pages: Pages::load(public.templates_dir.as_deref()).map_err(AppError::Config)?,
+        limits: RateLimits::new(public.per_address_per_minute, public.global_per_second),
+        max_connections: 1024,
+        header_timeout: Duration::from_secs(10),
+        jwks: Some(jwks),
+    })
+}
+
 /// N13: the DKIM key, created on the embedded default's first start when none is configured.
 pub fn dkim_key(
     settings: &Settings,
@@ -314,6 +353,8 @@ pub struct App {
     admin: Option<SocketAddr>,
     /// N14: where the inbound SMTP listener for delivery reports is bound, when configured.
     inbound: Option<SocketAddr>,
+    /// N9: where the public listener (the acknowledgement page) is bound, when configured.
+    public: Option<SocketAddr>,
 }
 
 impl App {
@@ -340,16 +381,15 @@ impl App {
         };
         let mut graceful = Vec::new();
         let mut inbound = None;
+        let mut public = None;
         let (stop, stop_rx) = tokio::sync::watch::channel(false);
         portal_runtime::metrics::install();
         let admin = match settings.admin_listen {
-            Some(address) => {
-                let (listener, local) = portal_runtime::metrics::bind_admin(address)
+            Some(address) => Some(
+                portal_runtime::metrics::bind_admin(address)
                     .await
-                    .map_err(|source| AppError::Bind { address, source })?;
-                background.push(tokio::spawn(portal_runtime::metrics::serve_admin(listener)));
-                Some(local)
-            }
+                    .map_err(|source| AppError::Bind { address, source })?,
+            ),
             None => None,
         };
         for &kind in services {
@@ -382,12 +422,9 @@ impl App {
                         db.clone(),
                         peers.notification(kind)?,
                     )));
-                    let key_file = settings.licensing.grant_signing_key_file.clone();
                     let grants = portal_licensing::GrantSigner::load(
-                        &key_file
-                            .clone()
-                            .unwrap_or_else(|| settings.data_dir.join("grant-signing-key.pem")),
-                        key_file.is_none(),
+                        &settings.grant_signing_key_file(),
+                        settings.licensing.grant_signing_key_file.is_none(),
                     )?;
                     let ttl = Duration::from_secs(settings.licensing.grant_ttl_hours * 3600);
                     let api =
@@ -422,7 +459,6 @@ impl App {
                         (peers.channel(ServiceKind::Licensing)?, peers.caller(kind)),
                     );
                     let smtp = &settings.smtp;
-                    let mailer = mailer(settings).map_err(|e| AppError::Mail(e.to_string()))?;
                     // N11/N12: the product mapping and publisher checked, and the CSAF schema built, before serving.
                     let csaf = portal_notification::domain::csaf::CsafConfig::from_settings(
                         &settings.notification,
@@ -430,11 +466,17 @@ impl App {
                     .map_err(AppError::Config)?;
                     portal_notification::domain::csaf::n11_schema_ready()
                         .map_err(|e| AppError::Config(format!("CSAF 2.0 schema: {e}")))?;
+                    // N9: the public listener is bound before the mailer is built: mail links name its address.
+                    let (page, base) = bind_public(settings).await?;
+                    let mailer = mailer(settings)
+                        .map_err(|e| AppError::Mail(e.to_string()))?
+                        .with_public_base(&base);
                     let api = portal_notification::NotificationApi::new(
                         db,
                         upstream,
                         Arc::new(mailer),
-                        csaf,
+                        // N12/N15: exported documents' canonical URLs are at this listener's provider.
+                        csaf.with_provider_base(&base),
                     )
                     .with_watch_lifetime(Duration::from_secs(settings.notification.watch_max_secs));
                     let worker = portal_notification::WorkerSettings {
@@ -464,10 +506,29 @@ impl App {
                         graceful.push(api.spawn_inbound(listener, limits, stop_rx.clone()));
                         inbound = Some(local);
                     }
+                    if let Some((listener, local)) = page {
+                        // The key set as the admin listener serves it (licensing, earlier in this loop, made
+                        // the data directory's grant key where it runs here).
+                        let jwks = auth::PublishedKeys::from_settings(settings)?.document();
+                        let options = public_options(&settings.notification.public, jwks)?;
+                        graceful.push(api.spawn_public(listener, options, stop_rx.clone()));
+                        public = Some(local);
+                    }
                     host.add(api.into_server())
                 }
             };
         }
+        let admin = match admin {
+            Some((listener, local)) => {
+                // After the services: licensing has created the data directory's grant-signing key by now.
+                let keys = auth::PublishedKeys::from_settings(settings)?;
+                background.push(tokio::spawn(portal_runtime::metrics::serve_admin(
+                    listener, keys,
+                )));
+                Some(local)
+            }
+            None => None,
+        };
         Ok(Self {
             host,
             services: services.to_vec(),
@@ -476,6 +537,7 @@ impl App {
             stop,
             admin,
             inbound,
+            public,
         })
     }
 
@@ -509,7 +571,12 @@ impl App {
         self.inbound
     }
 
-    /// The admin (metrics) address, when one is configured.
+    /// N9: the public listener's address (the acknowledgement page), when one is configured.
+    pub fn public_address(&self) -> Option<SocketAddr> {
+        self.public
+    }
+
+    /// The admin address (metrics, the published keys), when one is configured.
     pub fn admin_address(&self) -> Option<SocketAddr> {
         self.admin
     }

@@ -95,6 +95,10 @@ struct TokenArgs {
     /// Lifetime in seconds.
     #[arg(long, default_value_t = 3600, value_parser = clap::value_parser!(u64).range(1..=31_536_000))]
     ttl_secs: u64,
+    /// `text`: the token on stdout, the signing key's `kid` on stderr; `json`: `{"token", "kid", "expires_in"}`
+    /// on stdout.
+    #[arg(long, value_enum, default_value_t = remote::Output::Text)]
+    output: remote::Output,
 }
 
 /// Exit code for bad flags or configuration, as clap uses for usage errors.
@@ -183,6 +187,9 @@ async fn run(settings: Settings, command: Command) -> Result<(), Box<dyn std::er
     let app = App::build(&settings, &services).await?;
     let names: Vec<&str> = app.services().iter().map(|s| s.name()).collect();
     println!("portal: serving {} on {}", names.join(", "), app.address());
+    if let Some(public) = app.public_address() {
+        println!("portal: acknowledgement page (N9) on http://{public}/ack/");
+    }
     app.run_until(shutdown_signal()).await?;
     tracing::info!("stopped");
     Ok(())
@@ -234,6 +241,17 @@ fn token(settings: &Settings, args: &TokenArgs) -> ExitCode {
         }
         (None, None) => unreachable!("clap requires --user or --service"),
     };
-    println!("{token}");
+    match args.output {
+        remote::Output::Json => remote::print_json(&serde_json::json!({
+            "token": token,
+            "kid": minter.kid(),
+            "expires_in": args.ttl_secs,
+        })),
+        remote::Output::Text => {
+            println!("{token}");
+            // The key's name in the suite's JWKS (/.well-known/jwks.json), as the token's header carries it.
+            eprintln!("portal: signed with kid {}", minter.kid());
+        }
+    }
     ExitCode::SUCCESS
 }

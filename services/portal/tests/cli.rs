@@ -33,6 +33,7 @@ fn up(data_dir: &std::path::Path) -> Running {
     let mut child = Command::new(PORTAL)
         .args(["up", "--listen", "127.0.0.1:0", "--data-dir"])
         .arg(data_dir)
+        .env("PORTAL_NOTIFICATION__PUBLIC__LISTEN", "127.0.0.1:0")
         .stdout(Stdio::piped())
         .stderr(Stdio::null())
         .spawn()

@@ -77,6 +77,7 @@ fn start_notifier(core: &TestApp, sink: &SmtpSink) -> Notifier {
     let settings = &core.settings;
     let mut child = Command::new(PORTAL)
         .args(["serve", "notification", "--listen", "127.0.0.1:0"])
+        .env("PORTAL_NOTIFICATION__PUBLIC__LISTEN", "127.0.0.1:0")
         .env("PORTAL_DATA_DIR", &settings.data_dir)
         .env(
             "PORTAL_DATABASE__URL",

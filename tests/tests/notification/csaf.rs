@@ -32,11 +32,13 @@ fn csaf_products() -> Vec<CsafProductSettings> {
             product: "DESKTOP".into(),
             names: vec!["Example Desktop".into()],
             cpes: vec![],
+            ..Default::default()
         },
         CsafProductSettings {
             product: "SERVER".into(),
             names: vec![],
             cpes: vec!["cpe:2.3:a:example:server:".into()],
+            ..Default::default()
         },
     ]
 }

@@ -330,3 +330,47 @@ async fn unknown_kids_refresh_at_most_once_per_interval() {
     );
     assert_eq!(idp.fetches(), before + 1);
 }
+
+#[tokio::test]
+async fn the_suites_own_kid_is_not_looked_up_in_an_identity_providers_set() {
+    let idp = Provider::start().await;
+    idp.go_down();
+    let jwks = Arc::new(
+        Jwks::new(JwksSettings {
+            urls: vec![idp.url.clone()],
+            refresh: Duration::from_secs(300),
+            min_refresh: Duration::ZERO,
+            timeout: Duration::from_secs(2),
+        })
+        .unwrap(),
+    );
+    let dir = tempfile::tempdir().unwrap();
+    let private = dir.path().join("signing-key.pem");
+    let public = super::ensure_signing_key(&private).unwrap();
+    let verifier = Verifier::from_files(&[public], "portal", "portal", Duration::from_secs(30))
+        .unwrap()
+        .with_jwks(jwks);
+    let minter = super::Minter::from_file(&private, "portal", "portal").unwrap();
+    assert_eq!(
+        check(&verifier, &minter.user("u1", Duration::from_secs(60)))
+            .await
+            .unwrap(),
+        user("u1")
+    );
+
+    // Expired, and naming our own key: refused for what it is, not UNAVAILABLE for a provider that is down.
+    let now = unix_now();
+    let claims = serde_json::json!({ "sub": "u1", "iss": "portal", "aud": "portal", "iat": now - 600, "exp": now - 300 });
+    let mut header = Header::new(Algorithm::EdDSA);
+    header.kid = Some(minter.kid().to_string());
+    let key = EncodingKey::from_ed_pem(&std::fs::read(&private).unwrap()).unwrap();
+    let expired = jsonwebtoken::encode(&header, &claims, &key).unwrap();
+    let refused = check(&verifier, &expired).await.unwrap_err();
+    assert_eq!(refused.code(), Code::Unauthenticated);
+    assert!(
+        refused.message().contains("expired"),
+        "{}",
+        refused.message()
+    );
+    assert_eq!(idp.fetches(), 0, "nothing to ask the provider about");
+}

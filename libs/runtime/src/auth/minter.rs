@@ -1,20 +1,18 @@
-//! Minting tokens (service-to-service calls, `portal token`) and the Ed25519 key files they are signed with.
+//! Minting tokens (service-to-service calls, `portal token`), signed with the Ed25519 key of a key file
+//! ([`super::keyfile`]); each names its key (`kid`) as the suite's JWKS does ([`super::published`]).
 
-use std::{
-    fs, io,
-    path::{Path, PathBuf},
-    time::Duration,
-};
+use std::{path::Path, time::Duration};
 
-use ed25519_dalek::pkcs8::{EncodePrivateKey, EncodePublicKey, spki::der::pem::LineEnding};
+use ed25519_dalek::SigningKey;
 use jsonwebtoken::{Algorithm, EncodingKey, Header};
 
-use super::{Audience, Claims, KeyError, unix_now};
+use super::{Audience, Claims, KeyError, keyfile, published, unix_now};
 
 /// Signs tokens with an Ed25519 private key.
 #[derive(Clone)]
 pub struct Minter {
     key: EncodingKey,
+    kid: String,
     issuer: String,
     audience: String,
 }
@@ -22,24 +20,30 @@ pub struct Minter {
 impl std::fmt::Debug for Minter {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Minter")
+            .field("kid", &self.kid)
             .field("issuer", &self.issuer)
             .finish_non_exhaustive()
     }
 }
 
 impl Minter {
+    /// Signs with the key in the PEM file at `path` (PKCS#8, v1 or v2).
     pub fn from_file(path: &Path, issuer: &str, audience: &str) -> Result<Self, KeyError> {
-        let pem = fs::read(path).map_err(|source| KeyError::Io {
-            path: path.into(),
-            source,
-        })?;
-        let key =
-            EncodingKey::from_ed_pem(&pem).map_err(|_| KeyError::Format { path: path.into() })?;
+        Self::from_key(&keyfile::read_signing_key(path)?, issuer, audience)
+    }
+
+    pub fn from_key(key: &SigningKey, issuer: &str, audience: &str) -> Result<Self, KeyError> {
         Ok(Self {
-            key,
+            key: EncodingKey::from_ed_der(&keyfile::private_key_der(key)?),
+            kid: published::key_id(&key.verifying_key()),
             issuer: issuer.into(),
             audience: audience.into(),
         })
+    }
+
+    /// The `kid` every token carries: the key's RFC 7638 thumbprint, as the suite's JWKS lists it.
+    pub fn kid(&self) -> &str {
+        &self.kid
     }
 
     /// A token acting for portal user `user_id`.
@@ -63,62 +67,9 @@ impl Minter {
             nbf: None,
             scope,
         };
+        let mut header = Header::new(Algorithm::EdDSA);
+        header.kid = Some(self.kid.clone());
         // Signing with a key that parsed as Ed25519 cannot fail; an empty string would be refused downstream.
-        jsonwebtoken::encode(&Header::new(Algorithm::EdDSA), &claims, &self.key).unwrap_or_default()
+        jsonwebtoken::encode(&header, &claims, &self.key).unwrap_or_default()
     }
-}
-
-/// Creates an Ed25519 key pair at `private` (mode 0600) and `<private stem>.pub.pem` unless `private` exists.
-/// Returns the public key's path.
-pub fn ensure_signing_key(private: &Path) -> Result<PathBuf, KeyError> {
-    let public = public_key_path(private);
-    if private.exists() {
-        return Ok(public);
-    }
-    let io = |source| KeyError::Io {
-        path: private.into(),
-        source,
-    };
-    if let Some(dir) = private.parent() {
-        fs::create_dir_all(dir).map_err(io)?;
-    }
-    let key = ed25519_dalek::SigningKey::generate(&mut rand::rngs::OsRng);
-    let private_pem = key
-        .to_pkcs8_pem(LineEnding::LF)
-        .map_err(|e| KeyError::Generate(e.to_string()))?;
-    let public_pem = key
-        .verifying_key()
-        .to_public_key_pem(LineEnding::LF)
-        .map_err(|e| KeyError::Generate(e.to_string()))?;
-    write_private(private, private_pem.as_bytes()).map_err(io)?;
-    fs::write(&public, public_pem).map_err(|source| KeyError::Io {
-        path: public.clone(),
-        source,
-    })?;
-    Ok(public)
-}
-
-/// `signing-key.pem` → `signing-key.pub.pem`.
-pub fn public_key_path(private: &Path) -> PathBuf {
-    let stem = private
-        .file_stem()
-        .and_then(|s| s.to_str())
-        .unwrap_or("signing-key");
-    private.with_file_name(format!("{stem}.pub.pem"))
-}
-
-#[cfg(unix)]
-fn write_private(path: &Path, bytes: &[u8]) -> io::Result<()> {
-    use std::{io::Write, os::unix::fs::OpenOptionsExt};
-    let mut file = fs::OpenOptions::new()
-        .write(true)
-        .create_new(true)
-        .mode(0o600)
-        .open(path)?;
-    file.write_all(bytes)
-}
-
-#[cfg(not(unix))]
-fn write_private(path: &Path, bytes: &[u8]) -> io::Result<()> {
-    fs::write(path, bytes)
 }

@@ -3,6 +3,8 @@
 
 #![allow(clippy::unwrap_used)]
 
+use std::fs;
+
 use super::*;
 
 fn pair() -> (tempfile::TempDir, Minter, Verifier) {
@@ -47,6 +49,26 @@ async fn user_and_service_tokens_round_trip() {
             && svc.has_scope("internal")
             && !svc.has_scope("identity.admin")
     );
+}
+
+#[test]
+fn minted_tokens_name_their_key_as_the_published_set_does() {
+    let dir = tempfile::tempdir().unwrap();
+    let private = dir.path().join("k.pem");
+    let public = ensure_signing_key(&private).unwrap();
+    let minter = Minter::from_file(&private, "portal", "portal").unwrap();
+    let kid = key_id(&read_verifying_key(&public).unwrap());
+    assert_eq!(minter.kid(), kid);
+    for token in [
+        minter.user("u1", Duration::from_secs(60)),
+        minter.service("billing", "internal", Duration::from_secs(60)),
+    ] {
+        let header = jsonwebtoken::decode_header(&token).unwrap();
+        assert_eq!(header.kid.as_deref(), Some(kid.as_str()));
+        assert_eq!(header.alg, Algorithm::EdDSA);
+    }
+    let published = PublishedKeys::new([read_verifying_key(&public).unwrap()]);
+    assert_eq!(published.key_ids(), [kid]);
 }
 
 #[test]

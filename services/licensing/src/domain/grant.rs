@@ -1,9 +1,9 @@
 //! L9: authorizations to run are signed with the service's Ed25519 key, so the desktop app verifies them
-//! offline with the public key alone.
+//! offline with the public key alone, which the suite publishes in its JWKS under the key's `kid`.
 
 use std::path::Path;
 
-use ed25519_dalek::{Signer, SigningKey, pkcs8::DecodePrivateKey};
+use ed25519_dalek::{Signer, SigningKey};
 
 /// Signs authorizations to run with the service's Ed25519 key; the desktop app verifies them offline with the
 /// public key alone.
@@ -21,28 +21,23 @@ impl std::fmt::Debug for GrantSigner {
 }
 
 impl GrantSigner {
-    /// Loads the PEM key at `path`, creating it (and `<stem>.pub.pem`) when `create` is set and it is missing.
+    /// Loads the PEM key at `path` (PKCS#8, v1 or v2), creating it (and `<stem>.pub.pem`) when `create` is set
+    /// and it is missing.
     pub fn load(path: &Path, create: bool) -> Result<Self, portal_runtime::auth::KeyError> {
-        use portal_runtime::auth::KeyError;
         if create {
             portal_runtime::auth::ensure_signing_key(path)?;
         }
-        let pem = std::fs::read_to_string(path).map_err(|source| KeyError::Io {
-            path: path.into(),
-            source,
-        })?;
-        let key =
-            SigningKey::from_pkcs8_pem(&pem).map_err(|_| KeyError::Format { path: path.into() })?;
+        let key = portal_runtime::auth::read_signing_key(path)?;
         Ok(Self::from_key(key))
     }
 
     pub fn from_key(key: SigningKey) -> Self {
-        let public = key.verifying_key().to_bytes();
-        let key_id = public[..8].iter().map(|b| format!("{b:02x}")).collect();
+        let key_id = portal_runtime::auth::key_id(&key.verifying_key());
         Self { key, key_id }
     }
 
-    /// Identifies the verifying key (its first eight bytes, hex), so apps can hold several.
+    /// Identifies the verifying key, so apps can hold several across a rotation: its `kid` in the suite's JWKS
+    /// (the RFC 7638 thumbprint).
     pub fn key_id(&self) -> &str {
         &self.key_id
     }
@@ -66,6 +61,7 @@ mod tests {
         let signature = Signature::from_slice(&signer.sign(grant)).unwrap();
         let public = signer.key.verifying_key();
         assert!(public.verify(grant, &signature).is_ok());
+        assert_eq!(signer.key_id(), portal_runtime::auth::key_id(&public));
         assert!(
             public
                 .verify(b"user=u2;product=DESKTOP;machine=m1", &signature)

@@ -40,6 +40,12 @@ pub fn n9_token(delivery_id: &str, expires: DateTime<Utc>) -> String {
     format!("{message}.{tag}")
 }
 
+/// N9: the acknowledgement link of `token` on the public listener reached at `base`. Tokens are URL-safe
+/// (letters, digits, `-`, `_` and `.`), so the link needs no escaping and survives being copied whole.
+pub fn n9_link(base: &str, token: &str) -> String {
+    format!("{}/ack/{token}", base.trim_end_matches('/'))
+}
+
 /// N9: the delivery a token acknowledges, if it is ours and has not expired at `now`.
 pub fn n9_read_token(token: &str, now: DateTime<Utc>) -> Result<String, TokenError> {
     let mut parts = token.trim().rsplitn(3, '.');
@@ -96,6 +102,19 @@ mod tests {
             n9_read_token(&format!("{head}.{page_tag}"), now),
             Err(TokenError::Invalid),
             "single-purpose"
+        );
+    }
+
+    #[test]
+    fn n9_the_link_is_the_public_page_of_the_token_and_needs_no_escaping() {
+        let token = n9_token("dlv-0f3c2a", n9_token_expiry(Utc::now()));
+        let link = n9_link("https://portal.example.com/", &token);
+        assert_eq!(link, format!("https://portal.example.com/ack/{token}"));
+        assert!(
+            token
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || "-_.".contains(c)),
+            "{token}"
         );
     }
 

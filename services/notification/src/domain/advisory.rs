@@ -1,4 +1,4 @@
-//! Advisories (N1): their ids, kind, severity, content and target, the checks their fields pass, and the
+//! Advisories (N1): their ids, kind, severity, TLP label, content and target, the checks their fields pass, and the
 //! subject line their mail carries (N5).
 
 use chrono::{DateTime, Utc};
@@ -6,6 +6,8 @@ use portal_policy::Product;
 use portal_runtime::error::{FieldViolation, Violations};
 use sea_orm::{DeriveActiveEnum, EnumIter, sea_query::StringLen};
 use serde::{Deserialize, Serialize};
+
+use super::Tlp;
 
 /// N1: `SECURITY` or `TECHNICAL`; N2 decides from it who receives the advisory.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, EnumIter, DeriveActiveEnum)]
@@ -100,6 +102,9 @@ pub struct AdvisoryContent {
     /// N11: the CSAF document an imported advisory came from (absent for one published field by field).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub csaf: Option<super::csaf::CsafTracking>,
+    /// N16: CVSS v3 scores: PublishAdvisory's one vector, or an imported document's, per CVE.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub cvss: Vec<super::cvss::CvssScore>,
 }
 
 /// A checked PublishAdvisory request (N1): every field valid, the title trimmed.
@@ -107,6 +112,8 @@ pub struct AdvisoryContent {
 pub struct NewAdvisory {
     pub kind: Kind,
     pub severity: Severity,
+    /// N1: given, or the configured default.
+    pub tlp: Tlp,
     pub title: String,
     pub content: AdvisoryContent,
     pub target: Target,
@@ -119,6 +126,7 @@ pub struct Advisory {
     pub ordinal: i64,
     pub kind: Kind,
     pub severity: Severity,
+    pub tlp: Tlp,
     pub title: String,
     pub content: AdvisoryContent,
     pub target: Target,

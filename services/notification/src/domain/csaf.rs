@@ -1,6 +1,7 @@
-//! CSAF 2.0 in and out (N11, N12): the official schema check, the mapping of a `csaf_security_advisory` to an
-//! advisory through the configured product mapping, and the document an advisory exports as. Pure: the JSON
-//! goes in and out as `serde_json::Value`; no tonic, no database.
+//! CSAF 2.0 in and out (N11, N12, N16): the official schema check, the mapping of a `csaf_security_advisory` (or
+//! a `csaf_informational_advisory`) to an advisory through the configured product mapping, and the document an
+//! advisory exports as, with its canonical URL. Pure: the JSON goes in and out as `serde_json::Value`; no tonic,
+//! no database.
 
 use std::sync::OnceLock;
 
@@ -14,10 +15,15 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
 mod export;
+mod identifiers;
 mod import;
+mod products;
 
-pub use export::{n12_generate, n12_imported};
+pub use export::{n12_canonical_url, n12_file_name, n12_generate, n12_imported, n15_document_path};
+pub use identifiers::{n16_cpe_matches, n16_purl_matches};
 pub use import::{Imported, n11_map, n11_named_severity, n11_score_severity, n11_severity};
+
+use crate::domain::Tlp;
 
 /// The official CSAF 2.0 schema and the CVSS schemas it references (see `schema/README.md` for provenance).
 const CSAF_SCHEMA: &str = include_str!("../../schema/csaf_2.0_json_schema.json");
@@ -40,8 +46,15 @@ const CVSS_SCHEMAS: [(&str, &str); 3] = [
 pub const MAX_DOCUMENT_BYTES: usize = 4 * 1024 * 1024;
 /// Schema failures looked at: more than a status can show, few enough to stay cheap on a broken document.
 const MAX_SCHEMA_ERRORS: usize = MAX_VIOLATIONS * 5;
-/// The only document category the suite's advisories are.
+/// The document category of the suite's advisories (N12), and the one imports map to SECURITY advisories.
 const SECURITY_ADVISORY: &str = "csaf_security_advisory";
+/// N16: information that is not a vulnerability (a hardening guide, a configuration notice): a TECHNICAL advisory.
+/// The suite exports this category too for an advisory that names no product (N12: a security advisory needs a
+/// product tree and product statuses).
+const INFORMATIONAL_ADVISORY: &str = "csaf_informational_advisory";
+/// Where the suite's CSAF provider keeps its documents, below the public base URL (N15): the well-known path the
+/// provider metadata sits in, as the BSI's CSAF provider lays it out.
+const PROVIDER_PATH: &str = "/.well-known/csaf";
 
 /// The CSAF document an imported advisory came from (N11): shown in its mail and kept on export.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -50,12 +63,13 @@ pub struct CsafTracking {
     pub version: String,
 }
 
-/// One suite product and the CSAF names and CPE prefixes that mean it (`notification.csaf_products`).
+/// One suite product and the CSAF names, CPE and purl prefixes that mean it (`notification.csaf_products`).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ProductRule {
     pub product: Product,
     pub names: Vec<String>,
     pub cpes: Vec<String>,
+    pub purls: Vec<String>,
 }
 
 /// Who exported documents say published them (`notification.csaf_publisher`).
@@ -71,6 +85,11 @@ pub struct Publisher {
 pub struct CsafConfig {
     pub products: Vec<ProductRule>,
     pub publisher: Publisher,
+    /// N1: the label of an advisory that names none (`notification.default_tlp`).
+    pub default_tlp: Tlp,
+    /// N12/N15: the URL below which the provider's documents sit, without a trailing slash: a document's
+    /// canonical URL is `<provider_base>/<tlp>/<year>/<file>.json`. See [`CsafConfig::with_provider_base`].
+    pub provider_base: String,
 }
 
 impl CsafConfig {
@@ -88,10 +107,28 @@ impl CsafConfig {
                 .names
                 .iter()
                 .chain(&rule.cpes)
+                .chain(&rule.purls)
                 .all(|s| s.trim().is_empty())
             {
                 return Err(format!(
-                    "notification.csaf_products[{i}]: give at least one of names or cpes"
+                    "notification.csaf_products[{i}]: give at least one of names, cpes or purls"
+                ));
+            }
+            if let Some(bad) = rule.cpes.iter().find(|c| {
+                let c = c.trim().to_ascii_lowercase();
+                !c.is_empty() && !c.starts_with("cpe:2.3:") && !c.starts_with("cpe:/")
+            }) {
+                return Err(format!(
+                    "notification.csaf_products[{i}].cpes: {bad:?} is not a CPE 2.3 (cpe:2.3:…) or 2.2 (cpe:/…) prefix"
+                ));
+            }
+            if let Some(bad) = rule.purls.iter().find(|p| {
+                let p = p.trim().to_ascii_lowercase();
+                let well_formed = p.starts_with("pkg:") && p.contains('/');
+                !p.is_empty() && !well_formed
+            }) {
+                return Err(format!(
+                    "notification.csaf_products[{i}].purls: {bad:?} is not a package URL prefix (pkg:<type>/…)"
                 ));
             }
             let clean = |list: &[String]| -> Vec<String> {
@@ -104,6 +141,7 @@ impl CsafConfig {
                 product,
                 names: clean(&rule.names),
                 cpes: clean(&rule.cpes),
+                purls: clean(&rule.purls),
             });
         }
         let p = &settings.csaf_publisher;
@@ -128,14 +166,39 @@ impl CsafConfig {
                     .into(),
             );
         }
-        Ok(Self {
+        let default_tlp = Tlp::n1_parse(&settings.default_tlp).ok_or_else(|| {
+            format!(
+                "notification.default_tlp: {:?} is not CLEAR, GREEN, AMBER, AMBER+STRICT or RED",
+                settings.default_tlp
+            )
+        })?;
+        let config = Self {
             products,
             publisher: Publisher {
                 category: p.category.clone(),
                 name: p.name.trim().to_string(),
                 namespace: p.namespace.clone(),
             },
-        })
+            default_tlp,
+            provider_base: String::new(),
+        };
+        // Until the public listener's URL is known, documents say they are distributed from the publisher's site.
+        let namespace = config.publisher.namespace.clone();
+        Ok(config.with_provider_base(&namespace))
+    }
+
+    /// N12/N15: the public URL the suite's CSAF provider is reached at (`notification.public.base_url`, e.g.
+    /// `https://portal.example.com`): documents then sit below `<base_url>/.well-known/csaf/` in one directory per
+    /// distributed TLP label and one per year, and each export names its place there as its canonical URL
+    /// (`document.references`, category `self`). Only an `https://` base passes the BSI validator's test 6.2.11.
+    pub fn with_provider_base(mut self, base_url: &str) -> Self {
+        let base = base_url.trim().trim_end_matches('/');
+        self.provider_base = if base.ends_with(PROVIDER_PATH) {
+            base.to_string()
+        } else {
+            format!("{base}{PROVIDER_PATH}")
+        };
+        self
     }
 }
 

@@ -36,11 +36,13 @@ struct AdvisoryView<'a> {
     advisory_id: &'a str,
     kind: &'a str,
     severity: &'a str,
+    /// N1: the advisory's TLP 2.0 label, which tells the reader how far it may be shared.
+    tlp: &'a str,
     title: &'a str,
     #[serde(flatten)]
     content: &'a AdvisoryContent,
-    /// N9: this recipient's acknowledgement token.
-    acknowledgement_token: String,
+    /// N9: this recipient's acknowledgement link.
+    acknowledgement_url: String,
     /// N9: the number of the reminder this mail is (0: the advisory itself).
     reminder: u32,
 }
@@ -251,12 +253,13 @@ impl Worker {
                         advisory_id: &advisory.advisory_id,
                         kind: advisory.kind.as_str(),
                         severity: advisory.severity.as_str(),
+                        tlp: advisory.tlp.as_str(),
                         title: &advisory.title,
                         content: &advisory.content,
-                        acknowledgement_token: n9_token(
+                        acknowledgement_url: self.mailer.acknowledgement_url(&n9_token(
                             &row.delivery_id,
                             n9_token_expiry(row.create_time),
-                        ),
+                        )),
                         reminder: row.reminder,
                     },
                 };

@@ -6,7 +6,7 @@
 use std::path::Path;
 
 use base64::{Engine, engine::general_purpose::STANDARD};
-use ed25519_dalek::pkcs8::{DecodePrivateKey as _, EncodePrivateKey as _};
+use ed25519_dalek::pkcs8::DecodePrivateKey as _;
 use lettre::message::{
     dkim::{
         DkimCanonicalization, DkimCanonicalizationType, DkimConfig, DkimSigningAlgorithm,
@@ -136,25 +136,15 @@ impl DkimKey {
     }
 }
 
-/// Creates an Ed25519 DKIM key at `path` (PKCS#8 PEM, readable by this user only) unless one is there.
+/// Creates an Ed25519 DKIM key at `path` unless one is there: PKCS#8 v1 PEM, readable by this user only, written
+/// as the suite writes its other keys (`portal_runtime::auth::create_signing_key`).
 pub fn ensure_key(path: &Path) -> Result<(), MailError> {
     if path.exists() {
         return Ok(());
     }
-    let failed = |why: String| MailError::Dkim(format!("{}: {why}", path.display()));
-    let key = ed25519_dalek::SigningKey::generate(&mut rand::rngs::OsRng);
-    let pem = key
-        .to_pkcs8_pem(LineEnding::LF)
-        .map_err(|e| failed(e.to_string()))?;
-    if let Some(dir) = path.parent() {
-        std::fs::create_dir_all(dir).map_err(|e| failed(e.to_string()))?;
-    }
-    let mut options = std::fs::OpenOptions::new();
-    options.write(true).create_new(true);
-    #[cfg(unix)]
-    std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
-    let mut file = options.open(path).map_err(|e| failed(e.to_string()))?;
-    std::io::Write::write_all(&mut file, pem.as_bytes()).map_err(|e| failed(e.to_string()))
+    portal_runtime::auth::create_signing_key(path)
+        .map(drop)
+        .map_err(|e| MailError::Dkim(e.to_string()))
 }
 
 #[cfg(test)]
@@ -174,6 +164,11 @@ mod tests {
             first,
             "an existing key is kept"
         );
+        // PKCS#8 v1 (RFC 8410 §7), as `openssl genpkey -algorithm ed25519` writes it: 48 bytes, version 0.
+        let pem = String::from_utf8(first).unwrap();
+        let body: String = pem.lines().filter(|l| !l.starts_with("-----")).collect();
+        let der = STANDARD.decode(body).unwrap();
+        assert_eq!((der.len(), &der[2..5]), (48, &[0x02, 0x01, 0x00][..]));
         let key = DkimKey::from_file(&path).unwrap();
         assert_eq!(key.key_type(), "ed25519");
         let record = key.dns_record();

@@ -7,10 +7,7 @@ use portal_runtime::{CallContext, auth::INTERNAL_SCOPE, paging, time::to_proto};
 use super::{PUBLISH, convert, service_caller};
 use crate::{
     NotificationApi,
-    domain::{
-        About,
-        acknowledgement::{TokenError, n9_read_token},
-    },
+    app::acknowledgement,
     error::{Error, Result},
     store::{acknowledgements, advisories, deliveries},
 };
@@ -23,20 +20,8 @@ impl NotificationApi {
         r: pb::AcknowledgeAdvisoryRequest,
     ) -> Result<pb::Acknowledgement> {
         service_caller(&context, &[INTERNAL_SCOPE, PUBLISH])?;
-        let now = Utc::now();
-        let not_ours = || Error::invalid("token", "not an advisory acknowledgement token");
-        let delivery_id = n9_read_token(&r.token, now).map_err(|e| match e {
-            TokenError::Invalid => not_ours(),
-            TokenError::Expired => Error::AckTokenExpired,
-        })?;
-        let delivery = deliveries::find(&self.db, &delivery_id)
-            .await?
-            .ok_or_else(not_ours)?;
-        let About::Advisory(advisory_id) = &delivery.about else {
-            return Err(not_ours());
-        };
         let (acknowledged, _) =
-            acknowledgements::record(&self.db, &context, advisory_id, &delivery, now).await?;
+            acknowledgement::acknowledge(&self.db, &context, &r.token, Utc::now()).await?;
         Ok(pb::Acknowledgement {
             advisory_id: acknowledged.advisory_id,
             account_id: acknowledged.account_id,

@@ -21,7 +21,8 @@ use super::{PUBLISH, StatsStream, convert, service_caller};
 use crate::{
     NotificationApi,
     domain::{
-        Advisory, AdvisoryContent, NewAdvisory, Target, advisory as rules, advisory::Affected,
+        Advisory, AdvisoryContent, NewAdvisory, Target, Tlp, advisory as rules, advisory::Affected,
+        cvss::n16_cvss,
     },
     error::{Error, Result},
     store::{acknowledgements, advisories, deliveries, escalations},
@@ -32,11 +33,12 @@ const FALLBACK_SHOWN: u64 = 1000;
 /// How often a watch looks at the ledger.
 const WATCH_POLL: Duration = Duration::from_millis(250);
 
-/// N1: every field of a PublishAdvisory request checked, every violation reported at once.
-impl TryFrom<&pb::PublishAdvisoryRequest> for NewAdvisory {
+/// N1: every field of a PublishAdvisory request checked, every violation reported at once; the TLP label is the
+/// request's, else the configured default given with it.
+impl TryFrom<(&pb::PublishAdvisoryRequest, Tlp)> for NewAdvisory {
     type Error = Error;
 
-    fn try_from(r: &pb::PublishAdvisoryRequest) -> Result<Self> {
+    fn try_from((r, default_tlp): (&pb::PublishAdvisoryRequest, Tlp)) -> Result<Self> {
         use pb::publish_advisory_request::Target as Wanted;
         let mut v = Violations::default();
         let kind = convert::kind(r.kind);
@@ -50,6 +52,20 @@ impl TryFrom<&pb::PublishAdvisoryRequest> for NewAdvisory {
         if severity.is_none() {
             v.add("severity", "must be a known SEVERITY_* value");
         }
+        let tlp = convert::tlp(r.tlp).unwrap_or_else(|()| {
+            v.add("tlp", "must be a known TLP_* value");
+            None
+        });
+        let cvss = match r.cvss_vector.trim() {
+            "" => None,
+            vector => match n16_cvss(vector) {
+                Ok(score) => Some(score),
+                Err(e) => {
+                    v.add("cvss_vector", e);
+                    None
+                }
+            },
+        };
         rules::n1_check_title(&mut v, &r.title);
         rules::n1_check_text(&mut v, "summary", &r.summary, true, rules::TEXT_LIMIT);
         for (field, value) in [
@@ -114,6 +130,7 @@ impl TryFrom<&pb::PublishAdvisoryRequest> for NewAdvisory {
         Ok(NewAdvisory {
             kind,
             severity,
+            tlp: tlp.unwrap_or(default_tlp),
             title: r.title.trim().to_string(),
             content: AdvisoryContent {
                 summary: r.summary.clone(),
@@ -123,6 +140,7 @@ impl TryFrom<&pb::PublishAdvisoryRequest> for NewAdvisory {
                 resolution: r.resolution.clone(),
                 cve_ids,
                 csaf: None,
+                cvss: cvss.into_iter().collect(),
             },
             target,
         })
@@ -174,7 +192,7 @@ impl NotificationApi {
         r: pb::PublishAdvisoryRequest,
     ) -> Result<pb::Advisory> {
         service_caller(&context, &[PUBLISH])?;
-        let new = NewAdvisory::try_from(&r)?;
+        let new = NewAdvisory::try_from((&r, self.csaf.default_tlp))?;
         let txn = match idempotency::claim(&self.db, "PublishAdvisory", &r, "").await? {
             Claim::Fresh(txn) => txn,
             Claim::Replay(id) => return self.answer(&advisories::find(&self.db, &id).await?).await,
@@ -209,6 +227,7 @@ impl NotificationApi {
         let mut after = json!({
             "kind": new.kind.as_str(),
             "severity": new.severity.as_str(),
+            "tlp": new.tlp.as_str(),
             "title": new.title,
         });
         if let Some(csaf) = &new.content.csaf {

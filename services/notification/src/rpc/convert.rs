@@ -6,8 +6,8 @@ use portal_proto::{common, notification as pb};
 use portal_runtime::{error::FieldViolation, time::to_proto};
 
 use crate::domain::{
-    About, Advisory, Counts, Delivery, DeliveryState, Kind, NoticeKind, Severity, Target,
-    escalation::Coverage, report::AccountReport,
+    About, Advisory, Counts, Delivery, DeliveryState, Kind, NoticeKind, Severity, Target, Tlp,
+    cvss::CvssScore, escalation::Coverage, report::AccountReport,
 };
 
 pub fn kind(raw: i32) -> Option<Kind> {
@@ -41,6 +41,38 @@ fn severity_to_proto(severity: Severity) -> pb::Severity {
         Severity::High => pb::Severity::High,
         Severity::Medium => pb::Severity::Medium,
         Severity::Low => pb::Severity::Low,
+    }
+}
+
+/// N1: a request's TLP label: `Ok(None)` when unspecified (the configured default applies), `Err` for a number
+/// the contract does not name.
+pub fn tlp(raw: i32) -> Result<Option<Tlp>, ()> {
+    match pb::Tlp::try_from(raw) {
+        Ok(pb::Tlp::Unspecified) => Ok(None),
+        Ok(pb::Tlp::Clear) => Ok(Some(Tlp::Clear)),
+        Ok(pb::Tlp::Green) => Ok(Some(Tlp::Green)),
+        Ok(pb::Tlp::Amber) => Ok(Some(Tlp::Amber)),
+        Ok(pb::Tlp::AmberStrict) => Ok(Some(Tlp::AmberStrict)),
+        Ok(pb::Tlp::Red) => Ok(Some(Tlp::Red)),
+        Err(_) => Err(()),
+    }
+}
+
+fn tlp_to_proto(tlp: Tlp) -> pb::Tlp {
+    match tlp {
+        Tlp::Clear => pb::Tlp::Clear,
+        Tlp::Green => pb::Tlp::Green,
+        Tlp::Amber => pb::Tlp::Amber,
+        Tlp::AmberStrict => pb::Tlp::AmberStrict,
+        Tlp::Red => pb::Tlp::Red,
+    }
+}
+
+fn cvss_to_proto(score: &CvssScore) -> pb::CvssScore {
+    pb::CvssScore {
+        cve_id: score.cve.clone().unwrap_or_default(),
+        vector: score.vector.clone(),
+        base_score: score.base_score.value(),
     }
 }
 
@@ -178,6 +210,8 @@ pub fn advisory(advisory: &Advisory, stats: pb::AdvisoryStats) -> pb::Advisory {
             .map(|t| t.id.clone())
             .unwrap_or_default(),
         csaf_tracking_version: content.csaf.map(|t| t.version).unwrap_or_default(),
+        tlp: tlp_to_proto(advisory.tlp) as i32,
+        cvss_scores: content.cvss.iter().map(cvss_to_proto).collect(),
         target: Some(target),
         stats: Some(stats),
         create_time: Some(to_proto(advisory.create_time)),

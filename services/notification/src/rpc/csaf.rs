@@ -1,4 +1,4 @@
-//! PublishCsafAdvisory and GetAdvisoryCsaf (N11, N12): advisories from and as CSAF 2.0 documents.
+//! PublishCsafAdvisory and GetAdvisoryCsaf (N11, N12, N16): advisories from and as CSAF 2.0 documents.
 
 use chrono::Utc;
 use portal_proto::{common, notification as pb};
@@ -14,7 +14,7 @@ use super::{PUBLISH, convert, service_caller};
 use crate::{
     NotificationApi,
     domain::{
-        Kind, NewAdvisory, Target, advisory as rules,
+        NewAdvisory, Target, advisory as rules,
         csaf::{self, CsafConfig, CsafTracking},
     },
     error::{Error, Result},
@@ -49,17 +49,14 @@ impl CsafImport {
         let target = match &r.target {
             Some(Wanted::AllAccounts(true)) => Some(Target::AllAccounts),
             Some(Wanted::Products(list)) if list.products.is_empty() => {
-                // The products the document names as affected.
+                // The products the document names as affected; N16: none mapped, nobody would be told.
                 let affected: Vec<i32> = imported
                     .iter()
                     .flat_map(|i| &i.content.affected)
                     .map(|a| common::Product::from(a.product) as i32)
                     .collect();
-                if imported.is_some() && affected.is_empty() {
-                    v.add(
-                        "target.products",
-                        "the document names no known_affected product that notification.csaf_products maps to a suite product; list the products or configure the mapping",
-                    );
+                if let Some(refusal) = imported.as_ref().and_then(|i| i.n16_unmapped_refusal()) {
+                    v.add("target.products", refusal);
                 }
                 Some(Target::Products(rules::n1_target_products(&affected)))
             }
@@ -91,8 +88,9 @@ impl CsafImport {
         };
         Ok(Self {
             new: NewAdvisory {
-                kind: Kind::Security,
+                kind: imported.kind,
                 severity: imported.severity,
+                tlp: imported.tlp,
                 title: imported.title,
                 content: imported.content,
                 target,
@@ -103,7 +101,7 @@ impl CsafImport {
 }
 
 impl NotificationApi {
-    /// N11: imports a CSAF document as a security advisory, idempotent on the request id and on the
+    /// N11/N16: imports a CSAF document as an advisory, idempotent on the request id and on the
     /// document's tracking id + version; recipients are resolved in the background as for PublishAdvisory.
     pub(super) async fn publish_csaf_advisory(
         &self,
@@ -166,7 +164,7 @@ impl NotificationApi {
             .await
     }
 
-    /// N12: the advisory as a CSAF 2.0 `csaf_security_advisory`, checked against the same schema as imports.
+    /// N12: the advisory as a CSAF 2.0 document, checked against the same schema as imports.
     pub(super) async fn get_advisory_csaf(
         &self,
         context: CallContext,
@@ -183,7 +181,7 @@ impl NotificationApi {
                     })?;
                 let original: Value = serde_json::from_str(&text)
                     .map_err(|e| Error::internal(format!("stored CSAF document: {e}")))?;
-                csaf::n12_imported(original, &advisory.advisory_id)
+                csaf::n12_imported(original, &advisory, &self.csaf)
             }
             None => csaf::n12_generate(&advisory, &self.csaf, Utc::now()),
         };

@@ -76,17 +76,26 @@ pub async fn record(
         .await?
         .ok_or_else(|| Error::internal("acknowledgement vanished"))?;
     txn.commit().await?;
-    Ok((
-        Acknowledged {
-            delivery_id: stored.delivery_id,
-            advisory_id: stored.advisory_id,
-            account_id: stored.account_id,
-            user_id: stored.user_id,
-            email: stored.email,
-            time: stored.create_time,
-        },
-        fresh,
-    ))
+    Ok((read(stored), fresh))
+}
+
+fn read(row: acknowledgement::Model) -> Acknowledged {
+    Acknowledged {
+        delivery_id: row.delivery_id,
+        advisory_id: row.advisory_id,
+        account_id: row.account_id,
+        user_id: row.user_id,
+        email: row.email,
+        time: row.create_time,
+    }
+}
+
+/// N9: the acknowledgement of `delivery_id`, if there is one.
+pub async fn find<C: ConnectionTrait>(db: &C, delivery_id: &str) -> Result<Option<Acknowledged>> {
+    Ok(acknowledgement::Entity::find_by_id(delivery_id.to_string())
+        .one(db)
+        .await?
+        .map(read))
 }
 
 /// N9: accounts of `advisory_id` someone acknowledged, in id order, at most `limit`.

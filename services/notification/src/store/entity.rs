@@ -4,7 +4,7 @@
 pub mod advisory {
     use sea_orm::entity::prelude::*;
 
-    use crate::domain::{AdvisoryState, Kind, Severity};
+    use crate::domain::{AdvisoryState, Kind, Severity, Tlp};
 
     #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
     #[sea_orm(table_name = "advisories")]
@@ -14,6 +14,8 @@ pub mod advisory {
         pub ordinal: i64,
         pub kind: Kind,
         pub severity: Severity,
+        /// N1 (added by `AddTlpLabels`).
+        pub tlp: Tlp,
         pub title: String,
         pub body: String,
         pub target: String,

@@ -11,7 +11,7 @@ use super::{advisories, deliveries, ledger};
 use crate::{
     domain::{
         About, AdvisoryContent, AdvisoryState, DeliveryState, Kind, NewAdvisory, NewNotice,
-        NoticeKind, NoticePayload, Recipient, Severity, Target,
+        NoticeKind, NoticePayload, Recipient, Severity, Target, Tlp, cvss::n16_cvss,
     },
     error::Error,
     migration::Migrator,
@@ -43,6 +43,7 @@ fn new_advisory() -> NewAdvisory {
     NewAdvisory {
         kind: Kind::Technical,
         severity: Severity::High,
+        tlp: Tlp::AmberStrict,
         title: "Title".into(),
         content: AdvisoryContent {
             summary: "Summary".into(),
@@ -52,6 +53,7 @@ fn new_advisory() -> NewAdvisory {
             resolution: String::new(),
             cve_ids: Vec::new(),
             csaf: None,
+            cvss: vec![n16_cvss("CVSS:3.1/AV:N/AC:H/PR:N/UI:N/S:U/C:H/I:H/A:H").unwrap()],
         },
         target: Target::Accounts(vec!["acc-1".into()]),
     }
@@ -73,9 +75,10 @@ async fn n1_advisories_read_back_as_written_and_corrupt_ones_are_errors() {
     let read = advisories::find(&db, "ADV-2026-001").await.unwrap();
     assert_eq!(read, written);
     assert_eq!(
-        (read.kind, read.severity),
-        (Kind::Technical, Severity::High)
+        (read.kind, read.severity, read.tlp),
+        (Kind::Technical, Severity::High, Tlp::AmberStrict)
     );
+    assert_eq!(read.content.cvss[0].base_score.to_string(), "8.1");
     assert_eq!(read.state, AdvisoryState::Resolving);
     assert!(matches!(
         advisories::find(&db, "ADV-2026-002").await,
@@ -85,6 +88,7 @@ async fn n1_advisories_read_back_as_written_and_corrupt_ones_are_errors() {
         "UPDATE advisories SET severity = 'SEVERE'",
         "UPDATE advisories SET severity = 'HIGH', kind = 'OTHER'",
         "UPDATE advisories SET kind = 'TECHNICAL', target = 'nonsense'",
+        "UPDATE advisories SET target = '\"AllAccounts\"', tlp = 'TLP:CLEAR'",
     ] {
         db.execute_unprepared(corrupt).await.unwrap();
         assert!(
@@ -92,6 +96,31 @@ async fn n1_advisories_read_back_as_written_and_corrupt_ones_are_errors() {
             "{corrupt}"
         );
     }
+}
+
+/// N1/N15: advisories published before TLP labels existed read as AMBER, so no migration makes one public.
+#[tokio::test]
+async fn n1_advisories_from_before_tlp_labels_read_as_amber() {
+    let options = ConnectOptions::new("sqlite::memory:")
+        .max_connections(1)
+        .sqlx_logging(false)
+        .to_owned();
+    let db = Database::connect(options).await.unwrap();
+    let before = u32::try_from(Migrator::migrations().len() - 1).unwrap();
+    Migrator::up(&db, Some(before)).await.unwrap();
+    db.execute_unprepared(
+        "INSERT INTO advisories (advisory_id, ordinal, kind, severity, title, body, target, state, \
+         accounts_targeted, fallback_accounts, unreachable_accounts, create_time) VALUES ('ADV-2026-001', 1, \
+         'SECURITY', 'LOW', 'Old', '{\"summary\":\"s\",\"impact\":\"\",\"affected\":[],\"conditions\":\"\",\
+         \"resolution\":\"\",\"cve_ids\":[]}', '\"AllAccounts\"', 'READY', 0, '[]', '[]', \
+         '2026-12-01T08:00:00+00:00')",
+    )
+    .await
+    .unwrap();
+    Migrator::up(&db, None).await.unwrap();
+    let old = advisories::find(&db, "ADV-2026-001").await.unwrap();
+    assert_eq!(old.tlp, Tlp::Amber);
+    assert!(old.content.cvss.is_empty());
 }
 
 #[tokio::test]

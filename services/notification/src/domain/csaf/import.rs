@@ -1,46 +1,74 @@
-//! N11: a schema-valid `csaf_security_advisory` mapped to an advisory through the product mapping.
+//! N11, N16: a schema-valid `csaf_security_advisory` or `csaf_informational_advisory`, as vendors write them,
+//! mapped to an advisory through the product mapping.
 
-use portal_policy::Product;
 use portal_runtime::error::{FieldViolation, Violations};
 use serde_json::Value;
 
-use super::{CsafConfig, CsafTracking, SECURITY_ADVISORY, starts_with_word};
-use crate::domain::advisory::{self as rules, AdvisoryContent, Affected, Severity};
+use super::{
+    CsafConfig, CsafTracking, INFORMATIONAL_ADVISORY, SECURITY_ADVISORY,
+    products::{Tree, list, text},
+};
+use crate::domain::{
+    Kind, Tlp,
+    advisory::{self as rules, AdvisoryContent, Affected, Severity},
+    cvss::{BaseScore, CvssScore},
+};
 
-impl CsafConfig {
-    /// The suite product a CSAF product means: a configured CPE prefix or name first, else the suite's own
-    /// product name (what documents this suite exported without a mapping say).
-    fn product_of(&self, leaf: &Leaf) -> Option<Product> {
-        let names = [leaf.product_name.as_deref(), Some(leaf.name.as_str())];
-        let cpe = leaf.cpe.as_deref().map(str::to_ascii_lowercase);
-        let configured = self.products.iter().find(|rule| {
-            let by_cpe = cpe.as_ref().is_some_and(|cpe| {
-                rule.cpes
-                    .iter()
-                    .any(|prefix| cpe.starts_with(&prefix.to_ascii_lowercase()))
-            });
-            let by_name = rule.names.iter().any(|wanted| {
-                names
-                    .iter()
-                    .flatten()
-                    .any(|name| starts_with_word(name, wanted))
-            });
-            by_cpe || by_name
-        });
-        configured.map(|rule| rule.product).or_else(|| {
-            let own = leaf.product_name.as_deref()?;
-            Product::parse(&own.trim().to_ascii_uppercase())
-        })
-    }
-}
+/// Most CVSS scores one advisory keeps (one per CVE and vector).
+const MAX_SCORES: usize = 200;
+/// The longest violation description a status carries whole (`portal_runtime::error` cuts longer ones).
+const DESCRIPTION_BUDGET: usize = 200;
 
-/// A CSAF document mapped to an advisory (N11).
+/// A CSAF document mapped to an advisory (N11, N16).
 #[derive(Debug, Clone, PartialEq)]
 pub struct Imported {
+    /// N16: `SECURITY` for a `csaf_security_advisory`, `TECHNICAL` for a `csaf_informational_advisory`.
+    pub kind: Kind,
     pub severity: Severity,
+    /// The document's `distribution.tlp.label` (`WHITE` read as `CLEAR`), else the configured default.
+    pub tlp: Tlp,
     pub title: String,
     /// The content, `csaf` set to the document's tracking.
     pub content: AdvisoryContent,
+    /// N16: the product ids the document names (in product statuses; for an informational advisory, in its
+    /// product tree) that map to no suite product, in document order.
+    pub unmapped: Vec<String>,
+}
+
+impl Imported {
+    /// N16: a document that maps to no suite product cannot be sent to the holders of its products: why, naming
+    /// the product ids that did not map — as many as a violation's description shows (200 characters), then how
+    /// many more. `None` when some product mapped.
+    pub fn n16_unmapped_refusal(&self) -> Option<String> {
+        if !self.content.affected.is_empty() {
+            return None;
+        }
+        if self.unmapped.is_empty() {
+            return Some(
+                "the document names no product in a product status; list the products to target"
+                    .into(),
+            );
+        }
+        let head = "no product maps to a suite product (notification.csaf_products): ";
+        let mut shown: Vec<&str> = Vec::new();
+        let mut length = head.chars().count();
+        for id in &self.unmapped {
+            let tail = " and 9999 more".len();
+            let cost = id.chars().count() + if shown.is_empty() { 0 } else { 2 };
+            if !shown.is_empty() && length + cost + tail > DESCRIPTION_BUDGET {
+                break;
+            }
+            shown.push(id);
+            length += cost;
+        }
+        let more = self.unmapped.len() - shown.len();
+        let more = if more > 0 {
+            format!(" and {more} more")
+        } else {
+            String::new()
+        };
+        Some(format!("{head}{}{more}", shown.join(", ")))
+    }
 }
 
 /// N1 severities by the names CSAF publishers give them in `aggregate_severity.text`.
@@ -78,93 +106,6 @@ pub fn n11_severity(aggregate: Option<&str>, cvss_v3_scores: &[f64]) -> Option<S
     })
 }
 
-/// A product of the product tree with what its branches say about it.
-#[derive(Debug, Clone, PartialEq, Eq)]
-struct Leaf {
-    id: String,
-    name: String,
-    product_name: Option<String>,
-    version: Option<String>,
-    cpe: Option<String>,
-}
-
-impl Leaf {
-    fn new(product: &Value, product_name: Option<&str>, version: Option<&str>) -> Option<Self> {
-        Some(Leaf {
-            id: text(product, "/product_id")?.to_string(),
-            name: text(product, "/name").unwrap_or_default().to_string(),
-            product_name: product_name.map(str::to_string),
-            version: version.map(str::to_string),
-            cpe: text(product, "/product_identification_helper/cpe").map(str::to_string),
-        })
-    }
-
-    /// The version: the `product_version` branch, else the CPE's version part.
-    fn version(&self) -> Option<String> {
-        self.version.clone().or_else(|| {
-            let cpe = self.cpe.as_deref()?;
-            let part = if cpe.starts_with("cpe:2.3:") {
-                cpe.split(':').nth(5)
-            } else {
-                cpe.split(':').nth(4)
-            }?;
-            (!part.is_empty() && part != "*" && part != "-").then(|| part.to_string())
-        })
-    }
-}
-
-fn text<'a>(value: &'a Value, pointer: &str) -> Option<&'a str> {
-    value.pointer(pointer).and_then(Value::as_str)
-}
-
-fn list<'a>(value: &'a Value, pointer: &str) -> &'a [Value] {
-    value
-        .pointer(pointer)
-        .and_then(Value::as_array)
-        .map(Vec::as_slice)
-        .unwrap_or_default()
-}
-
-/// Every product of the tree: branch leaves (with their product name and version), full product names, and
-/// relationships' products.
-fn leaves(tree: &Value) -> Vec<Leaf> {
-    fn walk<'a>(
-        branches: &'a [Value],
-        name: Option<&'a str>,
-        version: Option<&'a str>,
-        out: &mut Vec<Leaf>,
-    ) {
-        for branch in branches {
-            let (mut name, mut version) = (name, version);
-            match text(branch, "/category") {
-                Some("product_name" | "product_family") if name.is_none() => {
-                    name = text(branch, "/name")
-                }
-                Some("product_name") => name = text(branch, "/name"),
-                Some("product_version" | "product_version_range") => {
-                    version = text(branch, "/name")
-                }
-                _ => {}
-            }
-            if let Some(product) = branch.get("product") {
-                out.extend(Leaf::new(product, name, version));
-            }
-            walk(list(branch, "/branches"), name, version, out);
-        }
-    }
-    let mut out = Vec::new();
-    walk(list(tree, "/branches"), None, None, &mut out);
-    for product in list(tree, "/full_product_names") {
-        out.extend(Leaf::new(product, None, None));
-    }
-    for relationship in list(tree, "/relationships") {
-        if let Some(product) = relationship.get("full_product_name") {
-            out.extend(Leaf::new(product, None, None));
-        }
-    }
-    out
-}
-
 /// Adds `value` to `list` unless it is there already.
 fn push_new(list: &mut Vec<String>, value: String) {
     if !list.contains(&value) {
@@ -183,17 +124,180 @@ fn notes(document: &Value, category: &str) -> String {
         .join("\n\n")
 }
 
-/// N11: a schema-valid CSAF 2.0 `csaf_security_advisory` mapped to an advisory: title; notes (summary, details,
-/// general) to summary, impact and conditions; CVEs; severity; the known-affected products and their fixed
-/// versions through the product mapping; vendor fixes (and workarounds) to the resolution.
+/// The products of `ids` the mapping knows, as affected (`as_fixed`: fixed) versions; the others' ids to
+/// `unmapped`.
+fn add_products(
+    ids: &[&str],
+    as_fixed: bool,
+    tree: &Tree,
+    config: &CsafConfig,
+    affected: &mut Vec<Affected>,
+    unmapped: &mut Vec<String>,
+) {
+    for id in ids {
+        let Some((product, version)) = tree.resolve(id, config) else {
+            push_new(unmapped, (*id).to_string());
+            continue;
+        };
+        let index = match affected.iter().position(|a| a.product == product) {
+            Some(index) => index,
+            None => {
+                affected.push(Affected {
+                    product,
+                    versions: Vec::new(),
+                    fixed_versions: Vec::new(),
+                });
+                affected.len() - 1
+            }
+        };
+        if let Some(version) = version {
+            let entry = &mut affected[index];
+            push_new(
+                if as_fixed {
+                    &mut entry.fixed_versions
+                } else {
+                    &mut entry.versions
+                },
+                version,
+            );
+        }
+    }
+}
+
+fn ids<'a>(vulnerability: &'a Value, statuses: &[&str]) -> Vec<&'a str> {
+    statuses
+        .iter()
+        .flat_map(|status| list(vulnerability, &format!("/product_status/{status}")))
+        .filter_map(Value::as_str)
+        .collect()
+}
+
+const AFFECTED: [&str; 3] = ["first_affected", "known_affected", "last_affected"];
+const FIXED: [&str; 2] = ["first_fixed", "fixed"];
+
+/// N11/N16: the affected products and their fixed versions. A vulnerability's affected products (first, known,
+/// last affected) with their versions; when it lists none, its fixed products are the affected ones, at their
+/// versions as fixed (vendors such as Red Hat list only what an update fixes). Fixed versions of a vulnerability
+/// that lists affected products count for the products it affects. An informational advisory, without
+/// vulnerabilities, is about every product of its tree. Ids that map to nothing are returned too.
+fn n16_affected(document: &Value, config: &CsafConfig) -> (Vec<Affected>, Vec<String>) {
+    let tree = Tree::read(document.get("product_tree").unwrap_or(&Value::Null));
+    let vulnerabilities = list(document, "/vulnerabilities");
+    let (mut affected, mut unmapped) = (Vec::new(), Vec::new());
+    for vulnerability in vulnerabilities {
+        let named = ids(vulnerability, &AFFECTED);
+        if named.is_empty() {
+            let fixed = ids(vulnerability, &FIXED);
+            add_products(&fixed, true, &tree, config, &mut affected, &mut unmapped);
+        } else {
+            add_products(&named, false, &tree, config, &mut affected, &mut unmapped);
+        }
+    }
+    for vulnerability in vulnerabilities {
+        if ids(vulnerability, &AFFECTED).is_empty() {
+            continue;
+        }
+        for id in ids(vulnerability, &FIXED) {
+            let Some((product, Some(version))) = tree.resolve(id, config) else {
+                continue;
+            };
+            if let Some(entry) = affected.iter_mut().find(|a| a.product == product) {
+                push_new(&mut entry.fixed_versions, version);
+            }
+        }
+    }
+    if vulnerabilities.is_empty() {
+        let all: Vec<&str> = tree.ids().collect();
+        add_products(&all, false, &tree, config, &mut affected, &mut unmapped);
+    }
+    (affected, unmapped)
+}
+
+/// N16: every CVSS v3 score of the document's vulnerabilities (`scores[].cvss_v3`), with the CVE it is for,
+/// once per CVE and vector, as published.
+fn n16_scores(document: &Value) -> Vec<CvssScore> {
+    let mut scores: Vec<CvssScore> = Vec::new();
+    for vulnerability in list(document, "/vulnerabilities") {
+        let cve = text(vulnerability, "/cve").and_then(|c| rules::n1_cve_id(c).ok());
+        for score in list(vulnerability, "/scores") {
+            let (Some(vector), Some(base_score)) = (
+                text(score, "/cvss_v3/vectorString"),
+                score
+                    .pointer("/cvss_v3/baseScore")
+                    .and_then(Value::as_f64)
+                    .and_then(BaseScore::from_f64),
+            ) else {
+                continue;
+            };
+            let score = CvssScore {
+                cve: cve.clone(),
+                vector: vector.to_string(),
+                base_score,
+            };
+            if !scores.contains(&score) {
+                scores.push(score);
+            }
+        }
+    }
+    scores
+}
+
+/// Resolution lines: vendor fixes, workarounds and mitigations with their URLs, once each.
+fn remediations(document: &Value) -> Vec<String> {
+    let mut fixes = Vec::new();
+    for vulnerability in list(document, "/vulnerabilities") {
+        for remediation in list(vulnerability, "/remediations") {
+            let label = match text(remediation, "/category") {
+                Some("vendor_fix") => "",
+                Some("workaround") => "Workaround: ",
+                Some("mitigation") => "Mitigation: ",
+                _ => continue,
+            };
+            let details = text(remediation, "/details").unwrap_or_default().trim();
+            let line = match text(remediation, "/url") {
+                Some(url) => format!("{label}{details} ({url})"),
+                None => format!("{label}{details}"),
+            };
+            push_new(&mut fixes, line);
+        }
+    }
+    fixes
+}
+
+/// An informational advisory's guidance is in its references: the external ones, as resolution lines.
+fn external_references(document: &Value) -> Vec<String> {
+    let mut lines = Vec::new();
+    for reference in list(document, "/document/references") {
+        if text(reference, "/category") != Some("external") {
+            continue;
+        }
+        let (Some(summary), Some(url)) = (text(reference, "/summary"), text(reference, "/url"))
+        else {
+            continue;
+        };
+        push_new(&mut lines, format!("{}: {url}", summary.trim()));
+    }
+    lines
+}
+
+/// N11/N16: a schema-valid CSAF 2.0 document mapped to an advisory. A `csaf_security_advisory` is a SECURITY
+/// advisory, a `csaf_informational_advisory` a TECHNICAL one. Title; notes (summary, details, general) to summary,
+/// impact and conditions; CVEs and CVSS v3 scores; severity (an informational advisory without one is LOW); the
+/// TLP label; the affected products and fixed versions through the product mapping ([`n16_affected`]); vendor
+/// fixes, workarounds and mitigations (an informational advisory's external references) to the resolution.
 pub fn n11_map(document: &Value, config: &CsafConfig) -> Result<Imported, Vec<FieldViolation>> {
     let mut v = Violations::default();
-    if text(document, "/document/category") != Some(SECURITY_ADVISORY) {
-        v.add(
-            "/document/category",
-            format!("must be {SECURITY_ADVISORY} to publish as a security advisory"),
-        );
-    }
+    let kind = match text(document, "/document/category") {
+        Some(SECURITY_ADVISORY) => Kind::Security,
+        Some(INFORMATIONAL_ADVISORY) => Kind::Technical,
+        _ => {
+            v.add(
+                "/document/category",
+                format!("must be {SECURITY_ADVISORY} (a security advisory) or {INFORMATIONAL_ADVISORY} (a technical one)"),
+            );
+            Kind::Security
+        }
+    };
     let tracking = CsafTracking {
         id: text(document, "/document/tracking/id")
             .unwrap_or_default()
@@ -219,88 +323,44 @@ pub fn n11_map(document: &Value, config: &CsafConfig) -> Result<Imported, Vec<Fi
     let impact = notes(document, "details");
     let conditions = notes(document, "general");
 
-    let vulnerabilities = list(document, "/vulnerabilities");
     let mut cve_ids = Vec::new();
-    let mut scores = Vec::new();
-    for (i, vulnerability) in vulnerabilities.iter().enumerate() {
+    for (i, vulnerability) in list(document, "/vulnerabilities").iter().enumerate() {
         if let Some(cve) = text(vulnerability, "/cve") {
             match rules::n1_cve_id(cve) {
                 Ok(cve) => push_new(&mut cve_ids, cve),
                 Err(e) => v.add(&format!("/vulnerabilities/{i}/cve"), e.description),
             }
         }
-        for score in list(vulnerability, "/scores") {
-            scores.extend(score.pointer("/cvss_v3/baseScore").and_then(Value::as_f64));
-        }
     }
-    let aggregate = text(document, "/document/aggregate_severity/text");
-    let severity = n11_severity(aggregate, &scores);
-    if severity.is_none() {
+    let cvss = n16_scores(document);
+    if cvss.len() > MAX_SCORES {
         v.add(
-            "/document/aggregate_severity",
-            "names no severity (critical, high, medium, low) and no vulnerability has a CVSS v3 score",
+            "/vulnerabilities",
+            format!("at most {MAX_SCORES} distinct CVSS v3 scores"),
         );
     }
-
-    let leaves = leaves(document.get("product_tree").unwrap_or(&Value::Null));
-    let leaf = |id: &Value| {
-        let id = id.as_str()?;
-        leaves.iter().find(|leaf| leaf.id == id)
+    let scores: Vec<f64> = cvss.iter().map(|s| s.base_score.value()).collect();
+    let aggregate = text(document, "/document/aggregate_severity/text");
+    let severity = match (n11_severity(aggregate, &scores), kind) {
+        (Some(severity), _) => Some(severity),
+        // Information, not a vulnerability: nothing to score.
+        (None, Kind::Technical) => Some(Severity::Low),
+        (None, Kind::Security) => {
+            v.add(
+                "/document/aggregate_severity",
+                "names no severity (critical, high, medium, low) and no vulnerability has a CVSS v3 score",
+            );
+            None
+        }
     };
-    let mut affected: Vec<Affected> = Vec::new();
-    for vulnerability in vulnerabilities {
-        for id in list(vulnerability, "/product_status/known_affected") {
-            let Some(leaf) = leaf(id) else { continue };
-            let Some(product) = config.product_of(leaf) else {
-                continue;
-            };
-            let index = match affected.iter().position(|a| a.product == product) {
-                Some(index) => index,
-                None => {
-                    affected.push(Affected {
-                        product,
-                        versions: Vec::new(),
-                        fixed_versions: Vec::new(),
-                    });
-                    affected.len() - 1
-                }
-            };
-            if let Some(version) = leaf.version() {
-                push_new(&mut affected[index].versions, version);
-            }
-        }
-    }
-    for vulnerability in vulnerabilities {
-        let fixed = list(vulnerability, "/product_status/fixed")
-            .iter()
-            .chain(list(vulnerability, "/product_status/first_fixed"));
-        for id in fixed {
-            let Some(leaf) = leaf(id) else { continue };
-            let (Some(product), Some(version)) = (config.product_of(leaf), leaf.version()) else {
-                continue;
-            };
-            if let Some(entry) = affected.iter_mut().find(|a| a.product == product) {
-                push_new(&mut entry.fixed_versions, version);
-            }
-        }
-    }
+    let tlp = text(document, "/document/distribution/tlp/label")
+        .and_then(Tlp::n1_parse)
+        .unwrap_or(config.default_tlp);
 
-    let mut fixes = Vec::new();
-    for vulnerability in vulnerabilities {
-        for remediation in list(vulnerability, "/remediations") {
-            let label = match text(remediation, "/category") {
-                Some("vendor_fix") => "",
-                Some("workaround") => "Workaround: ",
-                Some("mitigation") => "Mitigation: ",
-                _ => continue,
-            };
-            let details = text(remediation, "/details").unwrap_or_default().trim();
-            let line = match text(remediation, "/url") {
-                Some(url) => format!("{label}{details} ({url})"),
-                None => format!("{label}{details}"),
-            };
-            push_new(&mut fixes, line);
-        }
+    let (affected, unmapped) = n16_affected(document, config);
+    let mut fixes = remediations(document);
+    if kind == Kind::Technical && fixes.is_empty() {
+        fixes = external_references(document);
     }
     let resolution = fixes.join("\n\n");
 
@@ -321,7 +381,9 @@ pub fn n11_map(document: &Value, config: &CsafConfig) -> Result<Imported, Vec<Fi
         )]);
     };
     Ok(Imported {
+        kind,
         severity,
+        tlp,
         title,
         content: AdvisoryContent {
             summary,
@@ -331,6 +393,8 @@ pub fn n11_map(document: &Value, config: &CsafConfig) -> Result<Imported, Vec<Fi
             resolution,
             cve_ids,
             csaf: Some(tracking),
+            cvss,
         },
+        unmapped,
     })
 }

@@ -1,0 +1,5 @@
+//! Use cases that more than one way in shares: an RPC and the public page both acknowledge an advisory (N9).
+//! Each takes typed input and the caller, owns the order of the domain's decisions and the store's writes, and
+//! returns domain types; the ways in only translate.
+
+pub mod acknowledgement;
