@@ -5,7 +5,7 @@ mod advisory;
 mod remote;
 mod users;
 
-use std::{path::PathBuf, process::ExitCode, time::Duration};
+use std::{io::Write, path::PathBuf, process::ExitCode, time::Duration};
 
 use clap::{Args, Parser, Subcommand};
 use portal_app::{App, ServiceKind};
@@ -188,7 +188,11 @@ async fn run(settings: Settings, command: Command) -> Result<(), Box<dyn std::er
     let names: Vec<&str> = app.services().iter().map(|s| s.name()).collect();
     println!("portal: serving {} on {}", names.join(", "), app.address());
     if let Some(public) = app.public_address() {
-        println!("portal: acknowledgement page (N9) on http://{public}/ack/");
+        // Not println!: a supervisor that read the first line and closed the pipe must not take the suite down.
+        let _ = writeln!(
+            std::io::stdout(),
+            "portal: acknowledgement page (N9) on http://{public}/ack/"
+        );
     }
     app.run_until(shutdown_signal()).await?;
     tracing::info!("stopped");
