@@ -4,12 +4,12 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)] // test helpers panic on purpose
 
 // One binary per suite, its modules in `notification/`: a crate root finds them there only through `#[path]`.
-#[path = "notification/acknowledgement.rs"]
-mod acknowledgement;
-#[path = "notification/ack_page.rs"]
-mod ack_page;
 #[path = "notification/ack_browser.rs"]
 mod ack_browser;
+#[path = "notification/ack_page.rs"]
+mod ack_page;
+#[path = "notification/acknowledgement.rs"]
+mod acknowledgement;
 #[path = "notification/advisories.rs"]
 mod advisories;
 #[path = "notification/bounces.rs"]

@@ -18,19 +18,25 @@ const CHROMEDRIVER: &str = "/usr/bin/chromedriver";
 
 /// axe-core's browser bundle, installed by `npm ci --prefix tests/browser`.
 fn axe_path() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../../tests/browser/node_modules/axe-core/axe.min.js")
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../../tests/browser/node_modules/axe-core/axe.min.js")
 }
 
 /// Whether Chromium, ChromeDriver and axe-core are installed; why not, when they are not.
 pub fn available() -> Result<(), String> {
     for path in [CHROMIUM, CHROMEDRIVER] {
         if !Path::new(path).exists() {
-            return Err(format!("{path} is missing (Debian packages chromium, chromium-driver)"));
+            return Err(format!(
+                "{path} is missing (Debian packages chromium, chromium-driver)"
+            ));
         }
     }
     let axe = axe_path();
     if !axe.exists() {
-        return Err(format!("{} is missing (npm ci --prefix tests/browser)", axe.display()));
+        return Err(format!(
+            "{} is missing (npm ci --prefix tests/browser)",
+            axe.display()
+        ));
     }
     Ok(())
 }

@@ -22,11 +22,7 @@ use tokio::{net::TcpListener, sync::watch};
 pub use limits::{Admission, RateLimits};
 pub use pages::{Pages, Refusal};
 
-use crate::{
-    NotificationApi,
-    app::acknowledgement,
-    error::Error,
-};
+use crate::{NotificationApi, app::acknowledgement, error::Error};
 
 /// Pages name one person: no cache keeps them.
 const NO_STORE: &str = "no-store";
@@ -207,7 +203,11 @@ impl Site {
             Ok(body) => Answer::html(StatusCode::OK, body),
             Err(e) => {
                 tracing::error!(error = %e, "rendering the acknowledgement page failed");
-                self.refuse(Refusal::Unavailable, StatusCode::INTERNAL_SERVER_ERROR, None)
+                self.refuse(
+                    Refusal::Unavailable,
+                    StatusCode::INTERNAL_SERVER_ERROR,
+                    None,
+                )
             }
         }
     }
@@ -221,7 +221,11 @@ impl Site {
             Error::AckTokenExpired => self.refuse(Refusal::Expired, StatusCode::GONE, None),
             other => {
                 tracing::warn!(error = %other, "the acknowledgement page could not be served");
-                self.refuse(Refusal::Unavailable, StatusCode::SERVICE_UNAVAILABLE, Some(30))
+                self.refuse(
+                    Refusal::Unavailable,
+                    StatusCode::SERVICE_UNAVAILABLE,
+                    Some(30),
+                )
             }
         }
     }

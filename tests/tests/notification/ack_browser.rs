@@ -22,7 +22,10 @@ async fn assert_accessible(browser: &browser::Browser, state: &str) {
         .await
         .unwrap_or_else(|e| panic!("{state}: {e}"));
     for v in &violations {
-        eprintln!("axe ({state}): {} [{}] {} ({} nodes)", v.id, v.impact, v.help, v.nodes);
+        eprintln!(
+            "axe ({state}): {} [{}] {} ({} nodes)",
+            v.id, v.impact, v.help, v.nodes
+        );
     }
     let grave: Vec<_> = violations
         .iter()
@@ -64,7 +67,8 @@ storage_test!(
     n9_a_person_acknowledges_in_a_real_browser,
     |backend| async move {
         let name = format!("{backend:?}").to_lowercase();
-        let Some(browser) = browser::required("n9_a_person_acknowledges_in_a_real_browser").await else {
+        let Some(browser) = browser::required("n9_a_person_acknowledges_in_a_real_browser").await
+        else {
             return;
         };
         let sink = SmtpSink::start().await;
@@ -75,13 +79,27 @@ storage_test!(
 
         browser.client.goto(&p.link).await.unwrap();
         let shown = text(&browser).await;
-        for expected in [p.advisory_id.as_str(), "CRITICAL", "Alpha", "sec@alpha.example"] {
+        for expected in [
+            p.advisory_id.as_str(),
+            "CRITICAL",
+            "Alpha",
+            "sec@alpha.example",
+        ] {
             assert!(shown.contains(expected), "{expected:?} in {shown}");
         }
-        assert_eq!(browser.client.title().await.unwrap(), format!("Acknowledge advisory {}", p.advisory_id));
+        assert_eq!(
+            browser.client.title().await.unwrap(),
+            format!("Acknowledge advisory {}", p.advisory_id)
+        );
         assert_accessible(&browser, "to acknowledge").await;
-        browser.screenshot(&format!("ack-{name}-1-to-acknowledge")).await.unwrap();
-        assert_eq!(acknowledged_accounts(&app, &p.advisory_id).await, Vec::<String>::new());
+        browser
+            .screenshot(&format!("ack-{name}-1-to-acknowledge"))
+            .await
+            .unwrap();
+        assert_eq!(
+            acknowledged_accounts(&app, &p.advisory_id).await,
+            Vec::<String>::new()
+        );
         assert_eq!(audit.count_on(&p.advisory_id).await, events_before);
 
         // The keyboard reaches the button: the first Tab from the top of the page focuses it.
@@ -102,15 +120,32 @@ storage_test!(
             .click()
             .await
             .unwrap();
-        let confirmation = wait::until("the confirmation page", Duration::from_secs(10), async || {
-            let shown = text(&browser).await;
-            if shown.contains("Thank you") { Ok(shown) } else { Err(shown) }
-        })
+        let confirmation = wait::until(
+            "the confirmation page",
+            Duration::from_secs(10),
+            async || {
+                let shown = text(&browser).await;
+                if shown.contains("Thank you") {
+                    Ok(shown)
+                } else {
+                    Err(shown)
+                }
+            },
+        )
         .await;
-        assert!(confirmation.contains(&Utc::now().format("%Y-%m-%d").to_string()), "{confirmation}");
+        assert!(
+            confirmation.contains(&Utc::now().format("%Y-%m-%d").to_string()),
+            "{confirmation}"
+        );
         assert_accessible(&browser, "acknowledged").await;
-        browser.screenshot(&format!("ack-{name}-2-acknowledged")).await.unwrap();
-        assert_eq!(acknowledged_accounts(&app, &p.advisory_id).await, vec![p.account_id.clone()]);
+        browser
+            .screenshot(&format!("ack-{name}-2-acknowledged"))
+            .await
+            .unwrap();
+        assert_eq!(
+            acknowledged_accounts(&app, &p.advisory_id).await,
+            vec![p.account_id.clone()]
+        );
         assert!(report_acknowledged(&app, &p.advisory_id, &p.account_id).await);
         assert_eq!(audit.count_on(&p.advisory_id).await, events_before + 1);
         assert!(
@@ -123,28 +158,43 @@ storage_test!(
         // Back to the link later: when, and by whom.
         browser.client.goto(&p.link).await.unwrap();
         let later = text(&browser).await;
-        assert!(later.contains("already acknowledged") && later.contains("by sec@alpha.example"), "{later}");
+        assert!(
+            later.contains("already acknowledged") && later.contains("by sec@alpha.example"),
+            "{later}"
+        );
 
         // An expired link.
         let base = p.link.split("/ack/").next().unwrap();
         let long_ago = Utc::now() - chrono::Duration::days(100);
-        let expired = format!("{base}/ack/{}", n9_token(&p.delivery_id, n9_token_expiry(long_ago)));
+        let expired = format!(
+            "{base}/ack/{}",
+            n9_token(&p.delivery_id, n9_token_expiry(long_ago))
+        );
         browser.client.goto(&expired).await.unwrap();
         assert!(text(&browser).await.contains("has expired"));
         assert_accessible(&browser, "expired").await;
-        browser.screenshot(&format!("ack-{name}-3-expired")).await.unwrap();
+        browser
+            .screenshot(&format!("ack-{name}-3-expired"))
+            .await
+            .unwrap();
 
         // On a phone's screen.
         browser.client.set_window_size(390, 844).await.unwrap();
         browser.client.goto(&p.link).await.unwrap();
         let overflow = browser
             .client
-            .execute("return document.documentElement.scrollWidth > window.innerWidth", vec![])
+            .execute(
+                "return document.documentElement.scrollWidth > window.innerWidth",
+                vec![],
+            )
             .await
             .unwrap();
         assert_eq!(overflow, false, "no sideways scrolling at 390 px");
         assert_accessible(&browser, "phone").await;
-        browser.screenshot(&format!("ack-{name}-4-phone")).await.unwrap();
+        browser
+            .screenshot(&format!("ack-{name}-4-phone"))
+            .await
+            .unwrap();
         browser.close().await;
     }
 );

@@ -18,7 +18,9 @@ use portal_testkit::{
     storage_test, web,
 };
 
-use super::{accounts, advisory, app_with_mail, deliveries, fast_mail, final_advisory_mail, settle};
+use super::{
+    accounts, advisory, app_with_mail, deliveries, fast_mail, final_advisory_mail, settle,
+};
 
 /// The acknowledgement link in the mail to `to` (its text part; quoted-printable soft breaks undone).
 pub(super) fn link_in(mail: &[Received], to: &str) -> String {
@@ -102,7 +104,11 @@ pub(super) async fn acknowledged_accounts(app: &TestApp, advisory_id: &str) -> V
 /// Every answer of the listener: no framing, no referrer, no caching, nothing from elsewhere.
 fn assert_security_headers(answer: &web::Answer) {
     let csp = answer.header("content-security-policy");
-    for directive in ["default-src 'none'", "frame-ancestors 'none'", "form-action 'self'"] {
+    for directive in [
+        "default-src 'none'",
+        "frame-ancestors 'none'",
+        "form-action 'self'",
+    ] {
         assert!(csp.contains(directive), "CSP {csp:?} lacks {directive}");
     }
     assert_eq!(answer.header("referrer-policy"), "no-referrer");
@@ -118,7 +124,8 @@ storage_test!(
         let p = publish_to_one_contact(&app, &sink).await;
         let public = app.public.expect("the public listener runs");
         assert!(
-            p.link.starts_with(&format!("http://{public}/ack/{}.", p.delivery_id)),
+            p.link
+                .starts_with(&format!("http://{public}/ack/{}.", p.delivery_id)),
             "{} on {public}",
             p.link
         );
@@ -144,20 +151,38 @@ storage_test!(
             "<form method=\"post\">",
             "I have received this advisory",
         ] {
-            assert!(page.body.contains(shown), "the page lacks {shown:?}:\n{}", page.body);
+            assert!(
+                page.body.contains(shown),
+                "the page lacks {shown:?}:\n{}",
+                page.body
+            );
         }
         assert!(page.header("content-type").starts_with("text/html"));
         assert!(!page.body.contains("<script"), "no scripts");
-        assert_eq!(acknowledged_accounts(&app, &p.advisory_id).await, Vec::<String>::new());
-        assert_eq!(audit.count_on(&p.advisory_id).await, events_before, "opening records nothing");
+        assert_eq!(
+            acknowledged_accounts(&app, &p.advisory_id).await,
+            Vec::<String>::new()
+        );
+        assert_eq!(
+            audit.count_on(&p.advisory_id).await,
+            events_before,
+            "opening records nothing"
+        );
 
         // The button.
         let done = web::post(&p.link).await;
         assert_eq!(done.status, StatusCode::OK, "{}", done.body);
         assert_security_headers(&done);
         assert!(done.body.contains("Thank you"), "{}", done.body);
-        assert!(done.body.contains(&Utc::now().format("%Y-%m-%d").to_string()), "the time");
-        assert_eq!(acknowledged_accounts(&app, &p.advisory_id).await, vec![p.account_id.clone()]);
+        assert!(
+            done.body
+                .contains(&Utc::now().format("%Y-%m-%d").to_string()),
+            "the time"
+        );
+        assert_eq!(
+            acknowledged_accounts(&app, &p.advisory_id).await,
+            vec![p.account_id.clone()]
+        );
         assert_eq!(audit.count_on(&p.advisory_id).await, events_before + 1);
         let by_contact = audit.count_by(&format!("user:{}", p.user_id)).await;
         assert!(
@@ -168,13 +193,29 @@ storage_test!(
         // Visited again, and pressed again: the first acknowledgement stands.
         let again = web::get(&p.link).await;
         assert_eq!(again.status, StatusCode::OK);
-        assert!(again.body.contains("already acknowledged"), "{}", again.body);
-        assert!(again.body.contains("by sec@alpha.example"), "{}", again.body);
+        assert!(
+            again.body.contains("already acknowledged"),
+            "{}",
+            again.body
+        );
+        assert!(
+            again.body.contains("by sec@alpha.example"),
+            "{}",
+            again.body
+        );
         assert!(!again.body.contains("<form"), "no second button");
         let twice = web::post(&p.link).await;
         assert_eq!(twice.status, StatusCode::OK);
-        assert!(twice.body.contains("already acknowledged"), "{}", twice.body);
-        assert_eq!(audit.count_on(&p.advisory_id).await, events_before + 1, "idempotent");
+        assert!(
+            twice.body.contains("already acknowledged"),
+            "{}",
+            twice.body
+        );
+        assert_eq!(
+            audit.count_on(&p.advisory_id).await,
+            events_before + 1,
+            "idempotent"
+        );
 
         let mut publisher = app
             .notification(&app.service_token("secops", "notification.publish"))
@@ -188,7 +229,10 @@ storage_test!(
             .unwrap()
             .into_inner();
         assert!(
-            report.accounts.iter().any(|l| l.account_id == p.account_id && l.acknowledged),
+            report
+                .accounts
+                .iter()
+                .any(|l| l.account_id == p.account_id && l.acknowledged),
             "{report:?}"
         );
     }
@@ -207,35 +251,57 @@ storage_test!(
         let mut edited = token.clone();
         let last = edited.pop().unwrap();
         edited.push(if last == 'A' { 'B' } else { 'A' });
-        let unknown = n9_token("dlv-00000000000000000000000000", n9_token_expiry(Utc::now()));
+        let unknown = n9_token(
+            "dlv-00000000000000000000000000",
+            n9_token_expiry(Utc::now()),
+        );
         let edited_page = web::get(&link(&edited)).await;
         let unknown_page = web::get(&link(&unknown)).await;
         for page in [&edited_page, &unknown_page] {
             assert_eq!(page.status, StatusCode::NOT_FOUND);
             assert_security_headers(page);
-            assert!(page.body.contains("This link is not valid"), "{}", page.body);
+            assert!(
+                page.body.contains("This link is not valid"),
+                "{}",
+                page.body
+            );
         }
         assert_eq!(
             edited_page.body, unknown_page.body,
             "an edited token and an unknown row look alike"
         );
-        assert!(!edited_page.body.contains(&p.delivery_id) && !edited_page.body.contains(&p.advisory_id));
-        assert_eq!(web::post(&link(&edited)).await.status, StatusCode::NOT_FOUND);
+        assert!(
+            !edited_page.body.contains(&p.delivery_id)
+                && !edited_page.body.contains(&p.advisory_id)
+        );
+        assert_eq!(
+            web::post(&link(&edited)).await.status,
+            StatusCode::NOT_FOUND
+        );
 
         let long_ago = Utc::now() - chrono::Duration::days(100);
         let expired = n9_token(&p.delivery_id, n9_token_expiry(long_ago));
-        for answer in [web::get(&link(&expired)).await, web::post(&link(&expired)).await] {
+        for answer in [
+            web::get(&link(&expired)).await,
+            web::post(&link(&expired)).await,
+        ] {
             assert_eq!(answer.status, StatusCode::GONE);
             assert!(answer.body.contains("has expired"), "{}", answer.body);
             assert!(!answer.body.contains(&p.advisory_id));
         }
-        assert_eq!(acknowledged_accounts(&app, &p.advisory_id).await, Vec::<String>::new());
+        assert_eq!(
+            acknowledged_accounts(&app, &p.advisory_id).await,
+            Vec::<String>::new()
+        );
 
         for path in ["/ack/", "/ack/a/b", &format!("/ack/{}", "x".repeat(300))] {
             let answer = web::get(&format!("{base}{path}")).await;
             assert_eq!(answer.status, StatusCode::NOT_FOUND, "{path}");
         }
-        assert_eq!(web::get(&format!("{base}/elsewhere")).await.status, StatusCode::NOT_FOUND);
+        assert_eq!(
+            web::get(&format!("{base}/elsewhere")).await.status,
+            StatusCode::NOT_FOUND
+        );
         let put = web::request(Method::PUT, &p.link, "").await;
         assert_eq!(put.status, StatusCode::METHOD_NOT_ALLOWED);
         assert_eq!(put.header("allow"), "GET, HEAD, POST");
@@ -251,11 +317,17 @@ storage_test!(
             .iter()
             .map(|k| k["kid"].as_str().unwrap())
             .collect();
-        assert!(!kids.is_empty(), "the suite's keys, as the admin listener publishes them: {keys}");
+        assert!(
+            !kids.is_empty(),
+            "the suite's keys, as the admin listener publishes them: {keys}"
+        );
         assert!(jwks.header("cache-control").starts_with("public"));
         let big = web::request(Method::POST, &p.link, &"x".repeat(64 * 1024)).await;
         assert_eq!(big.status, StatusCode::PAYLOAD_TOO_LARGE);
-        assert_eq!(acknowledged_accounts(&app, &p.advisory_id).await, Vec::<String>::new());
+        assert_eq!(
+            acknowledged_accounts(&app, &p.advisory_id).await,
+            Vec::<String>::new()
+        );
     }
 );
 
@@ -272,12 +344,24 @@ async fn n9_one_address_is_limited_and_told_when_to_come_back() {
     let token = n9_token("dlv-0", n9_token_expiry(Utc::now()));
     let url = format!("http://{public}/ack/{token}");
     for n in 0..5 {
-        assert_eq!(web::get(&url).await.status, StatusCode::NOT_FOUND, "request {n}");
+        assert_eq!(
+            web::get(&url).await.status,
+            StatusCode::NOT_FOUND,
+            "request {n}"
+        );
     }
     let limited = web::get(&url).await;
     assert_eq!(limited.status, StatusCode::TOO_MANY_REQUESTS);
     assert_eq!(limited.header("retry-after"), "60");
-    assert!(limited.body.contains("Too many requests"), "{}", limited.body);
+    assert!(
+        limited.body.contains("Too many requests"),
+        "{}",
+        limited.body
+    );
     let health = web::get(&format!("http://{public}/healthz")).await;
-    assert_eq!(health.status, StatusCode::OK, "health checks are not limited");
+    assert_eq!(
+        health.status,
+        StatusCode::OK,
+        "health checks are not limited"
+    );
 }

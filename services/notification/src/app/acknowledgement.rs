@@ -24,7 +24,11 @@ pub struct Acknowledgeable {
 
 /// N9: the advisory delivery `token` names, if the token is ours, has not expired at `now`, and its row
 /// exists. Whether it failed because the token was edited or because its row is unknown is not told apart.
-async fn delivery_of(db: &DatabaseConnection, token: &str, now: DateTime<Utc>) -> Result<(Delivery, String)> {
+async fn delivery_of(
+    db: &DatabaseConnection,
+    token: &str,
+    now: DateTime<Utc>,
+) -> Result<(Delivery, String)> {
     let delivery_id = n9_read_token(token, now).map_err(|e| match e {
         TokenError::Invalid => Error::AckTokenInvalid,
         TokenError::Expired => Error::AckTokenExpired,

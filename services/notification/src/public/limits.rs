@@ -119,7 +119,11 @@ mod tests {
             assert_eq!(limits.admit(ip(1), start), Admission::Go);
         }
         assert_eq!(limits.admit(ip(1), start), Admission::ClientLimited);
-        assert_eq!(limits.admit(ip(2), start), Admission::Go, "others are not affected");
+        assert_eq!(
+            limits.admit(ip(2), start),
+            Admission::Go,
+            "others are not affected"
+        );
         let later = start + Duration::from_millis(1_001);
         assert_eq!(limits.admit(ip(1), later), Admission::Go);
         assert_eq!(limits.admit(ip(1), later), Admission::ClientLimited);

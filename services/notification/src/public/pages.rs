@@ -16,10 +16,19 @@ use crate::{
 
 /// The templates an operator may replace, by file name, with their built-in text.
 const TEMPLATES: [(&str, &str); 4] = [
-    ("layout.html", include_str!("../templates/public/layout.html")),
+    (
+        "layout.html",
+        include_str!("../templates/public/layout.html"),
+    ),
     ("ack.html", include_str!("../templates/public/ack.html")),
-    ("acknowledged.html", include_str!("../templates/public/acknowledged.html")),
-    ("refused.html", include_str!("../templates/public/refused.html")),
+    (
+        "acknowledged.html",
+        include_str!("../templates/public/acknowledged.html"),
+    ),
+    (
+        "refused.html",
+        include_str!("../templates/public/refused.html"),
+    ),
 ];
 /// The stylesheet, replaceable like the templates.
 const STYLESHEET: (&str, &str) = ("portal.css", include_str!("../templates/public/portal.css"));
@@ -116,7 +125,12 @@ impl Pages {
 
     /// Renders every page once with sample values, so a replaced template's mistakes show at start.
     fn check(&self) -> Result<(), String> {
-        for refusal in [Refusal::Unknown, Refusal::Expired, Refusal::Busy, Refusal::Unavailable] {
+        for refusal in [
+            Refusal::Unknown,
+            Refusal::Expired,
+            Refusal::Busy,
+            Refusal::Unavailable,
+        ] {
             self.refused(refusal)?;
         }
         Ok(())
@@ -129,10 +143,13 @@ impl Pages {
     /// The page a valid link shows: the advisory and one button, or when it was acknowledged, by whom.
     pub fn show(&self, page: &Acknowledgeable) -> Result<String, String> {
         match &page.acknowledged {
-            None => self.render("ack.html", minijinja::context! {
-                advisory => advisory(page),
-                recipient => recipient(page),
-            }),
+            None => self.render(
+                "ack.html",
+                minijinja::context! {
+                    advisory => advisory(page),
+                    recipient => recipient(page),
+                },
+            ),
             Some(done) => self.acknowledged(page, done, false),
         }
     }
@@ -144,24 +161,30 @@ impl Pages {
         done: &Acknowledged,
         just_now: bool,
     ) -> Result<String, String> {
-        self.render("acknowledged.html", minijinja::context! {
-            advisory => advisory(page),
-            recipient => recipient(page),
-            acknowledged => AcknowledgedView {
-                email: &done.email,
-                time: done.time.format("%Y-%m-%d %H:%M UTC").to_string(),
-                time_iso: done.time.to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
+        self.render(
+            "acknowledged.html",
+            minijinja::context! {
+                advisory => advisory(page),
+                recipient => recipient(page),
+                acknowledged => AcknowledgedView {
+                    email: &done.email,
+                    time: done.time.format("%Y-%m-%d %H:%M UTC").to_string(),
+                    time_iso: done.time.to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
+                },
+                just_now,
             },
-            just_now,
-        })
+        )
     }
 
     pub fn refused(&self, refusal: Refusal) -> Result<String, String> {
-        self.render("refused.html", minijinja::context! {
-            reason => refusal.reason(),
-            heading => refusal.heading(),
-            lifetime_days => TOKEN_LIFETIME_DAYS,
-        })
+        self.render(
+            "refused.html",
+            minijinja::context! {
+                reason => refusal.reason(),
+                heading => refusal.heading(),
+                lifetime_days => TOKEN_LIFETIME_DAYS,
+            },
+        )
     }
 
     fn render(&self, name: &str, view: minijinja::Value) -> Result<String, String> {
@@ -219,7 +242,10 @@ mod tests {
         let pages = Pages::load(Some(dir.path())).unwrap();
         let page = pages.refused(Refusal::Unknown).unwrap();
         assert!(page.contains("<p>Call PSIRT: unknown</p>"), "{page}");
-        assert!(page.contains("<html lang=\"en\">"), "the built-in layout stays");
+        assert!(
+            page.contains("<html lang=\"en\">"),
+            "the built-in layout stays"
+        );
     }
 
     #[test]
@@ -228,7 +254,14 @@ mod tests {
         std::fs::write(dir.path().join("refused.html"), "{% if %}").unwrap();
         let error = Pages::load(Some(dir.path())).unwrap_err();
         assert!(error.contains("refused.html"), "{error}");
-        std::fs::write(dir.path().join("refused.html"), "{{ reason|no_such_filter }}").unwrap();
-        assert!(Pages::load(Some(dir.path())).is_err(), "a render error shows at start too");
+        std::fs::write(
+            dir.path().join("refused.html"),
+            "{{ reason|no_such_filter }}",
+        )
+        .unwrap();
+        assert!(
+            Pages::load(Some(dir.path())).is_err(),
+            "a render error shows at start too"
+        );
     }
 }

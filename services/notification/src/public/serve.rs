@@ -27,7 +27,10 @@ const SECURITY_HEADERS: [(&str, &str); 6] = [
     ("x-content-type-options", "nosniff"),
     ("x-frame-options", "DENY"),
     ("cross-origin-opener-policy", "same-origin"),
-    ("permissions-policy", "camera=(), microphone=(), geolocation=(), interest-cohort=()"),
+    (
+        "permissions-policy",
+        "camera=(), microphone=(), geolocation=(), interest-cohort=()",
+    ),
 ];
 
 pub(super) async fn run(site: Arc<Site>, listener: TcpListener, mut stop: watch::Receiver<bool>) {
@@ -85,7 +88,11 @@ async fn stopped(stop: &mut watch::Receiver<bool>) {
     let _ = stop.wait_for(|s| *s).await.map(|_| ());
 }
 
-async fn handle(site: &Site, request: Request<Incoming>, client: SocketAddr) -> Response<Full<Bytes>> {
+async fn handle(
+    site: &Site,
+    request: Request<Incoming>,
+    client: SocketAddr,
+) -> Response<Full<Bytes>> {
     let (parts, body) = request.into_parts();
     let answer = match Limited::new(body, MAX_BODY_BYTES).collect().await {
         Ok(_) => site.answer(&parts.method, parts.uri.path(), client).await,
