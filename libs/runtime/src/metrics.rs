@@ -4,7 +4,6 @@
 
 use std::{
     convert::Infallible,
-    net::SocketAddr,
     sync::{Mutex, OnceLock},
 };
 
@@ -183,11 +182,4 @@ pub async fn serve_admin(listener: TcpListener, keys: PublishedKeys) {
                 .await;
         });
     }
-}
-
-/// Binds the admin listener; its address is known before serving (port 0 in tests).
-pub async fn bind_admin(address: SocketAddr) -> std::io::Result<(TcpListener, SocketAddr)> {
-    let listener = TcpListener::bind(address).await?;
-    let local = listener.local_addr()?;
-    Ok((listener, local))
 }

@@ -270,6 +270,16 @@ fn reflection_builder() -> tonic_reflection::server::Builder<'static> {
 }
 
 /// Resolves on SIGTERM or SIGINT.
+/// Binds a plain TCP listener (admin, inbound SMTP, the public page), so that its address is known before
+/// anything is served (port 0 picks one).
+pub async fn bind_tcp(
+    address: std::net::SocketAddr,
+) -> std::io::Result<(TcpListener, std::net::SocketAddr)> {
+    let listener = TcpListener::bind(address).await?;
+    let local = listener.local_addr()?;
+    Ok((listener, local))
+}
+
 pub async fn shutdown_signal() {
     let ctrl_c = async {
         let _ = tokio::signal::ctrl_c().await;

@@ -8,7 +8,7 @@
 mod session;
 mod take;
 
-use std::{net::SocketAddr, sync::Arc, time::Duration};
+use std::{sync::Arc, time::Duration};
 
 use tokio::{net::TcpListener, sync::Semaphore, sync::watch, task::JoinHandle};
 
@@ -29,13 +29,6 @@ pub struct InboundLimits {
 
 /// Recipients one message may have: a report comes back to one delivery's address.
 const MAX_RECIPIENTS: usize = 100;
-
-/// Binds the listener (port 0 picks one), so that the address is known before anything is served.
-pub async fn bind(address: SocketAddr) -> std::io::Result<(TcpListener, SocketAddr)> {
-    let listener = TcpListener::bind(address).await?;
-    let local = listener.local_addr()?;
-    Ok((listener, local))
-}
 
 impl NotificationApi {
     /// N14: serves delivery reports on `listener` until `stop` turns true; sessions then in progress end with

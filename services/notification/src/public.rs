@@ -43,13 +43,6 @@ pub struct PublicOptions {
     pub jwks: Option<bytes::Bytes>,
 }
 
-/// Binds the public listener; its address is known before serving (port 0 in tests).
-pub async fn bind(address: SocketAddr) -> std::io::Result<(TcpListener, SocketAddr)> {
-    let listener = TcpListener::bind(address).await?;
-    let local = listener.local_addr()?;
-    Ok((listener, local))
-}
-
 /// One answer: a status and an HTML (or CSS, or plain) body.
 #[derive(Debug)]
 pub(crate) struct Answer {
@@ -187,7 +180,7 @@ impl Site {
             request_id: format!("ack-page-{}", page.delivery.delivery_id),
             trace_id: String::new(),
         };
-        match acknowledgement::acknowledge(&self.api.db, &context, token, now).await {
+        match acknowledgement::acknowledge_looked_up(&self.api.db, &context, &page, now).await {
             Ok((done, fresh)) => {
                 if fresh {
                     tracing::info!(advisory = %done.advisory_id, account = %done.account_id, "advisory acknowledged on the page");

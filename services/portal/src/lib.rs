@@ -165,7 +165,7 @@ async fn bind_public(
     let public = &settings.notification.public;
     let bound = match public.listen {
         Some(address) => Some(
-            portal_notification::public::bind(address)
+            portal_runtime::server::bind_tcp(address)
                 .await
                 .map_err(|source| AppError::Bind { address, source })?,
         ),
@@ -386,7 +386,7 @@ impl App {
         portal_runtime::metrics::install();
         let admin = match settings.admin_listen {
             Some(address) => Some(
-                portal_runtime::metrics::bind_admin(address)
+                portal_runtime::server::bind_tcp(address)
                     .await
                     .map_err(|source| AppError::Bind { address, source })?,
             ),
@@ -493,10 +493,9 @@ impl App {
                     graceful.extend(api.spawn_workers(worker, stop_rx.clone()));
                     if let Some(address) = smtp.inbound.listen {
                         // N14: the listener delivery reports come back to.
-                        let (listener, local) =
-                            portal_notification::inbound::bind(address)
-                                .await
-                                .map_err(|source| AppError::Bind { address, source })?;
+                        let (listener, local) = portal_runtime::server::bind_tcp(address)
+                            .await
+                            .map_err(|source| AppError::Bind { address, source })?;
                         let limits = portal_notification::inbound::InboundLimits {
                             max_message_bytes: smtp.inbound.max_message_bytes,
                             max_connections: smtp.inbound.max_connections,

@@ -72,3 +72,13 @@ pub async fn acknowledge(
     let (delivery, advisory_id) = delivery_of(db, token, now).await?;
     acknowledgements::record(db, context, &advisory_id, &delivery, now).await
 }
+
+/// N9: the same, for a link already looked up (the page shows what it names before its button records it).
+pub async fn acknowledge_looked_up(
+    db: &DatabaseConnection,
+    context: &CallContext,
+    page: &Acknowledgeable,
+    now: DateTime<Utc>,
+) -> Result<(Acknowledged, bool)> {
+    acknowledgements::record(db, context, &page.advisory.advisory_id, &page.delivery, now).await
+}
