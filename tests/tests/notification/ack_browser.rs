@@ -34,15 +34,19 @@ async fn assert_accessible(browser: &browser::Browser, state: &str) {
     assert!(grave.is_empty(), "{state}: {grave:?}");
 }
 
-async fn text(browser: &browser::Browser) -> String {
-    browser
+/// The text of the page's `main`. While the browser is between pages the element it found may already be gone
+/// (a stale element reference): that is an `Err`, for the callers that wait for the next page.
+async fn try_text(browser: &browser::Browser) -> Result<String, String> {
+    let main = browser
         .client
         .find(Locator::Css("main"))
         .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap()
+        .map_err(|e| e.to_string())?;
+    main.text().await.map_err(|e| e.to_string())
+}
+
+async fn text(browser: &browser::Browser) -> String {
+    try_text(browser).await.unwrap()
 }
 
 async fn report_acknowledged(app: &TestApp, advisory_id: &str, account_id: &str) -> bool {
@@ -124,7 +128,7 @@ storage_test!(
             "the confirmation page",
             Duration::from_secs(10),
             async || {
-                let shown = text(&browser).await;
+                let shown = try_text(&browser).await?;
                 if shown.contains("Thank you") {
                     Ok(shown)
                 } else {
