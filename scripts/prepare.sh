@@ -2,7 +2,7 @@
 # Makes a machine ready for the test suite: cargo-nextest, a running PostgreSQL on 127.0.0.1:5432 (the
 # ::postgres tests create and drop their own databases there), and the Postfix binaries (portal_testkit::postfix
 # starts private instances of its own; the system's mail service is not wanted), and the checkers nobody here wrote
-# (PyJWT, the BSI's CSAF validator). Idempotent.
+# (PyJWT, the BSI's CSAF validator, Chromium, csaf-walker). Idempotent.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -69,6 +69,17 @@ if [ ! -f tests/browser/node_modules/axe-core/axe.min.js ]; then
     echo "npm ci (tests/browser)"
     npm ci --prefix tests/browser --no-audit --no-fund --silent
 fi
+
+# A real CSAF downloader for the provider's tests (N15, portal_testkit::downloader): csaf-walker, built from
+# tests/csaf-downloader (its own workspace and lock file) into its own target directory; GnuPG and coreutils check
+# the same files by hand. OpenSSL's headers for sequoia's OpenSSL backend.
+if ! command -v gpg >/dev/null 2>&1 || [ ! -f /usr/include/openssl/ssl.h ] || ! command -v pkg-config >/dev/null 2>&1; then
+    echo "installing gnupg, libssl-dev and pkg-config"
+    export DEBIAN_FRONTEND=noninteractive
+    apt-get install -y gnupg libssl-dev pkg-config || { apt-get update && apt-get install -y gnupg libssl-dev pkg-config; }
+fi
+echo "building tests/csaf-downloader"
+CARGO_TARGET_DIR=tests/csaf-downloader/target cargo build --quiet --locked --manifest-path tests/csaf-downloader/Cargo.toml
 
 if ! pg_isready -h 127.0.0.1 -p 5432 -q 2>/dev/null; then
     if command -v pg_ctlcluster >/dev/null 2>&1; then

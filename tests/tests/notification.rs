@@ -1,4 +1,4 @@
-//! NotificationService end to end (N1–N6, N8–N12, N16) against a real SMTP listener, on SQLite and PostgreSQL: one module per
+//! NotificationService end to end (N1–N6, N8–N12, N15, N16) against a real SMTP listener, on SQLite and PostgreSQL: one module per
 //! resource, and the fixtures they share.
 
 #![allow(clippy::unwrap_used, clippy::expect_used)] // test helpers panic on purpose
@@ -16,6 +16,8 @@ mod advisories;
 mod bounces;
 #[path = "notification/csaf.rs"]
 mod csaf;
+#[path = "notification/csaf_provider.rs"]
+mod csaf_provider;
 #[path = "notification/csaf_validator.rs"]
 mod csaf_validator;
 #[path = "notification/csaf_vendors.rs"]

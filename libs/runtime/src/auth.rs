@@ -33,6 +33,7 @@ pub use claims::ClaimMapping;
 pub use jwks::{Jwks, JwksError, JwksSettings};
 pub use keyfile::{
     create_signing_key, ensure_signing_key, public_key_path, read_signing_key, read_verifying_key,
+    write_private_file,
 };
 pub use minter::Minter;
 pub use published::{PublishedKeys, key_id};

@@ -693,6 +693,15 @@ impl Settings {
         files
     }
 
+    /// N15: the OpenPGP key the CSAF provider signs its documents with.
+    pub fn openpgp_key_file(&self) -> PathBuf {
+        self.notification
+            .public
+            .openpgp_key_file
+            .clone()
+            .unwrap_or_else(|| self.data_dir.join("csaf-openpgp-key.asc"))
+    }
+
     /// The key licensing signs authorizations to run with (L9).
     pub fn grant_signing_key_file(&self) -> PathBuf {
         self.licensing

@@ -13,6 +13,7 @@ pub mod cluster;
 pub mod csaf;
 pub mod database;
 pub mod dkim;
+pub mod downloader;
 pub mod fixtures;
 pub mod postfix;
 pub mod python;

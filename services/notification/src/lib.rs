@@ -14,6 +14,7 @@ pub mod inbound;
 mod jobs;
 pub mod mail;
 pub mod migration;
+pub mod openpgp;
 pub mod public;
 mod rpc;
 mod store;

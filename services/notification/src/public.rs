@@ -1,11 +1,12 @@
-//! N9: the notification service's public HTTP listener (`notification.public.listen`), behind the ingress: the
-//! page each advisory mail links to, `<base_url>/ack/<token>`.
+//! N9, N15: the notification service's public HTTP listener (`notification.public.listen`), behind the ingress:
+//! the page each advisory mail links to, `<base_url>/ack/<token>`, and the CSAF provider below
+//! `<base_url>/.well-known/csaf/` (see [`crate::app::provider`]).
 //!
 //! A GET (or HEAD) only shows the advisory and one button: mail security scanners open every link in a mail
 //! before the person does, so opening a link must never acknowledge. The button POSTs to the same URL, which
 //! records the acknowledgement like `AcknowledgeAdvisory` (idempotent, audited as the person the mail was for).
 //! Plain HTML without scripts or third-party assets, strict headers, per-address and global rate limits; the
-//! token is never logged.
+//! token is never logged. The provider's files are the same for everybody: only the global limit applies to them.
 
 mod limits;
 mod pages;
@@ -22,7 +23,17 @@ use tokio::{net::TcpListener, sync::watch};
 pub use limits::{Admission, RateLimits};
 pub use pages::{Pages, Refusal};
 
-use crate::{NotificationApi, app::acknowledgement, error::Error};
+use crate::{
+    NotificationApi,
+    app::{acknowledgement, provider::Provider},
+    error::Error,
+    openpgp::OpenPgpKey,
+};
+
+/// Where the CSAF provider's files sit on the listener (N15).
+const PROVIDER_PREFIX: &str = "/.well-known/csaf/";
+/// The provider's files are the same for everybody and change only when an advisory is published.
+const PROVIDER_CACHE: &str = "public, max-age=300";
 
 /// Pages name one person: no cache keeps them.
 const NO_STORE: &str = "no-store";
@@ -41,6 +52,8 @@ pub struct PublicOptions {
     pub header_timeout: Duration,
     /// The suite's published signing keys (`/.well-known/jwks.json`), as the admin listener serves them.
     pub jwks: Option<bytes::Bytes>,
+    /// N15: the key the CSAF provider signs with; without one, no provider is served.
+    pub openpgp_key: Option<OpenPgpKey>,
 }
 
 /// One answer: a status and an HTML (or CSS, or plain) body.
@@ -86,12 +99,17 @@ impl NotificationApi {
     pub fn spawn_public(
         &self,
         listener: TcpListener,
-        options: PublicOptions,
+        mut options: PublicOptions,
         stop: watch::Receiver<bool>,
     ) -> tokio::task::JoinHandle<()> {
+        let provider = options
+            .openpgp_key
+            .take()
+            .map(|key| Provider::new(key, self.csaf.clone()));
         let site = Arc::new(Site {
             api: self.clone(),
             options,
+            provider,
         });
         tokio::spawn(serve::run(site, listener, stop))
     }
@@ -102,6 +120,7 @@ impl NotificationApi {
 pub(crate) struct Site {
     api: NotificationApi,
     options: PublicOptions,
+    provider: Option<Provider>,
 }
 
 impl Site {
@@ -110,11 +129,13 @@ impl Site {
         if path == "/healthz" {
             return Answer::text(StatusCode::OK, "ok\n");
         }
-        match self
-            .options
-            .limits
-            .admit(client.ip(), std::time::Instant::now())
-        {
+        let now = std::time::Instant::now();
+        let provider_file = path.strip_prefix(PROVIDER_PREFIX);
+        let admission = match provider_file {
+            Some(_) => self.options.limits.admit_shared(now),
+            None => self.options.limits.admit(client.ip(), now),
+        };
+        match admission {
             Admission::Go => {}
             Admission::ClientLimited => {
                 return self.refuse(Refusal::Busy, StatusCode::TOO_MANY_REQUESTS, Some(60));
@@ -145,6 +166,12 @@ impl Site {
                 _ => not_allowed("GET, HEAD"),
             };
         }
+        if let Some(file) = provider_file {
+            return match *method {
+                Method::GET | Method::HEAD => self.provider_file(file).await,
+                _ => not_allowed("GET, HEAD"),
+            };
+        }
         let Some(token) = path.strip_prefix("/ack/") else {
             return Answer::text(StatusCode::NOT_FOUND, "not found\n");
         };
@@ -155,6 +182,31 @@ impl Site {
             Method::GET | Method::HEAD => self.show(token).await,
             Method::POST => self.acknowledge(token).await,
             _ => not_allowed("GET, HEAD, POST"),
+        }
+    }
+
+    /// N15: a file of the CSAF provider, by its path below `/.well-known/csaf/`.
+    async fn provider_file(&self, path: &str) -> Answer {
+        let Some(provider) = &self.provider else {
+            return Answer::text(StatusCode::NOT_FOUND, "not found\n");
+        };
+        match provider.file(&self.api.db, path).await {
+            Ok(Some(file)) => Answer {
+                status: StatusCode::OK,
+                content_type: file.content_type,
+                body: file.body,
+                allow: None,
+                retry_after: None,
+                cache_control: PROVIDER_CACHE,
+            },
+            Ok(None) => Answer::text(StatusCode::NOT_FOUND, "not found\n"),
+            Err(e) => {
+                tracing::warn!(error = %e, "the CSAF provider could not be served");
+                Answer {
+                    retry_after: Some(30),
+                    ..Answer::text(StatusCode::SERVICE_UNAVAILABLE, "unavailable\n")
+                }
+            }
         }
     }
 

@@ -181,19 +181,39 @@ async fn bind_public(
     Ok((bound, base))
 }
 
-/// N9: the public listener's pages (built in, or the operator's) and limits.
+/// N9, N15: the public listener's pages (built in, or the operator's), limits and CSAF provider key.
 fn public_options(
-    public: &portal_runtime::config::PublicSettings,
+    settings: &Settings,
     jwks: bytes::Bytes,
 ) -> Result<portal_notification::public::PublicOptions, AppError> {
     use portal_notification::public::{Pages, PublicOptions, RateLimits};
+    let public = &settings.notification.public;
     Ok(PublicOptions {
+        openpgp_key: Some(openpgp_key(settings)?),
         pages: Pages::load(public.templates_dir.as_deref()).map_err(AppError::Config)?,
         limits: RateLimits::new(public.per_address_per_minute, public.global_per_second),
         max_connections: 1024,
         header_timeout: Duration::from_secs(10),
         jwks: Some(jwks),
     })
+}
+
+/// N15: the CSAF provider's OpenPGP key, created on the embedded default's first start when none is configured.
+pub fn openpgp_key(
+    settings: &Settings,
+) -> Result<portal_notification::openpgp::OpenPgpKey, AppError> {
+    use portal_notification::openpgp::OpenPgpKey;
+    let path = settings.openpgp_key_file();
+    let failed = |e: portal_notification::openpgp::OpenPgpError| AppError::Config(e.to_string());
+    if settings.notification.public.openpgp_key_file.is_none() {
+        let publisher = &settings.notification.csaf_publisher;
+        OpenPgpKey::ensure(
+            &path,
+            &format!("{} CSAF provider ({})", publisher.name, publisher.namespace),
+        )
+        .map_err(failed)?;
+    }
+    OpenPgpKey::from_file(&path).map_err(failed)
 }
 
 /// N13: the DKIM key, created on the embedded default's first start when none is configured.
@@ -509,7 +529,7 @@ impl App {
                         // The key set as the admin listener serves it (licensing, earlier in this loop, made
                         // the data directory's grant key where it runs here).
                         let jwks = auth::PublishedKeys::from_settings(settings)?.document();
-                        let options = public_options(&settings.notification.public, jwks)?;
+                        let options = public_options(settings, jwks)?;
                         graceful.push(api.spawn_public(listener, options, stop_rx.clone()));
                         public = Some(local);
                     }

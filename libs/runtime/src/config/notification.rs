@@ -86,10 +86,14 @@ pub struct PublicSettings {
     /// A directory whose `ack.html`, `acknowledged.html` and `refused.html` (any of them) replace the built-in
     /// page templates (minijinja).
     pub templates_dir: Option<PathBuf>,
-    /// Requests one client address may make per minute; more get `429`.
+    /// Requests one client address may make per minute to the acknowledgement page; more get `429`. The CSAF
+    /// provider's files (N15), the same for everybody, count only towards `global_per_second`.
     pub per_address_per_minute: u32,
     /// Requests the listener answers per second from everybody together; more get `503`.
     pub global_per_second: u32,
+    /// N15: the CSAF provider's OpenPGP secret key (ASCII-armored, no passphrase) its documents are signed with.
+    /// Default: `<data_dir>/csaf-openpgp-key.asc`, created on first start.
+    pub openpgp_key_file: Option<PathBuf>,
 }
 
 impl Default for PublicSettings {
@@ -100,6 +104,7 @@ impl Default for PublicSettings {
             templates_dir: None,
             per_address_per_minute: 60,
             global_per_second: 500,
+            openpgp_key_file: None,
         }
     }
 }

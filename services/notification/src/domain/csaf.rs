@@ -18,10 +18,15 @@ mod export;
 mod identifiers;
 mod import;
 mod products;
+mod provider;
 
 pub use export::{n12_canonical_url, n12_file_name, n12_generate, n12_imported, n15_document_path};
 pub use identifiers::{n16_cpe_matches, n16_purl_matches};
 pub use import::{Imported, n11_map, n11_named_severity, n11_score_severity, n11_severity};
+pub use provider::{
+    METADATA_FILE, Published, SigningKey, n15_catalogue, n15_distributed, n15_feed_labels,
+    n15_feed_path, n15_key_path, n15_provider_metadata, n15_rolie_feed,
+};
 
 use crate::domain::Tlp;
 

@@ -101,6 +101,20 @@ impl RateLimits {
         }
         Admission::Go
     }
+
+    /// Takes one request from the global budget only: for what is the same for everybody and cheap to serve (the
+    /// CSAF provider's files, which a downloader mirroring hundreds of documents fetches four at a time).
+    pub fn admit_shared(&self, now: Instant) -> Admission {
+        let Ok(mut state) = self.state.lock() else {
+            return Admission::Overloaded;
+        };
+        let global = self.global;
+        if state.global.take(global, global, now) {
+            Admission::Go
+        } else {
+            Admission::Overloaded
+        }
+    }
 }
 
 #[cfg(test)]
@@ -109,6 +123,22 @@ mod tests {
 
     fn ip(last: u8) -> IpAddr {
         IpAddr::from([192, 0, 2, last])
+    }
+
+    #[test]
+    fn n15_shared_files_spend_only_the_global_budget() {
+        let limits = RateLimits::new(2, 5);
+        let start = Instant::now();
+        for _ in 0..2 {
+            assert_eq!(limits.admit(ip(1), start), Admission::Go);
+        }
+        assert_eq!(limits.admit(ip(1), start), Admission::ClientLimited);
+        // The same client still gets shared files, until everybody's budget is spent.
+        for _ in 0..3 {
+            assert_eq!(limits.admit_shared(start), Admission::Go);
+        }
+        assert_eq!(limits.admit_shared(start), Admission::Overloaded);
+        assert_eq!(limits.admit(ip(2), start), Admission::Overloaded);
     }
 
     #[test]

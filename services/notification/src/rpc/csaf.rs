@@ -1,6 +1,5 @@
 //! PublishCsafAdvisory and GetAdvisoryCsaf (N11, N12, N16): advisories from and as CSAF 2.0 documents.
 
-use chrono::Utc;
 use portal_proto::{common, notification as pb};
 use portal_runtime::{
     CallContext,
@@ -8,11 +7,10 @@ use portal_runtime::{
     error::Violations,
     idempotency::{self, Claim},
 };
-use serde_json::Value;
 
 use super::{PUBLISH, convert, service_caller};
 use crate::{
-    NotificationApi,
+    NotificationApi, app,
     domain::{
         NewAdvisory, Target, advisory as rules,
         csaf::{self, CsafConfig, CsafTracking},
@@ -172,29 +170,7 @@ impl NotificationApi {
     ) -> Result<pb::GetAdvisoryCsafResponse> {
         service_caller(&context, &[PUBLISH, INTERNAL_SCOPE])?;
         let advisory = advisories::find(&self.db, &r.advisory_id).await?;
-        let document = match advisory.content.csaf {
-            Some(_) => {
-                let text = store::csaf::document(&self.db, &advisory.advisory_id)
-                    .await?
-                    .ok_or_else(|| {
-                        Error::internal("an imported advisory lost its CSAF document")
-                    })?;
-                let original: Value = serde_json::from_str(&text)
-                    .map_err(|e| Error::internal(format!("stored CSAF document: {e}")))?;
-                csaf::n12_imported(original, &advisory, &self.csaf)
-            }
-            None => csaf::n12_generate(&advisory, &self.csaf, Utc::now()),
-        };
-        if let Err(violations) = csaf::n11_check_schema(&document) {
-            let first = violations
-                .first()
-                .map(|v| format!("{}: {}", v.field, v.description))
-                .unwrap_or_default();
-            return Err(Error::internal(format!(
-                "CSAF export of {} fails the schema: {first}",
-                advisory.advisory_id
-            )));
-        }
+        let document = app::csaf::document(&self.db, &self.csaf, &advisory).await?;
         let document =
             serde_json::to_vec_pretty(&document).map_err(|e| Error::internal(e.to_string()))?;
         Ok(pb::GetAdvisoryCsafResponse { document })

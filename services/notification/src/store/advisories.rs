@@ -3,7 +3,7 @@
 use chrono::{DateTime, Utc};
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, Condition, ConnectionTrait, DatabaseConnection, EntityTrait,
-    QueryFilter, QuerySelect, Set,
+    QueryFilter, QueryOrder, QuerySelect, Set,
     sea_query::{Expr, ExprTrait},
 };
 
@@ -11,7 +11,9 @@ use serde::{Deserialize, Serialize};
 
 use super::{entity, entity::advisory, keyset_page, to_json, unreadable};
 use crate::{
-    domain::{Advisory, AdvisoryState, Coverage, DeliveryState, NewAdvisory, UnreachableAccount},
+    domain::{
+        Advisory, AdvisoryState, Coverage, DeliveryState, NewAdvisory, Tlp, UnreachableAccount,
+    },
     error::{Error, Result},
 };
 
@@ -114,6 +116,35 @@ pub async fn page<C: ConnectionTrait>(
 ) -> Result<Vec<Advisory>> {
     let query = advisory::Entity::find();
     keyset_page(db, query, advisory::Column::Ordinal, after, limit, read).await
+}
+
+/// N15: the advisories labelled with one of `labels`, in publishing order.
+pub async fn labelled<C: ConnectionTrait>(db: &C, labels: &[Tlp]) -> Result<Vec<Advisory>> {
+    advisory::Entity::find()
+        .filter(advisory::Column::Tlp.is_in(labels.iter().copied()))
+        .order_by_asc(advisory::Column::Ordinal)
+        .all(db)
+        .await?
+        .into_iter()
+        .map(read)
+        .collect()
+}
+
+/// N15: how many advisories carry one of `labels`, and the number of the last: what is derived from their
+/// content (the CSAF provider's files) changes only with these, since an advisory's content is never edited.
+pub async fn labelled_version<C: ConnectionTrait>(
+    db: &C,
+    labels: &[Tlp],
+) -> Result<(i64, Option<i64>)> {
+    let version = advisory::Entity::find()
+        .select_only()
+        .column_as(advisory::Column::Ordinal.count(), "advisories")
+        .column_as(advisory::Column::Ordinal.max(), "last")
+        .filter(advisory::Column::Tlp.is_in(labels.iter().copied()))
+        .into_tuple::<(i64, Option<i64>)>()
+        .one(db)
+        .await?;
+    Ok(version.unwrap_or((0, None)))
 }
 
 fn read(row: advisory::Model) -> Result<Advisory> {

@@ -2,6 +2,7 @@
 //! N11 and N12 here; N16 (documents as vendors write them) and the N12 recommended-test additions in `tests/`.
 
 mod n12;
+mod n15;
 mod n16;
 
 use chrono::{TimeZone, Utc};
