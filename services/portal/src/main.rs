@@ -191,7 +191,8 @@ async fn run(settings: Settings, command: Command) -> Result<(), Box<dyn std::er
         // Not println!: a supervisor that read the first line and closed the pipe must not take the suite down.
         let _ = writeln!(
             std::io::stdout(),
-            "portal: acknowledgement page (N9) on http://{public}/ack/"
+            "portal: acknowledgement page (N9) on http://{public}/ack/\n\
+             portal: CSAF provider (N15) at http://{public}/.well-known/csaf/provider-metadata.json"
         );
     }
     app.run_until(shutdown_signal()).await?;

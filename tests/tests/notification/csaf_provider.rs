@@ -172,10 +172,7 @@ storage_test!(
         let public_key = ok(listed["url"].as_str().unwrap()).await;
         assert_eq!(public_key.header("content-type"), "application/pgp-keys");
         let gpg = Gpg::with_key(&public_key.body);
-        assert_eq!(
-            gpg.fingerprint(),
-            listed["fingerprint"].as_str().unwrap()
-        );
+        assert_eq!(gpg.fingerprint(), listed["fingerprint"].as_str().unwrap());
         let feed_url = metadata["distributions"][0]["rolie"]["feeds"][0]["url"]
             .as_str()
             .unwrap();
