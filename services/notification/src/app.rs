@@ -4,5 +4,9 @@
 //! returns domain types; the ways in only translate.
 
 pub mod acknowledgement;
+pub mod advisories;
+mod audit;
 pub mod csaf;
+pub mod deliveries;
+pub mod progress;
 pub mod provider;

@@ -5,6 +5,7 @@ use chrono::{DateTime, Utc};
 use portal_runtime::CallContext;
 use sea_orm::DatabaseConnection;
 
+use super::audit::{self, Event};
 use crate::{
     domain::{
         About, Advisory, Delivery,
@@ -70,7 +71,7 @@ pub async fn acknowledge(
     now: DateTime<Utc>,
 ) -> Result<(Acknowledged, bool)> {
     let (delivery, advisory_id) = delivery_of(db, token, now).await?;
-    acknowledgements::record(db, context, &advisory_id, &delivery, now).await
+    record(db, context, &advisory_id, &delivery, now).await
 }
 
 /// N9: the same, for a link already looked up (the page shows what it names before its button records it).
@@ -80,5 +81,34 @@ pub async fn acknowledge_looked_up(
     page: &Acknowledgeable,
     now: DateTime<Utc>,
 ) -> Result<(Acknowledged, bool)> {
-    acknowledgements::record(db, context, &page.advisory.advisory_id, &page.delivery, now).await
+    record(db, context, &page.advisory.advisory_id, &page.delivery, now).await
+}
+
+/// N9: records that `delivery` (of `advisory_id`) was acknowledged at `now`, audited, unless it was already:
+/// then the first acknowledgement stands. Returns it, and whether this call recorded it.
+async fn record(
+    db: &DatabaseConnection,
+    context: &CallContext,
+    advisory_id: &str,
+    delivery: &Delivery,
+    now: DateTime<Utc>,
+) -> Result<(Acknowledged, bool)> {
+    let txn = portal_runtime::db::begin_write(db).await?;
+    let fresh = acknowledgements::insert(&txn, advisory_id, delivery, now).await?;
+    if fresh {
+        audit::record(
+            &txn,
+            context,
+            Event::Acknowledged {
+                advisory_id,
+                delivery,
+            },
+        )
+        .await?;
+    }
+    let stands = acknowledgements::find(&txn, &delivery.delivery_id)
+        .await?
+        .ok_or_else(|| Error::internal("acknowledgement vanished"))?;
+    txn.commit().await?;
+    Ok((stands, fresh))
 }

@@ -7,6 +7,7 @@
 use std::{collections::HashMap, sync::Arc};
 
 use bytes::Bytes;
+use portal_runtime::error::Common;
 use sha2::{Digest, Sha256, Sha512};
 use tokio::sync::Mutex;
 
@@ -74,8 +75,15 @@ impl Provider {
     async fn build(&self, db: &sea_orm::DatabaseConnection, labels: &[Tlp]) -> Result<Files> {
         let mut documents = Vec::new();
         for advisory in advisories::labelled(db, labels).await? {
-            let document = app::csaf::document(db, &self.config, &advisory).await?;
-            documents.push((advisory.tlp, document));
+            match app::csaf::document(db, &self.config, &advisory).await {
+                Ok(document) => documents.push((advisory.tlp, document)),
+                // The database is away: nothing is served until it is back.
+                Err(e @ Error::Common(Common::Unavailable(..))) => return Err(e),
+                // One document that cannot be given out (it fails the schema) does not take the others down.
+                Err(e) => {
+                    tracing::error!(advisory = %advisory.advisory_id, error = %e, "not distributed by the CSAF provider")
+                }
+            }
         }
         let catalogue = n15_catalogue(documents);
         let key = self.key.published();

@@ -2,30 +2,20 @@
 
 use std::time::Duration;
 
-use chrono::{Datelike, Utc};
 use portal_proto::notification as pb;
-use portal_runtime::{
-    CallContext,
-    audit::{self, Change},
-    auth::INTERNAL_SCOPE,
-    error::Violations,
-    idempotency::{self, Claim},
-    paging,
-};
-use sea_orm::DatabaseTransaction;
-use serde_json::json;
+use portal_runtime::{CallContext, auth::INTERNAL_SCOPE, error::Violations, paging};
 use tokio_stream::wrappers::ReceiverStream;
 use tonic::Status;
 
 use super::{PUBLISH, StatsStream, convert, service_caller};
 use crate::{
-    NotificationApi,
+    NotificationApi, app,
     domain::{
         Advisory, AdvisoryContent, NewAdvisory, Target, Tlp, advisory as rules, advisory::Affected,
         cvss::n16_cvss,
     },
     error::{Error, Result},
-    store::{acknowledgements, advisories, deliveries, escalations},
+    store::advisories,
 };
 
 /// Fallback (and escalated, and unreachable after escalation) accounts named in one stats message.
@@ -150,34 +140,8 @@ impl TryFrom<(&pb::PublishAdvisoryRequest, Tlp)> for NewAdvisory {
 impl NotificationApi {
     /// N4: the advisory's progress.
     async fn stats(&self, advisory: &Advisory) -> Result<pb::AdvisoryStats> {
-        // One snapshot: counts read before an escalation was written and "nothing due" read after it would
-        // together say settled while the Administrators were still to be told.
-        let snapshot = portal_runtime::db::begin_snapshot(&self.db).await?;
-        let counts = deliveries::counts(&snapshot, &advisory.advisory_id).await?;
-        let fallback =
-            deliveries::fallback_accounts(&snapshot, &advisory.advisory_id, FALLBACK_SHOWN).await?;
-        let (escalated, unreachable) =
-            escalations::outcome(&snapshot, &advisory.advisory_id, FALLBACK_SHOWN).await?;
-        // N8: an account whose designated mail all ended dead is not settled until its escalation is written.
-        let escalating = !escalations::due(&snapshot, Some(&advisory.advisory_id), None, 1)
-            .await?
-            .is_empty();
-        let escalation = convert::Escalation {
-            escalated,
-            unreachable,
-            escalating,
-        };
-        let acknowledged = convert::Acknowledgements(
-            acknowledgements::accounts(&snapshot, &advisory.advisory_id, FALLBACK_SHOWN).await?,
-        );
-        snapshot.commit().await?;
-        Ok(convert::stats(
-            advisory,
-            counts,
-            fallback,
-            escalation,
-            acknowledged,
-        ))
+        let progress = app::progress::of(&self.db, &advisory.advisory_id, FALLBACK_SHOWN).await?;
+        Ok(convert::stats(advisory, progress))
     }
 
     pub(super) async fn answer(&self, advisory: &Advisory) -> Result<pb::Advisory> {
@@ -193,61 +157,19 @@ impl NotificationApi {
     ) -> Result<pb::Advisory> {
         service_caller(&context, &[PUBLISH])?;
         let new = NewAdvisory::try_from((&r, self.csaf.default_tlp))?;
-        let txn = match idempotency::claim(&self.db, "PublishAdvisory", &r, "").await? {
-            Claim::Fresh(txn) => txn,
-            Claim::Replay(id) => return self.answer(&advisories::find(&self.db, &id).await?).await,
-        };
-        let advisory = self
-            .insert_advisory(&txn, &context, "PublishAdvisory", &r.request_id, &new)
-            .await?;
-        txn.commit().await?;
-        self.start_resolving(advisory.advisory_id.clone());
-        self.answer(&advisory).await
+        let published = app::advisories::publish(&self.db, &context, &r, &new).await?;
+        self.published(published).await
     }
 
-    /// N1, N2: numbers and writes a new advisory in the publishing transaction (the request id, when given,
-    /// then names it), audited; the caller commits and starts resolving its recipients.
-    pub(super) async fn insert_advisory(
+    /// A fresh advisory's recipients are resolved in the background; either way the caller gets the advisory.
+    pub(super) async fn published(
         &self,
-        txn: &DatabaseTransaction,
-        context: &CallContext,
-        operation: &str,
-        request_id: &str,
-        new: &NewAdvisory,
-    ) -> Result<Advisory> {
-        let now = Utc::now();
-        let year = now.year();
-        let sequence = advisories::next_number(txn, year).await?;
-        let id = rules::n1_advisory_id(year, sequence);
-        if !request_id.is_empty() {
-            idempotency::set_resource(txn, operation, request_id, &id).await?;
+        published: app::advisories::Published,
+    ) -> Result<pb::Advisory> {
+        if published.fresh {
+            self.start_resolving(published.advisory.advisory_id.clone());
         }
-        let ordinal = rules::n1_ordinal(year, sequence);
-        let advisory = advisories::insert(txn, &id, ordinal, new, now).await?;
-        let mut after = json!({
-            "kind": new.kind.as_str(),
-            "severity": new.severity.as_str(),
-            "tlp": new.tlp.as_str(),
-            "title": new.title,
-        });
-        if let Some(csaf) = &new.content.csaf {
-            after["csaf_tracking_id"] = json!(csaf.id);
-            after["csaf_tracking_version"] = json!(csaf.version);
-        }
-        audit::record(
-            txn,
-            context,
-            Change {
-                account_id: "",
-                action: operation,
-                resource_type: "advisory",
-                resource_id: &id,
-                before: None,
-                after: Some(after),
-            },
-        )
-        .await?;
-        Ok(advisory)
+        self.answer(&published.advisory).await
     }
 
     pub(super) async fn get_advisory(

@@ -5,8 +5,9 @@ use portal_policy::Product;
 use portal_proto::{common, notification as pb};
 use portal_runtime::{error::FieldViolation, time::to_proto};
 
+use crate::app::progress::Progress;
 use crate::domain::{
-    About, Advisory, Counts, Delivery, DeliveryState, Kind, NoticeKind, Severity, Target, Tlp,
+    About, Advisory, Delivery, DeliveryState, Kind, NoticeKind, Severity, Target, Tlp,
     cvss::CvssScore, escalation::Coverage, report::AccountReport,
 };
 
@@ -127,36 +128,23 @@ fn delivery_state(state: DeliveryState) -> pb::DeliveryState {
     }
 }
 
-/// N8: how an advisory's escalations stand.
-#[derive(Debug, Clone, Default)]
-pub struct Escalation {
-    /// Accounts whose Administrators were sent the advisory by escalation.
-    pub escalated: Vec<String>,
-    /// Accounts unreachable after escalating (every mail dead, or nobody else to tell).
-    pub unreachable: Vec<String>,
-    /// Some account is due for escalation and not yet escalated.
-    pub escalating: bool,
-}
-
-/// N9: accounts where a recipient acknowledged the advisory.
-#[derive(Debug, Clone, Default)]
-pub struct Acknowledgements(pub Vec<String>);
-
-pub fn stats(
-    advisory: &Advisory,
-    counts: Counts,
-    fallback: Vec<(String, String)>,
-    escalation: Escalation,
-    acknowledged: Acknowledgements,
-) -> pb::AdvisoryStats {
+pub fn stats(advisory: &Advisory, progress: Progress) -> pb::AdvisoryStats {
     let clamp = |n: i64| i32::try_from(n).unwrap_or(i32::MAX);
+    let Progress {
+        counts,
+        fallback,
+        escalated,
+        unreachable,
+        escalating,
+        acknowledged,
+    } = progress;
     let (fallback_account_ids, fallback_account_names) = fallback.into_iter().unzip();
     let mut unreachable_account_ids: Vec<String> = advisory
         .unreachable
         .iter()
         .map(|u| u.account_id.clone())
         .collect();
-    unreachable_account_ids.extend(escalation.unreachable);
+    unreachable_account_ids.extend(unreachable);
     pb::AdvisoryStats {
         pending: clamp(counts.staged + counts.pending),
         sent: clamp(counts.sent),
@@ -167,10 +155,10 @@ pub fn stats(
         fallback_account_names,
         advisory_id: advisory.advisory_id.clone(),
         total: clamp(counts.total()),
-        settled: counts.n4_settled(advisory.state) && !escalation.escalating,
+        settled: counts.n4_settled(advisory.state) && !escalating,
         unreachable_account_ids,
-        escalated_account_ids: escalation.escalated,
-        acknowledged_account_ids: acknowledged.0,
+        escalated_account_ids: escalated,
+        acknowledged_account_ids: acknowledged,
     }
 }
 

@@ -1,12 +1,7 @@
 //! PublishCsafAdvisory and GetAdvisoryCsaf (N11, N12, N16): advisories from and as CSAF 2.0 documents.
 
 use portal_proto::{common, notification as pb};
-use portal_runtime::{
-    CallContext,
-    auth::INTERNAL_SCOPE,
-    error::Violations,
-    idempotency::{self, Claim},
-};
+use portal_runtime::{CallContext, auth::INTERNAL_SCOPE, error::Violations};
 
 use super::{PUBLISH, convert, service_caller};
 use crate::{
@@ -16,10 +11,8 @@ use crate::{
         csaf::{self, CsafConfig, CsafTracking},
     },
     error::{Error, Result},
-    store::{self, advisories},
+    store::advisories,
 };
-
-const OPERATION: &str = "PublishCsafAdvisory";
 
 /// A checked PublishCsafAdvisory request: the advisory the document maps to, and the document's tracking.
 struct CsafImport {
@@ -108,58 +101,12 @@ impl NotificationApi {
     ) -> Result<pb::Advisory> {
         service_caller(&context, &[PUBLISH])?;
         let import = CsafImport::check(&r, &self.csaf)?;
-        let txn = match idempotency::claim(&self.db, OPERATION, &r, "").await? {
-            Claim::Fresh(txn) => txn,
-            Claim::Replay(id) => return self.answer(&advisories::find(&self.db, &id).await?).await,
-        };
-        if let Some(first) = store::csaf::imported_as(&txn, &import.tracking).await? {
-            return self.imported_before(txn, &r.request_id, &first).await;
-        }
-        let advisory = self
-            .insert_advisory(&txn, &context, OPERATION, &r.request_id, &import.new)
-            .await?;
         // The document as sent: export gives it back unchanged but for the suite's alias (N12).
         let text = String::from_utf8_lossy(&r.document);
-        let stored = store::csaf::insert(
-            &txn,
-            &advisory.advisory_id,
-            &import.tracking,
-            &text,
-            advisory.create_time,
-        )
-        .await;
-        match stored {
-            Ok(()) => {}
-            Err(e) if idempotency::is_conflict(&e) => {
-                // A concurrent import of the same document committed first: answer with its advisory.
-                txn.rollback().await?;
-                let first = store::csaf::imported_as(&self.db, &import.tracking)
-                    .await?
-                    .ok_or_else(|| Error::internal("conflicting CSAF import vanished"))?;
-                return self
-                    .answer(&advisories::find(&self.db, &first).await?)
-                    .await;
-            }
-            Err(e) => return Err(e.into()),
-        }
-        txn.commit().await?;
-        self.start_resolving(advisory.advisory_id.clone());
-        self.answer(&advisory).await
-    }
-
-    /// N11: the same tracking id and version was imported before: this request id now names that advisory.
-    async fn imported_before(
-        &self,
-        txn: sea_orm::DatabaseTransaction,
-        request_id: &str,
-        advisory_id: &str,
-    ) -> Result<pb::Advisory> {
-        if !request_id.is_empty() {
-            idempotency::set_resource(&txn, OPERATION, request_id, advisory_id).await?;
-        }
-        txn.commit().await?;
-        self.answer(&advisories::find(&self.db, advisory_id).await?)
-            .await
+        let published =
+            app::advisories::import(&self.db, &context, &r, &import.new, &import.tracking, &text)
+                .await?;
+        self.published(published).await
     }
 
     /// N12: the advisory as a CSAF 2.0 document, checked against the same schema as imports.

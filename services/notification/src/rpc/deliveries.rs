@@ -1,19 +1,11 @@
 //! ListDeliveries and RetryDeliveries (N3, N4): an advisory's ledger, and DEAD rows retried by hand.
 
-use chrono::Utc;
 use portal_proto::notification as pb;
-use portal_runtime::{
-    CallContext,
-    audit::{self, Change},
-    auth::INTERNAL_SCOPE,
-    error::Violations,
-    paging,
-};
-use serde_json::json;
+use portal_runtime::{CallContext, auth::INTERNAL_SCOPE, error::Violations, paging};
 
 use super::{PUBLISH, convert, service_caller};
 use crate::{
-    NotificationApi,
+    NotificationApi, app,
     error::{Error, Result},
     store::{advisories, deliveries},
 };
@@ -76,24 +68,8 @@ impl NotificationApi {
             );
         }
         v.finish().map_err(Error::invalid_fields)?;
-        advisories::find(&self.db, &r.advisory_id).await?;
-        let txn = portal_runtime::db::begin_write(&self.db).await?;
         let requeued =
-            deliveries::requeue_dead(&txn, &r.advisory_id, &r.delivery_ids, Utc::now()).await?;
-        audit::record(
-            &txn,
-            &context,
-            Change {
-                account_id: "",
-                action: "RetryDeliveries",
-                resource_type: "advisory",
-                resource_id: &r.advisory_id,
-                before: None,
-                after: Some(json!({ "requeued": requeued })),
-            },
-        )
-        .await?;
-        txn.commit().await?;
+            app::deliveries::retry(&self.db, &context, &r.advisory_id, &r.delivery_ids).await?;
         self.wake_worker();
         Ok(pb::RetryDeliveriesResponse {
             requeued: i32::try_from(requeued).unwrap_or(i32::MAX),

@@ -1,27 +1,21 @@
 //! SendNotice (N6): a transactional notice, written to the same durable ledger as advisories.
 
-use chrono::Utc;
 use portal_policy::Email;
 use portal_proto::notification as pb;
 use portal_runtime::{
     CallContext,
-    audit::{self, Change},
     auth::INTERNAL_SCOPE,
     error::{FieldViolation, Violations},
-    idempotency::{self, Claim},
-    new_id,
 };
-use serde_json::json;
 
 use super::{convert, service_caller};
 use crate::{
-    NotificationApi,
+    NotificationApi, app,
     domain::{
         NewNotice, NoticePayload, Recipient, StoredAttachment,
         notice::{n6_check_attachments, n6_check_fields},
     },
     error::{Error, Result},
-    store::deliveries,
 };
 
 /// N6: every field of a SendNotice request checked, every violation reported at once.
@@ -84,26 +78,7 @@ impl NotificationApi {
     ) -> Result<pb::SendNoticeResponse> {
         service_caller(&context, &[INTERNAL_SCOPE])?;
         let notice = NewNotice::try_from(&r)?;
-        let delivery_id = new_id("dlv");
-        let txn = match idempotency::claim(&self.db, "SendNotice", &r, &delivery_id).await? {
-            Claim::Fresh(txn) => txn,
-            Claim::Replay(delivery_id) => return Ok(pb::SendNoticeResponse { delivery_id }),
-        };
-        deliveries::insert_notice(&txn, &delivery_id, &notice, Utc::now()).await?;
-        audit::record(
-            &txn,
-            &context,
-            Change {
-                account_id: &r.account_id,
-                action: "SendNotice",
-                resource_type: "delivery",
-                resource_id: &delivery_id,
-                before: None,
-                after: Some(json!({ "kind": notice.payload.kind.as_str() })),
-            },
-        )
-        .await?;
-        txn.commit().await?;
+        let delivery_id = app::deliveries::send_notice(&self.db, &context, &r, &notice).await?;
         self.wake_worker();
         Ok(pb::SendNoticeResponse { delivery_id })
     }

@@ -1,19 +1,13 @@
-//! N9: acknowledgements of advisories — recording one (once per delivery, audited), and which accounts have
-//! or have not acknowledged.
+//! N9: acknowledgements of advisories — writing one (once per delivery), and which accounts have or have not
+//! acknowledged.
 
 use std::collections::HashSet;
 
 use chrono::{DateTime, Utc};
-use portal_runtime::{
-    CallContext,
-    audit::{self, Change},
-};
 use sea_orm::{
-    ColumnTrait, ConnectionTrait, DatabaseConnection, EntityTrait, QueryFilter, QueryOrder,
-    QuerySelect, Set,
+    ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect, Set,
     sea_query::{OnConflict, Query},
 };
-use serde_json::json;
 
 use super::{
     entity::{acknowledgement, delivery},
@@ -21,19 +15,17 @@ use super::{
 };
 use crate::{
     domain::{Delivery, acknowledgement::Acknowledged},
-    error::{Error, Result},
+    error::Result,
 };
 
-/// N9: records that `delivery` (of `advisory_id`) was acknowledged at `now`, audited, unless it was already:
-/// then the first acknowledgement stands. Returns it, and whether this call recorded it.
-pub async fn record(
-    db: &DatabaseConnection,
-    context: &CallContext,
+/// N9: inserts the acknowledgement of `delivery` (of `advisory_id`) at `now` unless one is there. Returns whether
+/// this call wrote it.
+pub async fn insert<C: ConnectionTrait>(
+    db: &C,
     advisory_id: &str,
     delivery: &Delivery,
     now: DateTime<Utc>,
-) -> Result<(Acknowledged, bool)> {
-    let txn = portal_runtime::db::begin_write(db).await?;
+) -> Result<bool> {
     let row = acknowledgement::ActiveModel {
         delivery_id: Set(delivery.delivery_id.clone()),
         advisory_id: Set(advisory_id.to_string()),
@@ -49,34 +41,10 @@ pub async fn record(
                     .do_nothing()
                     .to_owned(),
             )
-            .exec_without_returning(&txn)
+            .exec_without_returning(db)
             .await,
     )?;
-    let fresh = written > 0;
-    if fresh {
-        audit::record(
-            &txn,
-            context,
-            Change {
-                account_id: &delivery.to.account_id,
-                action: "AcknowledgeAdvisory",
-                resource_type: "advisory",
-                resource_id: advisory_id,
-                before: None,
-                after: Some(json!({
-                    "delivery_id": delivery.delivery_id,
-                    "email": delivery.to.email,
-                })),
-            },
-        )
-        .await?;
-    }
-    let stored = acknowledgement::Entity::find_by_id(delivery.delivery_id.clone())
-        .one(&txn)
-        .await?
-        .ok_or_else(|| Error::internal("acknowledgement vanished"))?;
-    txn.commit().await?;
-    Ok((read(stored), fresh))
+    Ok(written > 0)
 }
 
 fn read(row: acknowledgement::Model) -> Acknowledged {
