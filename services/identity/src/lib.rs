@@ -1,12 +1,14 @@
 //! The identity service: accounts, portal users, roles and permissions, derived personas, access decisions,
 //! support eligibility and the audit log (SPEC I1–I12).
 //!
-//! The data flows proto in → domain → store → proto out: `rpc` holds the tonic handlers (one file per
-//! resource), which only translate; `domain` the rules, by rule id, without I/O; `store` the sea-orm
-//! persistence, speaking domain types; `migration` the schema. What identity asks licensing goes through the
+//! The data flows rpc → app → (domain, store) → app → rpc: `rpc` holds the tonic handlers (one file per
+//! resource), which only translate; `app` the use cases, which own the transaction, the idempotency claim and
+//! the audit event; `domain` the rules, by rule id, without I/O; `store` the sea-orm persistence, speaking
+//! domain types, which only executes; `migration` the schema. What identity asks licensing goes through the
 //! shared [`portal_clients::Licensing`]. Identity has no background work of its own: its outbox is relayed by
 //! `portal_runtime::outbox::relay`, which the `portal` binary starts.
 
+mod app;
 pub mod domain;
 pub mod error;
 pub mod migration;
@@ -21,18 +23,13 @@ use sea_orm::DatabaseConnection;
 /// Everything the identity handlers need.
 #[derive(Debug, Clone)]
 pub struct IdentityApi {
-    db: DatabaseConnection,
-    licensing: Licensing,
-    users: std::sync::Arc<store::UserCache>,
+    app: app::Identity,
 }
 
 impl IdentityApi {
     pub fn new(db: DatabaseConnection, licensing: Licensing) -> Self {
-        let users = std::sync::Arc::new(store::UserCache::for_database(&db));
         Self {
-            db,
-            licensing,
-            users,
+            app: app::Identity::new(db, licensing),
         }
     }
 
@@ -48,7 +45,7 @@ impl IdentityApi {
             "ListPointsOfContact",
             "ListAuditEvents",
         ];
-        let users = self.users.clone();
+        let users = self.app.user_cache();
         ClearAfterWrites::new(
             IdentityServiceServer::new(self),
             READS,

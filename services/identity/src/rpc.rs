@@ -1,11 +1,10 @@
-//! The IdentityService handlers, one file per resource: each turns the request into a typed command, asks the
-//! domain (`crate::domain`) and the store (`crate::store`), and answers in protobuf (`convert`). No handler
-//! touches the database or decides a rule itself.
+//! The IdentityService handlers, one file per resource: each checks who may call (`domain::access`), turns the
+//! request into a typed command, calls the use case in `crate::app`, and answers in protobuf (`convert`). No
+//! handler touches the database, a transaction or the audit log, or decides a rule itself.
 
 mod access;
 mod accounts;
 mod audit;
-mod caller;
 mod contacts;
 mod convert;
 mod support;

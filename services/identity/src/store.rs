@@ -9,7 +9,7 @@ mod entity;
 mod users;
 
 pub use accounts::{accounts_by_ids, accounts_page, find_account, insert_account, lock_account};
-pub use audit::{audit_events, record_account_created, record_user_change};
+pub use audit::audit_events;
 pub use cache::UserCache;
 pub use entity::{account, user};
 use sea_orm::{

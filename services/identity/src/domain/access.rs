@@ -11,6 +11,20 @@ use crate::{
     error::{Error, Result},
 };
 
+/// Hide whether it exists: `found` when it is a user `shown` lets the caller learn of, `None` both when no such
+/// user exists and when one exists that the caller is not to learn of, so that the answer that follows is the
+/// same and nothing can probe for users (authorization before existence). Other failures pass through.
+pub fn hide_whether_it_exists(
+    found: Result<User>,
+    shown: impl FnOnce(&User) -> bool,
+) -> Result<Option<User>> {
+    match found {
+        Ok(user) if shown(&user) => Ok(Some(user)),
+        Ok(_) | Err(Error::UserNotFound) => Ok(None),
+        Err(e) => Err(e),
+    }
+}
+
 /// The vendor's account team: creates accounts and manages the users of any account (I6), e.g. to appoint a
 /// new Administrator when the last one has left (I7).
 pub const ADMIN_SCOPE: &str = "identity.admin";
@@ -136,6 +150,18 @@ mod tests {
         row.account_id = "acc-2".into();
         row.user_id = "usr-2".into();
         row
+    }
+
+    #[test]
+    fn unknown_and_hidden_users_are_answered_alike() {
+        let (_, row) = as_user(Role::DownloadOnly);
+        let shown = hide_whether_it_exists(Ok(row.clone()), User::is_active).unwrap();
+        assert_eq!(shown, Some(row.clone()));
+        let hidden = hide_whether_it_exists(Ok(row), |u| u.account_id == "acc-2").unwrap();
+        let unknown = hide_whether_it_exists(Err(Error::UserNotFound), |_| true).unwrap();
+        assert_eq!((hidden, unknown), (None, None));
+        let failed = hide_whether_it_exists(Err(Error::AccountNotFound), |_| true);
+        assert!(matches!(failed, Err(Error::AccountNotFound)));
     }
 
     #[test]

@@ -113,7 +113,7 @@ impl User {
             after.permissions = permissions;
         }
         after.update_time = now;
-        ensure_keeps_an_administrator(self, &after, active_admins)?;
+        i7_keeps_an_administrator(self, &after, active_admins)?;
         Ok(after)
     }
 
@@ -130,7 +130,7 @@ impl User {
             update_time: now,
             ..self.clone()
         };
-        ensure_keeps_an_administrator(self, &after, active_admins)?;
+        i7_keeps_an_administrator(self, &after, active_admins)?;
         Ok(Some(after))
     }
 }
@@ -138,11 +138,7 @@ impl User {
 /// I7: an account never loses its last active Administrator. Decides whether going from `before` to `after`
 /// takes an active Administrator away (a demotion or a removal) and, if so, whether another one is left;
 /// `active_admins` counts the account's active Administrators before the change.
-pub fn ensure_keeps_an_administrator(
-    before: &User,
-    after: &User,
-    active_admins: u64,
-) -> Result<()> {
+pub fn i7_keeps_an_administrator(before: &User, after: &User, active_admins: u64) -> Result<()> {
     let loses_an_admin = before.is_active_administrator() && !after.is_active_administrator();
     if loses_an_admin && active_admins <= 1 {
         Err(Error::LastAdministrator)
@@ -291,6 +287,23 @@ pub(crate) mod tests {
             (&after.user_id, &after.email, after.create_time),
             (&before.user_id, &before.email, before.create_time)
         );
+    }
+
+    #[test]
+    fn i7_only_taking_away_the_last_active_administrator_is_refused() {
+        let admin = user(Role::Administrator);
+        let demoted = User {
+            role: Role::DownloadOnly,
+            ..admin.clone()
+        };
+        assert!(matches!(
+            i7_keeps_an_administrator(&admin, &demoted, 1),
+            Err(Error::LastAdministrator)
+        ));
+        assert!(i7_keeps_an_administrator(&admin, &demoted, 2).is_ok());
+        assert!(i7_keeps_an_administrator(&admin, &admin, 1).is_ok());
+        let download_only = user(Role::DownloadOnly);
+        assert!(i7_keeps_an_administrator(&download_only, &download_only, 0).is_ok());
     }
 
     #[test]

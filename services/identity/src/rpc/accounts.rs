@@ -1,19 +1,14 @@
 //! CreateAccount and GetAccount (I1).
 
-use chrono::Utc;
 use portal_proto::identity as pb;
-use portal_runtime::{
-    CallContext,
-    idempotency::{self, Claim},
-    new_id,
-};
+use portal_runtime::CallContext;
 
 use super::convert;
 use crate::{
     IdentityApi,
+    app::{CreateAccount, RequestKey},
     domain::{AccountName, NewAccount, access},
     error::{Error, Result},
-    store,
 };
 
 impl TryFrom<pb::CreateAccountRequest> for NewAccount {
@@ -33,19 +28,12 @@ impl IdentityApi {
         context: CallContext,
         r: pb::CreateAccountRequest,
     ) -> Result<pb::Account> {
-        access::ensure_may_create_accounts(&*self.caller(&context).await?)?;
-        let new_account = NewAccount::try_from(r.clone())?;
-        let account_id = new_id("acc");
-        let txn = match idempotency::claim(&self.db, "CreateAccount", &r, &account_id).await? {
-            Claim::Fresh(txn) => txn,
-            Claim::Replay(id) => {
-                return Ok(convert::account(&store::find_account(&self.db, &id).await?));
-            }
+        access::ensure_may_create_accounts(&*self.app.caller(&context).await?)?;
+        let cmd = CreateAccount {
+            key: RequestKey::of(&r),
+            account: NewAccount::try_from(r)?,
         };
-        let account = new_account.into_account(account_id, Utc::now());
-        let account = store::insert_account(&txn, &account).await?;
-        store::record_account_created(&txn, &context, &account).await?;
-        txn.commit().await?;
+        let account = self.app.create_account(&context, cmd).await?;
         Ok(convert::account(&account))
     }
 
@@ -54,10 +42,8 @@ impl IdentityApi {
         context: CallContext,
         r: pb::GetAccountRequest,
     ) -> Result<pb::Account> {
-        access::ensure_may_read_account(&*self.caller(&context).await?, &r.account_id)?;
+        access::ensure_may_read_account(&*self.app.caller(&context).await?, &r.account_id)?;
         super::require("account_id", &r.account_id)?;
-        Ok(convert::account(
-            &store::find_account(&self.db, &r.account_id).await?,
-        ))
+        Ok(convert::account(&self.app.account(&r.account_id).await?))
     }
 }

@@ -3,7 +3,7 @@
 use portal_proto::identity as pb;
 use portal_runtime::{CallContext, audit, error::Violations, paging, time::to_proto};
 
-use crate::{IdentityApi, domain::access, error::Result, store};
+use crate::{IdentityApi, domain::access, error::Result};
 
 impl IdentityApi {
     pub(super) async fn list_audit_events(
@@ -11,16 +11,14 @@ impl IdentityApi {
         context: CallContext,
         r: pb::ListAuditEventsRequest,
     ) -> Result<pb::ListAuditEventsResponse> {
-        access::ensure_may_read_audit_log(&*self.caller(&context).await?, &r.account_id)?;
+        access::ensure_may_read_audit_log(&*self.app.caller(&context).await?, &r.account_id)?;
         let mut v = Violations::default();
         v.require("account_id", &r.account_id);
         let scope = paging::Scope::new("ListAuditEvents", r.account_id.as_str());
         let page = super::with_page(v, r.page_size, &r.page_token, &scope)?;
-        store::find_account(&self.db, &r.account_id).await?;
-        let (after, size) = (page.after.as_deref(), page.size);
-        let rows = store::audit_events(&self.db, &r.account_id, after, size).await?;
+        let rows = self.app.audit_events(&r.account_id, &page).await?;
         let last = rows.last().map(|e| e.event_id.as_str());
-        let next_page_token = paging::next_token(&scope, last, rows.len(), size);
+        let next_page_token = paging::next_token(&scope, last, rows.len(), page.size);
         let events = rows
             .into_iter()
             .map(|e| pb::AuditEvent {

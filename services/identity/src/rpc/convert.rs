@@ -52,14 +52,6 @@ pub fn user(user: &User, persona: Option<Persona>) -> pb::User {
     }
 }
 
-/// The role as the "you were added" notice names it (the words of I3).
-pub fn role_name(role: Role) -> &'static str {
-    match role {
-        Role::Administrator => "ADMINISTRATOR",
-        Role::DownloadOnly => "DOWNLOAD_ONLY",
-    }
-}
-
 pub fn persona_to_proto(persona: Persona) -> pb::Persona {
     match persona {
         Persona::PortalAdministrator => pb::Persona::PortalAdministrator,

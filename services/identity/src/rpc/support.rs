@@ -1,5 +1,4 @@
-//! CheckSupportEligibility (I11): the account's facts from the store, its deployments from licensing, the
-//! answer from `domain::support_eligibility`.
+//! CheckSupportEligibility (I11): the request becomes an account and a parsed address; the answer is `app`'s.
 
 use portal_proto::identity as pb;
 use portal_runtime::{
@@ -9,9 +8,8 @@ use portal_runtime::{
 
 use crate::{
     IdentityApi,
-    domain::{self, Email, access},
+    domain::{Email, access},
     error::{Error, Result},
-    store,
 };
 
 impl IdentityApi {
@@ -20,7 +18,7 @@ impl IdentityApi {
         context: CallContext,
         r: pb::CheckSupportEligibilityRequest,
     ) -> Result<pb::CheckSupportEligibilityResponse> {
-        let caller = self.caller(&context).await?;
+        let caller = self.app.caller(&context).await?;
         let mut v = Violations::default();
         v.require("account_id", &r.account_id);
         let email = v.check(Email::parse(&r.email).map_err(FieldViolation::of("email")));
@@ -29,14 +27,7 @@ impl IdentityApi {
             return Err(Error::invalid("email", "required"));
         };
         access::ensure_may_ask_support_eligibility(&caller, &r.account_id, &email)?;
-        let account = store::find_account(&self.db, &r.account_id).await?;
-        let is_user = store::has_active_user(&self.db, &account.account_id, email.key()).await?;
-        let deployments = if account.academic {
-            Vec::new()
-        } else {
-            self.licensing.deployments(&account.account_id).await?
-        };
-        let eligibility = domain::support_eligibility(account.academic, is_user, &deployments);
+        let eligibility = self.app.support_eligibility(&r.account_id, &email).await?;
         Ok(pb::CheckSupportEligibilityResponse {
             eligible: eligibility.eligible,
             reason: eligibility.reason.into(),

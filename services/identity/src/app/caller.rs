@@ -1,6 +1,6 @@
 //! Who is calling identity: the shared [`Caller`] every service decides with, resolved from identity's own
 //! users (not through the Directory the other services ask), with the calling user's row kept beside it so
-//! that reads about oneself (GetUser, CheckAccess) do not read it again.
+//! that reads about oneself (GetUser, CheckAccess) do not read it again; and the users a caller may learn of.
 
 use std::ops::Deref;
 
@@ -8,14 +8,14 @@ use portal_clients::Caller;
 use portal_runtime::{CallContext, Principal};
 
 use crate::{
-    IdentityApi,
-    domain::User,
+    app::Identity,
+    domain::{User, access::hide_whether_it_exists},
     error::{Error, Result},
 };
 
 /// The resolved caller of an RPC; dereferences to the shared [`Caller`].
 #[derive(Debug, Clone)]
-pub(super) struct Calling {
+pub struct Calling {
     caller: Caller,
     /// The calling portal user, active.
     user: Option<User>,
@@ -23,7 +23,7 @@ pub(super) struct Calling {
 
 impl Calling {
     /// The caller's own row, when the caller is the user `user_id`.
-    pub(super) fn own(&self, user_id: &str) -> Option<&User> {
+    pub fn own(&self, user_id: &str) -> Option<&User> {
         self.user.as_ref().filter(|u| u.user_id == user_id)
     }
 }
@@ -36,9 +36,10 @@ impl Deref for Calling {
     }
 }
 
-impl IdentityApi {
-    /// A user token must name an active portal user; anything else is `PERMISSION_DENIED`.
-    pub(super) async fn caller(&self, context: &CallContext) -> Result<Calling> {
+impl Identity {
+    /// A user token must name an active portal user; anything else, unknown or removed alike, is
+    /// `PERMISSION_DENIED`.
+    pub async fn caller(&self, context: &CallContext) -> Result<Calling> {
         let principal = &context.principal;
         let Principal::User { user_id } = principal else {
             return Ok(Calling {
@@ -46,15 +47,15 @@ impl IdentityApi {
                 user: None,
             });
         };
-        match self.users.find(&self.db, user_id).await {
-            Ok(user) if user.is_active() => Ok(Calling {
+        let found = self.users.find(&self.db, user_id).await;
+        match hide_whether_it_exists(found, User::is_active)? {
+            Some(user) => Ok(Calling {
                 caller: Caller::User(user.member()),
                 user: Some(user),
             }),
-            Ok(_) | Err(Error::UserNotFound) => Err(Error::denied(
+            None => Err(Error::denied(
                 "the calling user is not an active portal user",
             )),
-            Err(e) => Err(e),
         }
     }
 
@@ -69,9 +70,10 @@ impl IdentityApi {
         scopes: &[&str],
         refusal: &str,
     ) -> Result<User> {
-        match self.users.find(&self.db, user_id).await {
-            Err(Error::UserNotFound) if !caller.has_scope(scopes) => Err(Error::denied(refusal)),
-            other => other,
+        let found = self.users.find(&self.db, user_id).await;
+        if caller.has_scope(scopes) {
+            return found;
         }
+        hide_whether_it_exists(found, |_| true)?.ok_or_else(|| Error::denied(refusal))
     }
 }
