@@ -1,10 +1,12 @@
 //! The licensing service: product keys, owners and assignments, fulfillment pools, deployments, and the key
 //! facts identity derives personas from (SPEC L1–L12); cloud sites provisioned by Creator purchases (B11).
 //!
-//! Data flows proto in → domain → store → proto out: `rpc` translates requests into typed commands and
-//! answers, `domain` holds the rules without I/O (by rule id), `store` the sea-orm persistence in domain types,
-//! `jobs` the background work, and `identity` the client for who is who.
+//! Data flows one way, rpc → app → (domain, store) → app → rpc: `rpc` translates requests into typed commands
+//! and answers, `app` holds the use cases (transaction, idempotency claim, audit event, the order of domain and
+//! store calls), `domain` the rules without I/O (by rule id), `store` the sea-orm persistence in domain types,
+//! `jobs` the background work (through `app`), and `identity` the client for who is who.
 
+mod app;
 pub mod domain;
 pub mod error;
 mod identity;

@@ -1,5 +1,5 @@
 //! The LicensingService handlers, one file per resource. They only translate: a request becomes a typed
-//! command (every field violation gathered at once), the domain decides, the store persists, and the answer
+//! command (every field violation gathered at once), the use case in [`crate::app`] runs it, and the answer
 //! goes back as proto.
 
 mod accounts;
@@ -13,7 +13,7 @@ mod keys;
 mod lblm;
 mod reports;
 mod revocations;
-pub(crate) mod sites;
+mod sites;
 
 use portal_clients::Caller;
 use portal_proto::licensing::{self as pb, licensing_service_server::LicensingService};

@@ -1,4 +1,5 @@
-//! Revocation (L13): what revoking asks for, whether it changes anything, and who is told.
+//! Revocation (L13): what revoking asks for, whether it changes anything ([`l13_plan`]), what it releases, and
+//! who is told.
 
 use chrono::{DateTime, Utc};
 use portal_runtime::error::FieldViolation;
@@ -33,6 +34,39 @@ pub fn check_reason(reason: &str) -> Result<String, FieldViolation> {
 /// L13: revoking a revoked key changes nothing; an active or an expired key is revoked.
 pub fn needs_revoking(key: &Key) -> bool {
     key.state != KeyState::Revoked
+}
+
+/// L13: what revoking one key does, decided before anything is written; the application layer executes it
+/// through the store in one transaction.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RevocationPlan {
+    pub key_id: String,
+    /// The state the key leaves.
+    pub was: KeyState,
+    /// The key becomes `REVOKED` with this reason and time.
+    pub revoked: Revoked,
+    /// Every active activation of the key goes back to its pool.
+    pub release_activations: bool,
+    /// Every assignment of the key is removed (its assignees are told).
+    pub remove_assignments: bool,
+    /// B11: the Creator seats the key put on a cloud site leave it.
+    pub release_site_seats: bool,
+}
+
+/// L13: revoking `key` (as it is under its lock) for `reason` at `now`: `None` for a key revoked before, which
+/// is left as it is; otherwise the key is revoked and its activations, assignments and site seats released.
+pub fn l13_plan(key: &Key, reason: &str, now: DateTime<Utc>) -> Option<RevocationPlan> {
+    needs_revoking(key).then(|| RevocationPlan {
+        key_id: key.key_id.clone(),
+        was: key.state,
+        revoked: Revoked {
+            reason: reason.to_string(),
+            time: now,
+        },
+        release_activations: true,
+        remove_assignments: true,
+        release_site_seats: true,
+    })
 }
 
 /// L13: what a revocation did, in the transaction that did it.
@@ -106,6 +140,21 @@ mod tests {
         assert!(needs_revoking(&key(KeyState::Active, LicenseType::Term)));
         assert!(needs_revoking(&key(KeyState::Expired, LicenseType::Term)));
         assert!(!needs_revoking(&key(KeyState::Revoked, LicenseType::Term)));
+    }
+
+    #[test]
+    fn l13_the_plan_revokes_and_releases_everything_once() {
+        let now = Utc::now();
+        let plan = l13_plan(&key(KeyState::Expired, LicenseType::Term), "refund", now)
+            .expect("an expired key is revoked");
+        assert_eq!(plan.was, KeyState::Expired);
+        assert_eq!(plan.revoked.reason, "refund");
+        assert_eq!(plan.revoked.time, now);
+        assert!(plan.release_activations && plan.remove_assignments && plan.release_site_seats);
+        assert_eq!(
+            l13_plan(&key(KeyState::Revoked, LicenseType::Term), "again", now),
+            None
+        );
     }
 
     #[test]

@@ -6,7 +6,7 @@ use std::{collections::BTreeSet, sync::Arc, time::Duration};
 use portal_runtime::{CallContext, Principal};
 use sea_orm::DatabaseConnection;
 
-use crate::{HoldingsCache, error::Result, rpc::sites::release_key_seats, store};
+use crate::{HoldingsCache, app, error::Result, store};
 
 /// How many keys' seats one pass releases; the rest wait for the next tick.
 const BATCH: u64 = 100;
@@ -39,8 +39,7 @@ pub(crate) fn spawn_expiry_sweep(
     })
 }
 
-/// B11: each key no longer live that still has seats on a cloud site gives them up, one transaction per key
-/// (safe with several replicas: the release is guarded and happens once).
+/// B11: each key no longer live that still has seats on a cloud site gives them up, as the licensing service.
 async fn release_stale_seats(db: &DatabaseConnection) -> Result<()> {
     let context = CallContext {
         principal: Principal::Service {
@@ -50,10 +49,5 @@ async fn release_stale_seats(db: &DatabaseConnection) -> Result<()> {
         request_id: String::new(),
         trace_id: String::new(),
     };
-    for key_id in store::sites::keys_with_stale_seats(db, BATCH).await? {
-        let txn = portal_runtime::db::begin_write(db).await?;
-        release_key_seats(&txn, &context, &key_id, chrono::Utc::now()).await?;
-        txn.commit().await?;
-    }
-    Ok(())
+    app::sites::release_stale_seats(db, &context, BATCH).await
 }

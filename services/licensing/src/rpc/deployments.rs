@@ -1,26 +1,21 @@
 //! Deployments (L8): on-premise deployments and cloud sites, used by identity's support eligibility (I11) and
 //! by login-based licensing (L9).
 
-use chrono::Utc;
 use portal_clients::caller::ADMIN_ONLY;
 use portal_proto::licensing as pb;
 use portal_runtime::{
     CallContext,
-    audit::{self, Change},
     auth::INTERNAL_SCOPE,
     error::{FieldViolation, Violations},
-    idempotency::{self, Claim},
-    new_id,
 };
-use serde_json::json;
 
 use super::{checked, convert};
 use crate::{
-    LicensingApi,
+    LicensingApi, app,
     domain::{
-        Deployment, DeploymentPatch, Environment, Family, NewDeployment,
+        Deployment, DeploymentPatch, Family, NewDeployment,
         access::ISSUE,
-        deployment::{check_creator_seats, check_name, kind_name, place_environment},
+        deployment::{check_creator_seats, check_name},
     },
     error::{Error, Result},
     store,
@@ -97,10 +92,6 @@ fn deployment_patch(
     Ok(out)
 }
 
-fn audited(d: &Deployment) -> serde_json::Value {
-    json!({ "name": d.name, "state": d.state.as_str(), "lblm_enabled": d.lblm_enabled, "creator_seats": d.creator_seats })
-}
-
 impl LicensingApi {
     pub(super) async fn register_deployment(
         &self,
@@ -122,60 +113,8 @@ impl LicensingApi {
         if caller.member().is_none() && self.identity.account(&new.account_id).await?.is_none() {
             return Err(Error::AccountNotFound);
         }
-        let deployment_id = new_id("dep");
-        let txn =
-            match idempotency::claim(&self.db, "RegisterDeployment", &r, &deployment_id).await? {
-                Claim::Fresh(txn) => txn,
-                Claim::Replay(id) => {
-                    let existing = store::deployments::find_deployment(&self.db, &id).await?;
-                    return Ok(convert::deployment(&existing));
-                }
-            };
-        let environment = match &new.key_id {
-            Some(key_id) => {
-                self.room_on_key(&txn, key_id, None, new.environment)
-                    .await?
-            }
-            None => new.environment.unwrap_or(Environment::Production),
-        };
-        let created = store::deployments::insert_deployment(
-            &txn,
-            &deployment_id,
-            &new,
-            environment,
-            Utc::now(),
-        )
-        .await?;
-        let after = json!({ "kind": kind_name(created.kind), "name": created.name, "lblm_enabled": created.lblm_enabled, "creator_seats": created.creator_seats, "key_id": created.key_id, "environment": created.environment.as_str() });
-        audit::record(
-            &txn,
-            &context,
-            Change {
-                account_id: &created.account_id,
-                action: "RegisterDeployment",
-                resource_type: "deployment",
-                resource_id: &created.deployment_id,
-                before: None,
-                after: Some(after),
-            },
-        )
-        .await?;
-        txn.commit().await?;
+        let created = app::deployments::register(&self.db, &context, &new, &r).await?;
         Ok(convert::deployment(&created))
-    }
-
-    /// L14: the environment a deployment of server key `key_id` takes among the key's other active ones (but
-    /// `except`), under the key's lock, so that two registrations cannot both take its last place.
-    async fn room_on_key(
-        &self,
-        txn: &sea_orm::DatabaseTransaction,
-        key_id: &str,
-        except: Option<&str>,
-        asked: Option<Environment>,
-    ) -> Result<Environment> {
-        store::keys::lock_key(txn, key_id).await?;
-        let taken = store::deployments::environments_of_key(txn, key_id, except).await?;
-        place_environment(asked, &taken)
     }
 
     pub(super) async fn update_deployment(
@@ -197,33 +136,7 @@ impl LicensingApi {
             .await?;
         caller.require_admin_of(&current.account_id, &[ISSUE, INTERNAL_SCOPE])?;
         let patch = deployment_patch(&patch, r.update_mask, &current)?;
-        let txn = portal_runtime::db::begin_write(&self.db).await?;
-        let before = store::deployments::lock_deployment(&txn, &current.deployment_id).await?;
-        let patched = before.patched(&patch, Utc::now());
-        if let Some(key_id) = patched.key_id.as_deref()
-            && patched.holds_environment()
-            && !before.holds_environment()
-        {
-            // L14: a deployment made active again takes its environment back only if the key has room.
-            self.room_on_key(
-                &txn,
-                key_id,
-                Some(&before.deployment_id),
-                Some(before.environment),
-            )
-            .await?;
-        }
-        let after = store::deployments::save_deployment(&txn, &patched).await?;
-        let change = Change {
-            account_id: &after.account_id,
-            action: "UpdateDeployment",
-            resource_type: "deployment",
-            resource_id: &after.deployment_id,
-            before: Some(audited(&before)),
-            after: Some(audited(&after)),
-        };
-        audit::record(&txn, &context, change).await?;
-        txn.commit().await?;
+        let after = app::deployments::update(&self.db, &context, &current, &patch).await?;
         Ok(convert::deployment(&after))
     }
 

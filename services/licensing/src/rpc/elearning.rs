@@ -1,20 +1,16 @@
 //! eLearning access codes (L11): issued with a purchase, listed under the account's licenses, redeemed once.
 
-use chrono::Utc;
 use portal_proto::licensing as pb;
 use portal_runtime::{
     CallContext,
-    audit::{self, Change},
     auth::INTERNAL_SCOPE,
     error::{FieldViolation, Violations},
-    idempotency::{self, Claim},
-    new_id, paging,
+    paging,
 };
-use serde_json::json;
 
 use super::{checked, convert};
 use crate::{
-    LicensingApi,
+    LicensingApi, app,
     domain::{
         Email, NewElearningCodes,
         access::{self, ISSUE},
@@ -54,31 +50,7 @@ impl LicensingApi {
         let new: NewElearningCodes = self
             .issue_command(&context, &r, |n: &NewElearningCodes| &n.account_id)
             .await?;
-        let batch_id = new_id("elb");
-        let txn = match idempotency::claim(&self.db, "IssueElearningCodes", &r, &batch_id).await? {
-            Claim::Fresh(txn) => txn,
-            Claim::Replay(batch) => {
-                let codes = store::elearning::codes_of_batch(&self.db, &batch).await?;
-                return Ok(pb::IssueElearningCodesResponse {
-                    codes: codes.iter().map(convert::code).collect(),
-                });
-            }
-        };
-        let codes = store::elearning::insert_codes(&txn, &new, &batch_id, Utc::now()).await?;
-        audit::record(
-            &txn,
-            &context,
-            Change {
-                account_id: &new.account_id,
-                action: "IssueElearningCodes",
-                resource_type: "elearning_batch",
-                resource_id: &batch_id,
-                before: None,
-                after: Some(json!({ "count": r.count, "purchase_id": r.purchase_id })),
-            },
-        )
-        .await?;
-        txn.commit().await?;
+        let codes = app::elearning::issue(&self.db, &context, &new, &r).await?;
         Ok(pb::IssueElearningCodesResponse {
             codes: codes.iter().map(convert::code).collect(),
         })
@@ -129,26 +101,7 @@ impl LicensingApi {
         v.finish().map_err(Error::invalid_fields)?;
         let email = checked(email, "email")?;
         let code = elearning::normalize_code(&r.code);
-        let txn = portal_runtime::db::begin_write(&self.db).await?;
-        let (redeemed, now_redeemed) =
-            store::elearning::redeem_code(&txn, &code, &email, Utc::now()).await?;
-        elearning::ensure_redeemed_by(&redeemed, &email, now_redeemed)?;
-        if now_redeemed {
-            audit::record(
-                &txn,
-                &context,
-                Change {
-                    account_id: &redeemed.account_id,
-                    action: "RedeemElearningCode",
-                    resource_type: "elearning_code",
-                    resource_id: redeemed.last_group(),
-                    before: None,
-                    after: Some(json!({ "email": email.as_str() })),
-                },
-            )
-            .await?;
-        }
-        txn.commit().await?;
+        let redeemed = app::elearning::redeem(&self.db, &context, &code, &email).await?;
         Ok(convert::code(&redeemed))
     }
 }

@@ -2,17 +2,11 @@
 //! the person (I8).
 
 use portal_proto::licensing as pb;
-use portal_runtime::{
-    CallContext,
-    audit::{self, Change},
-    auth::INTERNAL_SCOPE,
-    error::Violations,
-};
-use serde_json::json;
+use portal_runtime::{CallContext, auth::INTERNAL_SCOPE, error::Violations};
 
 use super::convert::clamp;
 use crate::{
-    LicensingApi,
+    LicensingApi, app,
     domain::access::KeyAccess,
     error::{Error, Result},
     store,
@@ -72,24 +66,9 @@ impl LicensingApi {
         v.require("email", &r.email);
         v.finish().map_err(Error::invalid_fields)?;
         let email_key = r.email.to_lowercase();
-        let txn = portal_runtime::db::begin_write(&self.db).await?;
         let released =
-            store::holdings::release_holdings(&txn, &r.account_id, &r.user_id, &email_key).await?;
-        let after = json!({ "released_assignments": released.assignments, "cleared_ownerships": released.ownerships, "released_activations": released.activations, "ended_site_roles": released.site_roles });
-        audit::record(
-            &txn,
-            &context,
-            Change {
-                account_id: &r.account_id,
-                action: "ReleaseHoldings",
-                resource_type: "user",
-                resource_id: &r.user_id,
-                before: None,
-                after: Some(after),
-            },
-        )
-        .await?;
-        txn.commit().await?;
+            app::holdings::release(&self.db, &context, &r.account_id, &r.user_id, &email_key)
+                .await?;
         Ok(pb::ReleaseHoldingsResponse {
             released_assignment_count: clamp(released.assignments),
             cleared_ownership_count: clamp(released.ownerships),

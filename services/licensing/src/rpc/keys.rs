@@ -5,20 +5,17 @@ use portal_clients::caller::ADMIN_ONLY;
 use portal_proto::licensing as pb;
 use portal_runtime::{
     CallContext,
-    audit::{self, Change},
     auth::INTERNAL_SCOPE,
     error::{FieldViolation, Violations},
-    idempotency::{self, Claim},
-    new_id, paging,
+    paging,
     time::from_proto,
 };
-use serde_json::json;
 
 use super::{checked, convert};
 use crate::{
-    LicensingApi,
+    LicensingApi, app,
     domain::{
-        self, NewKeys, Refreshed,
+        self, NewKeys,
         access::{ISSUE, KeyAccess, SEE_KEY_REFUSAL},
         refresh::KeyRefresh,
     },
@@ -105,33 +102,7 @@ impl LicensingApi {
         let new: NewKeys = self
             .issue_command(&context, &r, |n: &NewKeys| &n.account_id)
             .await?;
-        let batch_id = new_id("iss");
-        let txn = match idempotency::claim(&self.db, "IssueKeys", &r, &batch_id).await? {
-            Claim::Fresh(txn) => txn,
-            Claim::Replay(batch) => {
-                let keys = store::keys::keys_of_batch(&self.db, &batch).await?;
-                return Ok(pb::IssueKeysResponse {
-                    keys: self.keys_to_proto(&keys).await?,
-                });
-            }
-        };
-        let keys = store::keys::insert_keys(&txn, &new, &batch_id, Utc::now()).await?;
-        let last_groups: Vec<&str> = keys.iter().map(|k| k.key.last_group()).collect();
-        let after = json!({ "family": new.family.as_str(), "seats": r.seats, "count": keys.len(), "keys": last_groups, "purchase_id": r.purchase_id });
-        audit::record(
-            &txn,
-            &context,
-            Change {
-                account_id: &new.account_id,
-                action: "IssueKeys",
-                resource_type: "key_batch",
-                resource_id: &batch_id,
-                before: None,
-                after: Some(after),
-            },
-        )
-        .await?;
-        txn.commit().await?;
+        let keys = app::keys::issue(&self.db, &context, &new, &r).await?;
         Ok(pb::IssueKeysResponse {
             keys: self.keys_to_proto(&keys).await?,
         })
@@ -206,30 +177,9 @@ impl LicensingApi {
             .visible_key(&caller, &r.key_id, &[INTERNAL_SCOPE], ADMIN_ONLY)
             .await?;
         caller.require_admin_of(&current.account_id, &[INTERNAL_SCOPE])?;
-        let owner = if r.owner_user_id.is_empty() {
-            None
-        } else {
-            let member = self.identity.user(&r.owner_user_id).await?;
-            domain::key::ensure_owner_eligible(
-                &current,
-                member.as_ref().map(|m| m.account_id.as_str()),
-            )?;
-            member.map(|m| m.user_id)
-        };
-        let txn = portal_runtime::db::begin_write(&self.db).await?;
-        let before = store::keys::lock_key(&txn, &current.key_id).await?;
+        let owner = (!r.owner_user_id.is_empty()).then_some(r.owner_user_id.as_str());
         let after =
-            store::keys::set_owner(&txn, &before.key_id, owner.as_deref(), Utc::now()).await?;
-        let change = Change {
-            account_id: &after.account_id,
-            action: "SetKeyOwner",
-            resource_type: "key",
-            resource_id: &after.key_id,
-            before: Some(json!({ "owner_user_id": before.owner_user_id })),
-            after: Some(json!({ "owner_user_id": owner })),
-        };
-        audit::record(&txn, &context, change).await?;
-        txn.commit().await?;
+            app::keys::set_owner(&self.db, &self.identity, &context, &current, owner).await?;
         self.key_to_proto(&after).await
     }
 
@@ -242,36 +192,7 @@ impl LicensingApi {
             .await?
             .require_scope(&[ISSUE, INTERNAL_SCOPE])?;
         let asked = KeyRefresh::try_from(r)?;
-        let now = Utc::now();
-        let txn = portal_runtime::db::begin_write(&self.db).await?;
-        let before = store::keys::lock_key(&txn, &asked.key_id).await?;
-        let current = Refreshed {
-            period_end: before.period_end,
-            maintenance_end: before.maintenance_end,
-        };
-        let next = domain::refresh(
-            before.license_type,
-            before.state,
-            current,
-            asked.period_end,
-            asked.maintenance_end,
-            now,
-        )?;
-        let after = store::keys::set_dates(&txn, &before.key_id, &next, now).await?;
-        let change = Change {
-            account_id: &after.account_id,
-            action: "RefreshKey",
-            resource_type: "key",
-            resource_id: &after.key_id,
-            before: Some(
-                json!({ "period_end": before.period_end, "maintenance_end": before.maintenance_end }),
-            ),
-            after: Some(
-                json!({ "period_end": after.period_end, "maintenance_end": after.maintenance_end }),
-            ),
-        };
-        audit::record(&txn, &context, change).await?;
-        txn.commit().await?;
+        let after = app::keys::refresh(&self.db, &context, &asked).await?;
         self.key_to_proto(&after).await
     }
 }

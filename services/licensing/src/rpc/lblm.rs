@@ -6,20 +6,18 @@ use portal_clients::caller::ADMIN_ONLY;
 use portal_proto::{common, licensing as pb};
 use portal_runtime::{
     CallContext,
-    audit::{self, Change},
     auth::INTERNAL_SCOPE,
     error::{FieldViolation, Violations},
     new_id,
     time::to_proto,
 };
 use prost::Message;
-use serde_json::json;
 
 use super::{checked, convert, text};
 use crate::{
-    LicensingApi,
+    LicensingApi, app,
     domain::{
-        Email, RunCheckIn, SiteMembership, access,
+        Email, RunCheckIn, access,
         lblm::{self, NewSiteRole, RunRequest},
     },
     error::{Error, Result},
@@ -78,41 +76,8 @@ impl LicensingApi {
             .visible_deployment(&caller, &asked.deployment_id, &[INTERNAL_SCOPE], ADMIN_ONLY)
             .await?;
         caller.require_admin_of(&current.account_id, &[INTERNAL_SCOPE])?;
-        lblm::ensure_lblm(&current)?;
-        let Some(member) = self
-            .identity
-            .member_by_email(&current.account_id, asked.email.as_str())
-            .await?
-        else {
-            return Err(Error::UserNotInAccount);
-        };
-        let txn = portal_runtime::db::begin_write(&self.db).await?;
-        let deployment = store::deployments::lock_deployment(&txn, &current.deployment_id).await?;
-        let creators =
-            store::lblm::count_other_creators(&txn, &deployment.deployment_id, &member.email_key())
-                .await?;
-        lblm::ensure_creator_seat(asked.site_role, creators, deployment.creator_seats)?;
-        let now = Utc::now();
-        let wanted = SiteMembership {
-            deployment_id: deployment.deployment_id.clone(),
-            account_id: deployment.account_id.clone(),
-            email: member.email.clone(),
-            user_id: member.user_id.clone(),
-            site_role: asked.site_role,
-            create_time: now,
-            update_time: now,
-        };
-        let (before, membership) = store::lblm::set_site_role(&txn, &wanted, now).await?;
-        let change = Change {
-            account_id: &deployment.account_id,
-            action: "SetSiteRole",
-            resource_type: "deployment",
-            resource_id: &deployment.deployment_id,
-            before: Some(json!({ "email": member.email, "site_role": before.map(|r| r.as_str()) })),
-            after: Some(json!({ "email": member.email, "site_role": asked.site_role.as_str() })),
-        };
-        audit::record(&txn, &context, change).await?;
-        txn.commit().await?;
+        let membership =
+            app::lblm::set_site_role(&self.db, &self.identity, &context, &current, &asked).await?;
         Ok(convert::membership(&membership))
     }
 

@@ -111,6 +111,19 @@ pub async fn touch_activation<C: ConnectionTrait>(
         .map(activation_from_row))
 }
 
+/// L6: how many fulfillments of the key's `product` pool are taken.
+pub async fn pool_used<C: ConnectionTrait>(db: &C, key_id: &str, product: Product) -> Result<u64> {
+    let used: Option<i64> = pool_count::Entity::find()
+        .select_only()
+        .column(pool_count::Column::Used)
+        .filter(pool_count::Column::KeyId.eq(key_id))
+        .filter(pool_count::Column::Product.eq(product.as_str()))
+        .into_tuple()
+        .one(db)
+        .await?;
+    used.map_or(Ok(0), |n| stored_count(n, "pool counter"))
+}
+
 /// L6: takes one fulfillment from the key's `product` pool of `limit`, in one statement that also locks the
 /// pool's counter row; false when the pool is empty.
 pub async fn take_from_pool<C: ConnectionTrait>(

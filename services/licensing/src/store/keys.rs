@@ -12,8 +12,8 @@ use sea_orm::{
 use super::{activations, assignment, column, key, stored_count, to_column};
 use crate::{
     domain::{
-        Key, KeyScope, KeyState, KeyString, LicenseType, NewKeys, Refreshed, Revocation, Revoked,
-        revocation,
+        Key, KeyScope, KeyState, KeyString, LicenseType, NewKeys, Refreshed, Revocation,
+        RevocationPlan, Revoked,
     },
     error::{Error, Result},
 };
@@ -196,10 +196,40 @@ async fn update_key<C: ConnectionTrait>(
     key_from_row(row.update(db).await?)
 }
 
-/// L13: revokes the key in the caller's transaction, the one place a key is revoked. It takes the key's lock;
-/// a key revoked before is left as it is ([`Revocation::AlreadyRevoked`]). Otherwise the key becomes `REVOKED`
-/// with `reason`, every active activation on it is released (back to its pool) and every assignment of it is
-/// removed. Whatever else must leave with a revoked key belongs here, in the same transaction.
+/// L13: the store's part of a revocation plan, executed on the (locked) key in the caller's transaction: its
+/// active activations go back to their pools, its assignments are removed, and the key becomes `REVOKED`.
+pub async fn revoke<C: ConnectionTrait>(db: &C, plan: &RevocationPlan) -> Result<Revocation> {
+    let key_id = plan.key_id.as_str();
+    let released_activations = if plan.release_activations {
+        activations::release_key(db, key_id, plan.revoked.time).await?
+    } else {
+        0
+    };
+    let assignees = if plan.remove_assignments {
+        remove_assignments(db, key_id).await?
+    } else {
+        Vec::new()
+    };
+    let now = plan.revoked.time;
+    let key = update_key(db, key_id, |row| {
+        row.state = Set(KeyState::Revoked.into());
+        row.revoke_reason = Set(Some(plan.revoked.reason.clone()));
+        row.revoke_time = Set(Some(now));
+        row.update_time = Set(now);
+    })
+    .await?;
+    tracing::info!(key = %key.key, account_id = %key.account_id, "revoked key");
+    Ok(Revocation::Revoked {
+        key,
+        was: plan.was,
+        assignees,
+        released_activations,
+    })
+}
+
+/// L13: locks the key, plans its revocation ([`crate::domain::l13_plan`]) and executes the store's part, as the
+/// application layer does around it.
+#[cfg(test)]
 pub async fn revoke_key<C: ConnectionTrait>(
     db: &C,
     key_id: &str,
@@ -207,10 +237,14 @@ pub async fn revoke_key<C: ConnectionTrait>(
     now: DateTime<Utc>,
 ) -> Result<Revocation> {
     let current = lock_key(db, key_id).await?;
-    if !revocation::needs_revoking(&current) {
-        return Ok(Revocation::AlreadyRevoked(current));
+    match crate::domain::l13_plan(&current, reason, now) {
+        None => Ok(Revocation::AlreadyRevoked(current)),
+        Some(plan) => revoke(db, &plan).await,
     }
-    let released_activations = activations::release_key(db, key_id, now).await?;
+}
+
+/// L13: removes every assignment of the key; the e-mails it was assigned to, in the order they were assigned.
+async fn remove_assignments<C: ConnectionTrait>(db: &C, key_id: &str) -> Result<Vec<String>> {
     let assignees = assignees(db, &[key_id.to_string()])
         .await?
         .remove(key_id)
@@ -219,20 +253,7 @@ pub async fn revoke_key<C: ConnectionTrait>(
         .filter(assignment::Column::KeyId.eq(key_id))
         .exec(db)
         .await?;
-    let key = update_key(db, key_id, |row| {
-        row.state = Set(KeyState::Revoked.into());
-        row.revoke_reason = Set(Some(reason.to_string()));
-        row.revoke_time = Set(Some(now));
-        row.update_time = Set(now);
-    })
-    .await?;
-    tracing::info!(key = %key.key, account_id = %key.account_id, "revoked key");
-    Ok(Revocation::Revoked {
-        key,
-        was: current.state,
-        assignees,
-        released_activations,
-    })
+    Ok(assignees)
 }
 
 /// L12: a page of the keys of `account_id` in `scope`, by key id after `after`.

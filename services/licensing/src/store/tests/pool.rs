@@ -56,7 +56,7 @@ async fn issue(db: &DatabaseConnection, seats: u64) -> Key {
         .expect("one key")
 }
 
-/// The store's part of ActivateKey (`rpc::activations`): the same machine again takes nothing; a new one
+/// The store's part of ActivateKey (`app::activations`): the same machine again takes nothing; a new one
 /// takes from the pool or is refused. Whether the activation holds afterwards.
 async fn activate(db: &DatabaseConnection, key: &Key, machine: u8, product: Product) -> bool {
     let pool = FulfillmentPool::of(key.family, product, key.seats).unwrap();
