@@ -1,12 +1,14 @@
 //! The billing service: the catalog and its prices, purchases of additional products, invoices, payments,
 //! renewals and auto-renew (SPEC B1–B8).
 //!
-//! The data flows proto in → domain → store → proto out: `rpc` holds the tonic handlers (requests become typed
-//! commands there), `domain` the rules without I/O (found by rule id), `store` the sea-orm persistence speaking
-//! domain types, `jobs` the background work (completing purchases and renewal refreshes licensing could not do
-//! at once), `pdf` the drawing of the printable invoice; the other services are asked through the shared
-//! `portal_clients`.
+//! The data flows one way, rpc → app → (domain, store) → app → rpc: `rpc` holds the tonic handlers (requests
+//! become typed commands there, answers become proto), `app` the use cases (each owns its transaction, its
+//! idempotency claim, its audit event and the order of domain and store calls), `domain` the rules without I/O
+//! (found by rule id), `store` the sea-orm persistence speaking domain types, `jobs` the background loop that
+//! retries through `app` what licensing could not do at once, `pdf` the drawing of the printable invoice; the
+//! other services are asked through the shared `portal_clients`.
 
+mod app;
 pub mod domain;
 pub mod error;
 mod identity;

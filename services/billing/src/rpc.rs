@@ -1,6 +1,6 @@
 //! The BillingService handlers, one file per resource: each request becomes a typed command (every field
-//! violation at once), the domain decides, the store persists, and the answer is translated back to proto
-//! (`convert`). No handler touches the database directly.
+//! violation at once), the use case in `crate::app` runs it, and its answer is translated back to proto
+//! (`convert`). No handler holds a transaction or writes an audit event.
 
 mod catalog;
 pub(crate) mod convert;
@@ -17,122 +17,41 @@ use tonic::{Request, Response, Status};
 
 use crate::{
     BillingApi,
-    domain::{self, Invoice, Purchase, access::Permit},
     error::{Error, Result},
-    store,
 };
 
 fn respond<T>(result: Result<T>) -> Result<Response<T>, Status> {
     result.map(Response::new).map_err(Status::from)
 }
 
-/// What a caller who could not see the resource even if it existed is told when it does not: the very refusal
-/// (`PERMISSION_DENIED`, in the same words) it gets for one it may not see, so nothing reveals whether it exists
-/// (AIP-211). Only a service holding one of the `permit`'s scopes, which let it act on the resource, learns
-/// `NOT_FOUND`.
-fn hidden<T>(
-    caller: &Caller,
-    permit: Permit,
-    found: Result<T>,
-    not_found: fn(&Error) -> bool,
-) -> Result<T> {
-    match found {
-        Err(e) if not_found(&e) && !caller.has_scope(permit.scopes) => {
-            Err(caller.refusal(permit.action, permit.scopes).into())
-        }
-        other => other,
-    }
+/// A List request's page of an account, as asked: checked (the account named, the token ours) when it becomes
+/// a [`paging::Page`], which the use case does after it has judged who asks.
+struct PageAsked<'a> {
+    scope: &'a paging::Scope,
+    account_id: &'a str,
+    page_size: i32,
+    page_token: &'a str,
 }
 
-/// The page a List request of an account asks for, with the account checked.
-fn page(
-    scope: &paging::Scope,
-    account_id: &str,
-    page_size: i32,
-    page_token: &str,
-) -> Result<paging::Page> {
-    let mut v = Violations::default();
-    v.require("account_id", account_id);
-    let page = v.check(paging::parse(page_size, page_token, scope));
-    v.finish().map_err(Error::invalid_fields)?;
-    page.ok_or_else(|| Error::invalid("page_token", "invalid"))
+impl TryFrom<PageAsked<'_>> for paging::Page {
+    type Error = Error;
+
+    fn try_from(asked: PageAsked<'_>) -> Result<Self> {
+        let mut v = Violations::default();
+        v.require("account_id", asked.account_id);
+        let page = v.check(paging::parse(
+            asked.page_size,
+            asked.page_token,
+            asked.scope,
+        ));
+        v.finish().map_err(Error::invalid_fields)?;
+        page.ok_or_else(|| Error::invalid("page_token", "invalid"))
+    }
 }
 
 impl BillingApi {
     async fn caller(&self, context: &CallContext) -> Result<Caller> {
         Ok(Caller::resolve(&self.identity, context.principal.clone()).await?)
-    }
-
-    /// The caller is a service principal with one of `scopes` (B2, B5, B8).
-    async fn require_service(&self, context: &CallContext, scopes: &[&str]) -> Result<()> {
-        Ok(self.caller(context).await?.require_scope(scopes)?)
-    }
-
-    /// B6: the caller may do what `permit` names on `account_id`.
-    fn permit(caller: &Caller, account_id: &str, permit: Permit) -> Result<()> {
-        Ok(caller.require_action(account_id, permit.action, permit.scopes)?)
-    }
-
-    /// B2: the shipped catalog is in the database before anything reads it; seeded once per process (a failure
-    /// is retried by the next call). Never call it inside a transaction: on SQLite it writes.
-    async fn catalog_ready(&self) -> Result<()> {
-        let db = &self.db;
-        self.seeded
-            .get_or_try_init(|| async move {
-                let added = store::catalog::seed(db, &domain::catalog::shipped()?).await?;
-                if added > 0 {
-                    tracing::info!(added, "seeded the catalog");
-                }
-                Ok::<(), Error>(())
-            })
-            .await
-            .map(|_| ())
-    }
-
-    /// Invoices as the contract shows them, with lines and payments, in two queries for the whole page.
-    async fn invoices_to_proto(&self, invoices: &[Invoice]) -> Result<Vec<pb::Invoice>> {
-        let mut lines = store::invoices::lines_of(&self.db, invoices).await?;
-        let mut payments = store::payments::of(&self.db, invoices).await?;
-        invoices
-            .iter()
-            .map(|invoice| {
-                let lines = lines.remove(&invoice.invoice_id).unwrap_or_default();
-                let payments = payments.remove(&invoice.invoice_id).unwrap_or_default();
-                convert::invoice(invoice, &lines, &payments)
-            })
-            .collect()
-    }
-
-    async fn invoice_to_proto(&self, invoice: Invoice) -> Result<pb::Invoice> {
-        let mut invoices = self
-            .invoices_to_proto(std::slice::from_ref(&invoice))
-            .await?;
-        invoices
-            .pop()
-            .ok_or_else(|| Error::internal("invoice vanished"))
-    }
-
-    /// A purchase with the items it bought (its invoice's lines).
-    async fn purchase_to_proto(&self, purchase: &Purchase) -> Result<pb::Purchase> {
-        let invoice = store::invoices::find(&self.db, &purchase.invoice_id).await?;
-        let mut lines = store::invoices::lines_of(&self.db, std::slice::from_ref(&invoice)).await?;
-        Ok(convert::purchase(
-            purchase,
-            &lines.remove(&invoice.invoice_id).unwrap_or_default(),
-        ))
-    }
-
-    /// The invoice, or — for a portal user — `PERMISSION_DENIED` without revealing whether it exists.
-    async fn visible_invoice(
-        &self,
-        caller: &Caller,
-        invoice_id: &str,
-        permit: Permit,
-    ) -> Result<Invoice> {
-        let found = store::invoices::find(&self.db, invoice_id).await;
-        hidden(caller, permit, found, |e| {
-            matches!(e, Error::InvoiceNotFound)
-        })
     }
 }
 

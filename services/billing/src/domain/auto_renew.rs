@@ -4,35 +4,13 @@
 //! replica's sweep gets there first; one passed before the renewal existed, or overtaken by a later one while no
 //! sweep ran, is never sent late.
 
-use chrono::{DateTime, Duration, Utc};
+use chrono::{DateTime, Utc};
 
-use super::renewal::{Renewal, RenewalState, Terms};
+use super::{
+    calendar::{MILESTONES, REMINDER_DAYS, b10_passed},
+    renewal::{Renewal, RenewalState, Terms},
+};
 use crate::error::Result;
-
-/// B10: reminders go out this many days before a renewal date, in this order.
-pub const REMINDER_DAYS: [i64; 3] = [90, 30, 7];
-/// B10: the reminders, then the renewal date.
-pub const MILESTONES: u8 = REMINDER_DAYS.len() as u8 + 1;
-
-/// When milestone `index` (0-based: the reminders, then the date) of `renewal_date` falls.
-fn milestone(renewal_date: DateTime<Utc>, index: u8) -> Option<DateTime<Utc>> {
-    match REMINDER_DAYS.get(usize::from(index)) {
-        Some(days) => Some(renewal_date - Duration::days(*days)),
-        None => (index < MILESTONES).then_some(renewal_date),
-    }
-}
-
-/// B10: how many milestones of `renewal_date` have passed at `now` (0 to [`MILESTONES`]).
-pub fn b10_passed(renewal_date: DateTime<Utc>, now: DateTime<Utc>) -> u8 {
-    (0..MILESTONES)
-        .take_while(|&i| milestone(renewal_date, i).is_some_and(|at| at <= now))
-        .count() as u8
-}
-
-/// B10: when the sweep looks at a renewal again, having handled `done` milestones; `None` once all are.
-pub fn b10_next_due(renewal_date: DateTime<Utc>, done: u8) -> Option<DateTime<Utc>> {
-    milestone(renewal_date, done)
-}
 
 /// B10: what the sweep does for a renewal.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -116,9 +94,10 @@ impl Renewal {
 #[cfg(test)]
 mod tests {
     #![allow(clippy::unwrap_used)]
-    use chrono::TimeZone;
+    use chrono::{Duration, TimeZone};
 
     use super::*;
+    use crate::domain::calendar::b10_next_due;
 
     fn date() -> DateTime<Utc> {
         Utc.with_ymd_and_hms(2027, 6, 1, 12, 0, 0).unwrap()

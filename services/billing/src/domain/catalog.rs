@@ -9,7 +9,7 @@ use chrono::{DateTime, Utc};
 use portal_runtime::error::FieldViolation;
 use serde::{Deserialize, Serialize};
 
-use super::{money::Money, printed::check_printable};
+use super::{money::Money, text::check_printable};
 
 /// The most seats (or eLearning codes) one unit grants.
 pub const MAX_SEATS_PER_UNIT: i32 = 10_000;

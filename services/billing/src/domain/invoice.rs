@@ -8,8 +8,8 @@ use chrono::{DateTime, Utc};
 pub use pricing::{Line, Priced, Totals, price};
 
 use super::{
+    calendar,
     money::{Currency, Money},
-    renewal,
 };
 use crate::error::{Error, Result};
 
@@ -93,7 +93,7 @@ impl Invoice {
         now: DateTime<Utc>,
     ) -> Result<Invoice> {
         if let (InvoiceState::Open, Some(renewal_date)) = (self.state, renewal_date) {
-            renewal::ensure_payable(renewal_date, now)?;
+            calendar::ensure_payable(renewal_date, now)?;
         }
         let after = apply_payment(self.state, self.totals.total, self.paid, amount)?;
         let paid_time = match after.state {

@@ -1,9 +1,8 @@
 //! What an invoice prints (B7), formatted with integer arithmetic only: the account, the number and dates, the
 //! lines, the totals and the status, with a closing note on payments, the balance due or why it is void. The
-//! PDF itself is drawn from this by `crate::pdf`. Free text that ends up on an invoice is checked here too.
+//! PDF itself is drawn from this by `crate::pdf`; the free text it prints was checked by `text`.
 
 use chrono::{DateTime, Utc};
-use portal_runtime::error::FieldViolation;
 
 use super::{
     invoice::{Invoice, InvoiceState, Line, Payment},
@@ -34,21 +33,6 @@ pub struct PrintedLine {
     pub quantity: String,
     pub unit_price: String,
     pub amount: String,
-}
-
-/// B7: free text printed on an invoice (a description, a payment reference, a void reason): 1 to `max`
-/// printable characters once trimmed.
-pub fn check_printable(field: &str, value: &str, max: usize) -> Result<(), FieldViolation> {
-    let trimmed = value.trim();
-    if trimmed.is_empty() || trimmed.chars().count() > max || trimmed.chars().any(char::is_control)
-    {
-        Err(FieldViolation::new(
-            field,
-            format!("must be 1 to {max} printable characters"),
-        ))
-    } else {
-        Ok(())
-    }
 }
 
 fn day(time: DateTime<Utc>) -> String {
@@ -125,18 +109,4 @@ pub fn b7_printed(
         ],
         notes,
     })
-}
-
-#[cfg(test)]
-mod tests {
-    #![allow(clippy::unwrap_used)]
-    use super::*;
-
-    #[test]
-    fn b7_printed_text_is_checked_before_it_reaches_an_invoice() {
-        assert!(check_printable("reason", " duplicate order ", 20).is_ok());
-        for bad in ["", "   ", "tab\there", "much too long for twenty"] {
-            assert!(check_printable("reason", bad, 20).is_err(), "{bad:?}");
-        }
-    }
 }

@@ -1,19 +1,16 @@
 //! Renewals (B8): the payment window before the renewal date, the auto-renew lock, and how far a paid renewal
 //! moves the covered keys (L7).
 
-use chrono::{DateTime, Duration, Months, Utc};
+use chrono::{DateTime, Months, Utc};
 
 use super::{
+    answer::Answer,
+    calendar::{auto_renew_lock_time, b10_passed},
     catalog::LicenseType,
     invoice::{Invoice, InvoiceState},
-    purchase::Answer,
 };
 use crate::error::{Error, Result};
 
-/// A renewal invoice can be paid from this many months before the renewal date.
-pub const PAYMENT_WINDOW_MONTHS: u32 = 4;
-/// Auto-renew can be turned off until this many days before the renewal date.
-pub const AUTO_RENEW_LOCK_DAYS: i64 = 7;
 /// `term_months` when the request leaves it 0.
 pub const DEFAULT_TERM_MONTHS: i32 = 12;
 pub const MAX_TERM_MONTHS: i32 = 120;
@@ -87,7 +84,7 @@ impl Renewal {
     /// B10: reminder milestones already passed when it is created are not sent.
     pub fn open(renewal_id: String, invoice_id: String, terms: Terms, now: DateTime<Utc>) -> Self {
         Self {
-            milestones_done: super::auto_renew::b10_passed(terms.renewal_date, now),
+            milestones_done: b10_passed(terms.renewal_date, now),
             renewed_automatically: false,
             next_renewal_id: None,
             renewal_id,
@@ -182,27 +179,6 @@ pub fn ensure_key_of(account_id: &str, key_id: &str, owner: Option<&str>) -> Res
     }
 }
 
-/// B8: from when the renewal invoice can be paid.
-pub fn payment_window_start(renewal_date: DateTime<Utc>) -> DateTime<Utc> {
-    renewal_date
-        .checked_sub_months(Months::new(PAYMENT_WINDOW_MONTHS))
-        .unwrap_or(renewal_date)
-}
-
-/// B8: until when auto-renew can be turned off.
-pub fn auto_renew_lock_time(renewal_date: DateTime<Utc>) -> DateTime<Utc> {
-    renewal_date - Duration::days(AUTO_RENEW_LOCK_DAYS)
-}
-
-/// B8: a renewal invoice is paid within 4 months before its renewal date, not earlier and not after.
-pub fn ensure_payable(renewal_date: DateTime<Utc>, now: DateTime<Utc>) -> Result<()> {
-    if now < payment_window_start(renewal_date) || now > renewal_date {
-        Err(Error::OutsideRenewalWindow)
-    } else {
-        Ok(())
-    }
-}
-
 /// B8: auto-renew can be turned off until 7 days before the renewal date and on until the renewal date, only
 /// while the renewal is open. Setting the current value changes nothing (`Ok(false)`).
 pub fn set_auto_renew(
@@ -271,7 +247,7 @@ pub fn refresh_plan(
 #[cfg(test)]
 mod tests {
     #![allow(clippy::unwrap_used)]
-    use chrono::TimeZone;
+    use chrono::{Duration, TimeZone};
 
     use super::*;
 
@@ -288,26 +264,6 @@ mod tests {
                 Err(Error::KeyNotInAccount(key)) if key == "key-1"
             ));
         }
-    }
-
-    #[test]
-    fn b8_renewals_are_paid_within_four_months_before_the_date() {
-        let date = date();
-        assert_eq!(
-            payment_window_start(date),
-            Utc.with_ymd_and_hms(2026, 5, 30, 0, 0, 0).unwrap()
-        );
-        assert!(ensure_payable(date, date - Duration::days(30)).is_ok());
-        assert!(ensure_payable(date, payment_window_start(date)).is_ok());
-        assert!(ensure_payable(date, date).is_ok());
-        assert!(matches!(
-            ensure_payable(date, payment_window_start(date) - Duration::seconds(1)),
-            Err(Error::OutsideRenewalWindow)
-        ));
-        assert!(matches!(
-            ensure_payable(date, date + Duration::seconds(1)),
-            Err(Error::OutsideRenewalWindow)
-        ));
     }
 
     #[test]

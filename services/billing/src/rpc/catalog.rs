@@ -1,21 +1,15 @@
-//! The catalog (B2): listing SKUs and what they issue, and editing them by a service principal (UpdateSku, with
-//! AIP-134 masks and `allow_missing` creation).
+//! The catalog (B2): ListCatalog and UpdateSku, translated to and from `app::catalog`; an UpdateSku request's
+//! AIP-134 mask becomes the change it asks for here.
 
-use chrono::Utc;
 use portal_proto::billing as pb;
-use portal_runtime::{
-    CallContext,
-    audit::{self, Change},
-    error::Violations,
-};
-use serde_json::json;
+use portal_runtime::{CallContext, error::Violations};
 
 use super::convert;
 use crate::{
     BillingApi,
-    domain::{Currency, Money, Sku, access, catalog},
+    app::{self, catalog::SkuChange},
+    domain::{Currency, Money, Sku, catalog},
     error::{Error, Result},
-    store,
 };
 
 /// The fields UpdateSku may change.
@@ -151,14 +145,22 @@ fn checked(sku: Option<Sku>, mut v: Violations) -> Result<Sku> {
     sku.ok_or_else(|| Error::invalid("sku", "incomplete"))
 }
 
-fn snapshot(sku: &Sku) -> serde_json::Value {
-    json!({
-        "description": sku.description,
-        "unit_price_minor": sku.unit_price.minor,
-        "currency": sku.unit_price.currency.as_str(),
-        "grant": sku.grant,
-        "active": sku.active,
-    })
+impl SkuChange for SkuPatch {
+    fn code(&self) -> &str {
+        &self.patch.sku
+    }
+
+    fn allow_missing(&self) -> bool {
+        self.allow_missing
+    }
+
+    fn whole(&self) -> Result<Sku> {
+        SkuPatch::whole(self)
+    }
+
+    fn apply(&self, current: &Sku) -> Result<Sku> {
+        SkuPatch::apply(self, current)
+    }
 }
 
 impl BillingApi {
@@ -168,8 +170,7 @@ impl BillingApi {
         _context: CallContext,
         r: pb::ListCatalogRequest,
     ) -> Result<pb::ListCatalogResponse> {
-        self.catalog_ready().await?;
-        let skus = store::catalog::list(&self.db, r.show_inactive).await?;
+        let skus = app::catalog::list(self, r.show_inactive).await?;
         Ok(pb::ListCatalogResponse {
             skus: skus.iter().map(convert::sku).collect(),
         })
@@ -180,44 +181,8 @@ impl BillingApi {
         context: CallContext,
         r: pb::UpdateSkuRequest,
     ) -> Result<pb::Sku> {
-        self.require_service(&context, access::B2_EDIT_CATALOG)
-            .await?;
-        let patch = SkuPatch::try_from(r)?;
-        self.catalog_ready().await?;
-        let now = Utc::now();
-        let txn = portal_runtime::db::begin_write(&self.db).await?;
-        let code = patch.patch.sku.clone();
-        let Some(before) = store::catalog::lock(&txn, &code).await? else {
-            if !patch.allow_missing {
-                return Err(Error::SkuNotFound);
-            }
-            let sku = patch.whole()?;
-            let created = store::catalog::insert(&txn, &sku, now).await?;
-            let change = Change {
-                account_id: "",
-                action: "CreateSku",
-                resource_type: "sku",
-                resource_id: &sku.code,
-                before: None,
-                after: Some(snapshot(&sku)),
-            };
-            audit::record(&txn, &context, change).await?;
-            txn.commit().await?;
-            return Ok(convert::sku(&created));
-        };
-        let next = patch.apply(&before)?;
-        // B4: invoices keep the description, price and grant of their lines; only future sales see the change.
-        let after = store::catalog::update(&txn, &next, now).await?;
-        let change = Change {
-            account_id: "",
-            action: "UpdateSku",
-            resource_type: "sku",
-            resource_id: &next.code,
-            before: Some(snapshot(&before)),
-            after: Some(snapshot(&next)),
-        };
-        audit::record(&txn, &context, change).await?;
-        txn.commit().await?;
-        Ok(convert::sku(&after))
+        let caller = self.caller(&context).await?;
+        let sku = app::catalog::update::<_, SkuPatch>(self, &context, &caller, r).await?;
+        Ok(convert::sku(&sku))
     }
 }

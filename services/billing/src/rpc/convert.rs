@@ -8,6 +8,7 @@ use portal_runtime::{
 };
 
 use crate::{
+    app::invoices::Statement,
     domain::{
         self, Family, Grant, Invoice, InvoiceState, LicenseType, Line, Payment, Product, Purchase,
         PurchaseState, Renewal, RenewalState, catalog::Listed,
@@ -21,16 +22,6 @@ fn family_to_proto(family: Option<Family>) -> common::KeyFamily {
 
 fn license_type_to_proto(license_type: Option<LicenseType>) -> common::LicenseType {
     license_type.map_or(common::LicenseType::Unspecified, Into::into)
-}
-
-/// The family of a key grant as sent to licensing.
-pub fn family(family: Family) -> common::KeyFamily {
-    family.into()
-}
-
-/// The license type of a key grant as sent to licensing.
-pub fn license_type(license_type: LicenseType) -> common::LicenseType {
-    license_type.into()
 }
 
 fn grant_to_proto(grant: &Grant) -> pb::SkuGrant {
@@ -161,6 +152,11 @@ pub fn purchase(purchase: &Purchase, lines: &[Line]) -> pb::Purchase {
     }
 }
 
+/// An invoice as every answer shows it: with its lines and payments.
+pub fn statement(statement: &Statement) -> Result<pb::Invoice> {
+    invoice(&statement.invoice, &statement.lines, &statement.payments)
+}
+
 /// An invoice with its lines and payments; the balance is computed (B4).
 pub fn invoice(invoice: &Invoice, lines: &[Line], payments: &[Payment]) -> Result<pb::Invoice> {
     let totals = invoice.totals;
@@ -216,10 +212,10 @@ pub fn renewal(renewal: &Renewal, now: DateTime<Utc>) -> pb::Renewal {
         invoice_id: renewal.invoice_id.clone(),
         state: state as i32,
         term_months: renewal.term_months,
-        payment_window_start_time: Some(to_proto(domain::renewal::payment_window_start(
+        payment_window_start_time: Some(to_proto(domain::calendar::payment_window_start(
             renewal.renewal_date,
         ))),
-        auto_renew_lock_time: Some(to_proto(domain::renewal::auto_renew_lock_time(
+        auto_renew_lock_time: Some(to_proto(domain::calendar::auto_renew_lock_time(
             renewal.renewal_date,
         ))),
         create_time: Some(to_proto(renewal.create_time)),

@@ -1,27 +1,22 @@
-//! Renewals (B8): a renewal of keys with its invoice, auto-renew on and off, and the account's renewals.
+//! Renewals (B8): CreateRenewalInvoice, SetAutoRenew and ListRenewals, translated to and from `app::renewals`.
 
 use chrono::Utc;
 use portal_proto::billing as pb;
-use portal_runtime::{
-    CallContext,
-    audit::{self, Change},
-    error::Violations,
-    idempotency::{self, Claim, Prior},
-    new_id, paging,
-    time::from_proto,
-};
-use serde_json::json;
+use portal_runtime::{CallContext, error::Violations, paging, time::from_proto};
 
-use super::{convert, hidden};
+use super::{PageAsked, convert};
 use crate::{
     BillingApi,
+    app::{
+        RequestKey,
+        renewals::{self, NewRenewal},
+    },
     domain::{
-        Item, Renewal, access, invoice as invoice_rules,
-        purchase::whole_seconds,
-        renewal::{self as renewal_rules, DEFAULT_TERM_MONTHS, MAX_TERM_MONTHS, Terms},
+        calendar::whole_seconds,
+        renewal::{DEFAULT_TERM_MONTHS, MAX_TERM_MONTHS, Terms},
     },
     error::{Error, Result},
-    store::{self, invoices::NewInvoice},
+    store,
 };
 
 /// The most keys one renewal covers.
@@ -29,11 +24,6 @@ const MAX_KEYS: usize = 1000;
 
 /// A CreateRenewalInvoice request, checked (B8): the renewal's terms (its date in the future, in whole seconds
 /// like every date billing derives key dates from) and what its invoice bills.
-pub(super) struct NewRenewal {
-    terms: Terms,
-    items: Vec<Item>,
-}
-
 impl TryFrom<&pb::CreateRenewalInvoiceRequest> for NewRenewal {
     type Error = Error;
 
@@ -99,87 +89,15 @@ impl TryFrom<&pb::CreateRenewalInvoiceRequest> for NewRenewal {
     }
 }
 
-const CREATE_RENEWAL: &str = "CreateRenewalInvoice";
-
 impl BillingApi {
     pub(super) async fn create_renewal_invoice(
         &self,
         context: CallContext,
         r: pb::CreateRenewalInvoiceRequest,
     ) -> Result<pb::Renewal> {
-        self.require_service(&context, access::B8_CREATE_RENEWAL)
-            .await?;
-        // A replay returns the first result before anything else is judged: by then the renewal date may have
-        // passed or licensing may be down, and neither changes what was created.
-        let hash = idempotency::content_hash(&r);
-        match idempotency::lookup(&self.db, CREATE_RENEWAL, &r.request_id, &hash).await? {
-            Prior::Replay(id) => return self.renewal_as_it_is(&id).await,
-            Prior::Reused => return Err(Error::request_id_reused()),
-            Prior::None => {}
-        }
-        let NewRenewal { terms, items } = NewRenewal::try_from(&r)?;
-        let account_id = terms.account_id.clone();
-        if self.identity.account(&account_id).await?.is_none() {
-            return Err(Error::AccountNotFound);
-        }
-        for key_id in &terms.key_ids {
-            let key = self.licensing.key(key_id).await?;
-            renewal_rules::ensure_key_of(
-                &account_id,
-                key_id,
-                key.as_ref().map(|k| k.account_id.as_str()),
-            )?;
-        }
-        self.catalog_ready().await?;
-        let renewal_id = new_id("ren");
-        let txn = match idempotency::claim(&self.db, CREATE_RENEWAL, &r, &renewal_id).await? {
-            Claim::Fresh(txn) => txn,
-            Claim::Replay(id) => return self.renewal_as_it_is(&id).await,
-        };
-        let codes: Vec<String> = items.iter().map(|i| i.sku.clone()).collect();
-        let catalog = store::catalog::by_code(&txn, &codes).await?;
-        let priced = invoice_rules::price(&items, &catalog)?;
-        let now = Utc::now();
-        let created = whole_seconds(now);
-        let renewal = Renewal::open(renewal_id.clone(), new_id("inv"), terms, created);
-        store::renewals::insert(&txn, &renewal).await?;
-        let invoice = store::invoices::insert(
-            &txn,
-            NewInvoice {
-                invoice_id: &renewal.invoice_id,
-                account_id: &account_id,
-                priced: &priced,
-                purchase_id: None,
-                renewal_id: Some(&renewal_id),
-                issue_time: created,
-                due_time: renewal.renewal_date,
-            },
-        )
-        .await?;
-        let after = json!({
-            "key_ids": renewal.key_ids,
-            "renewal_date": renewal.renewal_date,
-            "term_months": renewal.term_months,
-            "invoice_id": invoice.invoice_id,
-            "number": invoice.number,
-            "total_minor": invoice.totals.total.minor,
-            "currency": invoice.currency.as_str(),
-        });
-        let change = Change {
-            account_id: &account_id,
-            action: "CreateRenewal",
-            resource_type: "renewal",
-            resource_id: &renewal_id,
-            before: None,
-            after: Some(after),
-        };
-        audit::record(&txn, &context, change).await?;
-        txn.commit().await?;
-        Ok(convert::renewal(&renewal, now))
-    }
-
-    async fn renewal_as_it_is(&self, renewal_id: &str) -> Result<pb::Renewal> {
-        let renewal = store::renewals::find(&self.db, renewal_id).await?;
+        let caller = self.caller(&context).await?;
+        let key = RequestKey::of(&r);
+        let renewal = renewals::create(self, &context, &caller, &key, &r).await?;
         Ok(convert::renewal(&renewal, Utc::now()))
     }
 
@@ -192,30 +110,11 @@ impl BillingApi {
         v.require("renewal_id", &r.renewal_id);
         v.finish().map_err(Error::invalid_fields)?;
         let caller = self.caller(&context).await?;
-        let found = store::renewals::find(&self.db, &r.renewal_id).await;
-        let current = hidden(&caller, access::B6_SET_AUTO_RENEW, found, |e| {
-            matches!(e, Error::RenewalNotFound)
-        })?;
-        Self::permit(&caller, &current.account_id, access::B6_SET_AUTO_RENEW)?;
         let now = Utc::now();
-        let txn = portal_runtime::db::begin_write(&self.db).await?;
-        let before = store::renewals::lock(&txn, &current.renewal_id).await?;
-        let Some(after) = before.with_auto_renew(r.auto_renew, now)? else {
-            txn.rollback().await?;
-            return Ok(convert::renewal(&before, now));
-        };
-        store::renewals::save(&txn, &after).await?;
-        let change = Change {
-            account_id: &after.account_id,
-            action: "SetAutoRenew",
-            resource_type: "renewal",
-            resource_id: &after.renewal_id,
-            before: Some(json!({ "auto_renew": before.auto_renew })),
-            after: Some(json!({ "auto_renew": after.auto_renew })),
-        };
-        audit::record(&txn, &context, change).await?;
-        txn.commit().await?;
-        Ok(convert::renewal(&after, now))
+        let renewal =
+            renewals::set_auto_renew(self, &context, &caller, &r.renewal_id, r.auto_renew, now)
+                .await?;
+        Ok(convert::renewal(&renewal, now))
     }
 
     pub(super) async fn list_renewals(
@@ -224,12 +123,14 @@ impl BillingApi {
         r: pb::ListRenewalsRequest,
     ) -> Result<pb::ListRenewalsResponse> {
         let caller = self.caller(&context).await?;
-        Self::permit(&caller, &r.account_id, access::B6_VIEW_INVOICES)?;
         let scope = paging::Scope::new("ListRenewals", r.account_id.as_str());
-        let page = super::page(&scope, &r.account_id, r.page_size, &r.page_token)?;
-        let renewals =
-            store::renewals::list(&self.db, &r.account_id, page.after.as_deref(), page.size)
-                .await?;
+        let asked = PageAsked {
+            scope: &scope,
+            account_id: &r.account_id,
+            page_size: r.page_size,
+            page_token: &r.page_token,
+        };
+        let (renewals, page) = renewals::list(self, &caller, &r.account_id, asked).await?;
         let next_page_token = paging::next_token(
             &scope,
             renewals.last().map(store::renewals::sort_key).as_deref(),

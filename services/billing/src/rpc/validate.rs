@@ -5,7 +5,10 @@
 use portal_proto::billing as pb;
 use tonic::Status;
 
-use super::{catalog, invoices, payments, purchases, renewals};
+use super::catalog;
+use crate::app::{
+    invoices::VoidOrder, payments::NewPayment, purchases::NewOrder, renewals::NewRenewal,
+};
 use crate::error::Result;
 
 fn checked<T>(result: Result<T>) -> Result<(), Status> {
@@ -14,22 +17,22 @@ fn checked<T>(result: Result<T>) -> Result<(), Status> {
 
 /// CreatePurchase (B3).
 pub fn create_purchase(r: &pb::CreatePurchaseRequest) -> Result<(), Status> {
-    checked(purchases::NewOrder::try_from(r))
+    checked(NewOrder::try_from(r))
 }
 
 /// RecordPayment (B5).
 pub fn record_payment(r: &pb::RecordPaymentRequest) -> Result<(), Status> {
-    checked(payments::NewPayment::try_from(r))
+    checked(NewPayment::try_from(r))
 }
 
 /// VoidInvoice (B4).
 pub fn void_invoice(r: pb::VoidInvoiceRequest) -> Result<(), Status> {
-    checked(invoices::VoidOrder::try_from(r))
+    checked(VoidOrder::try_from(r))
 }
 
 /// CreateRenewalInvoice (B8).
 pub fn create_renewal_invoice(r: &pb::CreateRenewalInvoiceRequest) -> Result<(), Status> {
-    checked(renewals::NewRenewal::try_from(r))
+    checked(NewRenewal::try_from(r))
 }
 
 /// UpdateSku (B2), and the SKU it would create when `allow_missing` names a new one (price, currency, grant).

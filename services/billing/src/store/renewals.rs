@@ -11,7 +11,7 @@ use sea_orm::{
 
 use super::entity::renewal;
 use crate::{
-    domain::{Renewal, auto_renew::b10_next_due},
+    domain::{Renewal, calendar::b10_next_due},
     error::{Error, Result},
 };
 

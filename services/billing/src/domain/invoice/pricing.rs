@@ -9,7 +9,7 @@ use crate::{
     domain::{
         catalog::{Grant, Sku},
         money::{Currency, Money},
-        purchase::Item,
+        order::Item,
     },
     error::{Error, Result},
 };
@@ -55,7 +55,7 @@ pub struct Priced {
     pub totals: Totals,
 }
 
-/// B2/B4: prices `items` (already checked with [`super::purchase::check_items`]) from `catalog`. Unknown SKUs,
+/// B2/B4: prices `items` (already checked with [`crate::domain::order::check_items`]) from `catalog`. Unknown SKUs,
 /// retired SKUs, mixed currencies and quantities beyond what licensing issues are refused.
 pub fn price(items: &[Item], catalog: &HashMap<String, Sku>) -> Result<Priced> {
     let unknown: Vec<FieldViolation> = items

@@ -7,7 +7,11 @@ use chrono::{TimeZone, Utc};
 use proptest::prelude::*;
 
 use super::*;
-use crate::domain::{Currency, Money};
+use crate::domain::{
+    Currency, Money,
+    catalog::{Family, Grant, LicenseType, Product},
+    order::MAX_QUANTITY,
+};
 
 fn family() -> impl Strategy<Value = Option<Family>> {
     prop_oneof![
