@@ -32,11 +32,11 @@ mod verified;
 pub use claims::ClaimMapping;
 pub use jwks::{Jwks, JwksError, JwksSettings};
 pub use keyfile::{
-    create_signing_key, ensure_signing_key, public_key_path, read_signing_key, read_verifying_key,
-    write_private_file,
+    create_signing_key, ensure_signing_key, key_id, public_key_path, read_signing_key,
+    read_verifying_key, write_private_file,
 };
 pub use minter::Minter;
-pub use published::{PublishedKeys, key_id};
+pub use published::PublishedKeys;
 use verified::{Remembered, VerifiedTokens};
 
 /// The scope every service-to-service call carries: what the services may ask each other.

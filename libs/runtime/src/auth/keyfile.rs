@@ -16,9 +16,22 @@ use ed25519_dalek::{
     },
 };
 
+use base64::{Engine, engine::general_purpose::URL_SAFE_NO_PAD};
 use jsonwebtoken::DecodingKey;
+use sha2::{Digest, Sha256};
 
-use super::{KeyError, KeyKind, published};
+use super::{KeyError, KeyKind};
+
+/// A key's `kid`: its RFC 7638 JWK thumbprint, the base64url SHA-256 of `{"crv":"Ed25519","kty":"OKP","x":"…"}`
+/// (the required members in lexicographic order, no white space). The same key gets the same `kid` wherever it is
+/// computed, so verifiers may keep it.
+pub fn key_id(public: &VerifyingKey) -> String {
+    let canonical = format!(
+        r#"{{"crv":"Ed25519","kty":"OKP","x":"{}"}}"#,
+        URL_SAFE_NO_PAD.encode(public.as_bytes())
+    );
+    URL_SAFE_NO_PAD.encode(Sha256::digest(canonical.as_bytes()))
+}
 
 /// Creates an Ed25519 key pair at `private` and `<private stem>.pub.pem` unless `private` exists (then only a
 /// missing public half is written). Returns the public key's path.
@@ -154,7 +167,7 @@ pub(super) fn read_public_key(path: &Path) -> Result<PemKey, KeyError> {
         let kid = std::str::from_utf8(&pem)
             .ok()
             .and_then(|pem| VerifyingKey::from_public_key_pem(pem).ok())
-            .map(|public| published::key_id(&public));
+            .map(|public| key_id(&public));
         return Ok(PemKey {
             kind: KeyKind::Ed25519,
             key,

@@ -1,12 +1,12 @@
 //! Minting tokens (service-to-service calls, `portal token`), signed with the Ed25519 key of a key file
-//! ([`super::keyfile`]); each names its key (`kid`) as the suite's JWKS does ([`super::published`]).
+//! ([`super::keyfile`]); each names its key (`kid`) as the suite's JWKS does ([`super::keyfile::key_id`]).
 
 use std::{path::Path, time::Duration};
 
 use ed25519_dalek::SigningKey;
 use jsonwebtoken::{Algorithm, EncodingKey, Header};
 
-use super::{Audience, Claims, KeyError, keyfile, published, unix_now};
+use super::{Audience, Claims, KeyError, keyfile, unix_now};
 
 /// Signs tokens with an Ed25519 private key.
 #[derive(Clone)]
@@ -35,7 +35,7 @@ impl Minter {
     pub fn from_key(key: &SigningKey, issuer: &str, audience: &str) -> Result<Self, KeyError> {
         Ok(Self {
             key: EncodingKey::from_ed_der(&keyfile::private_key_der(key)?),
-            kid: published::key_id(&key.verifying_key()),
+            kid: keyfile::key_id(&key.verifying_key()),
             issuer: issuer.into(),
             audience: audience.into(),
         })

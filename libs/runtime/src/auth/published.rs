@@ -10,21 +10,9 @@ use base64::{Engine, engine::general_purpose::URL_SAFE_NO_PAD};
 use bytes::Bytes;
 use ed25519_dalek::VerifyingKey;
 use http_body_util::Full;
-use sha2::{Digest, Sha256};
 
-use super::{KeyError, keyfile};
+use super::{KeyError, keyfile, keyfile::key_id};
 use crate::Settings;
-
-/// A key's `kid`: its RFC 7638 JWK thumbprint, the base64url SHA-256 of `{"crv":"Ed25519","kty":"OKP","x":"…"}`
-/// (the required members in lexicographic order, no white space). The same key gets the same `kid` wherever it is
-/// computed, so verifiers may keep it.
-pub fn key_id(public: &VerifyingKey) -> String {
-    let canonical = format!(
-        r#"{{"crv":"Ed25519","kty":"OKP","x":"{}"}}"#,
-        URL_SAFE_NO_PAD.encode(public.as_bytes())
-    );
-    URL_SAFE_NO_PAD.encode(Sha256::digest(canonical.as_bytes()))
-}
 
 /// The JWKS document of the suite's public keys, built once at start (a rotation restarts the processes).
 #[derive(Debug, Clone)]

@@ -2,14 +2,16 @@
 
 use std::path::Path;
 
-use portal_proto::notification::{
-    AccountList, AdvisoryKind, AffectedProduct, ProductList, PublishAdvisoryRequest, Severity, Tlp,
-    publish_advisory_request::Target,
+use portal_proto::{
+    common::Product,
+    notification::{
+        AccountList, AdvisoryKind, AffectedProduct, ProductList, PublishAdvisoryRequest, Severity,
+        Tlp, publish_advisory_request::Target,
+    },
 };
 use serde::Deserialize;
 use sha2::{Digest, Sha256};
 
-use super::publish::{hex, product};
 use crate::remote::{Failure, enum_value};
 
 /// An advisory as an operator writes it (TOML or JSON): the PublishAdvisory fields with readable enum values.
@@ -60,6 +62,14 @@ struct TargetFile {
     products: Vec<String>,
     #[serde(default)]
     accounts: Vec<String>,
+}
+
+pub(super) fn product(text: &str) -> Result<Product, String> {
+    enum_value("product", "PRODUCT_", text, Product::from_str_name)
+}
+
+pub(super) fn hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
 
 pub(super) fn read_advisory(path: &Path) -> Result<PublishAdvisoryRequest, Failure> {

@@ -10,8 +10,11 @@ use portal_proto::{
 };
 use sha2::{Digest, Sha256};
 
-use super::{Source, file::read_advisory};
-use crate::remote::{Failure, enum_name, enum_value, exit};
+use super::{
+    Source,
+    file::{hex, product, read_advisory},
+};
+use crate::remote::{Failure, enum_name, exit};
 
 /// A publish request, read from the command line and its file.
 pub(super) enum Publish {
@@ -117,12 +120,4 @@ pub(super) fn print_published(advisory: &Advisory) {
         "recipients: {} in {} accounts",
         stats.total, stats.accounts_targeted
     );
-}
-
-pub(super) fn product(text: &str) -> Result<Product, String> {
-    enum_value("product", "PRODUCT_", text, Product::from_str_name)
-}
-
-pub(super) fn hex(bytes: &[u8]) -> String {
-    bytes.iter().map(|b| format!("{b:02x}")).collect()
 }

@@ -1,13 +1,14 @@
 //! The final answer about an advisory's delivery: the exit code, every targeted account's coverage, and the
 //! report as JSON or (see [`super::table`]) a table.
 
-use portal_proto::notification::{
-    AccountCoverage, AdvisoryStats, Coverage, GetAdvisoryReportRequest,
-};
+use portal_proto::notification::{AccountCoverage, AdvisoryStats, GetAdvisoryReportRequest};
 use serde_json::json;
 
-use super::{Client, table::print_table};
-use crate::remote::{Failure, Output, Remote, enum_name, exit, print_json};
+use super::{
+    Client,
+    table::{print_table, verdict},
+};
+use crate::remote::{Failure, Output, Remote, exit, print_json};
 
 /// 0 when settled and everyone reached; 3 when settled with dead recipients or unreachable accounts; 4 otherwise.
 pub(super) fn outcome(stats: &AdvisoryStats) -> u8 {
@@ -43,13 +44,6 @@ pub(super) async fn coverage(
         }
         page_token = page.next_page_token;
     }
-}
-
-/// `REACHED`, `FALLBACK`, … as people read them: `reached`, `fallback`, ….
-pub(super) fn verdict(account: &AccountCoverage) -> String {
-    Coverage::try_from(account.coverage)
-        .map(|c| enum_name(c.as_str_name(), "COVERAGE_"))
-        .unwrap_or_default()
 }
 
 pub(super) fn stats_json(advisory_id: &str, stats: &AdvisoryStats) -> serde_json::Value {

@@ -1,8 +1,8 @@
 //! The report for people: a summary line, and once settled one row per targeted account.
 
-use portal_proto::notification::{AccountCoverage, AdvisoryStats};
+use portal_proto::notification::{AccountCoverage, AdvisoryStats, Coverage};
 
-use super::report::verdict;
+use crate::remote::enum_name;
 
 /// The summary line, then (once settled) the table of accounts.
 pub(super) fn print_table(
@@ -50,4 +50,11 @@ pub(super) fn summary_line(advisory_id: &str, s: &AdvisoryStats) -> String {
         s.fallback_account_ids.len(),
         s.unreachable_account_ids.len(),
     )
+}
+
+/// `REACHED`, `FALLBACK`, … as people read them: `reached`, `fallback`, ….
+pub(super) fn verdict(account: &AccountCoverage) -> String {
+    Coverage::try_from(account.coverage)
+        .map(|c| enum_name(c.as_str_name(), "COVERAGE_"))
+        .unwrap_or_default()
 }
