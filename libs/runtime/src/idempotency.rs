@@ -167,6 +167,23 @@ pub fn content_hash<R: Idempotent>(request: &R) -> String {
     fingerprint(&request.without_request_id().encode_to_vec())
 }
 
+/// What makes a retried request the same request: its id, and the fingerprint of its content without the id (a
+/// replay must match it). What an application layer takes instead of the wire request.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RequestKey {
+    pub request_id: String,
+    pub hash: String,
+}
+
+impl RequestKey {
+    pub fn of<R: Idempotent>(request: &R) -> Self {
+        Self {
+            request_id: request.request_id().to_string(),
+            hash: content_hash(request),
+        }
+    }
+}
+
 /// Starts an idempotent mutation in one call: fingerprints `request`, claims `(operation, request_id)` for
 /// `resource_id` (see [`begin`]), and turns an id reused for other content into `REQUEST_ID_REUSED`.
 pub async fn claim<R: Idempotent>(
@@ -175,8 +192,17 @@ pub async fn claim<R: Idempotent>(
     request: &R,
     resource_id: &str,
 ) -> Result<Claim, crate::error::Common> {
-    let hash = content_hash(request);
-    match begin(db, operation, request.request_id(), &hash, resource_id).await? {
+    claim_key(db, operation, &RequestKey::of(request), resource_id).await
+}
+
+/// [`claim`] for a request already reduced to its [`RequestKey`].
+pub async fn claim_key(
+    db: &DatabaseConnection,
+    operation: &str,
+    key: &RequestKey,
+    resource_id: &str,
+) -> Result<Claim, crate::error::Common> {
+    match begin(db, operation, &key.request_id, &key.hash, resource_id).await? {
         Begun::Fresh(txn) => Ok(Claim::Fresh(txn)),
         Begun::Replay(id) => Ok(Claim::Replay(id)),
         Begun::Reused => Err(crate::error::Common::RequestIdReused),

@@ -13,11 +13,8 @@ pub(crate) mod purchases;
 pub(crate) mod renewals;
 
 use portal_clients::{Caller, ClientError};
-use portal_proto::Idempotent;
-use portal_runtime::{
-    error::Common,
-    idempotency::{self, Begun, Claim},
-};
+pub use portal_runtime::idempotency::RequestKey;
+use portal_runtime::idempotency::{self, Claim};
 use sea_orm::DatabaseConnection;
 
 use crate::{
@@ -80,22 +77,6 @@ fn answer<T>(err: ClientError) -> Answer<T> {
     }
 }
 
-/// What makes a retried request the same request: its id, and a fingerprint of the rest of it.
-#[derive(Debug, Clone)]
-pub(crate) struct RequestKey {
-    pub request_id: String,
-    pub hash: String,
-}
-
-impl RequestKey {
-    pub(crate) fn of<R: Idempotent>(request: &R) -> Self {
-        Self {
-            request_id: request.request_id().to_string(),
-            hash: idempotency::content_hash(request),
-        }
-    }
-}
-
 /// Claims `key` for `resource_id` under `operation` (the transaction's first write), or names the resource a
 /// first call with the same content made; an id reused for other content is `REQUEST_ID_REUSED`.
 async fn claim(
@@ -104,12 +85,5 @@ async fn claim(
     key: &RequestKey,
     resource_id: &str,
 ) -> Result<Claim> {
-    let begun = idempotency::begin(db, operation, &key.request_id, &key.hash, resource_id)
-        .await
-        .map_err(Common::from)?;
-    match begun {
-        Begun::Fresh(txn) => Ok(Claim::Fresh(txn)),
-        Begun::Replay(id) => Ok(Claim::Replay(id)),
-        Begun::Reused => Err(Error::request_id_reused()),
-    }
+    Ok(idempotency::claim_key(db, operation, key, resource_id).await?)
 }

@@ -15,12 +15,9 @@ mod users;
 use std::sync::Arc;
 
 use portal_clients::Licensing;
-use portal_proto::Idempotent;
-use portal_runtime::{
-    error::Common,
-    idempotency::{self, Begun},
-};
-use sea_orm::{DatabaseConnection, DatabaseTransaction};
+pub use portal_runtime::idempotency::RequestKey;
+use portal_runtime::idempotency::{self, Claim};
+use sea_orm::DatabaseConnection;
 
 pub use accounts::CreateAccount;
 pub use caller::Calling;
@@ -53,31 +50,6 @@ impl Identity {
     }
 }
 
-/// What makes a creating request idempotent: the caller's request id and the fingerprint of the request's
-/// content without it (a replay must match it).
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct RequestKey {
-    pub request_id: String,
-    pub hash: String,
-}
-
-impl RequestKey {
-    pub fn of<R: Idempotent>(request: &R) -> Self {
-        Self {
-            request_id: request.request_id().to_string(),
-            hash: idempotency::content_hash(request),
-        }
-    }
-}
-
-/// How a claimed creation goes on.
-enum Claim {
-    /// First time: a write transaction whose first write claimed the request id; commit it with the creation.
-    Fresh(DatabaseTransaction),
-    /// The same request was made before: answer with the resource of this id.
-    Replay(String),
-}
-
 /// Claims `(operation, key)` for `resource_id` (see [`idempotency::begin`]); a request id reused for other
 /// content is `REQUEST_ID_REUSED`.
 async fn claim(
@@ -86,12 +58,5 @@ async fn claim(
     key: &RequestKey,
     resource_id: &str,
 ) -> Result<Claim> {
-    let begun = idempotency::begin(db, operation, &key.request_id, &key.hash, resource_id)
-        .await
-        .map_err(Common::from)?;
-    match begun {
-        Begun::Fresh(txn) => Ok(Claim::Fresh(txn)),
-        Begun::Replay(id) => Ok(Claim::Replay(id)),
-        Begun::Reused => Err(Common::RequestIdReused.into()),
-    }
+    Ok(idempotency::claim_key(db, operation, key, resource_id).await?)
 }
