@@ -10,3 +10,4 @@ pub mod csaf;
 pub mod deliveries;
 pub mod progress;
 pub mod provider;
+pub mod report;

@@ -14,6 +14,7 @@ pub mod delivery;
 pub mod escalation;
 pub mod notice;
 pub mod recipients;
+pub mod reminder;
 pub mod report;
 pub mod tlp;
 

@@ -12,7 +12,7 @@ use sea_orm::DatabaseConnection;
 
 use super::audit::{self, Event};
 use crate::{
-    domain::NewNotice,
+    domain::{NewNotice, reminder::Reminders},
     error::{Error, Result},
     store::{advisories, deliveries},
 };
@@ -76,8 +76,9 @@ pub struct Reminded {
     pub queued: i32,
 }
 
-/// N9: writes the next reminder for every contact reached at an account nobody acknowledged the advisory at,
-/// idempotent on `request`'s id (a replay answers what the first call queued).
+/// N9: writes the next reminder ([`Reminders::n9_next`]) for every contact reached at an account nobody
+/// acknowledged the advisory at ([`Reminders::n9_copies`]), idempotent on `request`'s id (a replay answers
+/// what the first call queued).
 pub async fn remind<R: Idempotent>(
     db: &DatabaseConnection,
     context: &CallContext,
@@ -100,8 +101,12 @@ pub async fn remind<R: Idempotent>(
                 .ok_or_else(|| Error::internal("unreadable RemindAdvisory replay"));
         }
     };
-    let reminder = deliveries::next_reminder(&txn, advisory_id).await?;
-    let queued = deliveries::insert_reminders(&txn, advisory_id, reminder, Utc::now()).await?;
+    let reminders = Reminders::n9_next(
+        advisory_id,
+        deliveries::last_reminder(&txn, advisory_id).await?,
+    );
+    let queued = deliveries::insert_reminders(&txn, &reminders, Utc::now()).await?;
+    let reminder = reminders.number;
     let queued = i32::try_from(queued).unwrap_or(i32::MAX);
     let request_id = request.request_id();
     if !request_id.is_empty() {

@@ -33,9 +33,10 @@ pub async fn of(db: &DatabaseConnection, advisory_id: &str, shown: u64) -> Resul
     let fallback = deliveries::fallback_accounts(&snapshot, advisory_id, shown).await?;
     let (escalated, unreachable) = escalations::outcome(&snapshot, advisory_id, shown).await?;
     // N8: an account whose designated mail all ended dead is not settled until its escalation is written.
-    let escalating = !escalations::due(&snapshot, Some(advisory_id), None, 1)
+    let escalating = escalations::due(&snapshot, Some(advisory_id), None, 1)
         .await?
-        .is_empty();
+        .iter()
+        .any(|due| due.ledger.n8_escalation_due());
     let acknowledged = acknowledgements::accounts(&snapshot, advisory_id, shown).await?;
     snapshot.commit().await?;
     Ok(Progress {

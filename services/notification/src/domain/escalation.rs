@@ -70,8 +70,26 @@ pub struct AccountLedger {
 
 impl AccountLedger {
     /// N8: escalation is due once every designated mail ended `DEAD`, and only once.
+    ///
+    /// This is the criterion `store::escalations::due` executes as one set-based query over the ledger (an
+    /// account's designated rows — neither escalation nor reminder — all `DEAD`, and no escalation claimed); it
+    /// returns each candidate's ledger, and [`AccountLedger::n8_escalation`] decides on it.
     pub fn n8_escalation_due(&self) -> bool {
         self.designated.all_dead() && self.escalation.is_none()
+    }
+
+    /// N8: the escalation decision for the account: none unless it is due; then its Administrators, unless its
+    /// recipients already were its Administrators standing in for missing contacts (N2): then there is nobody
+    /// else, the escalation is claimed with no mail and the account is unreachable.
+    pub fn n8_escalation(&self) -> Option<Escalation> {
+        if !self.n8_escalation_due() {
+            return None;
+        }
+        Some(if self.fallback {
+            Escalation::NobodyElse
+        } else {
+            Escalation::ToAdministrators
+        })
     }
 
     /// N8: what the ledger says about the account. A designated mail sent is enough, even one sent after the
@@ -97,14 +115,18 @@ impl AccountLedger {
     }
 }
 
-/// N8: whom an account's escalation goes to: its Administrators, unless its recipients already were its
-/// Administrators (fallback): then there is nobody else, and the account is unreachable. Each is marked as
-/// escalation; an Administrator who was also a designated contact already has a (dead) row and the ledger
-/// keeps that one.
-pub fn n8_escalate_to(fallback: bool, administrators: Vec<Recipient>) -> Vec<Recipient> {
-    if fallback {
-        return Vec::new();
-    }
+/// N8: an escalation decided by [`AccountLedger::n8_escalation`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Escalation {
+    /// The account's Administrators get the advisory, marked as escalation ([`n8_escalate_to`]).
+    ToAdministrators,
+    /// Its recipients already were its Administrators (fallback, N2): nobody else to tell.
+    NobodyElse,
+}
+
+/// N8: the recipients of an escalation to `administrators`, each marked as escalation (not a fallback). An
+/// Administrator who was also a designated contact already has a (dead) row and the ledger keeps that one.
+pub fn n8_escalate_to(administrators: Vec<Recipient>) -> Vec<Recipient> {
     administrators
         .into_iter()
         .map(|a| Recipient {
@@ -139,11 +161,16 @@ mod tests {
             "one still retrying"
         );
         assert!(!ledger(tally(0, 0, 0), false, None).n8_escalation_due());
+        assert_eq!(ledger(tally(1, 1, 0), false, None).n8_escalation(), None);
     }
 
     #[test]
     fn n8_escalation_happens_once() {
         assert!(!ledger(tally(0, 2, 0), false, Some(tally(0, 0, 1))).n8_escalation_due());
+        assert_eq!(
+            ledger(tally(0, 2, 0), true, Some(Tally::default())).n8_escalation(),
+            None
+        );
     }
 
     #[test]
@@ -199,8 +226,15 @@ mod tests {
             display_name: "Admin".into(),
             fallback: true,
         };
-        assert!(n8_escalate_to(true, vec![admin.clone()]).is_empty());
-        let to = n8_escalate_to(false, vec![admin]);
+        assert_eq!(
+            ledger(tally(0, 1, 0), true, None).n8_escalation(),
+            Some(Escalation::NobodyElse)
+        );
+        assert_eq!(
+            ledger(tally(0, 1, 0), false, None).n8_escalation(),
+            Some(Escalation::ToAdministrators)
+        );
+        let to = n8_escalate_to(vec![admin]);
         assert_eq!(to.len(), 1);
         assert!(!to[0].fallback);
     }

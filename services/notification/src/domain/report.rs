@@ -1,10 +1,12 @@
 //! The coverage report (N10): per targeted account, whether the advisory reached a human there (N8) and the
 //! mails sent and dead, whether someone there acknowledged it (N9) and complained about it (N14), also as CSV for the security team's records.
 
+use std::collections::{BTreeMap, HashMap, HashSet};
+
 use portal_runtime::csv_cell;
 
 use super::{
-    AccountLedger,
+    AccountLedger, UnreachableAccount,
     escalation::{Coverage, Tally},
 };
 
@@ -60,6 +62,61 @@ pub fn n10_account_report(
         acknowledged,
         complaints,
     }
+}
+
+/// What the ledger holds about one page's accounts with ledger rows (`store::escalations::account_page`).
+#[derive(Debug, Clone, Default)]
+pub struct LedgerFacts {
+    /// Each account's name in its rows and its ledger (`store::escalations::ledgers`).
+    pub ledgers: BTreeMap<String, (String, AccountLedger)>,
+    /// N9: those where someone acknowledged the advisory.
+    pub acknowledged: HashSet<String>,
+    /// N14: abuse complaints per account.
+    pub complaints: HashMap<String, i64>,
+}
+
+/// N10: one page of the report, at most `size` accounts after `after`, in account id order: the accounts with
+/// ledger rows (`with_rows`, the store's page) merged with the targeted accounts with no one to tell (N7,
+/// `unreachable`), each line from [`n10_account_report`]. An account with ledger rows is named in them; one
+/// with nobody to tell was named when the recipients were resolved.
+pub fn n10_report_page(
+    after: Option<&str>,
+    size: usize,
+    with_rows: &[String],
+    unreachable: &[UnreachableAccount],
+    mut facts: LedgerFacts,
+) -> Vec<AccountReport> {
+    let mut ids: Vec<String> = unreachable
+        .iter()
+        .map(|u| &u.account_id)
+        .filter(|id| after.is_none_or(|after| id.as_str() > after))
+        .cloned()
+        .chain(with_rows.iter().cloned())
+        .collect();
+    ids.sort();
+    ids.dedup();
+    ids.truncate(size);
+    let unreachable_names: HashMap<&str, &str> = unreachable
+        .iter()
+        .map(|u| (u.account_id.as_str(), u.account_name.as_str()))
+        .collect();
+    ids.into_iter()
+        .map(|id| {
+            let acknowledged = facts.acknowledged.contains(&id);
+            let complaints = facts.complaints.remove(&id).unwrap_or(0);
+            let (name, ledger) = match facts.ledgers.remove(&id) {
+                Some((name, ledger)) => (name, Some(ledger)),
+                None => (
+                    unreachable_names
+                        .get(id.as_str())
+                        .map(|name| name.to_string())
+                        .unwrap_or_default(),
+                    None,
+                ),
+            };
+            n10_account_report(id, name, ledger, acknowledged, complaints)
+        })
+        .collect()
 }
 
 /// N10: report lines as CSV, with the header line when `header` (the first page), so pages concatenate into
@@ -127,6 +184,52 @@ mod tests {
         assert_eq!(line.complaints, 1);
         assert_eq!(line.coverage, Coverage::Escalated);
         assert_eq!((line.sent, line.dead, line.pending), (1, 2, 1));
+    }
+
+    #[test]
+    fn n10_a_page_merges_accounts_with_rows_and_those_with_no_one_to_tell() {
+        let mut facts = LedgerFacts::default();
+        let reached = AccountLedger {
+            designated: Tally {
+                sent: 1,
+                dead: 0,
+                open: 0,
+            },
+            ..AccountLedger::default()
+        };
+        facts
+            .ledgers
+            .insert("acc-2".into(), ("Beta".into(), reached));
+        facts.acknowledged.insert("acc-2".into());
+        facts.complaints.insert("acc-2".into(), 3);
+        let unreachable = [
+            UnreachableAccount {
+                account_id: "acc-1".into(),
+                account_name: "Alpha".into(),
+            },
+            UnreachableAccount {
+                account_id: "acc-3".into(),
+                account_name: "Gamma".into(),
+            },
+            UnreachableAccount {
+                account_id: "acc-4".into(),
+                account_name: "Delta".into(),
+            },
+        ];
+        let page = n10_report_page(Some("acc-1"), 2, &["acc-2".into()], &unreachable, facts);
+        let lines: Vec<_> = page
+            .iter()
+            .map(|l| (l.account_id.as_str(), l.account_name.as_str(), l.coverage))
+            .collect();
+        assert_eq!(
+            lines,
+            [
+                ("acc-2", "Beta", Coverage::Reached),
+                ("acc-3", "Gamma", Coverage::Unreachable)
+            ]
+        );
+        assert!(page[0].acknowledged);
+        assert_eq!(page[0].complaints, 3);
     }
 
     #[test]

@@ -6,7 +6,10 @@ use chrono::Utc;
 use sea_orm::DatabaseConnection;
 
 use crate::{
-    domain::{Recipient, escalation::n8_escalate_to},
+    domain::{
+        Recipient,
+        escalation::{Escalation, n8_escalate_to},
+    },
     error::Result,
     store::escalations::{self, Due},
     upstream::Upstream,
@@ -36,30 +39,30 @@ pub async fn escalate_due(
     Ok(queued)
 }
 
-/// Escalates one account; `true` when it wrote deliveries.
+/// Escalates one account as [`AccountLedger::n8_escalation`](crate::domain::AccountLedger::n8_escalation)
+/// decides; `true` when it wrote deliveries.
 async fn escalate(db: &DatabaseConnection, upstream: &Upstream, due: &Due) -> Result<bool> {
-    let fallback = due.fallback_rows > 0;
-    let administrators = if fallback {
-        // Its recipients already were its Administrators: nobody else to ask identity about.
-        Vec::new()
-    } else {
-        upstream
-            .identity
-            .administrators(&due.account_id)
-            .await?
-            .unwrap_or_default()
-            .into_iter()
-            .map(|m| Recipient {
-                account_id: due.account_id.clone(),
-                account_name: due.account_name.clone(),
-                user_id: m.user_id,
-                email: m.email,
-                display_name: m.display_name,
-                fallback: false,
-            })
-            .collect()
+    let to = match due.ledger.n8_escalation() {
+        None => return Ok(false),
+        Some(Escalation::NobodyElse) => Vec::new(),
+        Some(Escalation::ToAdministrators) => n8_escalate_to(
+            upstream
+                .identity
+                .administrators(&due.account_id)
+                .await?
+                .unwrap_or_default()
+                .into_iter()
+                .map(|m| Recipient {
+                    account_id: due.account_id.clone(),
+                    account_name: due.account_name.clone(),
+                    user_id: m.user_id,
+                    email: m.email,
+                    display_name: m.display_name,
+                    fallback: false,
+                })
+                .collect(),
+        ),
     };
-    let to = n8_escalate_to(fallback, administrators);
     let claimed = escalations::claim(db, due, &to, Utc::now()).await?;
     if claimed {
         tracing::info!(

@@ -11,7 +11,7 @@ use sea_orm::{
 
 use super::{entity::delivery, keyset_page, to_json, unreadable};
 use crate::{
-    domain::{About, Counts, Delivery, DeliveryState, NewNotice, Recipient},
+    domain::{About, Counts, Delivery, DeliveryState, NewNotice, Recipient, reminder::Reminders},
     error::Result,
 };
 
@@ -261,9 +261,9 @@ pub async fn of_accounts<C: ConnectionTrait>(
         .collect()
 }
 
-/// N9: the number of the next reminder of `advisory_id` (1 for the first).
-pub async fn next_reminder<C: ConnectionTrait>(db: &C, advisory_id: &str) -> Result<i32> {
-    let last: Option<i32> = delivery::Entity::find()
+/// N9: the number of the last reminder of `advisory_id` (`None`: there was none).
+pub async fn last_reminder<C: ConnectionTrait>(db: &C, advisory_id: &str) -> Result<Option<i32>> {
+    Ok(delivery::Entity::find()
         .select_only()
         .expr(sea_orm::sea_query::Func::max(Expr::col(
             delivery::Column::Reminder,
@@ -272,21 +272,19 @@ pub async fn next_reminder<C: ConnectionTrait>(db: &C, advisory_id: &str) -> Res
         .into_tuple::<Option<i32>>()
         .one(db)
         .await?
-        .flatten();
-    Ok(last.unwrap_or(0) + 1)
+        .flatten())
 }
 
-/// N9: reminder `reminder` of `advisory_id`: a PENDING copy of every row the advisory reached (SENT) at an
-/// account nobody acknowledged, each its own delivery (`<original id>-r<n>`, so its own Message-ID); returns
-/// how many.
+/// N9: writes `reminders` in one `INSERT … SELECT`: a PENDING copy of every row of the advisory for which
+/// [`Reminders::n9_copies`] holds (not a reminder, in state [`Reminders::COPIES`], at an account without an
+/// acknowledgement), each named [`Reminders::n9_delivery_id`]; returns how many.
 pub async fn insert_reminders<C: ConnectionTrait>(
     db: &C,
-    advisory_id: &str,
-    reminder: i32,
+    reminders: &Reminders,
     now: DateTime<Utc>,
 ) -> Result<u64> {
     let backend = db.get_database_backend();
-    let p = portal_runtime::db::placeholders(backend, 4);
+    let p = portal_runtime::db::placeholders(backend, 5);
     let sql = format!(
         "INSERT INTO deliveries (delivery_id, advisory_id, notice_kind, account_id, account_name, user_id, email, \
            email_key, display_name, fallback, payload, state, attempts, last_error, next_attempt_time, lease_owner, \
@@ -294,21 +292,23 @@ pub async fn insert_reminders<C: ConnectionTrait>(
          SELECT d.delivery_id || {suffix}, d.advisory_id, NULL, d.account_id, d.account_name, d.user_id, d.email, \
            d.email_key, d.display_name, d.fallback, NULL, 'PENDING', 0, '', {now}, NULL, NULL, NULL, {now}, {now}, \
            d.escalation, {reminder} \
-         FROM deliveries d WHERE d.advisory_id = {id} AND d.reminder = 0 AND d.state = 'SENT' \
+         FROM deliveries d WHERE d.advisory_id = {id} AND d.reminder = 0 AND d.state = {copies} \
            AND d.account_id NOT IN (SELECT a.account_id FROM acknowledgements a WHERE a.advisory_id = {id})",
         suffix = p[0],
         now = p[1],
         reminder = p[2],
         id = p[3],
+        copies = p[4],
     );
     let statement = sea_orm::Statement::from_sql_and_values(
         backend,
         sql,
         [
-            format!("-r{reminder}").into(),
+            reminders.n9_suffix().into(),
             now.into(),
-            reminder.into(),
-            advisory_id.into(),
+            reminders.number.into(),
+            reminders.advisory_id.as_str().into(),
+            Reminders::COPIES.into(),
         ],
     );
     Ok(db.execute_raw(statement).await?.rows_affected())

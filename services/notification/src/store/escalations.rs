@@ -1,5 +1,6 @@
-//! N8: escalations of advisories to accounts' Administrators — which accounts are due, claiming one account's
-//! escalation once across replicas, and what each account's ledger says (also N10's report).
+//! N8: escalations of advisories to accounts' Administrators — finding the accounts the domain's
+//! `AccountLedger::n8_escalation_due` holds for, claiming one account's escalation once across replicas, and
+//! what each account's ledger says (also N10's report). The store executes; the domain decides.
 
 use std::collections::BTreeMap;
 
@@ -15,23 +16,37 @@ use super::{
     inserted,
 };
 use crate::{
-    domain::{AccountLedger, DeliveryState, Recipient},
+    domain::{AccountLedger, DeliveryState, Recipient, Tally},
     error::Result,
 };
 
-/// An account whose designated contacts' mails of an advisory all ended `DEAD`, not yet escalated.
-#[derive(Debug, Clone, PartialEq, Eq, FromQueryResult)]
+/// An account found by [`due`]: its designated contacts' mails of an advisory all ended `DEAD`, not yet
+/// escalated; `ledger` is what [`AccountLedger::n8_escalation`] decides on.
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Due {
     pub advisory_id: String,
     pub account_id: String,
     pub account_name: String,
-    /// Rows addressed to Administrators standing in for missing contacts (N2).
-    pub fallback_rows: i64,
+    /// The account's designated mails (no escalation claimed yet).
+    pub ledger: AccountLedger,
 }
 
-/// N8: up to `limit` accounts due for escalation (of `advisory_id` only, and of its account `account_id` only,
-/// when given — one account's check reads only its rows): every designated row DEAD and no escalation claimed
-/// yet.
+#[derive(Debug, FromQueryResult)]
+struct DueRow {
+    advisory_id: String,
+    account_id: String,
+    account_name: String,
+    sent_rows: i64,
+    dead_rows: i64,
+    open_rows: i64,
+    /// Rows addressed to Administrators standing in for missing contacts (N2).
+    fallback_rows: i64,
+}
+
+/// N8: up to `limit` accounts for which [`AccountLedger::n8_escalation_due`] holds (of `advisory_id` only, and of
+/// its account `account_id` only, when given — one account's check reads only its rows), executed as one
+/// set-based query: the designated rows (neither escalation nor reminder) grouped per account, every one
+/// `DEAD`, and no escalation claimed yet. Each comes with its ledger, tallied as [`Tally::add`] does.
 pub async fn due<C: ConnectionTrait>(
     db: &C,
     advisory_id: Option<&str>,
@@ -39,7 +54,7 @@ pub async fn due<C: ConnectionTrait>(
     limit: u64,
 ) -> Result<Vec<Due>> {
     let backend = db.get_database_backend();
-    let p = portal_runtime::db::placeholders(backend, 4);
+    let p = portal_runtime::db::placeholders(backend, 6);
     // A filter not given compares its (null) parameter with null, so the statement keeps its shape.
     let only = match (advisory_id, account_id) {
         (Some(_), Some(_)) => format!("AND d.advisory_id = {} AND d.account_id = {}", p[2], p[3]),
@@ -48,15 +63,20 @@ pub async fn due<C: ConnectionTrait>(
     };
     let sql = format!(
         "SELECT d.advisory_id, d.account_id, MAX(d.account_name) AS account_name, \
+           COUNT(CASE WHEN d.state = {sent} THEN 1 END) AS sent_rows, \
+           COUNT(CASE WHEN d.state = {dead} THEN 1 END) AS dead_rows, \
+           COUNT(CASE WHEN d.state <> {sent} AND d.state <> {dead} THEN 1 END) AS open_rows, \
            COUNT(CASE WHEN d.fallback THEN 1 END) AS fallback_rows \
          FROM deliveries d \
          WHERE d.advisory_id IS NOT NULL AND d.escalation = {no} AND d.reminder = 0 {only} \
            AND NOT EXISTS (SELECT 1 FROM escalations e WHERE e.advisory_id = d.advisory_id AND e.account_id = d.account_id) \
          GROUP BY d.advisory_id, d.account_id \
-         HAVING SUM(CASE WHEN d.state = 'DEAD' THEN 0 ELSE 1 END) = 0 \
+         HAVING COUNT(CASE WHEN d.state <> {dead} THEN 1 END) = 0 \
          ORDER BY d.advisory_id, d.account_id LIMIT {limit}",
         no = p[0],
         limit = p[1],
+        sent = p[4],
+        dead = p[5],
     );
     let limit = i64::try_from(limit).unwrap_or(i64::MAX);
     let statement = Statement::from_sql_and_values(
@@ -67,9 +87,28 @@ pub async fn due<C: ConnectionTrait>(
             limit.into(),
             advisory_id.map(str::to_string).into(),
             account_id.map(str::to_string).into(),
+            DeliveryState::Sent.into(),
+            DeliveryState::Dead.into(),
         ],
     );
-    Ok(Due::find_by_statement(statement).all(db).await?)
+    let rows = DueRow::find_by_statement(statement).all(db).await?;
+    Ok(rows
+        .into_iter()
+        .map(|r| Due {
+            advisory_id: r.advisory_id,
+            account_id: r.account_id,
+            account_name: r.account_name,
+            ledger: AccountLedger {
+                designated: Tally {
+                    sent: r.sent_rows,
+                    dead: r.dead_rows,
+                    open: r.open_rows,
+                },
+                fallback: r.fallback_rows > 0,
+                escalation: None,
+            },
+        })
+        .collect())
 }
 
 /// N8: claims the escalation of `due` for `to` (empty: nobody else to tell) and writes their rows, marked as

@@ -7,11 +7,12 @@ use chrono::Utc;
 use sea_orm::{ConnectOptions, ConnectionTrait, Database, DatabaseConnection};
 use sea_orm_migration::MigratorTrait;
 
-use super::{advisories, deliveries, ledger};
+use super::{advisories, deliveries, escalations, ledger};
 use crate::{
     domain::{
         About, AdvisoryContent, AdvisoryState, DeliveryState, Kind, NewAdvisory, NewNotice,
         NoticeKind, NoticePayload, Recipient, Severity, Target, Tlp, cvss::n16_cvss,
+        escalation::Escalation, reminder::Reminders,
     },
     error::Error,
     migration::Migrator,
@@ -189,4 +190,92 @@ async fn n4_counts_by_state_and_an_unknown_state_is_an_error() {
     assert!(is_internal(
         deliveries::page(&db, "ADV-2026-001", None, None, 10).await
     ));
+}
+
+/// An advisory to acc-1 with two designated rows, a@ in `a` and b@ in `b`.
+async fn two_rows(a: &str, b: &str) -> DatabaseConnection {
+    let db = ledger_db().await;
+    advisories::insert(&db, "ADV-2026-001", 1, &new_advisory(), Utc::now())
+        .await
+        .unwrap();
+    let recipients = [recipient("a@acme.example"), recipient("b@acme.example")];
+    deliveries::insert_staged(&db, "ADV-2026-001", &recipients)
+        .await
+        .unwrap();
+    for (email, state) in [("a@acme.example", a), ("b@acme.example", b)] {
+        db.execute_unprepared(&format!(
+            "UPDATE deliveries SET state = '{state}' WHERE email_key = '{email}'"
+        ))
+        .await
+        .unwrap();
+    }
+    db
+}
+
+#[tokio::test]
+async fn n8_due_finds_exactly_the_accounts_the_domain_says_are_due() {
+    for (a, b) in [
+        ("DEAD", "DEAD"),
+        ("SENT", "DEAD"),
+        ("PENDING", "DEAD"),
+        ("FAILED", "STAGED"),
+    ] {
+        let db = two_rows(a, b).await;
+        let due = escalations::due(&db, Some("ADV-2026-001"), None, 10)
+            .await
+            .unwrap();
+        let ledgers = escalations::ledgers(&db, "ADV-2026-001", &["acc-1".into()])
+            .await
+            .unwrap();
+        let ledger = &ledgers["acc-1"].1;
+        assert_eq!(!due.is_empty(), ledger.n8_escalation_due(), "{a}, {b}");
+        for due in due {
+            assert_eq!(&due.ledger, ledger, "{a}, {b}");
+            assert_eq!(
+                due.ledger.n8_escalation(),
+                Some(Escalation::ToAdministrators)
+            );
+        }
+    }
+}
+
+#[tokio::test]
+async fn n9_a_reminder_copies_exactly_the_rows_the_domain_names() {
+    let db = two_rows("SENT", "DEAD").await;
+    let reminders = Reminders::n9_next(
+        "ADV-2026-001",
+        deliveries::last_reminder(&db, "ADV-2026-001")
+            .await
+            .unwrap(),
+    );
+    assert_eq!(reminders.number, 1);
+    let originals = deliveries::of_accounts(&db, "ADV-2026-001", &["acc-1".into()])
+        .await
+        .unwrap();
+    let queued = deliveries::insert_reminders(&db, &reminders, Utc::now())
+        .await
+        .unwrap();
+    let after = deliveries::of_accounts(&db, "ADV-2026-001", &["acc-1".into()])
+        .await
+        .unwrap();
+    let copied: Vec<&str> = originals
+        .iter()
+        .filter(|row| reminders.n9_copies(row, false))
+        .map(|row| row.delivery_id.as_str())
+        .collect();
+    assert_eq!(usize::try_from(queued).unwrap(), copied.len());
+    assert_eq!(copied.len(), 1);
+    for original in copied {
+        let copy = after
+            .iter()
+            .find(|row| row.delivery_id == reminders.n9_delivery_id(original))
+            .expect("the copy");
+        assert_eq!((copy.reminder, copy.state), (1, DeliveryState::Pending));
+    }
+    assert_eq!(
+        deliveries::last_reminder(&db, "ADV-2026-001")
+            .await
+            .unwrap(),
+        Some(1)
+    );
 }
