@@ -14,8 +14,6 @@ pub(crate) mod renewals;
 
 use portal_clients::{Caller, ClientError};
 pub use portal_runtime::idempotency::RequestKey;
-use portal_runtime::idempotency::{self, Claim};
-use sea_orm::DatabaseConnection;
 
 use crate::{
     BillingApi,
@@ -75,15 +73,4 @@ fn answer<T>(err: ClientError) -> Answer<T> {
         } => Answer::Refused(failed.to_string()),
         other => Answer::Unavailable(other.to_string()),
     }
-}
-
-/// Claims `key` for `resource_id` under `operation` (the transaction's first write), or names the resource a
-/// first call with the same content made; an id reused for other content is `REQUEST_ID_REUSED`.
-async fn claim(
-    db: &DatabaseConnection,
-    operation: &str,
-    key: &RequestKey,
-    resource_id: &str,
-) -> Result<Claim> {
-    Ok(idempotency::claim_key(db, operation, key, resource_id).await?)
 }

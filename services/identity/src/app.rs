@@ -16,7 +16,6 @@ use std::sync::Arc;
 
 use portal_clients::Licensing;
 pub use portal_runtime::idempotency::RequestKey;
-use portal_runtime::idempotency::{self, Claim};
 use sea_orm::DatabaseConnection;
 
 pub use accounts::CreateAccount;
@@ -24,7 +23,7 @@ pub use caller::Calling;
 pub use contacts::{Contact, ContactChoice};
 pub use users::{CreateUser, ListUsers, Shown};
 
-use crate::{error::Result, store::UserCache};
+use crate::store::UserCache;
 
 /// What the use cases work with: the database, licensing, and the user rows remembered between writes.
 #[derive(Debug, Clone)]
@@ -48,15 +47,4 @@ impl Identity {
     pub fn user_cache(&self) -> Arc<UserCache> {
         self.users.clone()
     }
-}
-
-/// Claims `(operation, key)` for `resource_id` (see [`idempotency::begin`]); a request id reused for other
-/// content is `REQUEST_ID_REUSED`.
-async fn claim(
-    db: &DatabaseConnection,
-    operation: &str,
-    key: &RequestKey,
-    resource_id: &str,
-) -> Result<Claim> {
-    Ok(idempotency::claim_key(db, operation, key, resource_id).await?)
 }

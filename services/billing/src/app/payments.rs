@@ -3,12 +3,15 @@
 
 use chrono::Utc;
 use portal_clients::Caller;
-use portal_runtime::{CallContext, idempotency::Claim, new_id};
+use portal_runtime::{
+    CallContext,
+    idempotency::{self, Claim},
+    new_id,
+};
 
 use super::{
     RequestKey,
     audit::Event,
-    claim,
     invoices::{self, Statement},
     renewals,
 };
@@ -39,7 +42,7 @@ pub(crate) async fn record<R: TryInto<NewPayment, Error = Error>>(
     caller.require_scope(access::B5_RECORD_PAYMENT)?;
     let new = request.try_into()?;
     let payment_id = new_id("pay");
-    let txn = match claim(&api.db, "RecordPayment", &new.key, &payment_id).await? {
+    let txn = match idempotency::claim_key(&api.db, "RecordPayment", &new.key, &payment_id).await? {
         Claim::Fresh(txn) => txn,
         // A replay records nothing and returns the invoice as it is now.
         Claim::Replay(_) => {

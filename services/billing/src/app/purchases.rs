@@ -3,9 +3,13 @@
 
 use chrono::{Duration, Utc};
 use portal_clients::Caller;
-use portal_runtime::{CallContext, idempotency::Claim, new_id};
+use portal_runtime::{
+    CallContext,
+    idempotency::{self, Claim},
+    new_id,
+};
 
-use super::{RequestKey, audit::Event, catalog_ready, claim, fulfilment, hidden, permit};
+use super::{RequestKey, audit::Event, catalog_ready, fulfilment, hidden, permit};
 use crate::{
     BillingApi,
     domain::{
@@ -50,7 +54,7 @@ pub(crate) async fn create<R: TryInto<NewOrder, Error = Error>>(
     catalog_ready(api).await?;
     let operation = format!("CreatePurchase:{}", order.account_id);
     let purchase_id = new_id("pur");
-    let txn = match claim(&api.db, &operation, &order.key, &purchase_id).await? {
+    let txn = match idempotency::claim_key(&api.db, &operation, &order.key, &purchase_id).await? {
         Claim::Fresh(txn) => txn,
         Claim::Replay(id) => {
             // The same order again (perhaps racing the first): the purchase as it is now, never a second one.

@@ -11,7 +11,7 @@ use portal_runtime::{
     paging::Page,
 };
 
-use super::{RequestKey, answer, audit::Event, catalog_ready, claim, hidden, permit};
+use super::{RequestKey, answer, audit::Event, catalog_ready, hidden, permit};
 use crate::{
     BillingApi,
     domain::{
@@ -64,7 +64,7 @@ pub(crate) async fn create<R: TryInto<NewRenewal, Error = Error>>(
     }
     catalog_ready(api).await?;
     let renewal_id = new_id("ren");
-    let txn = match claim(&api.db, CREATE_RENEWAL, key, &renewal_id).await? {
+    let txn = match idempotency::claim_key(&api.db, CREATE_RENEWAL, key, &renewal_id).await? {
         Claim::Fresh(txn) => txn,
         Claim::Replay(id) => return store::renewals::find(&api.db, &id).await,
     };

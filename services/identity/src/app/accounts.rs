@@ -1,10 +1,14 @@
 //! CreateAccount and GetAccount (I1).
 
 use chrono::Utc;
-use portal_runtime::{CallContext, new_id};
+use portal_runtime::{
+    CallContext,
+    idempotency::{self, Claim},
+    new_id,
+};
 
 use crate::{
-    app::{Claim, Identity, RequestKey, audit::Event, claim},
+    app::{Identity, RequestKey, audit::Event},
     domain::{Account, NewAccount},
     error::Result,
     store,
@@ -26,10 +30,11 @@ impl Identity {
         cmd: CreateAccount,
     ) -> Result<Account> {
         let account_id = new_id("acc");
-        let txn = match claim(&self.db, "CreateAccount", &cmd.key, &account_id).await? {
-            Claim::Fresh(txn) => txn,
-            Claim::Replay(id) => return store::find_account(&self.db, &id).await,
-        };
+        let txn =
+            match idempotency::claim_key(&self.db, "CreateAccount", &cmd.key, &account_id).await? {
+                Claim::Fresh(txn) => txn,
+                Claim::Replay(id) => return store::find_account(&self.db, &id).await,
+            };
         let account = cmd.account.into_account(account_id, Utc::now());
         let account = store::insert_account(&txn, &account).await?;
         Event::AccountCreated(&account)

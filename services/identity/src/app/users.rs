@@ -5,10 +5,16 @@ use chrono::Utc;
 use futures::{StreamExt, TryStreamExt};
 use portal_policy::{Holdings, Persona};
 use portal_proto::notification::{NoticeKind, SendNoticeRequest as NoticeRequest};
-use portal_runtime::{CallContext, db::begin_write, new_id, outbox, paging::Page};
+use portal_runtime::{
+    CallContext,
+    db::begin_write,
+    idempotency::{self, Claim},
+    new_id, outbox,
+    paging::Page,
+};
 
 use crate::{
-    app::{Calling, Claim, Identity, RequestKey, audit::Event, claim},
+    app::{Calling, Identity, RequestKey, audit::Event},
     domain::{Account, Email, NewUser, Role, User, UserPatch, access},
     error::Result,
     store::{self, LockedUser, UserFilter},
@@ -78,7 +84,7 @@ impl Identity {
         } = cmd;
         let user_id = new_id("usr");
         let operation = format!("CreateUser:{}", new_user.account_id);
-        let txn = match claim(&self.db, &operation, &key, &user_id).await? {
+        let txn = match idempotency::claim_key(&self.db, &operation, &key, &user_id).await? {
             Claim::Fresh(txn) => txn,
             Claim::Replay(id) => {
                 let user = store::find_user(&self.db, &id).await?;
